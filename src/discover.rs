@@ -1,0 +1,212 @@
+//! Which inputs there are, and in which order: log files (recursively, sorted by path) and case
+//! directories written by `trailgraph ingest`. Reads no file contents except a case manifest's
+//! presence; knows the S3 trail layout well enough to skip digest, Insights and Config objects
+//! by path (spec 2.1.1).
+
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+
+/// One input file.
+#[derive(Debug, Clone)]
+pub struct InputFile {
+    pub path: PathBuf,
+    /// The path as shown to the user and stored in the case (stable for the same arguments).
+    pub display: String,
+    pub size: u64,
+    /// Modification time, seconds since the epoch (0 when unavailable).
+    pub mtime: i64,
+    /// Set when the path alone says this is not an event log (digest, Insights, Config).
+    pub skip: Option<SkipReason>,
+}
+
+/// Why a whole file is not read as events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SkipReason {
+    Digest,
+    Insight,
+    Config,
+    Empty,
+    NotJson,
+    NotCloudTrail,
+    TooLarge,
+    Unreadable,
+}
+
+impl SkipReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::Digest => "digest",
+            SkipReason::Insight => "insight",
+            SkipReason::Config => "config",
+            SkipReason::Empty => "empty",
+            SkipReason::NotJson => "not_json",
+            SkipReason::NotCloudTrail => "not_cloudtrail",
+            SkipReason::TooLarge => "too_large",
+            SkipReason::Unreadable => "unreadable",
+        }
+    }
+    /// Expected objects of a trail bucket: counted, but not a problem.
+    pub fn is_benign(self) -> bool {
+        matches!(
+            self,
+            SkipReason::Digest | SkipReason::Insight | SkipReason::Config
+        )
+    }
+    pub fn describe(self) -> &'static str {
+        match self {
+            SkipReason::Digest => "CloudTrail digest file (integrity validation), not events",
+            SkipReason::Insight => "CloudTrail Insights file, not API events",
+            SkipReason::Config => "AWS Config object in the trail bucket",
+            SkipReason::Empty => "empty file",
+            SkipReason::NotJson => "not JSON (nor gzip or zip of JSON)",
+            SkipReason::NotCloudTrail => "JSON, but no CloudTrail records in it",
+            SkipReason::TooLarge => "decompressed size exceeds --max-decompressed (gzip bomb?)",
+            SkipReason::Unreadable => "could not be read",
+        }
+    }
+}
+
+/// What the INPUT arguments resolve to.
+#[derive(Debug, Default)]
+pub struct Inputs {
+    pub files: Vec<InputFile>,
+    pub cases: Vec<PathBuf>,
+}
+
+/// The file that marks a directory as a trailgraph case store.
+pub const CASE_MANIFEST: &str = "manifest.json";
+
+/// Is `dir` a case directory written by `trailgraph ingest`?
+pub fn is_case_dir(dir: &Path) -> bool {
+    let m = dir.join(CASE_MANIFEST);
+    match std::fs::read(&m) {
+        Ok(bytes) => {
+            let head = &bytes[..bytes.len().min(4096)];
+            memchr::memmem::find(head, b"\"trailgraph-case\"").is_some()
+        }
+        Err(_) => false,
+    }
+}
+
+/// Resolves INPUT arguments into sorted log files and case directories.
+pub fn discover(roots: &[PathBuf]) -> Result<Inputs> {
+    let mut out = Inputs::default();
+    if roots.is_empty() {
+        bail!("no INPUT given: name log files, directories, or a case directory made by `trailgraph ingest`");
+    }
+    for root in roots {
+        let meta = std::fs::metadata(root)
+            .with_context(|| format!("{}: cannot read input", root.display()))?;
+        if meta.is_dir() {
+            if is_case_dir(root) {
+                out.cases.push(root.clone());
+            } else {
+                walk(root, &mut out)?;
+            }
+        } else {
+            out.files.push(input_file(root, &meta));
+        }
+    }
+    out.files.sort_by(|a, b| a.display.cmp(&b.display));
+    out.files.dedup_by(|a, b| a.display == b.display);
+    out.cases.sort();
+    out.cases.dedup();
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Inputs) -> Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .with_context(|| format!("{}: cannot list directory", dir.display()))?
+        .filter_map(|e| e.ok())
+        .collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let path = e.path();
+        let Ok(ft) = e.file_type() else { continue };
+        if ft.is_dir() {
+            if is_case_dir(&path) {
+                out.cases.push(path);
+            } else {
+                walk(&path, out)?;
+            }
+        } else if let Ok(meta) = std::fs::metadata(&path) {
+            // Follows file symlinks; directory symlinks are not descended (no loops).
+            if meta.is_file() {
+                out.files.push(input_file(&path, &meta));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn input_file(path: &Path, meta: &std::fs::Metadata) -> InputFile {
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let display = path.to_string_lossy().into_owned();
+    InputFile {
+        skip: skip_by_path(&display),
+        path: path.to_path_buf(),
+        display,
+        size: meta.len(),
+        mtime,
+    }
+}
+
+/// Path-based skips for objects of a trail bucket that are not event logs.
+pub fn skip_by_path(p: &str) -> Option<SkipReason> {
+    let parts: Vec<&str> = p.split(['/', '\\']).collect();
+    if parts.iter().any(|c| *c == "CloudTrail-Digest") {
+        return Some(SkipReason::Digest);
+    }
+    if parts.iter().any(|c| *c == "CloudTrail-Insight") {
+        return Some(SkipReason::Insight);
+    }
+    if parts.last() == Some(&"ConfigWritabilityCheckFile") {
+        return Some(SkipReason::Config);
+    }
+    if let Some(i) = parts.iter().position(|c| *c == "AWSLogs") {
+        // AWSLogs/[o-xxxx/]<acct>/Config/...
+        let rest = &parts[i + 1..];
+        let rest = if rest.first().is_some_and(|c| c.starts_with("o-")) {
+            &rest[1..]
+        } else {
+            rest
+        };
+        if rest.len() > 2 && rest[1] == "Config" {
+            return Some(SkipReason::Config);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn layout_skips() {
+        assert_eq!(
+            skip_by_path("b/AWSLogs/o-abc/111/CloudTrail-Digest/us-east-1/2024/01/01/x.json.gz"),
+            Some(SkipReason::Digest)
+        );
+        assert_eq!(
+            skip_by_path("AWSLogs/111/CloudTrail-Insight/us-east-1/2024/01/01/x.json.gz"),
+            Some(SkipReason::Insight)
+        );
+        assert_eq!(
+            skip_by_path("AWSLogs/111/Config/ConfigWritabilityCheckFile"),
+            Some(SkipReason::Config)
+        );
+        assert_eq!(
+            skip_by_path("AWSLogs/o-x/111/Config/us-east-1/2024/x.json.gz"),
+            Some(SkipReason::Config)
+        );
+        assert_eq!(
+            skip_by_path("AWSLogs/111/CloudTrail/us-east-1/2024/01/01/x.json.gz"),
+            None
+        );
+    }
+}

@@ -1,0 +1,109 @@
+//! Escaping of attacker-controlled strings (user agents, session names, request parameters) for
+//! every output surface: terminal, CSV (formula injection), HTML, DOT and XML.
+
+use std::borrow::Cow;
+
+/// Terminal-safe text: control characters (ESC, CR, BEL, …) and bidi overrides become visible
+/// `\u{..}` escapes, so a crafted session name cannot rewrite the screen.
+pub fn term(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(needs_term_escape) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if needs_term_escape(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn needs_term_escape(c: char) -> bool {
+    c.is_control() || matches!(c as u32, 0x200e | 0x200f | 0x202a..=0x202e | 0x2066..=0x2069)
+}
+
+/// One CSV field (RFC 4180 quoting), with spreadsheet formula injection neutralised: a field
+/// starting with `=`, `+`, `-`, `@`, tab or CR is prefixed with `'` (OWASP recommendation).
+/// Plain numbers (e.g. `-1`) are left alone.
+pub fn csv_field(s: &str) -> Cow<'_, str> {
+    let risky = s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.parse::<f64>().is_err();
+    let needs_quote = risky || s.contains([',', '"', '\n', '\r']);
+    if !needs_quote {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 4);
+    out.push('"');
+    if risky {
+        out.push('\'');
+    }
+    for c in s.chars() {
+        if c == '"' {
+            out.push('"');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    Cow::Owned(out)
+}
+
+/// HTML text and attribute escaping.
+pub fn html(s: &str) -> Cow<'_, str> {
+    if !s.contains(['<', '>', '&', '"', '\'']) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// XML (GraphML) escaping: like HTML, and control characters that XML 1.0 forbids are dropped.
+pub fn xml(s: &str) -> String {
+    html(s)
+        .chars()
+        .filter(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r'))
+        .collect()
+}
+
+/// A DOT double-quoted string body: quotes and backslashes escaped, newlines made literal.
+pub fn dot(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 4);
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => {}
+            c if c.is_control() => out.push_str(&format!("\\\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn escapes() {
+        assert_eq!(term("a\x1b[2Jb"), "a\\u{1b}[2Jb");
+        assert_eq!(term("plain"), "plain");
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_field("-1"), "-1");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("@SUM(A1)"), "\"'@SUM(A1)\"");
+        assert_eq!(html("<script>"), "&lt;script&gt;");
+        assert_eq!(dot("a\"b\\c"), "a\\\"b\\\\c");
+        assert_eq!(xml("a\x01<b"), "a&lt;b");
+    }
+}

@@ -1,0 +1,461 @@
+//! Orchestration of ingest: rayon over files (decode → walk → normalize, one file per task, no
+//! shared locks), an order-preserving collect, then a sequential de-duplication pass in file
+//! order. Output is identical for any thread count. Every record is accounted for:
+//! `records read = events + duplicates + records skipped`.
+
+use crate::decode::{decode, Unit};
+use crate::discover::{InputFile, SkipReason};
+use crate::normalize::normalize;
+use crate::record::{walk, Item};
+use crate::table::{EventBatch, IssuanceBatch};
+use rayon::prelude::*;
+use rustc_hash::FxHashSet;
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Something that went wrong with an input: which file, where in it, and why.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Problem {
+    pub file: String,
+    pub position: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.position.is_empty() {
+            write!(f, "{}: {}", self.file, self.reason)
+        } else {
+            write!(f, "{}: {}: {}", self.file, self.position, self.reason)
+        }
+    }
+}
+
+/// Problem lines listed per file; the rest are counted in one line.
+const MAX_PROBLEMS_PER_FILE: usize = 50;
+
+/// Ingest settings.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// Decompressed size cap per file or archive member.
+    pub max_decompressed: u64,
+    /// Show a progress line on stderr (only when stderr is a terminal).
+    pub progress: bool,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            max_decompressed: 4 << 30,
+            progress: false,
+        }
+    }
+}
+
+/// What one input file yielded.
+#[derive(Debug, Default)]
+pub struct FileOutcome {
+    pub display: String,
+    pub size: u64,
+    pub mtime: i64,
+    pub raw_bytes: u64,
+    pub events: EventBatch,
+    pub issuances: IssuanceBatch,
+    /// For each issuance row, the row of its event in `events`.
+    pub issuance_event_row: Vec<usize>,
+    pub records_read: u64,
+    pub skipped_by_reason: BTreeMap<String, u64>,
+    /// Set when the file as a whole yielded nothing usable.
+    pub skip: Option<SkipReason>,
+    pub problems: Vec<Problem>,
+    /// JSON objects beside the records that are neither records nor containers.
+    pub non_record_objects: u64,
+    /// Filled by the de-duplication pass: which event rows are kept.
+    pub keep: Vec<bool>,
+    pub duplicates: u64,
+}
+
+impl FileOutcome {
+    pub fn records_skipped(&self) -> u64 {
+        self.skipped_by_reason.values().sum()
+    }
+}
+
+/// Totals over all inputs.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Stats {
+    pub files_seen: u64,
+    pub files_read: u64,
+    pub files_skipped: u64,
+    pub files_skipped_by_reason: BTreeMap<String, u64>,
+    pub records_read: u64,
+    pub events: u64,
+    pub duplicates: u64,
+    pub records_skipped: u64,
+    pub records_skipped_by_reason: BTreeMap<String, u64>,
+    pub bytes_stored: u64,
+    pub bytes_raw: u64,
+    /// Objects beside the records in exports (exporter metadata), not counted as records.
+    pub non_record_objects: u64,
+}
+
+impl Stats {
+    pub fn add(&mut self, o: &Stats) {
+        self.files_seen += o.files_seen;
+        self.files_read += o.files_read;
+        self.files_skipped += o.files_skipped;
+        for (k, v) in &o.files_skipped_by_reason {
+            *self.files_skipped_by_reason.entry(k.clone()).or_default() += v;
+        }
+        self.records_read += o.records_read;
+        self.events += o.events;
+        self.duplicates += o.duplicates;
+        self.records_skipped += o.records_skipped;
+        for (k, v) in &o.records_skipped_by_reason {
+            *self.records_skipped_by_reason.entry(k.clone()).or_default() += v;
+        }
+        self.bytes_stored += o.bytes_stored;
+        self.bytes_raw += o.bytes_raw;
+        self.non_record_objects += o.non_record_objects;
+    }
+}
+
+/// The result of ingesting a set of files: per-file outcomes (in input order, with `keep`
+/// masks after de-duplication), totals and problems.
+#[derive(Debug, Default)]
+pub struct Ingested {
+    pub files: Vec<FileOutcome>,
+    pub stats: Stats,
+    pub problems: Vec<Problem>,
+}
+
+/// The de-duplication key of an event: the same eventID delivered to the same recipient account
+/// is one event (spec 2.6 rule 1). Events without an eventID are never merged.
+pub fn dedup_key(recipient: Option<&str>, event_id: Option<&str>) -> Option<String> {
+    let id = event_id?;
+    let mut k = String::with_capacity(id.len() + 13);
+    k.push_str(recipient.unwrap_or(""));
+    k.push('\u{1f}');
+    k.push_str(id);
+    Some(k)
+}
+
+/// Reads, parses and de-duplicates `files`. `seen` holds the keys of events already in the case
+/// (incremental ingest); it is extended with the new events.
+pub fn ingest(files: &[InputFile], opts: &IngestOptions, seen: &mut FxHashSet<String>) -> Ingested {
+    let progress = Progress::start(opts.progress, files.len() as u64);
+    let mut outcomes: Vec<FileOutcome> = files
+        .par_iter()
+        .map(|f| {
+            let o = read_file(f, opts);
+            progress.file_done(o.size, o.records_read);
+            o
+        })
+        .collect();
+    progress.finish();
+
+    let mut stats = Stats::default();
+    let mut problems = Vec::new();
+    for o in &mut outcomes {
+        // De-duplication, sequential and in file order: deterministic whatever the threads.
+        let n = o.events.len();
+        o.keep = Vec::with_capacity(n);
+        for i in 0..n {
+            let keep = match dedup_key(o.events.recipient_account.get(i), o.events.event_id.get(i))
+            {
+                Some(k) => seen.insert(k),
+                None => true,
+            };
+            if !keep {
+                o.duplicates += 1;
+            }
+            o.keep.push(keep);
+        }
+        stats.files_seen += 1;
+        match o.skip {
+            Some(r) => {
+                stats.files_skipped += 1;
+                *stats
+                    .files_skipped_by_reason
+                    .entry(r.as_str().to_string())
+                    .or_default() += 1;
+            }
+            None => stats.files_read += 1,
+        }
+        stats.records_read += o.records_read;
+        stats.duplicates += o.duplicates;
+        stats.events += n as u64 - o.duplicates;
+        for (k, v) in &o.skipped_by_reason {
+            stats.records_skipped += v;
+            *stats
+                .records_skipped_by_reason
+                .entry(k.clone())
+                .or_default() += v;
+        }
+        stats.bytes_stored += o.size;
+        stats.bytes_raw += o.raw_bytes;
+        stats.non_record_objects += o.non_record_objects;
+        problems.extend(o.problems.iter().cloned());
+    }
+    debug_assert_eq!(
+        stats.records_read,
+        stats.events + stats.duplicates + stats.records_skipped
+    );
+    Ingested {
+        files: outcomes,
+        stats,
+        problems,
+    }
+}
+
+/// Reads one input file. Never panics on bad input; never fails.
+pub fn read_file(f: &InputFile, opts: &IngestOptions) -> FileOutcome {
+    let mut o = FileOutcome {
+        display: f.display.clone(),
+        size: f.size,
+        mtime: f.mtime,
+        ..Default::default()
+    };
+    if let Some(r) = f.skip {
+        o.skip = Some(r);
+        return o;
+    }
+    if f.size > opts.max_decompressed.saturating_mul(2) {
+        o.skip = Some(SkipReason::TooLarge);
+        o.problems.push(Problem {
+            file: f.display.clone(),
+            position: String::new(),
+            reason: format!("file is {} bytes, over twice --max-decompressed", f.size),
+        });
+        return o;
+    }
+    let raw = match std::fs::read(&f.path) {
+        Ok(b) => b,
+        Err(e) => {
+            o.skip = Some(SkipReason::Unreadable);
+            o.problems.push(Problem {
+                file: f.display.clone(),
+                position: String::new(),
+                reason: format!("cannot read: {e}"),
+            });
+            return o;
+        }
+    };
+    let units = decode(&f.display, raw, opts.max_decompressed);
+    let mut file_skip: Option<SkipReason> = None;
+    let mut any_used = false;
+    for unit in units {
+        match read_unit(&unit, &mut o) {
+            Ok(()) => any_used = true,
+            Err(r) => {
+                if file_skip.is_none() {
+                    file_skip = Some(r)
+                }
+            }
+        }
+    }
+    if !any_used {
+        o.skip = file_skip;
+    }
+    o
+}
+
+/// Walks one decoded unit into the file's batches. Returns the skip reason when the unit held
+/// nothing usable.
+fn read_unit(unit: &Unit, o: &mut FileOutcome) -> Result<(), SkipReason> {
+    o.raw_bytes += unit.bytes.len() as u64;
+    if let Some((reason, msg)) = &unit.skip {
+        if !reason.is_benign() {
+            o.problems.push(Problem {
+                file: unit.name.clone(),
+                position: String::new(),
+                reason: msg.clone(),
+            });
+        }
+        return Err(*reason);
+    }
+    if let Some(p) = &unit.problem {
+        o.problems.push(Problem {
+            file: unit.name.clone(),
+            position: "end of data".into(),
+            reason: p.clone(),
+        });
+    }
+    let first = unit
+        .bytes
+        .iter()
+        .position(|b| !b" \t\r\n".contains(b))
+        .map(|i| unit.bytes[i]);
+    let bom = unit.bytes.starts_with(b"\xEF\xBB\xBF");
+    if first.is_none() {
+        o.problems.push(Problem {
+            file: unit.name.clone(),
+            position: String::new(),
+            reason: "empty file (only whitespace)".into(),
+        });
+        return Err(SkipReason::Empty);
+    }
+    if !bom && !matches!(first, Some(b'{') | Some(b'[')) {
+        o.problems.push(Problem {
+            file: unit.name.clone(),
+            position: String::new(),
+            reason: "not JSON, gzip or zip".into(),
+        });
+        return Err(SkipReason::NotJson);
+    }
+
+    let name: &str = &unit.name;
+    let start_records = o.records_read;
+    let events = &mut o.events;
+    let issuances = &mut o.issuances;
+    let iss_rows = &mut o.issuance_event_row;
+    let skipped = &mut o.skipped_by_reason;
+    let problems = &mut o.problems;
+    let mut unlisted = 0u64;
+    let mut index = start_records;
+    let stats = walk(&unit.bytes, &mut |item| {
+        match item {
+            Item::Record(rec) => {
+                let (row, iss) = normalize(rec, name, index);
+                if let Some(iss) = iss {
+                    iss_rows.push(events.len());
+                    issuances.push(&iss);
+                }
+                events.push(&row);
+            }
+            Item::NotRecord(reason) => {
+                *skipped.entry(reason.to_string()).or_default() += 1;
+                // Insights records are expected in mixed exports; the rest is a problem.
+                if reason != "CloudTrail Insights event" && reason != "invalid JSON" {
+                    if problems.len() < MAX_PROBLEMS_PER_FILE {
+                        problems.push(Problem {
+                            file: name.to_string(),
+                            position: format!("record {index}"),
+                            reason: format!("skipped: {reason}"),
+                        });
+                    } else {
+                        unlisted += 1;
+                    }
+                }
+            }
+        }
+        index += 1;
+    });
+    o.records_read += stats.items;
+    if unlisted > 0 {
+        o.problems.push(Problem {
+            file: unit.name.clone(),
+            position: String::new(),
+            reason: format!("{unlisted} more skipped records not listed"),
+        });
+    }
+    for p in stats.problems.iter().take(MAX_PROBLEMS_PER_FILE) {
+        o.problems.push(Problem {
+            file: unit.name.clone(),
+            position: p.position.clone(),
+            reason: if stats.truncated {
+                format!(
+                    "{}; the rest of this file could not be read ({} records before it were kept)",
+                    p.reason,
+                    o.records_read - start_records
+                )
+            } else {
+                p.reason.clone()
+            },
+        });
+    }
+    let has_cloudtrail = stats.items > 0 || stats.saw_container;
+    if has_cloudtrail {
+        // Objects beside the records in an export (e.g. Cribl collector metadata): not
+        // records, counted and shown in the summary.
+        o.non_record_objects += stats.stray_objects;
+        return Ok(());
+    }
+    if stats.saw_digest {
+        return Err(SkipReason::Digest);
+    }
+    if stats.saw_config {
+        return Err(SkipReason::Config);
+    }
+    if stats.problems.is_empty() {
+        o.problems.push(Problem {
+            file: unit.name.clone(),
+            position: String::new(),
+            reason: "JSON, but no CloudTrail records in it".into(),
+        });
+        Err(SkipReason::NotCloudTrail)
+    } else {
+        Err(SkipReason::NotJson)
+    }
+}
+
+/// A progress line on stderr: files, MB, records/s. Silent unless enabled and stderr is a tty.
+struct Progress {
+    inner: Option<Arc<ProgressState>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+struct ProgressState {
+    total_files: u64,
+    files: AtomicU64,
+    bytes: AtomicU64,
+    records: AtomicU64,
+    done: AtomicBool,
+}
+
+impl Progress {
+    fn start(enabled: bool, total_files: u64) -> Progress {
+        if !enabled || !std::io::stderr().is_terminal() || total_files == 0 {
+            return Progress {
+                inner: None,
+                thread: None,
+            };
+        }
+        let st = Arc::new(ProgressState {
+            total_files,
+            files: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            records: AtomicU64::new(0),
+            done: AtomicBool::new(false),
+        });
+        let s2 = st.clone();
+        let thread = std::thread::spawn(move || {
+            let t0 = std::time::Instant::now();
+            while !s2.done.load(Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                let secs = t0.elapsed().as_secs_f64().max(0.001);
+                let recs = s2.records.load(Ordering::Relaxed);
+                eprint!(
+                    "\r\x1b[2Kingest: {}/{} files, {:.1} MB, {} records, {:.0} records/s",
+                    s2.files.load(Ordering::Relaxed),
+                    s2.total_files,
+                    s2.bytes.load(Ordering::Relaxed) as f64 / 1e6,
+                    recs,
+                    recs as f64 / secs
+                );
+            }
+            eprint!("\r\x1b[2K");
+        });
+        Progress {
+            inner: Some(st),
+            thread: Some(thread),
+        }
+    }
+    fn file_done(&self, bytes: u64, records: u64) {
+        if let Some(s) = &self.inner {
+            s.files.fetch_add(1, Ordering::Relaxed);
+            s.bytes.fetch_add(bytes, Ordering::Relaxed);
+            s.records.fetch_add(records, Ordering::Relaxed);
+        }
+    }
+    fn finish(mut self) {
+        if let Some(s) = &self.inner {
+            s.done.store(true, Ordering::Relaxed);
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

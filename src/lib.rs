@@ -1,0 +1,18 @@
+//! trailgraph: which real person or workload is behind an AWS API call?
+//!
+//! Pipeline: discover → decode → record (walk) → normalize, in parallel per file (`ingest`) →
+//! polars frames / Parquet case store (`store`) → session graph and attribution (`graph`) →
+//! answers (`attribute`, `who`, `trace`, …) → rendered output. See ARCHITECTURE.md.
+
+pub mod cli;
+pub mod decode;
+pub mod discover;
+pub mod escape;
+pub mod ingest;
+pub mod load;
+pub mod model;
+pub mod normalize;
+pub mod record;
+pub mod store;
+pub mod summary;
+pub mod table;

@@ -1,0 +1,454 @@
+//! Domain vocabulary shared by every stage: timestamps, issuance kinds, link confidence, and the
+//! ARN / key-id helpers that turn CloudTrail strings into meaning. No I/O, no serde, no polars.
+
+use std::fmt;
+
+/// Milliseconds since the Unix epoch, UTC.
+pub type Millis = i64;
+
+/// The STS calls that issue temporary credentials (spec 2.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum IssuanceKind {
+    AssumeRole,
+    AssumeRoleWithSAML,
+    AssumeRoleWithWebIdentity,
+    GetSessionToken,
+    GetFederationToken,
+    AssumeRoot,
+}
+
+impl IssuanceKind {
+    pub const ALL: [IssuanceKind; 6] = [
+        IssuanceKind::AssumeRole,
+        IssuanceKind::AssumeRoleWithSAML,
+        IssuanceKind::AssumeRoleWithWebIdentity,
+        IssuanceKind::GetSessionToken,
+        IssuanceKind::GetFederationToken,
+        IssuanceKind::AssumeRoot,
+    ];
+
+    pub fn from_event(event_source: Option<&str>, event_name: Option<&str>) -> Option<Self> {
+        if let Some(src) = event_source {
+            if src != "sts.amazonaws.com" {
+                return None;
+            }
+        }
+        Some(match event_name? {
+            "AssumeRole" => IssuanceKind::AssumeRole,
+            "AssumeRoleWithSAML" => IssuanceKind::AssumeRoleWithSAML,
+            "AssumeRoleWithWebIdentity" => IssuanceKind::AssumeRoleWithWebIdentity,
+            "GetSessionToken" => IssuanceKind::GetSessionToken,
+            "GetFederationToken" => IssuanceKind::GetFederationToken,
+            "AssumeRoot" => IssuanceKind::AssumeRoot,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IssuanceKind::AssumeRole => "AssumeRole",
+            IssuanceKind::AssumeRoleWithSAML => "AssumeRoleWithSAML",
+            IssuanceKind::AssumeRoleWithWebIdentity => "AssumeRoleWithWebIdentity",
+            IssuanceKind::GetSessionToken => "GetSessionToken",
+            IssuanceKind::GetFederationToken => "GetFederationToken",
+            IssuanceKind::AssumeRoot => "AssumeRoot",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// AssumeRole, AssumeRoleWithSAML, AssumeRoleWithWebIdentity: the "role assumptions".
+    pub fn is_role_assumption(self) -> bool {
+        matches!(
+            self,
+            IssuanceKind::AssumeRole
+                | IssuanceKind::AssumeRoleWithSAML
+                | IssuanceKind::AssumeRoleWithWebIdentity
+        )
+    }
+}
+
+impl fmt::Display for IssuanceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How strongly an attribution is supported; ordered weakest first so `min` gives the weakest
+/// link of a path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Confidence {
+    Unknown,
+    Inferred,
+    Exact,
+}
+
+impl Confidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Exact => "exact",
+            Confidence::Inferred => "inferred",
+            Confidence::Unknown => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for Confidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Time
+
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    // Howard Hinnant's algorithm.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
+fn valid_ymd_hms(mo: u32, d: u32, h: u32, mi: u32, s: u32) -> bool {
+    (1..=12).contains(&mo) && (1..=31).contains(&d) && h <= 24 && mi <= 59 && s <= 60
+}
+
+fn to_millis(y: i64, mo: u32, d: u32, h: u32, mi: u32, s: u32, ms: u32) -> Option<Millis> {
+    if !valid_ymd_hms(mo, d, h, mi, s) {
+        return None;
+    }
+    let days = days_from_civil(y, mo, d);
+    Some(((days * 86400 + h as i64 * 3600 + mi as i64 * 60 + s as i64) * 1000) + ms as i64)
+}
+
+fn digits(b: &[u8]) -> Option<u32> {
+    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(b.iter().fold(0u32, |a, c| a * 10 + (c - b'0') as u32))
+}
+
+/// Parses the timestamp forms found in CloudTrail and its re-exports (spec 2.4.8): extended ISO
+/// `2024-07-31T19:52:33Z` (optionally with fractional seconds or a `±hh:mm` offset), the SIEM form
+/// `2024-06-02 20:27:12`, and basic ISO `20131102T010628Z`. A missing zone means UTC.
+pub fn parse_time(s: &str) -> Option<Millis> {
+    let b = s.trim().as_bytes();
+    if b.len() >= 19 && b[4] == b'-' && b[7] == b'-' && (b[10] == b'T' || b[10] == b' ') {
+        let y = digits(&b[0..4])? as i64;
+        let mo = digits(&b[5..7])?;
+        let d = digits(&b[8..10])?;
+        if b[13] != b':' || b[16] != b':' {
+            return None;
+        }
+        let h = digits(&b[11..13])?;
+        let mi = digits(&b[14..16])?;
+        let sec = digits(&b[17..19])?;
+        let mut i = 19;
+        let mut ms = 0u32;
+        if i < b.len() && (b[i] == b'.' || b[i] == b',') {
+            let start = i + 1;
+            i = start;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            let frac = &b[start..i.min(start + 3)];
+            ms = digits(frac).unwrap_or(0) * 10u32.pow(3 - frac.len() as u32);
+        }
+        let base = to_millis(y, mo, d, h, mi, sec, ms)?;
+        return apply_zone(base, &b[i..]);
+    }
+    if b.len() >= 15 && b[8] == b'T' {
+        // Basic ISO: 20131102T010628Z
+        let y = digits(&b[0..4])? as i64;
+        let mo = digits(&b[4..6])?;
+        let d = digits(&b[6..8])?;
+        let h = digits(&b[9..11])?;
+        let mi = digits(&b[11..13])?;
+        let sec = digits(&b[13..15])?;
+        let base = to_millis(y, mo, d, h, mi, sec, 0)?;
+        return apply_zone(base, &b[15..]);
+    }
+    None
+}
+
+fn apply_zone(base: Millis, rest: &[u8]) -> Option<Millis> {
+    match rest {
+        [] | [b'Z'] | [b'z'] => Some(base),
+        [sign @ (b'+' | b'-'), tz @ ..] => {
+            let tz: Vec<u8> = tz.iter().copied().filter(|c| *c != b':').collect();
+            if tz.len() != 4 {
+                return None;
+            }
+            let h = digits(&tz[0..2])? as i64;
+            let m = digits(&tz[2..4])? as i64;
+            let off = (h * 60 + m) * 60_000;
+            Some(if *sign == b'+' {
+                base - off
+            } else {
+                base + off
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Parses `credentials.expiration` (spec 2.4.8): `"Jul 31, 2024, 8:07:33 PM"` or
+/// `"Sep 17, 2020 8:04:10 PM"`, always UTC; ISO forms are accepted too.
+pub fn parse_expiration(s: &str) -> Option<Millis> {
+    if let Some(t) = parse_time(s) {
+        return Some(t);
+    }
+    let cleaned = s.replace(',', " ");
+    let mut it = cleaned.split_ascii_whitespace();
+    let mon = match it.next()?.get(..3)?.to_ascii_lowercase().as_str() {
+        "jan" => 1,
+        "feb" => 2,
+        "mar" => 3,
+        "apr" => 4,
+        "may" => 5,
+        "jun" => 6,
+        "jul" => 7,
+        "aug" => 8,
+        "sep" => 9,
+        "oct" => 10,
+        "nov" => 11,
+        "dec" => 12,
+        _ => return None,
+    };
+    let day = digits(it.next()?.as_bytes())?;
+    let year = digits(it.next()?.as_bytes())? as i64;
+    let mut hms = it.next()?.split(':');
+    let mut h = digits(hms.next()?.as_bytes())?;
+    let mi = digits(hms.next()?.as_bytes())?;
+    let sec = digits(hms.next()?.as_bytes())?;
+    match it.next().map(|x| x.to_ascii_uppercase()) {
+        Some(ref p) if p == "PM" => {
+            if h < 12 {
+                h += 12
+            }
+        }
+        Some(ref p) if p == "AM" => {
+            if h == 12 {
+                h = 0
+            }
+        }
+        _ => {}
+    }
+    to_millis(year, mon, day, h, mi, sec, 0)
+}
+
+/// Formats milliseconds as `2024-07-31T19:52:33Z` (with `.mmm` only when non-zero).
+pub fn format_time(ms: Millis) -> String {
+    let secs = ms.div_euclid(1000);
+    let frac = ms.rem_euclid(1000);
+    let days = secs.div_euclid(86400);
+    let rem = secs.rem_euclid(86400);
+    let (y, m, d) = civil_from_days(days);
+    let (h, mi, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
+    if frac == 0 {
+        format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+    } else {
+        format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{frac:03}Z")
+    }
+}
+
+/// (year, month, day) of a day count since the epoch.
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719468;
+    let era = if z >= 0 { z } else { z - 146096 } / 146097;
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+// ---------------------------------------------------------------------------------------------
+// ARNs and ids
+
+/// The account id inside an ARN (`arn:aws:iam::111111111111:role/x` → `111111111111`).
+pub fn arn_account(arn: &str) -> Option<&str> {
+    let mut parts = arn.splitn(6, ':');
+    let (_, _, _, _, acct) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    (!acct.is_empty()).then_some(acct)
+}
+
+/// The resource part of an ARN, after the fifth colon.
+pub fn arn_resource(arn: &str) -> Option<&str> {
+    arn.splitn(6, ':').nth(5)
+}
+
+/// The partition of an ARN (`aws`, `aws-cn`, `aws-us-gov`).
+pub fn arn_partition(arn: &str) -> &str {
+    arn.split(':')
+        .nth(1)
+        .filter(|p| !p.is_empty())
+        .unwrap_or("aws")
+}
+
+/// `arn:aws:sts::A:assumed-role/Role/Session` → (`A`, `Role`, `Session`).
+pub fn parse_assumed_role_arn(arn: &str) -> Option<(&str, &str, &str)> {
+    let acct = arn_account(arn)?;
+    let res = arn_resource(arn)?;
+    let rest = res.strip_prefix("assumed-role/")?;
+    let (role, session) = rest.split_once('/')?;
+    Some((acct, role, session))
+}
+
+/// The role name (last path element) of an IAM role ARN.
+pub fn role_name(role_arn: &str) -> &str {
+    role_arn.rsplit('/').next().unwrap_or(role_arn)
+}
+
+/// The session ARN a role session gets: `arn:aws:sts::<acct>:assumed-role/<name>/<session>`.
+pub fn session_arn_for(role_arn: &str, session_name: &str) -> Option<String> {
+    let acct = arn_account(role_arn)?;
+    let part = arn_partition(role_arn);
+    Some(format!(
+        "arn:{part}:sts::{acct}:assumed-role/{}/{session_name}",
+        role_name(role_arn)
+    ))
+}
+
+/// Is this an AWS temporary (STS) access key id?
+pub fn is_temporary_key(key: &str) -> bool {
+    key.starts_with("ASIA")
+}
+
+/// Decodes the account id from a modern AWS key or unique id (`AKIA…`, `ASIA…`, `AROA…`,
+/// `AIDA…`) as described in spec 2.3.2. Returns None for pre-2019 ids that carry no account.
+pub fn account_from_key_id(id: &str) -> Option<String> {
+    let b = id.as_bytes();
+    if b.len() < 16
+        || !b[4..13]
+            .iter()
+            .all(|c| c.is_ascii_uppercase() || (b'2'..=b'7').contains(c))
+    {
+        return None;
+    }
+    fn b32(c: u8) -> u64 {
+        if c.is_ascii_uppercase() {
+            (c - b'A') as u64
+        } else {
+            (c - b'2') as u64 + 26
+        }
+    }
+    if b32(b[4]) < b32(b'Q') {
+        return None;
+    }
+    // 10 base32 chars = 50 bits, starting at index 4; the account is bits [1..41) of the
+    // 48-bit big-endian integer decoded from chars 4..14 (Tal Be'ery's bit-shift version).
+    let mut x: u64 = 0;
+    for &c in &b[4..14.min(b.len())] {
+        x = (x << 5) | b32(c);
+    }
+    // x holds 50 bits; take the top 48 bits as 6 bytes, mask, shift.
+    let v = x >> 2;
+    let acct = (v & 0x7fff_ffff_ff80) >> 7;
+    Some(format!("{acct:012}"))
+}
+
+/// Is the address a public IPv4/IPv6 address (not private, loopback, link-local or a hostname)?
+pub fn is_public_ip(s: &str) -> bool {
+    if let Ok(v4) = s.parse::<std::net::Ipv4Addr>() {
+        return !(v4.is_private()
+            || v4.is_loopback()
+            || v4.is_link_local()
+            || v4.is_unspecified()
+            || v4.is_broadcast()
+            || v4.is_documentation()
+            || v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64);
+    }
+    if let Ok(v6) = s.parse::<std::net::Ipv6Addr>() {
+        let seg = v6.segments();
+        return !(v6.is_loopback()
+            || v6.is_unspecified()
+            || (seg[0] & 0xfe00) == 0xfc00
+            || (seg[0] & 0xffc0) == 0xfe80);
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times() {
+        let t = parse_time("2024-07-31T19:52:33Z").unwrap();
+        assert_eq!(format_time(t), "2024-07-31T19:52:33Z");
+        assert_eq!(parse_time("2024-07-31 19:52:33"), Some(t));
+        assert_eq!(parse_time("2024-07-31T19:52:33.000Z"), Some(t));
+        assert_eq!(parse_time("2024-07-31T21:52:33+02:00"), Some(t));
+        assert_eq!(
+            parse_time("20131102T010628Z").map(format_time).as_deref(),
+            Some("2013-11-02T01:06:28Z")
+        );
+        assert_eq!(parse_time("2024-07-31T19:52:33.5Z"), Some(t + 500));
+        assert_eq!(parse_time("garbage"), None);
+        assert_eq!(parse_time("2024-13-31T19:52:33Z"), None);
+    }
+
+    #[test]
+    fn expirations() {
+        // spec 2.4.8: eventTime 19:52:33 + 900 s.
+        let e = parse_expiration("Jul 31, 2024, 8:07:33 PM").unwrap();
+        assert_eq!(format_time(e), "2024-07-31T20:07:33Z");
+        let e = parse_expiration("Sep 17, 2020 8:04:10 PM").unwrap();
+        assert_eq!(format_time(e), "2020-09-17T20:04:10Z");
+        let e = parse_expiration("Jan 22, 2021 12:46:28 AM").unwrap();
+        assert_eq!(format_time(e), "2021-01-22T00:46:28Z");
+        let e = parse_expiration("Jul 1, 2026, 12:08:19 PM").unwrap();
+        assert_eq!(format_time(e), "2026-07-01T12:08:19Z");
+    }
+
+    #[test]
+    fn arns() {
+        assert_eq!(
+            parse_assumed_role_arn("arn:aws:sts::111:assumed-role/R/s@x.com"),
+            Some(("111", "R", "s@x.com"))
+        );
+        assert_eq!(
+            role_name("arn:aws:iam::1:role/aws-reserved/sso.amazonaws.com/x/Y"),
+            "Y"
+        );
+        assert_eq!(
+            session_arn_for("arn:aws:iam::1:role/p/R", "s").as_deref(),
+            Some("arn:aws:sts::1:assumed-role/R/s")
+        );
+    }
+
+    #[test]
+    fn key_account_decoding() {
+        // Known public example from the key-format write-up: ASIAY34FZKBOKMUTVV7A → 609629065308.
+        assert_eq!(
+            account_from_key_id("ASIAY34FZKBOKMUTVV7A").as_deref(),
+            Some("609629065308")
+        );
+        assert_eq!(account_from_key_id("AKIAIOSFODNN7EXAMPLE"), None);
+    }
+
+    #[test]
+    fn public_ips() {
+        assert!(is_public_ip("18.236.253.47"));
+        assert!(!is_public_ip("10.8.8.10"));
+        assert!(!is_public_ip("192.168.10.20"));
+        assert!(!is_public_ip("ec2.amazonaws.com"));
+        assert!(!is_public_ip("AWS Internal"));
+    }
+}

@@ -1,0 +1,473 @@
+//! The case store: ingest batches → polars frames, and the on-disk layout users outgrow into
+//! DuckDB, Spark or Athena:
+//!
+//! ```text
+//! case/manifest.json              inputs (path, size, mtime, counts), problems, schema, version
+//! case/events/part-00000.parquet  one row per distinct event        (table::EventRow)
+//! case/issuances/part-00000.parquet  one row per STS issuance call  (table::IssuanceRow)
+//! ```
+//! Each `ingest` into an existing case adds one part per table holding only new files' events.
+
+use crate::ingest::{FileOutcome, Ingested, Problem, Stats};
+use crate::table::{ColRef, EventBatch, IssuanceBatch, Kind};
+use anyhow::{bail, Context, Result};
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+pub const CASE_FORMAT: &str = "trailgraph-case";
+pub const CASE_VERSION: u32 = 1;
+
+/// The tables of a case, in memory.
+#[derive(Clone)]
+pub struct Frames {
+    pub events: DataFrame,
+    pub issuances: DataFrame,
+}
+
+/// One input file as recorded in the manifest.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ManifestInput {
+    pub path: String,
+    pub size: u64,
+    pub mtime: i64,
+    pub records_read: u64,
+    pub events: u64,
+    pub duplicates: u64,
+    pub records_skipped: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<String>,
+    pub part: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ManifestProblem {
+    pub file: String,
+    pub position: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ManifestColumn {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub dtype: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct ManifestStats {
+    pub files_seen: u64,
+    pub files_read: u64,
+    pub files_skipped: u64,
+    pub files_skipped_by_reason: std::collections::BTreeMap<String, u64>,
+    pub records_read: u64,
+    pub events: u64,
+    pub duplicates: u64,
+    pub records_skipped: u64,
+    pub records_skipped_by_reason: std::collections::BTreeMap<String, u64>,
+    pub bytes_stored: u64,
+    pub bytes_raw: u64,
+    #[serde(default)]
+    pub non_record_objects: u64,
+}
+
+/// `manifest.json` of a case directory.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    pub format: String,
+    pub version: u32,
+    pub tool_version: String,
+    pub parts: u32,
+    pub totals: ManifestStats,
+    pub inputs: Vec<ManifestInput>,
+    pub problems: Vec<ManifestProblem>,
+    pub schema: std::collections::BTreeMap<String, Vec<ManifestColumn>>,
+}
+
+impl Manifest {
+    pub fn new() -> Manifest {
+        let mut schema = std::collections::BTreeMap::new();
+        schema.insert("events".to_string(), schema_doc(EventBatch::SCHEMA));
+        schema.insert("issuances".to_string(), schema_doc(IssuanceBatch::SCHEMA));
+        Manifest {
+            format: CASE_FORMAT.into(),
+            version: CASE_VERSION,
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            parts: 0,
+            totals: ManifestStats::default(),
+            inputs: Vec::new(),
+            problems: Vec::new(),
+            schema,
+        }
+    }
+
+    pub fn stats(&self) -> Stats {
+        let t = &self.totals;
+        Stats {
+            files_seen: t.files_seen,
+            files_read: t.files_read,
+            files_skipped: t.files_skipped,
+            files_skipped_by_reason: t.files_skipped_by_reason.clone(),
+            records_read: t.records_read,
+            events: t.events,
+            duplicates: t.duplicates,
+            records_skipped: t.records_skipped,
+            records_skipped_by_reason: t.records_skipped_by_reason.clone(),
+            bytes_stored: t.bytes_stored,
+            bytes_raw: t.bytes_raw,
+            non_record_objects: t.non_record_objects,
+        }
+    }
+
+    pub fn problems(&self) -> Vec<Problem> {
+        self.problems
+            .iter()
+            .map(|p| Problem {
+                file: p.file.clone(),
+                position: p.position.clone(),
+                reason: p.reason.clone(),
+            })
+            .collect()
+    }
+
+    /// Records one ingest run as part `part`.
+    pub fn add_run(&mut self, ing: &Ingested, part: u32) {
+        let s = &ing.stats;
+        let t = &mut self.totals;
+        t.files_seen += s.files_seen;
+        t.files_read += s.files_read;
+        t.files_skipped += s.files_skipped;
+        for (k, v) in &s.files_skipped_by_reason {
+            *t.files_skipped_by_reason.entry(k.clone()).or_default() += v;
+        }
+        t.records_read += s.records_read;
+        t.events += s.events;
+        t.duplicates += s.duplicates;
+        t.records_skipped += s.records_skipped;
+        for (k, v) in &s.records_skipped_by_reason {
+            *t.records_skipped_by_reason.entry(k.clone()).or_default() += v;
+        }
+        t.bytes_stored += s.bytes_stored;
+        t.bytes_raw += s.bytes_raw;
+        t.non_record_objects += s.non_record_objects;
+        for f in &ing.files {
+            self.inputs.push(ManifestInput {
+                path: f.display.clone(),
+                size: f.size,
+                mtime: f.mtime,
+                records_read: f.records_read,
+                events: f.events.len() as u64 - f.duplicates,
+                duplicates: f.duplicates,
+                records_skipped: f.records_skipped(),
+                skip_reason: f.skip.map(|r| r.as_str().to_string()),
+                part,
+            });
+        }
+        self.problems
+            .extend(ing.problems.iter().map(|p| ManifestProblem {
+                file: p.file.clone(),
+                position: p.position.clone(),
+                reason: p.reason.clone(),
+            }));
+        self.parts = self.parts.max(part + 1);
+    }
+}
+
+impl Default for Manifest {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn schema_doc(schema: &[(&str, Kind)]) -> Vec<ManifestColumn> {
+    schema
+        .iter()
+        .map(|(n, k)| ManifestColumn {
+            name: n.to_string(),
+            dtype: match k {
+                Kind::Str => "string",
+                Kind::Time => "timestamp[ms, UTC]",
+                Kind::Int => "int64",
+                Kind::Bool => "bool",
+                Kind::U64 => "uint64",
+            }
+            .to_string(),
+        })
+        .collect()
+}
+
+/// Builds one column from the same column of several batches, keeping the rows `keep` selects.
+fn build_column<'a>(
+    name: &str,
+    kind: Kind,
+    parts: &[(Vec<(&'static str, ColRef<'a>)>, Option<&'a [bool]>)],
+    idx: usize,
+) -> Column {
+    let name: PlSmallStr = name.into();
+    match kind {
+        Kind::Str => {
+            let it = parts.iter().flat_map(move |(cols, keep)| {
+                let ColRef::Str(c) = &cols[idx].1 else {
+                    unreachable!("schema mismatch")
+                };
+                let c: &crate::table::StrCol = c;
+                (0..c.len())
+                    .filter(move |i| keep.is_none_or(|k| k[*i]))
+                    .map(move |i| c.get(i))
+            });
+            StringChunked::from_iter_options(name, it).into_column()
+        }
+        Kind::Time | Kind::Int => {
+            let it = parts.iter().flat_map(move |(cols, keep)| {
+                let c: &[Option<i64>] = match &cols[idx].1 {
+                    ColRef::Time(c) | ColRef::Int(c) => c,
+                    _ => unreachable!("schema mismatch"),
+                };
+                c.iter()
+                    .enumerate()
+                    .filter(move |(i, _)| keep.is_none_or(|k| k[*i]))
+                    .map(|(_, v)| *v)
+            });
+            let ca = Int64Chunked::from_iter_options(name, it);
+            if kind == Kind::Time {
+                ca.into_datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC))
+                    .into_column()
+            } else {
+                ca.into_column()
+            }
+        }
+        Kind::Bool => {
+            let it = parts.iter().flat_map(move |(cols, keep)| {
+                let ColRef::Bool(c) = &cols[idx].1 else {
+                    unreachable!("schema mismatch")
+                };
+                c.iter()
+                    .enumerate()
+                    .filter(move |(i, _)| keep.is_none_or(|k| k[*i]))
+                    .map(|(_, v)| *v)
+            });
+            BooleanChunked::from_iter_options(name, it).into_column()
+        }
+        Kind::U64 => {
+            let it = parts.iter().flat_map(move |(cols, keep)| {
+                let ColRef::U64(c) = &cols[idx].1 else {
+                    unreachable!("schema mismatch")
+                };
+                c.iter()
+                    .enumerate()
+                    .filter(move |(i, _)| keep.is_none_or(|k| k[*i]))
+                    .map(|(_, v)| Some(*v))
+            });
+            UInt64Chunked::from_iter_options(name, it).into_column()
+        }
+    }
+}
+
+fn frame_from(
+    schema: &[(&'static str, Kind)],
+    parts: &[(Vec<(&'static str, ColRef<'_>)>, Option<&[bool]>)],
+) -> Result<DataFrame> {
+    let cols: Vec<Column> = schema
+        .iter()
+        .enumerate()
+        .map(|(i, (n, k))| build_column(n, *k, parts, i))
+        .collect();
+    Ok(DataFrame::new_infer_height(cols)?)
+}
+
+/// Sorts events by (event_time, event_id, recipient_account, source_file, record_index): a
+/// deterministic order independent of thread count and input order.
+pub fn sort_events(df: &DataFrame) -> Result<DataFrame> {
+    Ok(df.sort(
+        [
+            "event_time",
+            "event_id",
+            "recipient_account",
+            "source_file",
+            "record_index",
+        ],
+        SortMultipleOptions::default()
+            .with_nulls_last(true)
+            .with_maintain_order(true),
+    )?)
+}
+
+/// Turns ingest outcomes into frames (kept rows only), sorted deterministically.
+pub fn frames_from(files: &[FileOutcome]) -> Result<Frames> {
+    let ev_parts: Vec<_> = files
+        .iter()
+        .map(|f| (f.events.columns(), Some(&f.keep[..])))
+        .collect();
+    let events = sort_events(&frame_from(EventBatch::SCHEMA, &ev_parts)?)?;
+    let iss_keep: Vec<Vec<bool>> = files
+        .iter()
+        .map(|f| f.issuance_event_row.iter().map(|&r| f.keep[r]).collect())
+        .collect();
+    let iss_parts: Vec<_> = files
+        .iter()
+        .zip(&iss_keep)
+        .map(|(f, k)| (f.issuances.columns(), Some(&k[..])))
+        .collect();
+    let issuances = frame_from(IssuanceBatch::SCHEMA, &iss_parts)?.sort(
+        [
+            "event_time",
+            "event_id",
+            "recipient_account",
+            "source_file",
+            "record_index",
+        ],
+        SortMultipleOptions::default()
+            .with_nulls_last(true)
+            .with_maintain_order(true),
+    )?;
+    Ok(Frames { events, issuances })
+}
+
+fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<()> {
+    let tmp = path.with_extension("parquet.tmp");
+    let f =
+        std::fs::File::create(&tmp).with_context(|| format!("{}: cannot create", tmp.display()))?;
+    ParquetWriter::new(f)
+        .with_compression(ParquetCompression::Zstd(None))
+        .finish(df)
+        .map_err(|e| anyhow::anyhow!("{}: cannot write Parquet: {e}", path.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot rename", path.display()))?;
+    Ok(())
+}
+
+fn read_parquet(path: &Path) -> Result<DataFrame> {
+    let f =
+        std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    ParquetReader::new(f)
+        .finish()
+        .map_err(|e| anyhow::anyhow!("{}: not a readable Parquet file: {e}", path.display()))
+}
+
+fn part_name(part: u32) -> String {
+    format!("part-{part:05}.parquet")
+}
+
+/// Reads `manifest.json` of a case directory.
+pub fn read_manifest(dir: &Path) -> Result<Manifest> {
+    let p = dir.join(crate::discover::CASE_MANIFEST);
+    let text =
+        std::fs::read_to_string(&p).with_context(|| format!("{}: cannot read", p.display()))?;
+    let m: Manifest = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a trailgraph case manifest", p.display()))?;
+    if m.format != CASE_FORMAT {
+        bail!("{}: not a trailgraph case manifest", p.display());
+    }
+    if m.version > CASE_VERSION {
+        bail!(
+            "{}: case format version {} is newer than this trailgraph understands ({})",
+            p.display(),
+            m.version,
+            CASE_VERSION
+        );
+    }
+    Ok(m)
+}
+
+/// Writes a new part into `dir` and the updated manifest (atomically replaced).
+pub fn write_part(dir: &Path, manifest: &Manifest, part: u32, frames: &mut Frames) -> Result<()> {
+    for (table, df) in [
+        ("events", &mut frames.events),
+        ("issuances", &mut frames.issuances),
+    ] {
+        let d = dir.join(table);
+        std::fs::create_dir_all(&d).with_context(|| format!("{}: cannot create", d.display()))?;
+        write_parquet(&d.join(part_name(part)), df)?;
+    }
+    let p = dir.join(crate::discover::CASE_MANIFEST);
+    let tmp = dir.join("manifest.json.tmp");
+    std::fs::write(&tmp, serde_json::to_string_pretty(manifest)? + "\n")
+        .with_context(|| format!("{}: cannot write", tmp.display()))?;
+    std::fs::rename(&tmp, &p).with_context(|| format!("{}: cannot write", p.display()))?;
+    Ok(())
+}
+
+/// Loads every part of a case directory.
+pub fn load_case(dir: &Path) -> Result<(Frames, Manifest)> {
+    let manifest = read_manifest(dir)?;
+    let mut tables = Vec::new();
+    for table in ["events", "issuances"] {
+        let mut acc: Option<DataFrame> = None;
+        for part in 0..manifest.parts {
+            let p = dir.join(table).join(part_name(part));
+            if !p.exists() {
+                continue;
+            }
+            let df = read_parquet(&p)?;
+            match &mut acc {
+                None => acc = Some(df),
+                Some(a) => {
+                    a.vstack_mut_owned(df).map_err(|e| {
+                        anyhow::anyhow!("{}: schema differs from earlier parts: {e}", p.display())
+                    })?;
+                }
+            }
+        }
+        let schema = if table == "events" {
+            EventBatch::SCHEMA
+        } else {
+            IssuanceBatch::SCHEMA
+        };
+        let df = match acc {
+            Some(df) => df,
+            None => frame_from(schema, &[])?,
+        };
+        tables.push(df);
+    }
+    let issuances = tables.pop().expect("two tables");
+    let events = tables.pop().expect("two tables");
+    let events = if manifest.parts > 1 {
+        sort_events(&events)?
+    } else {
+        events
+    };
+    Ok((Frames { events, issuances }, manifest))
+}
+
+/// The de-duplication keys of a frame's events (for incremental ingest).
+pub fn event_keys(events: &DataFrame) -> Result<rustc_hash::FxHashSet<String>> {
+    let ids = events.column("event_id")?.str()?;
+    let accts = events.column("recipient_account")?.str()?;
+    Ok(ids
+        .iter()
+        .zip(accts.iter())
+        .filter_map(|(id, a)| crate::ingest::dedup_key(a, id))
+        .collect())
+}
+
+/// Concatenates frames (same schemas) and de-duplicates events across them, keeping the first.
+pub fn concat(mut all: Vec<Frames>) -> Result<Frames> {
+    if all.len() == 1 {
+        return Ok(all.pop().expect("one"));
+    }
+    let mut it = all.into_iter();
+    let mut acc = it.next().expect("at least one frame set");
+    for f in it {
+        acc.events.vstack_mut_owned(f.events)?;
+        acc.issuances.vstack_mut_owned(f.issuances)?;
+    }
+    // Drop duplicate events (same recipient + eventID) that several cases or inputs share.
+    let ids = acc.events.column("event_id")?.str()?.clone();
+    let accts = acc.events.column("recipient_account")?.str()?.clone();
+    let mut seen = rustc_hash::FxHashSet::default();
+    let mask: BooleanChunked = ids
+        .iter()
+        .zip(accts.iter())
+        .map(|(id, a)| Some(crate::ingest::dedup_key(a, id).is_none_or(|k| seen.insert(k))))
+        .collect();
+    acc.events = sort_events(&acc.events.filter(&mask)?)?;
+    let ids = acc.issuances.column("event_id")?.str()?.clone();
+    let accts = acc.issuances.column("recipient_account")?.str()?.clone();
+    let mut seen = rustc_hash::FxHashSet::default();
+    let mask: BooleanChunked = ids
+        .iter()
+        .zip(accts.iter())
+        .map(|(id, a)| Some(crate::ingest::dedup_key(a, id).is_none_or(|k| seen.insert(k))))
+        .collect();
+    acc.issuances = acc.issuances.filter(&mask)?;
+    Ok(acc)
+}

@@ -1,0 +1,250 @@
+//! The tabular schema of the case store: the `events` and `issuances` rows, and the per-file
+//! columnar batches they are appended to during ingest.
+//!
+//! A batch stores each string column as one arena plus offsets, so appending a row allocates
+//! nothing per field. `store` turns batches into polars frames; nothing here knows polars.
+
+use std::borrow::Cow;
+
+/// A nullable string column stored as one arena.
+#[derive(Default, Debug, Clone)]
+pub struct StrCol {
+    data: String,
+    ends: Vec<usize>,
+    valid: Vec<bool>,
+}
+
+impl StrCol {
+    pub fn push(&mut self, v: Option<&str>) {
+        if let Some(s) = v {
+            self.data.push_str(s);
+        }
+        self.ends.push(self.data.len());
+        self.valid.push(v.is_some());
+    }
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+    pub fn get(&self, i: usize) -> Option<&str> {
+        if !self.valid[i] {
+            return None;
+        }
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        Some(&self.data[start..self.ends[i]])
+    }
+    pub fn iter(&self) -> impl Iterator<Item = Option<&str>> + '_ {
+        (0..self.len()).map(move |i| self.get(i))
+    }
+}
+
+/// A borrowed view of one column of a batch, for conversion to the store.
+pub enum ColRef<'a> {
+    Str(&'a StrCol),
+    /// Milliseconds since the epoch, UTC.
+    Time(&'a [Option<i64>]),
+    Int(&'a [Option<i64>]),
+    Bool(&'a [Option<bool>]),
+    U64(&'a [u64]),
+}
+
+/// The column kinds a table may declare.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Str,
+    Time,
+    Int,
+    Bool,
+    U64,
+}
+
+macro_rules! col_ty {
+    (Str) => { StrCol };
+    (Time) => { Vec<Option<i64>> };
+    (Int) => { Vec<Option<i64>> };
+    (Bool) => { Vec<Option<bool>> };
+    (U64) => { Vec<u64> };
+}
+macro_rules! row_ty {
+    (Str, $a:lifetime) => { Option<Cow<$a, str>> };
+    (Time, $a:lifetime) => { Option<i64> };
+    (Int, $a:lifetime) => { Option<i64> };
+    (Bool, $a:lifetime) => { Option<bool> };
+    (U64, $a:lifetime) => { u64 };
+}
+macro_rules! push_col {
+    (Str, $c:expr, $v:expr) => {
+        $c.push($v.as_deref())
+    };
+    ($k:ident, $c:expr, $v:expr) => {
+        $c.push($v)
+    };
+}
+macro_rules! col_ref {
+    (Str, $c:expr) => {
+        ColRef::Str(&$c)
+    };
+    (Time, $c:expr) => {
+        ColRef::Time(&$c)
+    };
+    (Int, $c:expr) => {
+        ColRef::Int(&$c)
+    };
+    (Bool, $c:expr) => {
+        ColRef::Bool(&$c)
+    };
+    (U64, $c:expr) => {
+        ColRef::U64(&$c)
+    };
+}
+
+macro_rules! table {
+    ($(#[$m:meta])* $row:ident, $batch:ident { $($(#[$fm:meta])* $field:ident : $kind:ident),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Default, Debug, Clone)]
+        pub struct $row<'a> {
+            $($(#[$fm])* pub $field: row_ty!($kind, 'a),)*
+        }
+
+        /// Columnar batch of rows (see the row type for the meaning of each column).
+        #[derive(Default, Debug, Clone)]
+        pub struct $batch {
+            $(pub $field: col_ty!($kind),)*
+            len: usize,
+        }
+
+        impl $batch {
+            /// Column names and kinds, in schema order.
+            pub const SCHEMA: &'static [(&'static str, Kind)] = &[$((stringify!($field), Kind::$kind)),*];
+
+            pub fn push(&mut self, r: &$row<'_>) {
+                $(push_col!($kind, self.$field, r.$field);)*
+                self.len += 1;
+            }
+            pub fn len(&self) -> usize {
+                self.len
+            }
+            pub fn is_empty(&self) -> bool {
+                self.len == 0
+            }
+            /// The columns, in schema order.
+            pub fn columns(&self) -> Vec<(&'static str, ColRef<'_>)> {
+                vec![$((stringify!($field), col_ref!($kind, self.$field))),*]
+            }
+        }
+    };
+}
+
+table!(
+    /// One row per distinct CloudTrail event (spec 2.2, 2.3).
+    EventRow, EventBatch {
+        event_id: Str,
+        event_time: Time,
+        event_name: Str,
+        event_source: Str,
+        event_type: Str,
+        event_category: Str,
+        event_version: Str,
+        aws_region: Str,
+        recipient_account: Str,
+        source_ip: Str,
+        user_agent: Str,
+        error_code: Str,
+        error_message: Str,
+        read_only: Bool,
+        management_event: Bool,
+        request_id: Str,
+        shared_event_id: Str,
+        /// userIdentity.type
+        identity_type: Str,
+        identity_arn: Str,
+        principal_id: Str,
+        identity_account: Str,
+        access_key_id: Str,
+        user_name: Str,
+        invoked_by: Str,
+        issuer_type: Str,
+        issuer_arn: Str,
+        issuer_account: Str,
+        issuer_principal_id: Str,
+        /// sessionContext.attributes.creationDate: when the signing credentials were issued.
+        creation_date: Time,
+        mfa_authenticated: Bool,
+        source_identity: Str,
+        on_behalf_of_user_id: Str,
+        on_behalf_of_store_arn: Str,
+        identity_provider: Str,
+        credential_id: Str,
+        web_id_provider: Str,
+        ec2_role_delivery: Str,
+        assumed_root: Bool,
+        session_credential_from_console: Bool,
+        in_scope_of_issued_to: Str,
+        /// additionalEventData.SwitchFrom (console SwitchRole).
+        switch_from: Str,
+        /// serviceEventDetails.account_id / role_name (Identity Center GetRoleCredentials, Federate).
+        sso_account_id: Str,
+        sso_role_name: Str,
+        /// IAM access-key calls: the key named in the request (UpdateAccessKey, DeleteAccessKey, …).
+        request_access_key_id: Str,
+        request_key_status: Str,
+        /// requestParameters as raw JSON text.
+        request_parameters: Str,
+        source_file: Str,
+        record_index: U64,
+    }
+);
+
+table!(
+    /// One row per STS issuance call (successful or not) (spec 2.4).
+    IssuanceRow, IssuanceBatch {
+        event_id: Str,
+        event_time: Time,
+        kind: Str,
+        recipient_account: Str,
+        aws_region: Str,
+        shared_event_id: Str,
+        request_id: Str,
+        error_code: Str,
+        source_ip: Str,
+        user_agent: Str,
+        caller_type: Str,
+        caller_arn: Str,
+        caller_principal_id: Str,
+        caller_account: Str,
+        caller_access_key_id: Str,
+        caller_creation_date: Time,
+        caller_invoked_by: Str,
+        caller_issuer_arn: Str,
+        caller_issuer_type: Str,
+        caller_user_name: Str,
+        caller_identity_provider: Str,
+        caller_source_identity: Str,
+        caller_mfa_authenticated: Bool,
+        role_arn: Str,
+        role_session_name: Str,
+        external_id: Str,
+        serial_number: Str,
+        duration_seconds: Int,
+        source_identity: Str,
+        issued_access_key_id: Str,
+        assumed_role_arn: Str,
+        assumed_role_id: Str,
+        expiration: Time,
+        saml_provider_arn: Str,
+        saml_subject: Str,
+        saml_subject_type: Str,
+        saml_issuer: Str,
+        oidc_provider: Str,
+        oidc_subject: Str,
+        oidc_audience: Str,
+        federated_user_arn: Str,
+        federated_user_id: Str,
+        target_principal: Str,
+        task_policy_arn: Str,
+        source_file: Str,
+        record_index: U64,
+    }
+);
