@@ -2,13 +2,17 @@
 //! command. Exit codes: 0 clean, 1 finished with skipped input, 2 fatal (or problems with
 //! `--strict`).
 
+use crate::answer::{self, SessionFilter};
+use crate::attribute::{attribute_all, attribution_frame, Attributed};
 use crate::escape::term;
 use crate::ingest::{ingest, IngestOptions, Problem};
 use crate::load::{load, Loaded};
+use crate::render::{self, Format};
 use crate::store::{self, Manifest};
 use crate::summary::Summary;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use polars::prelude::DataFrame;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -49,6 +53,201 @@ pub enum Command {
   trailgraph summary case/
   trailgraph summary ./AWSLogs --format json")]
     Summary(SummaryArgs),
+    /// One row per event: who is behind it (origin, role chain, depth, confidence)
+    #[command(
+        after_help = "Columns: event_id, event_time, event_name, event_source, recipient_account,
+aws_region, source_ip, access_key_id, session_id, origin, chain, depth, confidence, source_identity
+
+Examples:
+  trailgraph attribute case/ --format csv -o attribution.csv
+  trailgraph attribute ./AWSLogs --format parquet -o attribution.parquet
+  trailgraph attribute case/ --format ndjson | jq 'select(.depth > 1)'"
+    )]
+    Attribute(AttributeArgs),
+    /// Provenance of one event id, access key id, session ARN or principalId, as a tree
+    #[command(after_help = "Examples:
+  trailgraph who case/ 4839af5e-7b6a-4353-a5ef-41febc9a9fa8     an event
+  trailgraph who case/ ASIAP5CT9NN8EYVU1FXV                     a temporary key
+  trailgraph who case/ arn:aws:sts::111111111111:assumed-role/Admin/alice
+  trailgraph who case/ AROALHCCSKSM395EGX3XN:i-0abc --format json")]
+    Who(WhoArgs),
+    /// Blast radius: every session descending from an identity or key, and what they did
+    #[command(after_help = "Examples:
+  trailgraph trace case/ arn:aws:iam::111111111111:user/alice
+  trailgraph trace case/ AKIAIOSFODNN7EXAMPLE --since 2024-07-01
+  trailgraph trace case/ service:ec2.amazonaws.com --format json")]
+    Trace(TraceArgs),
+    /// One row per issued session (temporary key), with origin, chain and use
+    #[command(after_help = "Examples:
+  trailgraph sessions case/ --min-depth 2
+  trailgraph sessions case/ --cross-account --format csv -o cross.csv
+  trailgraph sessions case/ --origin arn:aws:iam::111111111111:user/alice")]
+    Sessions(ListArgs),
+    /// One row per distinct role chain (origin → roles), with counts
+    #[command(after_help = "Examples:
+  trailgraph chains case/
+  trailgraph chains case/ --min-depth 3 --format json")]
+    Chains(ListArgs),
+}
+
+/// Output options of tabular commands.
+#[derive(Args, Debug, Clone)]
+pub struct OutputArgs {
+    /// Output format (parquet needs -o)
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write to FILE instead of standard output
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct AttributeArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TextFormat {
+    Table,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct WhoArgs {
+    /// Log files, directories, or case directories, then the id to explain (last argument):
+    /// an eventID, an access key id, a session ARN or a principalId
+    #[arg(required = true, num_args = 2.., value_name = "INPUT... ID")]
+    pub args: Vec<String>,
+    #[command(flatten)]
+    pub opts: CommonOpts,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = TextFormat::Table)]
+    pub format: TextFormat,
+    /// Write to FILE instead of standard output
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct TraceArgs {
+    /// Log files, directories, or case directories, then the target (last argument): an
+    /// origin string, an access key id, or an IAM user ARN
+    #[arg(required = true, num_args = 2.., value_name = "INPUT... TARGET")]
+    pub args: Vec<String>,
+    #[command(flatten)]
+    pub opts: CommonOpts,
+    /// Only actions at or after T (2024-07-31 or 2024-07-31T19:52:33Z)
+    #[arg(long, value_name = "T", value_parser = parse_when)]
+    pub since: Option<i64>,
+    /// Only actions at or before T
+    #[arg(long, value_name = "T", value_parser = parse_when_end)]
+    pub until: Option<i64>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = TextFormat::Table)]
+    pub format: TextFormat,
+    /// Write to FILE instead of standard output
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// The reading options without INPUT (for commands whose INPUT is followed by an id).
+#[derive(Args, Debug, Clone)]
+pub struct CommonOpts {
+    /// Worker threads (default: all cores). Output does not depend on it.
+    #[arg(short = 'j', long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Largest decompressed size accepted per file or archive member
+    #[arg(long, value_name = "SIZE", default_value = "4GiB", value_parser = parse_size)]
+    pub max_decompressed: u64,
+    /// Treat any input problem as fatal (exit 2)
+    #[arg(long)]
+    pub strict: bool,
+    /// No progress line, and only a one-line count of problems on stderr
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+impl CommonOpts {
+    fn with_inputs(&self, inputs: Vec<PathBuf>) -> InputArgs {
+        InputArgs {
+            inputs,
+            threads: self.threads,
+            max_decompressed: self.max_decompressed,
+            strict: self.strict,
+            quiet: self.quiet,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub out: OutputArgs,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+/// Session filters.
+#[derive(Args, Debug, Clone, Default)]
+pub struct FilterArgs {
+    /// Only sessions whose origin is exactly this canonical origin string
+    #[arg(long, value_name = "ORIGIN")]
+    pub origin: Option<String>,
+    /// Only sessions of this role (ARN or role name)
+    #[arg(long, value_name = "ROLE")]
+    pub role: Option<String>,
+    /// Only sessions living in this account
+    #[arg(long, value_name = "ACCOUNT")]
+    pub account: Option<String>,
+    /// Only sessions at chain depth N or deeper
+    #[arg(long, value_name = "N")]
+    pub min_depth: Option<usize>,
+    /// Only sessions whose caller is in another account
+    #[arg(long)]
+    pub cross_account: bool,
+    /// Only sessions issued at or after T
+    #[arg(long, value_name = "T", value_parser = parse_when)]
+    pub since: Option<i64>,
+    /// Only sessions issued at or before T
+    #[arg(long, value_name = "T", value_parser = parse_when_end)]
+    pub until: Option<i64>,
+}
+
+impl FilterArgs {
+    pub fn filter(&self) -> SessionFilter {
+        SessionFilter {
+            origin: self.origin.clone(),
+            role: self.role.clone(),
+            account: self.account.clone(),
+            min_depth: self.min_depth,
+            cross_account: self.cross_account,
+            since: self.since,
+            until: self.until,
+        }
+    }
+}
+
+/// Parses `--since`: a date (`2024-07-31`, start of day UTC) or a timestamp.
+pub fn parse_when(s: &str) -> Result<i64, String> {
+    if let Some(t) = crate::model::parse_time(s) {
+        return Ok(t);
+    }
+    crate::model::parse_time(&format!("{s}T00:00:00Z"))
+        .ok_or_else(|| format!("not a time: {s:?} (use 2024-07-31 or 2024-07-31T19:52:33Z)"))
+}
+
+/// Parses `--until`: a date means the end of that day.
+pub fn parse_when_end(s: &str) -> Result<i64, String> {
+    if let Some(t) = crate::model::parse_time(s) {
+        return Ok(t);
+    }
+    crate::model::parse_time(&format!("{s}T23:59:59.999Z"))
+        .ok_or_else(|| format!("not a time: {s:?} (use 2024-07-31 or 2024-07-31T19:52:33Z)"))
 }
 
 /// Options shared by every command that reads INPUT.
@@ -138,11 +337,15 @@ pub fn main() -> Result<u8> {
 }
 
 pub fn run(cli: Cli) -> Result<u8> {
-    let input = match &cli.command {
-        Command::Ingest(a) => &a.input,
-        Command::Summary(a) => &a.input,
+    let threads = match &cli.command {
+        Command::Ingest(a) => a.input.threads,
+        Command::Summary(a) => a.input.threads,
+        Command::Attribute(a) => a.input.threads,
+        Command::Who(a) => a.opts.threads,
+        Command::Trace(a) => a.opts.threads,
+        Command::Sessions(a) | Command::Chains(a) => a.input.threads,
     };
-    if let Some(n) = input.threads {
+    if let Some(n) = threads {
         if n == 0 {
             bail!("--threads must be at least 1");
         }
@@ -154,7 +357,121 @@ pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Ingest(a) => cmd_ingest(a),
         Command::Summary(a) => cmd_summary(a),
+        Command::Attribute(a) => cmd_attribute(a),
+        Command::Who(a) => cmd_who(a),
+        Command::Trace(a) => cmd_trace(a),
+        Command::Sessions(a) => cmd_list(a, false),
+        Command::Chains(a) => cmd_list(a, true),
     }
+}
+
+/// Writes a frame to `-o FILE` or stdout in the chosen format.
+pub fn emit(df: &DataFrame, out: &OutputArgs) -> Result<()> {
+    if out.format == Format::Parquet {
+        let Some(p) = out.output.as_deref() else {
+            bail!("--format parquet needs -o FILE");
+        };
+        return render::write_parquet(df, p);
+    }
+    let mut w = open_output(out.output.as_deref())?;
+    render::write(df, out.format, &mut w)?;
+    w.flush()?;
+    Ok(())
+}
+
+/// Loads INPUT and attributes every event; prints problems. Returns None on --strict failure.
+fn load_attributed(input: &InputArgs) -> Result<(Loaded, Attributed, u8)> {
+    let loaded = load_input(input)?;
+    let code = report_problems(&loaded.problems, input);
+    let at = attribute_all(&loaded.frames)?;
+    Ok((loaded, at, code))
+}
+
+fn cmd_attribute(a: AttributeArgs) -> Result<u8> {
+    let (loaded, at, code) = load_attributed(&a.input)?;
+    if code == 2 {
+        return Ok(2);
+    }
+    let df = attribution_frame(&loaded.frames, &at)?;
+    emit(&df, &a.out)?;
+    Ok(code)
+}
+
+fn split_id(args: &[String]) -> (Vec<PathBuf>, String) {
+    let (id, inputs) = args.split_last().expect("clap requires two arguments");
+    (inputs.iter().map(PathBuf::from).collect(), id.clone())
+}
+
+fn cmd_who(a: WhoArgs) -> Result<u8> {
+    let (inputs, id) = split_id(&a.args);
+    let input = a.opts.with_inputs(inputs);
+    let (loaded, at, code) = load_attributed(&input)?;
+    if code == 2 {
+        return Ok(2);
+    }
+    let ans = answer::who(&loaded.frames, &at, &id)?;
+    if ans.matches.is_empty() {
+        eprintln!(
+            "trailgraph: no event id, access key id, session ARN, session id or principalId {:?} in the input",
+            term(&id)
+        );
+        return Ok(1);
+    }
+    let mut out = open_output(a.output.as_deref())?;
+    match a.format {
+        TextFormat::Table => answer::write_who_text(&ans, &mut out)?,
+        TextFormat::Json => {
+            serde_json::to_writer_pretty(
+                &mut out,
+                &serde_json::json!({"query": ans.query, "matches": ans.matches}),
+            )?;
+            writeln!(out)?;
+        }
+    }
+    out.flush()?;
+    Ok(code)
+}
+
+fn cmd_trace(a: TraceArgs) -> Result<u8> {
+    let (inputs, target) = split_id(&a.args);
+    let input = a.opts.with_inputs(inputs);
+    let (loaded, at, code) = load_attributed(&input)?;
+    if code == 2 {
+        return Ok(2);
+    }
+    let Some(t) = answer::trace_target(&loaded.frames, &at, &target)? else {
+        eprintln!(
+            "trailgraph: {:?} is not an origin, access key id or IAM user ARN seen in the input (try `trailgraph sessions` to list origins)",
+            term(&target)
+        );
+        return Ok(1);
+    };
+    let v = answer::trace_json(&loaded.frames, &at, &t, a.since, a.until)?;
+    let mut out = open_output(a.output.as_deref())?;
+    match a.format {
+        TextFormat::Table => answer::write_trace_text(&v, &mut out)?,
+        TextFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &v)?;
+            writeln!(out)?;
+        }
+    }
+    out.flush()?;
+    Ok(code)
+}
+
+fn cmd_list(a: ListArgs, chains: bool) -> Result<u8> {
+    let (loaded, at, code) = load_attributed(&a.input)?;
+    if code == 2 {
+        return Ok(2);
+    }
+    let f = a.filter.filter();
+    let df = if chains {
+        answer::chains_frame(&loaded.frames, &at, &f)?
+    } else {
+        answer::sessions_frame(&loaded.frames, &at, &f)?
+    };
+    emit(&df, &a.out)?;
+    Ok(code)
 }
 
 /// Prints problems on stderr and returns the exit code they imply.

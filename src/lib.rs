@@ -4,15 +4,19 @@
 //! polars frames / Parquet case store (`store`) → session graph and attribution (`graph`) →
 //! answers (`attribute`, `who`, `trace`, …) → rendered output. See ARCHITECTURE.md.
 
+pub mod answer;
+pub mod attribute;
 pub mod cli;
 pub mod decode;
 pub mod discover;
 pub mod escape;
+pub mod graph;
 pub mod ingest;
 pub mod load;
 pub mod model;
 pub mod normalize;
 pub mod record;
+pub mod render;
 pub mod store;
 pub mod summary;
 pub mod table;

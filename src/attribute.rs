@@ -1,0 +1,358 @@
+//! Attribution of every event: frames → session graph → one (session, origin, chain, depth,
+//! confidence, sourceIdentity) per event.
+//!
+//! Work and memory grow with distinct signing identities, not with events: events are grouped
+//! by a 128-bit hash of their identity fields and each distinct identity is resolved once
+//! (unless its link depends on the event time, which only happens without a creationDate).
+
+use crate::graph::{Attribution, Identity, IssuanceIn, SessionGraph};
+use crate::model::{IssuanceKind, Millis};
+use crate::store::Frames;
+use anyhow::Result;
+use polars::prelude::*;
+use rustc_hash::{FxHashMap, FxHasher};
+use std::hash::{Hash, Hasher};
+
+/// A copy of `df` whose columns are each one contiguous chunk (cheap: columns are shared).
+pub fn single_chunk(df: &DataFrame) -> DataFrame {
+    let mut d = df.clone();
+    d.rechunk_mut_par();
+    d
+}
+
+/// Column accessors over a frame (single chunk), by name.
+pub struct Cols<'a> {
+    df: &'a DataFrame,
+}
+
+impl<'a> Cols<'a> {
+    pub fn new(df: &'a DataFrame) -> Self {
+        Cols { df }
+    }
+    pub fn s(&self, name: &str) -> Result<&'a StringChunked> {
+        Ok(self.df.column(name)?.str()?)
+    }
+    pub fn t(&self, name: &str) -> Result<&'a Int64Chunked> {
+        Ok(self.df.column(name)?.datetime()?.physical())
+    }
+    pub fn i(&self, name: &str) -> Result<&'a Int64Chunked> {
+        Ok(self.df.column(name)?.i64()?)
+    }
+    pub fn b(&self, name: &str) -> Result<&'a BooleanChunked> {
+        Ok(self.df.column(name)?.bool()?)
+    }
+    pub fn u(&self, name: &str) -> Result<&'a UInt64Chunked> {
+        Ok(self.df.column(name)?.u64()?)
+    }
+}
+
+fn own(v: Option<&str>) -> Option<String> {
+    v.map(String::from)
+}
+
+/// Reads the issuances frame into graph input rows.
+pub fn issuances_in(df: &DataFrame) -> Result<Vec<IssuanceIn>> {
+    let df = crate::attribute::single_chunk(df);
+    let c = Cols::new(&df);
+    let (kind, eid, et, rcpt, shared, err) = (
+        c.s("kind")?,
+        c.s("event_id")?,
+        c.t("event_time")?,
+        c.s("recipient_account")?,
+        c.s("shared_event_id")?,
+        c.s("error_code")?,
+    );
+    let (ip, ua, region) = (c.s("source_ip")?, c.s("user_agent")?, c.s("aws_region")?);
+    let (ct, carn, cpid, cacct, ckey, ccd, cinv, ciarn, cityp, cuser, cidp, csi, cmfa) = (
+        c.s("caller_type")?,
+        c.s("caller_arn")?,
+        c.s("caller_principal_id")?,
+        c.s("caller_account")?,
+        c.s("caller_access_key_id")?,
+        c.t("caller_creation_date")?,
+        c.s("caller_invoked_by")?,
+        c.s("caller_issuer_arn")?,
+        c.s("caller_issuer_type")?,
+        c.s("caller_user_name")?,
+        c.s("caller_identity_provider")?,
+        c.s("caller_source_identity")?,
+        c.b("caller_mfa_authenticated")?,
+    );
+    let (role, rsn, serial, ext, si, key, aarn, exp, dur) = (
+        c.s("role_arn")?,
+        c.s("role_session_name")?,
+        c.s("serial_number")?,
+        c.s("external_id")?,
+        c.s("source_identity")?,
+        c.s("issued_access_key_id")?,
+        c.s("assumed_role_arn")?,
+        c.t("expiration")?,
+        c.i("duration_seconds")?,
+    );
+    let (sp, ss, op, os, fua, tp, sf, ri) = (
+        c.s("saml_provider_arn")?,
+        c.s("saml_subject")?,
+        c.s("oidc_provider")?,
+        c.s("oidc_subject")?,
+        c.s("federated_user_arn")?,
+        c.s("target_principal")?,
+        c.s("source_file")?,
+        c.u("record_index")?,
+    );
+    let mut out = Vec::with_capacity(df.height());
+    for i in 0..df.height() {
+        out.push(IssuanceIn {
+            kind: kind.get(i).and_then(IssuanceKind::parse),
+            event_id: own(eid.get(i)),
+            event_time: et.get(i),
+            recipient_account: own(rcpt.get(i)),
+            shared_event_id: own(shared.get(i)),
+            error_code: own(err.get(i)),
+            source_ip: own(ip.get(i)),
+            user_agent: own(ua.get(i)),
+            aws_region: own(region.get(i)),
+            caller: Identity {
+                kind: own(ct.get(i)),
+                arn: own(carn.get(i)),
+                principal_id: own(cpid.get(i)),
+                account: own(cacct.get(i)),
+                access_key_id: own(ckey.get(i)),
+                creation_date: ccd.get(i),
+                invoked_by: own(cinv.get(i)),
+                issuer_arn: own(ciarn.get(i)),
+                issuer_type: own(cityp.get(i)),
+                user_name: own(cuser.get(i)),
+                identity_provider: own(cidp.get(i)),
+                source_identity: own(csi.get(i)),
+                mfa_authenticated: cmfa.get(i),
+                on_behalf_of_user_id: None,
+                on_behalf_of_store_arn: None,
+            },
+            role_arn: own(role.get(i)),
+            role_session_name: own(rsn.get(i)),
+            serial_number: own(serial.get(i)),
+            external_id: own(ext.get(i)),
+            source_identity: own(si.get(i)),
+            issued_key: own(key.get(i)),
+            assumed_role_arn: own(aarn.get(i)),
+            expiration: exp.get(i),
+            duration_seconds: dur.get(i),
+            saml_provider_arn: own(sp.get(i)),
+            saml_subject: own(ss.get(i)),
+            oidc_provider: own(op.get(i)),
+            oidc_subject: own(os.get(i)),
+            federated_user_arn: own(fua.get(i)),
+            target_principal: own(tp.get(i)),
+            source_file: own(sf.get(i)),
+            record_index: ri.get(i).unwrap_or(0),
+        });
+    }
+    Ok(out)
+}
+
+/// The identity columns of the events frame.
+pub struct IdentityCols<'a> {
+    kind: &'a StringChunked,
+    arn: &'a StringChunked,
+    pid: &'a StringChunked,
+    acct: &'a StringChunked,
+    key: &'a StringChunked,
+    cd: &'a Int64Chunked,
+    inv: &'a StringChunked,
+    iarn: &'a StringChunked,
+    ityp: &'a StringChunked,
+    user: &'a StringChunked,
+    idp: &'a StringChunked,
+    si: &'a StringChunked,
+    mfa: &'a BooleanChunked,
+    obo: &'a StringChunked,
+    obs: &'a StringChunked,
+}
+
+impl<'a> IdentityCols<'a> {
+    pub fn new(df: &'a DataFrame) -> Result<Self> {
+        let c = Cols::new(df);
+        Ok(IdentityCols {
+            kind: c.s("identity_type")?,
+            arn: c.s("identity_arn")?,
+            pid: c.s("principal_id")?,
+            acct: c.s("identity_account")?,
+            key: c.s("access_key_id")?,
+            cd: c.t("creation_date")?,
+            inv: c.s("invoked_by")?,
+            iarn: c.s("issuer_arn")?,
+            ityp: c.s("issuer_type")?,
+            user: c.s("user_name")?,
+            idp: c.s("identity_provider")?,
+            si: c.s("source_identity")?,
+            mfa: c.b("mfa_authenticated")?,
+            obo: c.s("on_behalf_of_user_id")?,
+            obs: c.s("on_behalf_of_store_arn")?,
+        })
+    }
+
+    fn signature(&self, i: usize) -> u128 {
+        let mut a = FxHasher::default();
+        let mut b = FxHasher::default();
+        0x9e37_79b9u32.hash(&mut b);
+        macro_rules! h {
+            ($($e:expr),*) => {{ $( $e.hash(&mut a); $e.hash(&mut b); )* }};
+        }
+        h!(
+            self.kind.get(i),
+            self.arn.get(i),
+            self.pid.get(i),
+            self.acct.get(i),
+            self.key.get(i),
+            self.cd.get(i),
+            self.inv.get(i),
+            self.iarn.get(i),
+            self.ityp.get(i),
+            self.user.get(i),
+            self.idp.get(i),
+            self.si.get(i),
+            self.mfa.get(i),
+            self.obo.get(i),
+            self.obs.get(i)
+        );
+        ((a.finish() as u128) << 64) | b.finish() as u128
+    }
+
+    pub fn identity(&self, i: usize) -> Identity {
+        Identity {
+            kind: own(self.kind.get(i)),
+            arn: own(self.arn.get(i)),
+            principal_id: own(self.pid.get(i)),
+            account: own(self.acct.get(i)),
+            access_key_id: own(self.key.get(i)),
+            creation_date: self.cd.get(i),
+            invoked_by: own(self.inv.get(i)),
+            issuer_arn: own(self.iarn.get(i)),
+            issuer_type: own(self.ityp.get(i)),
+            user_name: own(self.user.get(i)),
+            identity_provider: own(self.idp.get(i)),
+            source_identity: own(self.si.get(i)),
+            mfa_authenticated: self.mfa.get(i),
+            on_behalf_of_user_id: own(self.obo.get(i)),
+            on_behalf_of_store_arn: own(self.obs.get(i)),
+        }
+    }
+}
+
+/// The attribution of every event, in the order of the events frame.
+pub struct Attributed {
+    pub graph: SessionGraph,
+    /// Distinct attributions.
+    pub table: Vec<Attribution>,
+    /// Per event: index into `table`.
+    pub per_event: Vec<u32>,
+}
+
+impl Attributed {
+    pub fn of(&self, event_row: usize) -> &Attribution {
+        &self.table[self.per_event[event_row] as usize]
+    }
+}
+
+/// Builds the session graph and attributes every event of `frames`.
+pub fn attribute_all(frames: &Frames) -> Result<Attributed> {
+    let mut graph = SessionGraph::build(&issuances_in(&frames.issuances)?);
+    let ev = single_chunk(&frames.events);
+    let ids = IdentityCols::new(&ev)?;
+    let c = Cols::new(&ev);
+    let (eid, rcpt, shared, et) = (
+        c.s("event_id")?,
+        c.s("recipient_account")?,
+        c.s("shared_event_id")?,
+        c.t("event_time")?,
+    );
+    // The non-AWSAccount copy of each cross-account action, by sharedEventID.
+    let mut partner: FxHashMap<&str, usize> = FxHashMap::default();
+    for i in 0..ev.height() {
+        if let Some(s) = shared.get(i) {
+            if ids.kind.get(i) != Some("AWSAccount") {
+                partner.entry(s).or_insert(i);
+            }
+        }
+    }
+    let mut table: Vec<Attribution> = Vec::new();
+    let mut intern: FxHashMap<Attribution, u32> = FxHashMap::default();
+    let mut memo: FxHashMap<u128, u32> = FxHashMap::default();
+    let mut per_event = Vec::with_capacity(ev.height());
+    let mut put = |a: Attribution, table: &mut Vec<Attribution>| -> u32 {
+        *intern.entry(a.clone()).or_insert_with(|| {
+            table.push(a);
+            (table.len() - 1) as u32
+        })
+    };
+    for i in 0..ev.height() {
+        // An issuance event (either copy) is attributed to its caller.
+        if let Some(id) = eid.get(i) {
+            if let Some(a) = graph.attribute_issuance_event(rcpt.get(i), id) {
+                per_event.push(put(a, &mut table));
+                continue;
+            }
+        }
+        // The resource-account copy of a cross-account action: attribute like the caller copy.
+        let row = match (ids.kind.get(i), shared.get(i)) {
+            (Some("AWSAccount"), Some(s)) => partner.get(s).copied().unwrap_or(i),
+            _ => i,
+        };
+        let time_dependent = ids.cd.get(row).is_none();
+        let sig = ids.signature(row);
+        if !time_dependent {
+            if let Some(&a) = memo.get(&sig) {
+                per_event.push(a);
+                continue;
+            }
+        }
+        let at: Option<Millis> = et.get(i);
+        let a = graph.attribute(&ids.identity(row), at);
+        let idx = put(a, &mut table);
+        if !time_dependent {
+            memo.insert(sig, idx);
+        }
+        per_event.push(idx);
+    }
+    graph.settle();
+    Ok(Attributed {
+        graph,
+        table,
+        per_event,
+    })
+}
+
+/// The `attribute` output frame: columns exactly as documented.
+pub fn attribution_frame(frames: &Frames, at: &Attributed) -> Result<DataFrame> {
+    let ev = &frames.events;
+    let n = ev.height();
+    let get = |f: &dyn Fn(&Attribution) -> Option<String>| -> Vec<Option<String>> {
+        (0..n).map(|i| f(at.of(i))).collect()
+    };
+    let session_id = get(&|a| a.session.map(|s| at.graph.sessions[s].id.clone()));
+    let origin = get(&|a| Some(a.origin.clone()));
+    let chain = get(&|a| Some(a.chain_string()));
+    let conf = get(&|a| Some(a.confidence.as_str().to_string()));
+    let si = get(&|a| a.source_identity.clone());
+    let depth: Vec<u32> = (0..n).map(|i| at.of(i).depth() as u32).collect();
+    let mut cols: Vec<Column> = Vec::new();
+    for name in [
+        "event_id",
+        "event_time",
+        "event_name",
+        "event_source",
+        "recipient_account",
+        "aws_region",
+        "source_ip",
+        "access_key_id",
+    ] {
+        cols.push(ev.column(name)?.clone());
+    }
+    cols.push(Column::new("session_id".into(), session_id));
+    cols.push(Column::new("origin".into(), origin));
+    cols.push(Column::new("chain".into(), chain));
+    cols.push(Column::new("depth".into(), depth));
+    cols.push(Column::new("confidence".into(), conf));
+    cols.push(Column::new("source_identity".into(), si));
+    Ok(DataFrame::new(n, cols)?)
+}

@@ -1,0 +1,908 @@
+//! The session graph (spec 2.10): origins and sessions as nodes, issuances as edges, and the
+//! resolution of any caller identity to the session or origin behind it.
+//!
+//! * One **session** per issued temporary key, keyed by (issued key, issuance time, session
+//!   ARN), so a recycled ASIA id or a repeated session name never merges two sessions. Both
+//!   cross-account copies of one issuance (same sharedEventID, or the same session key) become
+//!   one session that cites both eventIDs.
+//! * A session's **caller** is resolved after all input is read, strongest link first: exact
+//!   (caller key = issued key and creationDate = issuance time), inferred (session ARN +
+//!   creationDate; then session ARN within the credential lifetime), else an orphan session
+//!   (`unknown:<key>`) is synthesised. Chains of any depth; loops are cut, never followed.
+//! * Events stay in columns: the graph holds identities and sessions only.
+//!
+//! petgraph is used only inside this module; the public API speaks in session indices and
+//! plain strings.
+
+use crate::model::{
+    arn_account, format_time, parse_assumed_role_arn, role_name, session_arn_for, Confidence,
+    IssuanceKind, Millis,
+};
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::{Dfs, EdgeRef};
+use petgraph::Direction;
+use rustc_hash::FxHashMap;
+use std::collections::BTreeSet;
+
+/// Where an issuance or an action came from, as far as the record itself says.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Identity {
+    pub kind: Option<String>,
+    pub arn: Option<String>,
+    pub principal_id: Option<String>,
+    pub account: Option<String>,
+    pub access_key_id: Option<String>,
+    pub creation_date: Option<Millis>,
+    pub invoked_by: Option<String>,
+    pub issuer_arn: Option<String>,
+    pub issuer_type: Option<String>,
+    pub user_name: Option<String>,
+    pub identity_provider: Option<String>,
+    pub source_identity: Option<String>,
+    pub mfa_authenticated: Option<bool>,
+    pub on_behalf_of_user_id: Option<String>,
+    pub on_behalf_of_store_arn: Option<String>,
+}
+
+/// A pointer to the record that proves something.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Evidence {
+    pub event_id: Option<String>,
+    pub recipient_account: Option<String>,
+    pub source_file: Option<String>,
+    pub record_index: u64,
+}
+
+/// One issuance row, as the graph needs it.
+#[derive(Debug, Clone, Default)]
+pub struct IssuanceIn {
+    pub kind: Option<IssuanceKind>,
+    pub event_id: Option<String>,
+    pub event_time: Option<Millis>,
+    pub recipient_account: Option<String>,
+    pub shared_event_id: Option<String>,
+    pub error_code: Option<String>,
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub aws_region: Option<String>,
+    pub caller: Identity,
+    pub role_arn: Option<String>,
+    pub role_session_name: Option<String>,
+    pub serial_number: Option<String>,
+    pub external_id: Option<String>,
+    pub source_identity: Option<String>,
+    pub issued_key: Option<String>,
+    pub assumed_role_arn: Option<String>,
+    pub expiration: Option<Millis>,
+    pub duration_seconds: Option<i64>,
+    pub saml_provider_arn: Option<String>,
+    pub saml_subject: Option<String>,
+    pub oidc_provider: Option<String>,
+    pub oidc_subject: Option<String>,
+    pub federated_user_arn: Option<String>,
+    pub target_principal: Option<String>,
+    pub source_file: Option<String>,
+    pub record_index: u64,
+}
+
+/// What a caller link points at.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Link {
+    /// A session in the graph (index), with the confidence of this link.
+    Session(usize, Confidence),
+    /// A terminal origin (canonical origin string), with the confidence of this link.
+    Origin(String, Confidence),
+}
+
+/// An issued session (or a synthesised orphan whose issuance is not in the input).
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// Stable id: `<issued key>@<issuance time>` (or `<session ARN>@<time>` when the key is
+    /// redacted).
+    pub id: String,
+    pub kind: Option<IssuanceKind>,
+    pub issued_key: Option<String>,
+    pub issued_at: Option<Millis>,
+    pub expiration: Option<Millis>,
+    /// The ARN the session acts as: assumed-role ARN, federated-user ARN, IAM user or root ARN.
+    pub session_arn: Option<String>,
+    /// The role (IAM form, path included) for role sessions.
+    pub role_arn: Option<String>,
+    pub session_name: Option<String>,
+    /// The account the session lives in.
+    pub account: Option<String>,
+    /// sourceIdentity set on this session's own issuance.
+    pub own_source_identity: Option<String>,
+    /// MFA on the issuance: serialNumber in the request, or an MFA-authenticated caller.
+    pub mfa: bool,
+    pub issuance: Vec<Evidence>,
+    pub shared_event_id: Option<String>,
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub caller_identity: Identity,
+    /// No issuance in the input: synthesised from the session's own events.
+    pub orphan: bool,
+    pub caller: Link,
+    // --- resolved by `SessionGraph::build` ---
+    pub parent: Option<usize>,
+    pub origin: String,
+    /// Chain elements from the origin down to this session (role ARNs; `…:root` for AssumeRoot).
+    pub chain: Vec<String>,
+    pub confidence: Confidence,
+    pub source_identity: Option<String>,
+    /// The role of this session already appears higher up the chain (A→B→A).
+    pub cycle: bool,
+}
+
+/// The attribution of one event or caller.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Attribution {
+    pub session: Option<usize>,
+    pub origin: String,
+    pub chain: Vec<String>,
+    pub confidence: Confidence,
+    pub source_identity: Option<String>,
+}
+
+impl Attribution {
+    pub fn depth(&self) -> usize {
+        self.chain.len()
+    }
+    pub fn chain_string(&self) -> String {
+        self.chain.join(">")
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Node {
+    Origin(String),
+    Session(usize),
+}
+
+/// The session graph.
+pub struct SessionGraph {
+    pub sessions: Vec<Session>,
+    by_key: FxHashMap<String, Vec<usize>>,
+    by_arn: FxHashMap<String, Vec<usize>>,
+    by_event: FxHashMap<(Option<String>, String), usize>,
+    by_shared: FxHashMap<String, usize>,
+    orphans: FxHashMap<(Option<String>, Option<Millis>, Option<String>), usize>,
+    graph: DiGraph<Node, Confidence>,
+    origin_nodes: FxHashMap<String, NodeIndex>,
+    session_nodes: Vec<NodeIndex>,
+    /// Loops cut while resolving callers (session ids).
+    pub loops: Vec<String>,
+}
+
+/// The canonical origin string for a principal that acts directly (no session in between).
+fn direct_origin(id: &Identity) -> Option<(String, Confidence)> {
+    let kind = id.kind.as_deref().unwrap_or("");
+    match kind {
+        "IAMUser" => {
+            let arn = id.arn.clone().or_else(|| {
+                Some(format!(
+                    "arn:aws:iam::{}:user/{}",
+                    id.account.as_deref()?,
+                    id.user_name.as_deref()?
+                ))
+            })?;
+            Some((arn, Confidence::Exact))
+        }
+        "Root" => {
+            let arn = id
+                .arn
+                .clone()
+                .or_else(|| Some(format!("arn:aws:iam::{}:root", id.account.as_deref()?)))?;
+            Some((arn, Confidence::Exact))
+        }
+        "FederatedUser" => Some((id.issuer_arn.clone()?, Confidence::Exact)),
+        "AWSService" => Some((
+            format!("service:{}", id.invoked_by.as_deref()?),
+            Confidence::Exact,
+        )),
+        "AWSAccount" => {
+            if let Some(s) = &id.invoked_by {
+                return Some((format!("service:{s}"), Confidence::Exact));
+            }
+            Some((
+                format!(
+                    "account:{}:{}",
+                    id.account.as_deref().unwrap_or(""),
+                    id.principal_id.as_deref().unwrap_or("")
+                ),
+                Confidence::Inferred,
+            ))
+        }
+        "SAMLUser" => Some((
+            format!(
+                "saml:{}:{}",
+                id.identity_provider.as_deref().unwrap_or(""),
+                id.user_name.as_deref().unwrap_or("")
+            ),
+            Confidence::Exact,
+        )),
+        "WebIdentityUser" => Some((
+            format!(
+                "oidc:{}:{}",
+                id.identity_provider.as_deref().unwrap_or(""),
+                id.user_name.as_deref().unwrap_or("")
+            ),
+            Confidence::Exact,
+        )),
+        "IdentityCenterUser" => Some((
+            format!(
+                "idc:{}:{}",
+                id.on_behalf_of_store_arn
+                    .as_deref()
+                    .or(id.account.as_deref())
+                    .unwrap_or(""),
+                id.on_behalf_of_user_id.as_deref().unwrap_or("")
+            ),
+            Confidence::Inferred,
+        )),
+        _ => {
+            // No type: service events carry only invokedBy.
+            if let Some(s) = &id.invoked_by {
+                return Some((format!("service:{s}"), Confidence::Exact));
+            }
+            None
+        }
+    }
+}
+
+/// The IAM form of the role a session belongs to, from a session ARN.
+fn role_arn_from_session_arn(arn: &str) -> Option<String> {
+    let (acct, role, _) = parse_assumed_role_arn(arn)?;
+    Some(format!("arn:aws:iam::{acct}:role/{role}"))
+}
+
+impl SessionGraph {
+    /// Builds the graph from every issuance row (failed ones are ignored here: they issue
+    /// nothing). All input must be read first: links do not depend on input order.
+    pub fn build(issuances: &[IssuanceIn]) -> SessionGraph {
+        let mut g = SessionGraph {
+            sessions: Vec::new(),
+            by_key: FxHashMap::default(),
+            by_arn: FxHashMap::default(),
+            by_event: FxHashMap::default(),
+            by_shared: FxHashMap::default(),
+            orphans: FxHashMap::default(),
+            graph: DiGraph::new(),
+            origin_nodes: FxHashMap::default(),
+            session_nodes: Vec::new(),
+            loops: Vec::new(),
+        };
+        // Successful issuances, sorted deterministically; caller copies before role-account
+        // copies so the caller copy defines the session's caller.
+        let mut rows: Vec<&IssuanceIn> = issuances
+            .iter()
+            .filter(|i| i.error_code.is_none() && i.kind.is_some())
+            .collect();
+        rows.sort_by(|a, b| {
+            (
+                a.event_time,
+                a.caller.kind.as_deref() == Some("AWSAccount"),
+                &a.event_id,
+                &a.recipient_account,
+            )
+                .cmp(&(
+                    b.event_time,
+                    b.caller.kind.as_deref() == Some("AWSAccount"),
+                    &b.event_id,
+                    &b.recipient_account,
+                ))
+        });
+        let mut by_session_key: FxHashMap<(Option<String>, Option<Millis>, Option<String>), usize> =
+            FxHashMap::default();
+        for row in rows {
+            let kind = row.kind.expect("filtered");
+            let evidence = Evidence {
+                event_id: row.event_id.clone(),
+                recipient_account: row.recipient_account.clone(),
+                source_file: row.source_file.clone(),
+                record_index: row.record_index,
+            };
+            let (session_arn, role_arn, account) = session_identity(row, kind);
+            let key = row
+                .issued_key
+                .clone()
+                .filter(|k| !k.eq_ignore_ascii_case("REDACTED") && !k.is_empty());
+            let skey = (key.clone(), row.event_time, session_arn.clone());
+            // Pair both copies of one call: same sharedEventID, or the same session key.
+            let existing = row
+                .shared_event_id
+                .as_ref()
+                .and_then(|s| g.by_shared.get(s).copied())
+                .filter(|&i| g.sessions[i].issued_key == key)
+                .or_else(|| by_session_key.get(&skey).copied());
+            if let Some(i) = existing {
+                let s = &mut g.sessions[i];
+                s.issuance.push(evidence.clone());
+                if s.caller_identity.kind.as_deref() == Some("AWSAccount")
+                    && row.caller.kind.as_deref() != Some("AWSAccount")
+                {
+                    s.caller_identity = row.caller.clone();
+                    s.source_ip = row.source_ip.clone();
+                    s.user_agent = row.user_agent.clone();
+                }
+                if let Some(e) = &row.event_id {
+                    g.by_event
+                        .insert((row.recipient_account.clone(), e.clone()), i);
+                }
+                continue;
+            }
+            let idx = g.sessions.len();
+            let id = format!(
+                "{}@{}",
+                key.as_deref()
+                    .or(session_arn.as_deref())
+                    .unwrap_or("unknown"),
+                row.event_time.map(format_time).unwrap_or_default()
+            );
+            let mfa = row.serial_number.is_some() || row.caller.mfa_authenticated == Some(true);
+            g.sessions.push(Session {
+                id,
+                kind: Some(kind),
+                issued_key: key.clone(),
+                issued_at: row.event_time,
+                expiration: row.expiration.or_else(|| {
+                    Some(
+                        row.event_time?
+                            + row.duration_seconds.unwrap_or(default_duration(kind)) * 1000,
+                    )
+                }),
+                session_arn: session_arn.clone(),
+                role_arn,
+                session_name: row.role_session_name.clone().or_else(|| {
+                    session_arn
+                        .as_deref()
+                        .and_then(parse_assumed_role_arn)
+                        .map(|(_, _, s)| s.to_string())
+                }),
+                account,
+                own_source_identity: row.source_identity.clone(),
+                mfa,
+                issuance: vec![evidence],
+                shared_event_id: row.shared_event_id.clone(),
+                source_ip: row.source_ip.clone(),
+                user_agent: row.user_agent.clone(),
+                caller_identity: row.caller.clone(),
+                orphan: false,
+                caller: Link::Origin(String::new(), Confidence::Unknown),
+                parent: None,
+                origin: String::new(),
+                chain: Vec::new(),
+                confidence: Confidence::Unknown,
+                source_identity: None,
+                cycle: false,
+            });
+            // Remember the origin string of identity-provider issuances now (it lives in the
+            // issuance, not in the caller identity).
+            g.sessions[idx].caller = match kind {
+                IssuanceKind::AssumeRoleWithSAML => Link::Origin(
+                    format!(
+                        "saml:{}:{}",
+                        row.saml_provider_arn
+                            .as_deref()
+                            .or(row.caller.identity_provider.as_deref())
+                            .unwrap_or(""),
+                        row.saml_subject
+                            .as_deref()
+                            .or(row.caller.user_name.as_deref())
+                            .unwrap_or("")
+                    ),
+                    Confidence::Exact,
+                ),
+                IssuanceKind::AssumeRoleWithWebIdentity => Link::Origin(
+                    format!(
+                        "oidc:{}:{}",
+                        row.caller
+                            .identity_provider
+                            .as_deref()
+                            .or(row.oidc_provider.as_deref())
+                            .unwrap_or(""),
+                        row.oidc_subject
+                            .as_deref()
+                            .or(row.caller.user_name.as_deref())
+                            .unwrap_or("")
+                    ),
+                    Confidence::Exact,
+                ),
+                _ => Link::Origin(String::new(), Confidence::Unknown),
+            };
+            by_session_key.insert(skey, idx);
+            if let Some(k) = &key {
+                g.by_key.entry(k.clone()).or_default().push(idx);
+            }
+            if let Some(a) = &session_arn {
+                g.by_arn.entry(a.clone()).or_default().push(idx);
+            }
+            if let Some(s) = &row.shared_event_id {
+                g.by_shared.entry(s.clone()).or_insert(idx);
+            }
+            if let Some(e) = &row.event_id {
+                g.by_event
+                    .insert((row.recipient_account.clone(), e.clone()), idx);
+            }
+        }
+        for v in g.by_key.values_mut().chain(g.by_arn.values_mut()) {
+            v.sort_by_key(|&i| g.sessions[i].issued_at);
+        }
+        // Resolve every issued session's caller (may synthesise orphan parents).
+        for i in 0..g.sessions.len() {
+            if matches!(&g.sessions[i].caller, Link::Origin(o, _) if o.is_empty()) {
+                let caller = g.sessions[i].caller_identity.clone();
+                let at = g.sessions[i].issued_at;
+                let link = g.resolve_caller(&caller, at, Some(i));
+                g.sessions[i].caller = link;
+            }
+        }
+        g.finish();
+        g
+    }
+
+    /// Resolves an identity that signed a request (at time `at`) to a session or origin.
+    /// `child` is the session being issued, when resolving an issuance's caller (used to refuse
+    /// self-links).
+    fn resolve_caller(&mut self, id: &Identity, at: Option<Millis>, child: Option<usize>) -> Link {
+        let kind = id.kind.as_deref().unwrap_or("");
+        let key = id
+            .access_key_id
+            .as_deref()
+            .filter(|k| !k.is_empty() && !k.eq_ignore_ascii_case("REDACTED"));
+        // 1. Exact: issued key + creationDate = issuance time.
+        if let (Some(k), Some(cd)) = (key, id.creation_date) {
+            if let Some(c) = self.by_key.get(k) {
+                if let Some(&s) = c
+                    .iter()
+                    .find(|&&s| self.sessions[s].issued_at == Some(cd) && Some(s) != child)
+                {
+                    if self.kind_fits(s, kind) {
+                        return Link::Session(s, Confidence::Exact);
+                    }
+                }
+            }
+        }
+        let session_arn = match kind {
+            "AssumedRole" | "FederatedUser" => id.arn.clone(),
+            "Root" if key.is_some_and(crate::model::is_temporary_key) => None,
+            _ => None,
+        };
+        // 2. Inferred: session ARN + creationDate (console SwitchRole, Identity Center,
+        //    redacted keys).
+        if let (Some(arn), Some(cd)) = (session_arn.as_deref(), id.creation_date) {
+            if let Some(c) = self.by_arn.get(arn) {
+                if let Some(&s) = c
+                    .iter()
+                    .find(|&&s| self.sessions[s].issued_at == Some(cd) && Some(s) != child)
+                {
+                    return Link::Session(s, Confidence::Inferred);
+                }
+            }
+        }
+        // 2b. Key without creationDate, within the credential lifetime.
+        if let (Some(k), None, Some(t)) = (key, id.creation_date, at) {
+            if let Some(s) = self.latest_live(self.by_key.get(k), t, child) {
+                if self.kind_fits(s, kind) {
+                    return Link::Session(s, Confidence::Inferred);
+                }
+            }
+        }
+        // 3. Inferred: session ARN within the credential lifetime.
+        if let (Some(arn), Some(t)) = (session_arn.as_deref(), at) {
+            if id.creation_date.is_none() {
+                if let Some(s) = self.latest_live(self.by_arn.get(arn), t, child) {
+                    return Link::Session(s, Confidence::Inferred);
+                }
+            }
+        }
+        match kind {
+            "AssumedRole" => {
+                // 4. The issuance is not in the input: an orphan session.
+                Link::Session(self.orphan(id), Confidence::Unknown)
+            }
+            _ => match direct_origin(id) {
+                Some((o, c)) => Link::Origin(o, c),
+                None => match key {
+                    Some(k) => Link::Origin(format!("unknown:{k}"), Confidence::Unknown),
+                    None => Link::Origin("unknown:".into(), Confidence::Unknown),
+                },
+            },
+        }
+    }
+
+    /// Does session `s` issue the kind of credentials an identity of type `kind` signs with?
+    fn kind_fits(&self, s: usize, kind: &str) -> bool {
+        let k = self.sessions[s].kind;
+        match kind {
+            "AssumedRole" => k.is_none_or(|k| k.is_role_assumption()),
+            "IAMUser" => k == Some(IssuanceKind::GetSessionToken),
+            "Root" => matches!(
+                k,
+                Some(IssuanceKind::AssumeRoot) | Some(IssuanceKind::GetSessionToken)
+            ),
+            "FederatedUser" => k == Some(IssuanceKind::GetFederationToken),
+            _ => true,
+        }
+    }
+
+    fn latest_live(
+        &self,
+        cands: Option<&Vec<usize>>,
+        t: Millis,
+        child: Option<usize>,
+    ) -> Option<usize> {
+        cands?.iter().rev().copied().find(|&s| {
+            let se = &self.sessions[s];
+            Some(s) != child
+                && se.issued_at.is_some_and(|i| i <= t)
+                && se.expiration.is_none_or(|e| t <= e + 1000)
+        })
+    }
+
+    /// The orphan session for an AssumedRole identity whose issuance is not in the input.
+    fn orphan(&mut self, id: &Identity) -> usize {
+        let okey = (id.access_key_id.clone(), id.creation_date, id.arn.clone());
+        if let Some(&i) = self.orphans.get(&okey) {
+            return i;
+        }
+        let role_arn = id
+            .issuer_arn
+            .clone()
+            .or_else(|| id.arn.as_deref().and_then(role_arn_from_session_arn));
+        let key = id.access_key_id.clone().filter(|k| !k.is_empty());
+        let origin = format!("unknown:{}", key.as_deref().unwrap_or(""));
+        let idx = self.sessions.len();
+        self.sessions.push(Session {
+            id: format!(
+                "{}@{}",
+                key.as_deref().or(id.arn.as_deref()).unwrap_or("unknown"),
+                id.creation_date.map(format_time).unwrap_or_default()
+            ),
+            kind: None,
+            issued_key: key.clone(),
+            issued_at: id.creation_date,
+            expiration: None,
+            session_arn: id.arn.clone(),
+            role_arn,
+            session_name: id
+                .arn
+                .as_deref()
+                .and_then(parse_assumed_role_arn)
+                .map(|(_, _, s)| s.to_string()),
+            account: id
+                .account
+                .clone()
+                .or_else(|| id.arn.as_deref().and_then(arn_account).map(String::from)),
+            own_source_identity: id.source_identity.clone(),
+            mfa: id.mfa_authenticated == Some(true),
+            issuance: Vec::new(),
+            shared_event_id: None,
+            source_ip: None,
+            user_agent: None,
+            caller_identity: Identity::default(),
+            orphan: true,
+            caller: Link::Origin(origin, Confidence::Unknown),
+            parent: None,
+            origin: String::new(),
+            chain: Vec::new(),
+            confidence: Confidence::Unknown,
+            source_identity: None,
+            cycle: false,
+        });
+        self.orphans.insert(okey, idx);
+        if let Some(k) = &key {
+            // Later uses of the same key+creationDate link exactly to the orphan.
+            let v = self.by_key.entry(k.clone()).or_default();
+            v.push(idx);
+        }
+        idx
+    }
+
+    /// Resolves every session's parent, origin, chain, confidence and sourceIdentity, and
+    /// builds the petgraph view.
+    fn finish(&mut self) {
+        let n = self.sessions.len();
+        let mut done = vec![false; n];
+        for i in 0..n {
+            self.resolve_session(i, &mut done);
+        }
+        self.rebuild_graph();
+    }
+
+    fn resolve_session(&mut self, start: usize, done: &mut Vec<bool>) {
+        if done.len() < self.sessions.len() {
+            done.resize(self.sessions.len(), false);
+        }
+        // Walk up to a resolved ancestor or an origin, iteratively (chains of any depth).
+        let mut path = Vec::new();
+        let mut on_path: BTreeSet<usize> = BTreeSet::new();
+        let mut cur = start;
+        loop {
+            if done[cur] {
+                break;
+            }
+            if !on_path.insert(cur) {
+                // A loop in the data (recycled key ids can do this): cut it here.
+                self.loops.push(self.sessions[cur].id.clone());
+                let s = &mut self.sessions[cur];
+                s.caller = Link::Origin(
+                    format!("unknown:{}", s.issued_key.as_deref().unwrap_or("")),
+                    Confidence::Unknown,
+                );
+                break;
+            }
+            path.push(cur);
+            match self.sessions[cur].caller.clone() {
+                Link::Session(p, _) => cur = p,
+                Link::Origin(..) => break,
+            }
+        }
+        for &s in path.iter().rev() {
+            let (parent, origin, mut chain, conf, parent_si) = match self.sessions[s].caller.clone()
+            {
+                Link::Session(p, c) => {
+                    let ps = &self.sessions[p];
+                    (
+                        Some(p),
+                        ps.origin.clone(),
+                        ps.chain.clone(),
+                        ps.confidence.min(c),
+                        ps.source_identity.clone(),
+                    )
+                }
+                Link::Origin(o, c) => (None, o, Vec::new(), c, None),
+            };
+            let se = &self.sessions[s];
+            let hop = hop_element(se);
+            let mut cycle = false;
+            if let Some(h) = hop {
+                cycle = chain.contains(&h) && se.role_arn.is_some();
+                chain.push(h);
+            }
+            let conf = if se.orphan { Confidence::Unknown } else { conf };
+            let si = se.own_source_identity.clone().or(parent_si);
+            let se = &mut self.sessions[s];
+            se.parent = parent;
+            se.origin = origin;
+            se.chain = chain;
+            se.confidence = conf;
+            se.source_identity = si;
+            se.cycle = cycle;
+            done[s] = true;
+        }
+    }
+
+    fn rebuild_graph(&mut self) {
+        let mut graph = DiGraph::new();
+        let mut origin_nodes: FxHashMap<String, NodeIndex> = FxHashMap::default();
+        let session_nodes: Vec<NodeIndex> = (0..self.sessions.len())
+            .map(|i| graph.add_node(Node::Session(i)))
+            .collect();
+        let mut origins: Vec<&str> = self.sessions.iter().map(|s| s.origin.as_str()).collect();
+        origins.sort_unstable();
+        origins.dedup();
+        for o in origins {
+            origin_nodes.insert(o.to_string(), graph.add_node(Node::Origin(o.to_string())));
+        }
+        for (i, s) in self.sessions.iter().enumerate() {
+            let (from, conf) = match (&s.parent, &s.caller) {
+                (Some(p), Link::Session(_, c)) => (session_nodes[*p], *c),
+                (_, Link::Origin(_, c)) => (origin_nodes[&s.origin], *c),
+                (_, Link::Session(_, c)) => (origin_nodes[&s.origin], *c),
+            };
+            graph.add_edge(from, session_nodes[i], conf);
+        }
+        self.graph = graph;
+        self.origin_nodes = origin_nodes;
+        self.session_nodes = session_nodes;
+    }
+
+    /// Attribution of an action signed by `id` at time `at`. Creates orphan sessions for
+    /// unknown AssumedRole keys (call `settle` afterwards).
+    pub fn attribute(&mut self, id: &Identity, at: Option<Millis>) -> Attribution {
+        let link = self.resolve_caller(id, at, None);
+        self.attribution_of(link, id)
+    }
+
+    /// Attribution of an issuance event (either copy): its caller.
+    pub fn attribute_issuance_event(
+        &mut self,
+        recipient: Option<&str>,
+        event_id: &str,
+    ) -> Option<Attribution> {
+        let &s = self
+            .by_event
+            .get(&(recipient.map(String::from), event_id.to_string()))?;
+        let link = self.sessions[s].caller.clone();
+        Some(self.attribution_of(link, &Identity::default()))
+    }
+
+    /// The session (if any) issued by the issuance that carries this sharedEventID.
+    pub fn session_by_shared_event(&self, shared: &str) -> Option<usize> {
+        self.by_shared.get(shared).copied()
+    }
+
+    fn attribution_of(&mut self, link: Link, id: &Identity) -> Attribution {
+        match link {
+            Link::Session(s, c) => {
+                if self.sessions[s].origin.is_empty() {
+                    let mut done = vec![false; self.sessions.len()];
+                    for (i, d) in done.iter_mut().enumerate() {
+                        *d = !self.sessions[i].origin.is_empty();
+                    }
+                    self.resolve_session(s, &mut done);
+                }
+                let se = &self.sessions[s];
+                Attribution {
+                    session: Some(s),
+                    origin: se.origin.clone(),
+                    chain: se.chain.clone(),
+                    confidence: se.confidence.min(c),
+                    source_identity: se.source_identity.clone(),
+                }
+            }
+            Link::Origin(o, c) => Attribution {
+                session: None,
+                origin: o,
+                chain: Vec::new(),
+                confidence: c,
+                source_identity: id.source_identity.clone(),
+            },
+        }
+    }
+
+    /// Rebuilds the petgraph view after orphans were added by `attribute`.
+    pub fn settle(&mut self) {
+        let mut done: Vec<bool> = self.sessions.iter().map(|s| !s.origin.is_empty()).collect();
+        for i in 0..self.sessions.len() {
+            self.resolve_session(i, &mut done);
+        }
+        self.rebuild_graph();
+    }
+
+    /// Sessions descending from `s` (not including it), depth-first in index order.
+    pub fn descendants(&self, s: usize) -> Vec<usize> {
+        let start = self.session_nodes[s];
+        self.collect_from(start, Some(s))
+    }
+
+    /// Sessions whose origin is `origin`, at any depth.
+    pub fn sessions_of_origin(&self, origin: &str) -> Vec<usize> {
+        match self.origin_nodes.get(origin) {
+            Some(&n) => self.collect_from(n, None),
+            None => Vec::new(),
+        }
+    }
+
+    fn collect_from(&self, start: NodeIndex, skip: Option<usize>) -> Vec<usize> {
+        let mut out = Vec::new();
+        let mut dfs = Dfs::new(&self.graph, start);
+        while let Some(n) = dfs.next(&self.graph) {
+            if let Node::Session(i) = self.graph[n] {
+                if Some(i) != skip {
+                    out.push(i);
+                }
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+
+    /// Direct children of a session.
+    pub fn children(&self, s: usize) -> Vec<usize> {
+        let mut v: Vec<usize> = self
+            .graph
+            .edges_directed(self.session_nodes[s], Direction::Outgoing)
+            .filter_map(|e| match self.graph[e.target()] {
+                Node::Session(i) => Some(i),
+                Node::Origin(_) => None,
+            })
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// The path of sessions from the top of the chain down to `s`.
+    pub fn ancestry(&self, s: usize) -> Vec<usize> {
+        let mut path = vec![s];
+        let mut seen = BTreeSet::from([s]);
+        let mut cur = s;
+        while let Some(p) = self.sessions[cur].parent {
+            if !seen.insert(p) {
+                break;
+            }
+            path.push(p);
+            cur = p;
+        }
+        path.reverse();
+        path
+    }
+
+    /// All origins, sorted.
+    pub fn origins(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self.origin_nodes.keys().map(|s| s.as_str()).collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Sessions issued with a given key (any issuance time).
+    pub fn sessions_with_key(&self, key: &str) -> Vec<usize> {
+        self.by_key.get(key).cloned().unwrap_or_default()
+    }
+
+    /// Sessions acting as a given session ARN.
+    pub fn sessions_with_arn(&self, arn: &str) -> Vec<usize> {
+        self.by_arn.get(arn).cloned().unwrap_or_default()
+    }
+}
+
+/// Default credential lifetime per issuance kind, seconds (spec 2.4).
+fn default_duration(kind: IssuanceKind) -> i64 {
+    match kind {
+        IssuanceKind::GetSessionToken | IssuanceKind::GetFederationToken => 43_200,
+        IssuanceKind::AssumeRoot => 900,
+        _ => 3_600,
+    }
+}
+
+/// What the session adds to the chain: its role (IAM form), the target root for AssumeRoot,
+/// nothing for GetSessionToken / GetFederationToken.
+fn hop_element(s: &Session) -> Option<String> {
+    match s.kind {
+        Some(IssuanceKind::GetSessionToken) | Some(IssuanceKind::GetFederationToken) => None,
+        Some(IssuanceKind::AssumeRoot) => s.role_arn.clone(),
+        _ => s.role_arn.clone(),
+    }
+}
+
+/// (session ARN, role ARN in IAM form, account) of the session an issuance creates.
+fn session_identity(
+    row: &IssuanceIn,
+    kind: IssuanceKind,
+) -> (Option<String>, Option<String>, Option<String>) {
+    match kind {
+        IssuanceKind::AssumeRole
+        | IssuanceKind::AssumeRoleWithSAML
+        | IssuanceKind::AssumeRoleWithWebIdentity => {
+            let role = row.role_arn.clone();
+            let arn = row
+                .assumed_role_arn
+                .clone()
+                .or_else(|| session_arn_for(role.as_deref()?, row.role_session_name.as_deref()?));
+            let acct = role
+                .as_deref()
+                .and_then(arn_account)
+                .or_else(|| arn.as_deref().and_then(arn_account))
+                .map(String::from);
+            (arn, role, acct)
+        }
+        IssuanceKind::GetSessionToken => (row.caller.arn.clone(), None, row.caller.account.clone()),
+        IssuanceKind::GetFederationToken => {
+            let acct = row
+                .federated_user_arn
+                .as_deref()
+                .and_then(arn_account)
+                .map(String::from)
+                .or_else(|| row.caller.account.clone());
+            (row.federated_user_arn.clone(), None, acct)
+        }
+        IssuanceKind::AssumeRoot => {
+            let target = row.target_principal.clone();
+            let root = target.as_deref().map(|t| {
+                if t.starts_with("arn:") {
+                    t.to_string()
+                } else {
+                    format!("arn:aws:iam::{t}:root")
+                }
+            });
+            let acct = root.as_deref().and_then(arn_account).map(String::from);
+            (root.clone(), root, acct)
+        }
+    }
+}
+
+/// The IAM role name of a session, for display.
+pub fn session_role_name(s: &Session) -> Option<&str> {
+    s.role_arn.as_deref().map(role_name)
+}

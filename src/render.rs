@@ -1,0 +1,213 @@
+//! Writers for tabular results over `impl Write`: aligned table (terminal-escaped), CSV
+//! (RFC 4180, formula injection neutralised), JSON array, NDJSON, and Parquet. Timestamps are
+//! written as ISO-8601 UTC in text formats and kept typed in Parquet. Streams row by row.
+
+use crate::escape::{csv_field, term};
+use crate::model::format_time;
+use anyhow::{bail, Result};
+use clap::ValueEnum;
+use polars::prelude::*;
+use std::io::Write;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Ndjson,
+    Csv,
+    Parquet,
+}
+
+/// A typed view of one column for row-wise access.
+enum Cell<'a> {
+    Str(&'a StringChunked),
+    Time(&'a Int64Chunked),
+    I64(&'a Int64Chunked),
+    U64(&'a UInt64Chunked),
+    U32(&'a UInt32Chunked),
+    I32(&'a Int32Chunked),
+    F64(&'a Float64Chunked),
+    Bool(&'a BooleanChunked),
+    Other(&'a Column),
+}
+
+/// One value, as text or JSON.
+pub enum Val {
+    Null,
+    Str(String),
+    Num(String),
+    Bool(bool),
+}
+
+impl<'a> Cell<'a> {
+    fn new(c: &'a Column) -> Cell<'a> {
+        match c.dtype() {
+            DataType::String => Cell::Str(c.str().expect("string")),
+            DataType::Datetime(_, _) => Cell::Time(c.datetime().expect("datetime").physical()),
+            DataType::Int64 => Cell::I64(c.i64().expect("i64")),
+            DataType::UInt64 => Cell::U64(c.u64().expect("u64")),
+            DataType::UInt32 => Cell::U32(c.u32().expect("u32")),
+            DataType::Int32 => Cell::I32(c.i32().expect("i32")),
+            DataType::Float64 => Cell::F64(c.f64().expect("f64")),
+            DataType::Boolean => Cell::Bool(c.bool().expect("bool")),
+            _ => Cell::Other(c),
+        }
+    }
+    fn get(&self, i: usize) -> Val {
+        match self {
+            Cell::Str(c) => c.get(i).map_or(Val::Null, |s| Val::Str(s.to_string())),
+            Cell::Time(c) => c.get(i).map_or(Val::Null, |t| Val::Str(format_time(t))),
+            Cell::I64(c) => c.get(i).map_or(Val::Null, |v| Val::Num(v.to_string())),
+            Cell::U64(c) => c.get(i).map_or(Val::Null, |v| Val::Num(v.to_string())),
+            Cell::U32(c) => c.get(i).map_or(Val::Null, |v| Val::Num(v.to_string())),
+            Cell::I32(c) => c.get(i).map_or(Val::Null, |v| Val::Num(v.to_string())),
+            Cell::F64(c) => c.get(i).map_or(Val::Null, |v| Val::Num(v.to_string())),
+            Cell::Bool(c) => c.get(i).map_or(Val::Null, Val::Bool),
+            Cell::Other(c) => match c.get(i) {
+                Ok(AnyValue::Null) | Err(_) => Val::Null,
+                Ok(v) => Val::Str(v.str_value().to_string()),
+            },
+        }
+    }
+}
+
+impl Val {
+    fn text(&self) -> String {
+        match self {
+            Val::Null => String::new(),
+            Val::Str(s) | Val::Num(s) => s.clone(),
+            Val::Bool(b) => b.to_string(),
+        }
+    }
+    fn json(&self, out: &mut Vec<u8>) {
+        match self {
+            Val::Null => out.extend_from_slice(b"null"),
+            Val::Str(s) => serde_json::to_writer(&mut *out, s).expect("in-memory write"),
+            Val::Num(s) => out.extend_from_slice(s.as_bytes()),
+            Val::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        }
+    }
+}
+
+/// Writes `df` in `format`. Parquet needs a seekable file: pass `parquet_path`.
+pub fn write(df: &DataFrame, format: Format, out: &mut dyn Write) -> Result<()> {
+    let df = crate::attribute::single_chunk(df);
+    let cells: Vec<Cell> = df.columns().iter().map(Cell::new).collect();
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let n = df.height();
+    match format {
+        Format::Csv => {
+            let header: Vec<_> = names.iter().map(|h| csv_field(h).into_owned()).collect();
+            writeln!(out, "{}", header.join(","))?;
+            let mut line = String::new();
+            for i in 0..n {
+                line.clear();
+                for (j, c) in cells.iter().enumerate() {
+                    if j > 0 {
+                        line.push(',');
+                    }
+                    line.push_str(&csv_field(&c.get(i).text()));
+                }
+                line.push('\n');
+                out.write_all(line.as_bytes())?;
+            }
+        }
+        Format::Ndjson | Format::Json => {
+            let json = format == Format::Json;
+            if json {
+                out.write_all(b"[")?;
+            }
+            let keys: Vec<String> = names
+                .iter()
+                .map(|k| serde_json::to_string(k).expect("string"))
+                .collect();
+            let mut buf = Vec::new();
+            for i in 0..n {
+                buf.clear();
+                if json {
+                    buf.extend_from_slice(if i == 0 { b"\n  " } else { b",\n  " });
+                }
+                buf.push(b'{');
+                for (j, c) in cells.iter().enumerate() {
+                    if j > 0 {
+                        buf.push(b',');
+                    }
+                    buf.extend_from_slice(keys[j].as_bytes());
+                    buf.push(b':');
+                    c.get(i).json(&mut buf);
+                }
+                buf.push(b'}');
+                if !json {
+                    buf.push(b'\n');
+                }
+                out.write_all(&buf)?;
+            }
+            if json {
+                out.write_all(if n == 0 { b"]\n" } else { b"\n]\n" })?;
+            }
+        }
+        Format::Table => write_table(&names, &cells, n, out)?,
+        Format::Parquet => bail!("Parquet output needs a file: add -o FILE.parquet"),
+    }
+    Ok(())
+}
+
+/// Writes a Parquet file.
+pub fn write_parquet(df: &DataFrame, path: &std::path::Path) -> Result<()> {
+    let mut df = df.clone();
+    let f = std::fs::File::create(path)
+        .map_err(|e| anyhow::anyhow!("{}: cannot create: {e}", path.display()))?;
+    ParquetWriter::new(f)
+        .with_compression(ParquetCompression::Zstd(None))
+        .finish(&mut df)
+        .map_err(|e| anyhow::anyhow!("{}: cannot write Parquet: {e}", path.display()))?;
+    Ok(())
+}
+
+const MAX_WIDTH: usize = 64;
+
+fn write_table(names: &[String], cells: &[Cell], n: usize, out: &mut dyn Write) -> Result<()> {
+    let fit = |s: &str| -> String {
+        let s = term(s);
+        if s.chars().count() > MAX_WIDTH {
+            let mut t: String = s.chars().take(MAX_WIDTH - 1).collect();
+            t.push('…');
+            t
+        } else {
+            s.into_owned()
+        }
+    };
+    // Widths from the header and the first rows (tables are for people; use csv for bulk).
+    let sample = n.min(1000);
+    let mut widths: Vec<usize> = names.iter().map(|h| h.chars().count()).collect();
+    for i in 0..sample {
+        for (j, c) in cells.iter().enumerate() {
+            widths[j] = widths[j].max(fit(&c.get(i).text()).chars().count());
+        }
+    }
+    let line = |vals: Vec<String>| -> String {
+        let mut s = String::new();
+        for (j, v) in vals.iter().enumerate() {
+            if j > 0 {
+                s.push_str("  ");
+            }
+            s.push_str(v);
+            if j + 1 < vals.len() {
+                let pad = widths[j].saturating_sub(v.chars().count());
+                s.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        s.push('\n');
+        s
+    };
+    out.write_all(line(names.to_vec()).as_bytes())?;
+    for i in 0..n {
+        let vals: Vec<String> = cells.iter().map(|c| fit(&c.get(i).text())).collect();
+        out.write_all(line(vals).as_bytes())?;
+    }
+    Ok(())
+}
