@@ -1,0 +1,187 @@
+//! `trailgraph-gen`: a deterministic, realistic CloudTrail corpus generator
+//! with ground truth, for trailgraph's benchmarks and correctness checks.
+//!
+//! Same seed and arguments give byte-identical output. See benches/README.md.
+
+mod api;
+mod deliver;
+mod ident;
+mod json;
+mod rng;
+mod sim;
+mod timefmt;
+mod truth;
+mod world;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use chrono::NaiveDate;
+use clap::Parser;
+use serde::Serialize;
+
+use crate::deliver::Delivery;
+use crate::rng::Rng;
+use crate::sim::{Sim, Stats};
+use crate::truth::TruthSink;
+use crate::world::{World, REGIONS};
+
+/// Generate a deterministic CloudTrail organisation-trail corpus with
+/// ground-truth attribution.
+#[derive(Parser, Debug)]
+#[command(name = "trailgraph-gen", version)]
+struct Args {
+    /// Output directory (gets AWSLogs/o-…/… and MANIFEST.json).
+    #[arg(long)]
+    out: PathBuf,
+    /// Records to deliver (duplicates included); generation stops at the
+    /// first event boundary at or after this many.
+    #[arg(long, default_value_t = 100_000)]
+    records: u64,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Member accounts in the organisation (1..=8).
+    #[arg(long, default_value_t = 4)]
+    accounts: usize,
+    /// Write NDJSON ground truth here, one line per distinct event.
+    #[arg(long)]
+    truth: Option<PathBuf>,
+    /// Delivery files per hour per account and region (12 = every 5 min).
+    #[arg(long, default_value_t = 12)]
+    files_per_hour: u32,
+    /// Simulated time span in hours [default: max(2, records/100000)].
+    #[arg(long)]
+    hours: Option<f64>,
+    /// Replace an existing corpus in --out.
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Serialize)]
+struct Manifest<'a> {
+    generator: &'static str,
+    seed: u64,
+    records_requested: u64,
+    accounts: Vec<&'a str>,
+    organization: &'a str,
+    regions: Vec<&'static str>,
+    files_per_hour: u32,
+    files: u64,
+    records: u64,
+    distinct_events: u64,
+    duplicates: u64,
+    raw_json_bytes: u64,
+    gz_bytes: u64,
+    min_records_per_file: usize,
+    max_records_per_file: usize,
+    #[serde(flatten)]
+    stats: Stats,
+    truth_lines: u64,
+    issuances_total: u64,
+    notes: BTreeMap<&'static str, &'static str>,
+}
+
+fn prepare_out(args: &Args) -> Result<()> {
+    let logs = args.out.join("AWSLogs");
+    let manifest = args.out.join("MANIFEST.json");
+    if logs.exists() || manifest.exists() {
+        if !args.force {
+            bail!(
+                "{} already holds a corpus; pass --force to replace it",
+                args.out.display()
+            );
+        }
+        if logs.exists() {
+            std::fs::remove_dir_all(&logs)
+                .with_context(|| format!("removing {}", logs.display()))?;
+        }
+        if manifest.exists() {
+            std::fs::remove_file(&manifest)?;
+        }
+    }
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    if !(1..=8).contains(&args.accounts) {
+        bail!("--accounts must be between 1 and 8");
+    }
+    if args.records == 0 {
+        bail!("--records must be positive");
+    }
+    prepare_out(&args)?;
+    let hours = args
+        .hours
+        .unwrap_or_else(|| (args.records as f64 / 100_000.0).clamp(2.0, 72.0));
+    let span = (hours * 3600.0).max(600.0) as i64;
+    let t0 = NaiveDate::from_ymd_opt(2025, 6, 2)
+        .and_then(|d| d.and_hms_opt(8, 0, 0))
+        .expect("valid start")
+        .and_utc()
+        .timestamp();
+
+    let mut rng = Rng::new(args.seed);
+    let world = World::build(&mut rng, args.accounts);
+    let dl = Delivery::new(&args.out, args.files_per_hour, &world, &mut rng);
+    let truth = TruthSink::new(args.truth.as_deref())?;
+    let sim = Sim::new(&world, rng.fork(), t0, span, args.records, dl, truth);
+    let (stats, dl, truth) = sim.run()?;
+    let truth_lines = truth.lines;
+    truth.finish()?;
+    let (dl, totals) = dl.finish(&world)?;
+
+    let mut notes = BTreeMap::new();
+    notes.insert(
+        "records",
+        "delivered records, duplicate deliveries included; distinct_events counts each (eventID, recipient) once",
+    );
+    notes.insert(
+        "issuances",
+        "successful issuance calls, one per action (a cross-account pair counts once)",
+    );
+    notes.insert(
+        "orphan_sessions",
+        "sessions whose issuance is not in the corpus (truth origin unknown:<key>)",
+    );
+    let manifest = Manifest {
+        generator: concat!("trailgraph-gen ", env!("CARGO_PKG_VERSION")),
+        seed: args.seed,
+        records_requested: args.records,
+        accounts: world.accounts.iter().map(|a| a.id.as_str()).collect(),
+        organization: &world.org,
+        regions: REGIONS.to_vec(),
+        files_per_hour: args.files_per_hour,
+        files: dl.files,
+        records: stats.records_delivered,
+        distinct_events: stats.distinct_events,
+        duplicates: stats.duplicates,
+        raw_json_bytes: dl.raw_bytes,
+        gz_bytes: totals.gz_bytes,
+        min_records_per_file: if dl.files == 0 {
+            0
+        } else {
+            dl.min_records_in_file
+        },
+        max_records_per_file: dl.max_records_in_file,
+        issuances_total: stats.issuances.values().sum(),
+        stats,
+        truth_lines,
+        notes,
+    };
+    let text = serde_json::to_string_pretty(&manifest)? + "\n";
+    std::fs::write(args.out.join("MANIFEST.json"), text)?;
+    eprintln!(
+        "trailgraph-gen: {} files, {} records ({} distinct, {} duplicates), {:.1} MB raw, {:.1} MB gz",
+        manifest.files,
+        manifest.records,
+        manifest.distinct_events,
+        manifest.duplicates,
+        manifest.raw_json_bytes as f64 / 1e6,
+        manifest.gz_bytes as f64 / 1e6
+    );
+    Ok(())
+}
