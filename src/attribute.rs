@@ -6,7 +6,7 @@
 //! (unless its link depends on the event time, which only happens without a creationDate).
 
 use crate::graph::{Attribution, Identity, IssuanceIn, SessionGraph};
-use crate::model::{IssuanceKind, Millis};
+use crate::model::{Confidence, IssuanceKind, Millis};
 use crate::store::Frames;
 use anyhow::Result;
 use polars::prelude::*;
@@ -254,6 +254,9 @@ impl Attributed {
     }
 }
 
+/// How far apart an Identity Center GetRoleCredentials and its AssumeRoleWithSAML may be.
+const SSO_WINDOW_MS: i64 = 60_000;
+
 /// Builds the session graph and attributes every event of `frames`.
 pub fn attribute_all(frames: &Frames) -> Result<Attributed> {
     let mut graph = SessionGraph::build(&issuances_in(&frames.issuances)?);
@@ -275,6 +278,25 @@ pub fn attribute_all(frames: &Frames) -> Result<Attributed> {
             }
         }
     }
+    // Identity Center portal calls (IdC account) → the SAML session they led to (spec 2.4.11):
+    // first by (account, permission set, time) for GetRoleCredentials/Federate, then by the
+    // IdC user id for the user's other portal calls.
+    let (sso_acct, sso_role) = (c.s("sso_account_id")?, c.s("sso_role_name")?);
+    let mut idc_user: FxHashMap<&str, usize> = FxHashMap::default();
+    let mut idc_row: FxHashMap<usize, usize> = FxHashMap::default();
+    for i in 0..ev.height() {
+        if ids.kind.get(i) != Some("IdentityCenterUser") {
+            continue;
+        }
+        if let (Some(a), Some(r), Some(t)) = (sso_acct.get(i), sso_role.get(i), et.get(i)) {
+            if let Some(s) = graph.sso_session_for(a, r, t, SSO_WINDOW_MS) {
+                idc_row.insert(i, s);
+                if let Some(u) = ids.obo.get(i) {
+                    idc_user.entry(u).or_insert(s);
+                }
+            }
+        }
+    }
     let mut table: Vec<Attribution> = Vec::new();
     let mut intern: FxHashMap<Attribution, u32> = FxHashMap::default();
     let mut memo: FxHashMap<u128, u32> = FxHashMap::default();
@@ -289,6 +311,24 @@ pub fn attribute_all(frames: &Frames) -> Result<Attributed> {
         // An issuance event (either copy) is attributed to its caller.
         if let Some(id) = eid.get(i) {
             if let Some(a) = graph.attribute_issuance_event(rcpt.get(i), id) {
+                per_event.push(put(a, &mut table));
+                continue;
+            }
+        }
+        if ids.kind.get(i) == Some("IdentityCenterUser") {
+            let s = idc_row
+                .get(&i)
+                .or_else(|| ids.obo.get(i).and_then(|u| idc_user.get(u)))
+                .copied();
+            if let Some(s) = s {
+                let se = &graph.sessions[s];
+                let a = Attribution {
+                    session: None,
+                    origin: se.origin.clone(),
+                    chain: Vec::new(),
+                    confidence: se.confidence.min(Confidence::Inferred),
+                    source_identity: None,
+                };
                 per_event.push(put(a, &mut table));
                 continue;
             }

@@ -88,6 +88,16 @@ Examples:
   trailgraph chains case/
   trailgraph chains case/ --min-depth 3 --format json")]
     Chains(ListArgs),
+    /// Findings on sessions and chains: role-chain abuse, stolen workload credentials, …
+    Anomalies(crate::anomalies::AnomaliesArgs),
+    /// Write a self-contained HTML report (plus Markdown, CSV and JSON tables)
+    Report(crate::report::ReportArgs),
+    /// Run SQL over the tables events, issuances, sessions, attribution, anomalies
+    Query(crate::query::QueryArgs),
+    /// Export the identity/session graph (DOT, GraphML, JSON, Neo4j CSV)
+    Graph(crate::export::GraphArgs),
+    /// Write the attributed events as a Timesketch timeline (JSONL or CSV)
+    Timeline(crate::timeline::TimelineArgs),
 }
 
 /// Output options of tabular commands.
@@ -344,6 +354,11 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Who(a) => a.opts.threads,
         Command::Trace(a) => a.opts.threads,
         Command::Sessions(a) | Command::Chains(a) => a.input.threads,
+        Command::Anomalies(a) => a.input.threads,
+        Command::Report(a) => a.input.threads,
+        Command::Query(a) => a.input.threads,
+        Command::Graph(a) => a.input.threads,
+        Command::Timeline(a) => a.input.threads,
     };
     if let Some(n) = threads {
         if n == 0 {
@@ -362,6 +377,11 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Trace(a) => cmd_trace(a),
         Command::Sessions(a) => cmd_list(a, false),
         Command::Chains(a) => cmd_list(a, true),
+        Command::Anomalies(a) => crate::anomalies::run(a),
+        Command::Report(a) => crate::report::run(a),
+        Command::Query(a) => crate::query::run(a),
+        Command::Graph(a) => crate::export::run(a),
+        Command::Timeline(a) => crate::timeline::run(a),
     }
 }
 
@@ -380,7 +400,7 @@ pub fn emit(df: &DataFrame, out: &OutputArgs) -> Result<()> {
 }
 
 /// Loads INPUT and attributes every event; prints problems. Returns None on --strict failure.
-fn load_attributed(input: &InputArgs) -> Result<(Loaded, Attributed, u8)> {
+pub fn load_attributed(input: &InputArgs) -> Result<(Loaded, Attributed, u8)> {
     let loaded = load_input(input)?;
     let code = report_problems(&loaded.problems, input);
     let at = attribute_all(&loaded.frames)?;

@@ -204,6 +204,10 @@ fn direct_origin(id: &Identity) -> Option<(String, Confidence)> {
             if let Some(s) = &id.invoked_by {
                 return Some((format!("service:{s}"), Confidence::Exact));
             }
+            if id.account.as_deref() == Some("ANONYMOUS_PRINCIPAL") {
+                // Anonymous (unauthenticated) S3 access: no identity at all.
+                return Some(("unknown:".into(), Confidence::Unknown));
+            }
             Some((
                 format!(
                     "account:{}:{}",
@@ -718,6 +722,24 @@ impl SessionGraph {
         Some(self.attribution_of(link, &Identity::default()))
     }
 
+    /// The Identity Center session a portal `GetRoleCredentials` / `Federate` call (IdC
+    /// account) led to: the AssumeRoleWithSAML into `AWSReservedSSO_<permission set>_…` in
+    /// `account`, closest in time within `window_ms` (spec 2.4.11, Appendix A.2). Best effort.
+    pub fn sso_session_for(&self, account: &str, permission_set: &str, at: Millis, window_ms: i64) -> Option<usize> {
+        let prefix = format!("AWSReservedSSO_{permission_set}_");
+        self.sessions
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| {
+                s.kind == Some(IssuanceKind::AssumeRoleWithSAML)
+                    && s.account.as_deref() == Some(account)
+                    && s.role_arn.as_deref().is_some_and(|r| role_name(r).starts_with(&prefix))
+                    && s.issued_at.is_some_and(|t| (t - at).abs() <= window_ms)
+            })
+            .min_by_key(|(i, s)| ((s.issued_at.unwrap_or(at) - at).abs(), *i))
+            .map(|(i, _)| i)
+    }
+
     /// The session (if any) issued by the issuance that carries this sharedEventID.
     pub fn session_by_shared_event(&self, shared: &str) -> Option<usize> {
         self.by_shared.get(shared).copied()
@@ -817,6 +839,31 @@ impl SessionGraph {
         }
         path.reverse();
         path
+    }
+
+    /// Each origin with the sessions it issued directly (top of each chain), sorted by origin.
+    pub fn origin_roots(&self) -> Vec<(String, Vec<usize>)> {
+        let mut v: Vec<(String, Vec<usize>)> = self
+            .graph
+            .node_indices()
+            .filter_map(|n| match &self.graph[n] {
+                Node::Origin(o) => {
+                    let mut kids: Vec<usize> = self
+                        .graph
+                        .edges_directed(n, Direction::Outgoing)
+                        .filter_map(|e| match self.graph[e.target()] {
+                            Node::Session(i) => Some(i),
+                            Node::Origin(_) => None,
+                        })
+                        .collect();
+                    kids.sort_unstable();
+                    Some((o.clone(), kids))
+                }
+                Node::Session(_) => None,
+            })
+            .collect();
+        v.sort();
+        v
     }
 
     /// All origins, sorted.

@@ -328,7 +328,7 @@ fn read_unit(unit: &Unit, o: &mut FileOutcome) -> Result<(), SkipReason> {
             Item::NotRecord(reason) => {
                 *skipped.entry(reason.to_string()).or_default() += 1;
                 // Insights records are expected in mixed exports; the rest is a problem.
-                if reason != "CloudTrail Insights event" && reason != "invalid JSON" {
+                if !matches!(reason, "CloudTrail Insights event" | "invalid JSON" | "invalid UTF-8") {
                     if problems.len() < MAX_PROBLEMS_PER_FILE {
                         problems.push(Problem {
                             file: name.to_string(),

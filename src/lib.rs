@@ -4,19 +4,24 @@
 //! polars frames / Parquet case store (`store`) → session graph and attribution (`graph`) →
 //! answers (`attribute`, `who`, `trace`, …) → rendered output. See ARCHITECTURE.md.
 
+pub mod anomalies;
 pub mod answer;
 pub mod attribute;
 pub mod cli;
 pub mod decode;
 pub mod discover;
 pub mod escape;
+pub mod export;
 pub mod graph;
 pub mod ingest;
 pub mod load;
 pub mod model;
 pub mod normalize;
+pub mod query;
 pub mod record;
 pub mod render;
+pub mod report;
 pub mod store;
 pub mod summary;
 pub mod table;
+pub mod timeline;

@@ -547,12 +547,25 @@ impl<'e> Walker<'e> {
                         reason: clean_error(&e),
                     });
                     if multi {
-                        // One broken line of NDJSON: count it as a skipped record, resume at
-                        // the next line.
-                        (self.emit)(Item::NotRecord("invalid JSON"));
+                        // One broken line of NDJSON: count it as a skipped record and resume at
+                        // the line after the one the bad value started on (the error itself
+                        // may be reported on the next line, e.g. an unterminated string).
+                        let line_end = next_line_start(buf, off);
+                        let reason = if std::str::from_utf8(&buf[off..line_end]).is_err() {
+                            "invalid UTF-8"
+                        } else {
+                            "invalid JSON"
+                        };
+                        if let Some(p) = self.stats.problems.last_mut() {
+                            if reason == "invalid UTF-8" {
+                                p.reason = "invalid UTF-8 in the line".into();
+                            }
+                            p.position = format!("line {}", line_number(buf, off));
+                        }
+                        (self.emit)(Item::NotRecord(reason));
                         self.stats.items += 1;
                         values += 1;
-                        off = skip_ws(buf, next_line_start(buf, abs.max(off)));
+                        off = skip_ws(buf, line_end);
                     } else {
                         self.stats.truncated = true;
                         return;
