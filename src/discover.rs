@@ -25,6 +25,8 @@ pub enum SkipReason {
     Digest,
     Insight,
     Config,
+    /// README, LICENSE, NOTICE, Markdown, .DS_Store: never logs.
+    NotALog,
     Empty,
     NotJson,
     NotCloudTrail,
@@ -38,6 +40,7 @@ impl SkipReason {
             SkipReason::Digest => "digest",
             SkipReason::Insight => "insight",
             SkipReason::Config => "config",
+            SkipReason::NotALog => "not_a_log",
             SkipReason::Empty => "empty",
             SkipReason::NotJson => "not_json",
             SkipReason::NotCloudTrail => "not_cloudtrail",
@@ -57,6 +60,7 @@ impl SkipReason {
             SkipReason::Digest => "CloudTrail digest file (integrity validation), not events",
             SkipReason::Insight => "CloudTrail Insights file, not API events",
             SkipReason::Config => "AWS Config object in the trail bucket",
+            SkipReason::NotALog => "documentation file (README, LICENSE, NOTICE, Markdown)",
             SkipReason::Empty => "empty file",
             SkipReason::NotJson => "not JSON (nor gzip or zip of JSON)",
             SkipReason::NotCloudTrail => "JSON, but no CloudTrail records in it",
@@ -165,8 +169,22 @@ pub fn skip_by_path(p: &str) -> Option<SkipReason> {
     if parts.iter().any(|c| *c == "CloudTrail-Insight") {
         return Some(SkipReason::Insight);
     }
-    if parts.last() == Some(&"ConfigWritabilityCheckFile") {
+    let name = parts.last().copied().unwrap_or("");
+    if name == "ConfigWritabilityCheckFile" {
         return Some(SkipReason::Config);
+    }
+    let upper = name.to_ascii_uppercase();
+    if ["README", "LICENSE", "LICENCE", "NOTICE", "COPYING"]
+        .iter()
+        .any(|d| {
+            upper == *d
+                || upper.starts_with(&format!("{d}."))
+                || upper.starts_with(&format!("{d}-"))
+        })
+        || upper.ends_with(".MD")
+        || name == ".DS_Store"
+    {
+        return Some(SkipReason::NotALog);
     }
     if let Some(i) = parts.iter().position(|c| *c == "AWSLogs") {
         // AWSLogs/[o-xxxx/]<acct>/Config/...

@@ -328,7 +328,13 @@ fn read_unit(unit: &Unit, o: &mut FileOutcome) -> Result<(), SkipReason> {
             Item::NotRecord(reason) => {
                 *skipped.entry(reason.to_string()).or_default() += 1;
                 // Insights records are expected in mixed exports; the rest is a problem.
-                if !matches!(reason, "CloudTrail Insights event" | "invalid JSON" | "invalid UTF-8") {
+                if !matches!(
+                    reason,
+                    "CloudTrail Insights event"
+                        | "invalid JSON"
+                        | "invalid UTF-8"
+                        | "line too long"
+                ) {
                     if problems.len() < MAX_PROBLEMS_PER_FILE {
                         problems.push(Problem {
                             file: name.to_string(),

@@ -456,6 +456,10 @@ pub struct WalkStats {
 
 const MAX_NESTING: u8 = 6;
 
+/// Longest NDJSON line accepted as one record or envelope. CloudTrail events are at most
+/// 256 KB (spec 2.2); lines holding a whole `{"Records":[…]}` batch are exempt.
+pub const MAX_LINE_BYTES: usize = 16 << 20;
+
 /// Walks a decoded document of any supported shape and calls `emit` for every record position,
 /// in document order. Never fails: syntax errors become problems in the returned stats.
 pub fn walk(buf: &[u8], emit: &mut dyn FnMut(Item<'_, '_>)) -> WalkStats {
@@ -512,6 +516,25 @@ impl<'e> Walker<'e> {
         let mut off = skip_ws(buf, 0);
         let mut values = 0u64;
         while off < buf.len() {
+            if values > 0 || self.looks_like_ndjson(buf, off) {
+                let line_end = next_line_start(buf, off);
+                let line = &buf[off..line_end];
+                if line.len() > MAX_LINE_BYTES && !line.starts_with(b"{\"Records\"") {
+                    self.stats.problems.push(ParseProblem {
+                        position: format!("line {}", line_number(buf, off)),
+                        reason: format!(
+                            "line of {} bytes skipped: larger than {} bytes (CloudTrail events are at most 256 KB)",
+                            line.len(),
+                            MAX_LINE_BYTES
+                        ),
+                    });
+                    (self.emit)(Item::NotRecord("line too long"));
+                    self.stats.items += 1;
+                    values += 1;
+                    off = skip_ws(buf, line_end);
+                    continue;
+                }
+            }
             let mut de = serde_json::Deserializer::from_slice(&buf[off..]);
             let seed = ItemSeed {
                 w: self,

@@ -1,0 +1,344 @@
+//! Attribution: every scenario of testdata/scenarios gives exactly its expected.json, and the
+//! real logs attribute sessions to their true origins.
+
+use crate::util::{all_scenario_inputs, ndjson, run, run_ok, scenario_inputs, testdata};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+const COLUMNS: &str = "event_id,event_time,event_name,event_source,recipient_account,aws_region,source_ip,access_key_id,session_id,origin,chain,depth,confidence,source_identity";
+
+fn attribute(inputs: &[std::path::PathBuf]) -> Vec<Value> {
+    let mut args: Vec<String> = vec![
+        "attribute".into(),
+        "-q".into(),
+        "--format".into(),
+        "ndjson".into(),
+    ];
+    args.extend(inputs.iter().map(|p| p.to_string_lossy().into_owned()));
+    ndjson(&run_ok(&args, 0))
+}
+
+fn by_key(rows: &[Value]) -> BTreeMap<(String, String), &Value> {
+    rows.iter()
+        .map(|r| {
+            (
+                (
+                    r["event_id"].as_str().unwrap().to_string(),
+                    r["recipient_account"].as_str().unwrap_or("").to_string(),
+                ),
+                r,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_scenario_matches_expected() {
+    let mut n = 0;
+    for e in std::fs::read_dir(testdata("scenarios")).unwrap() {
+        let dir = e.unwrap().path();
+        if !dir.is_dir() {
+            continue;
+        }
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let expected: Vec<Value> =
+            serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap();
+        let got = attribute(&scenario_inputs(&dir));
+        assert_eq!(
+            got.len(),
+            expected.len(),
+            "{name}: one row per distinct event"
+        );
+        let got = by_key(&got);
+        for exp in &expected {
+            let key = (
+                exp["event_id"].as_str().unwrap().to_string(),
+                exp["recipient_account"].as_str().unwrap().to_string(),
+            );
+            let g = got
+                .get(&key)
+                .unwrap_or_else(|| panic!("{name}: no row for {key:?}"));
+            for f in ["origin", "chain", "depth", "confidence", "source_identity"] {
+                assert_eq!(g[f], exp[f], "{name}: {key:?} field {f}");
+            }
+            n += 1;
+        }
+    }
+    assert!(n >= 100, "all scenarios checked ({n} events)");
+}
+
+#[test]
+fn attribute_columns_exactly() {
+    let input = scenario_inputs(&testdata("scenarios/same_account"))[0]
+        .to_string_lossy()
+        .into_owned();
+    let out = run_ok(["attribute", "-q", "--format", "csv", &input], 0);
+    assert_eq!(out.lines().next().unwrap(), COLUMNS);
+    let dir = tempfile::tempdir().unwrap();
+    let pq = dir.path().join("a.parquet");
+    run_ok(
+        [
+            "attribute",
+            "-q",
+            "--format",
+            "parquet",
+            "-o",
+            pq.to_str().unwrap(),
+            &input,
+        ],
+        0,
+    );
+    assert!(std::fs::metadata(&pq).unwrap().len() > 100);
+    // Parquet needs -o.
+    let out = run(["attribute", "-q", "--format", "parquet", &input]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// All scenarios read together link the same as each alone (no cross-talk between sessions).
+#[test]
+fn scenarios_together() {
+    let all = attribute(&all_scenario_inputs());
+    let all = by_key(&all);
+    for e in std::fs::read_dir(testdata("scenarios")).unwrap() {
+        let dir = e.unwrap().path();
+        if !dir.is_dir() {
+            continue;
+        }
+        let expected: Vec<Value> =
+            serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap();
+        for exp in expected {
+            let key = (
+                exp["event_id"].as_str().unwrap().to_string(),
+                exp["recipient_account"].as_str().unwrap().to_string(),
+            );
+            assert_eq!(all[&key]["origin"], exp["origin"], "{key:?}");
+            assert_eq!(all[&key]["chain"], exp["chain"], "{key:?}");
+        }
+    }
+}
+
+/// Invictus: the EC2 instance-profile credentials used from an outside address attribute to
+/// `service:ec2.amazonaws.com`, with the instance id as the session name.
+#[test]
+fn real_invictus_stolen_instance_credentials() {
+    let rows = attribute(&[testdata("real/invictus-aws-dataset")]);
+    assert!(rows.len() == 2900);
+    let stolen: Vec<&Value> = rows
+        .iter()
+        .filter(|r| {
+            r["chain"]
+                .as_str()
+                .unwrap()
+                .ends_with("role/stratus-red-team-ec2-steal-credentials-role")
+        })
+        .collect();
+    assert!(!stolen.is_empty());
+    for r in &stolen {
+        assert_eq!(r["origin"], "service:ec2.amazonaws.com");
+        assert_eq!(r["depth"], 1);
+        assert_eq!(r["confidence"], "exact");
+    }
+    let outside: Vec<&&Value> = stolen
+        .iter()
+        .filter(|r| r["source_ip"] != "ec2.amazonaws.com" && r["source_ip"] != "AWS Internal")
+        .collect();
+    assert!(!outside.is_empty(), "uses from an outside address exist");
+    let key = outside[0]["access_key_id"].as_str().unwrap();
+    let who: Value = serde_json::from_str(&run_ok(
+        [
+            "who",
+            "-q",
+            "--format",
+            "json",
+            testdata("real/invictus-aws-dataset").to_str().unwrap(),
+            key,
+        ],
+        0,
+    ))
+    .unwrap();
+    let hops = &who["matches"][0]["provenance"]["hops"];
+    assert!(
+        hops[0]["session_name"].as_str().unwrap().starts_with("i-"),
+        "{hops}"
+    );
+    assert_eq!(
+        who["matches"][0]["provenance"]["origin"],
+        "service:ec2.amazonaws.com"
+    );
+    // Every session whose issuance is in the data has a known origin.
+    let sessions = ndjson(&run_ok(
+        [
+            "sessions",
+            "-q",
+            "--format",
+            "ndjson",
+            testdata("real").to_str().unwrap(),
+        ],
+        0,
+    ));
+    for s in &sessions {
+        if s["kind"] != "(issuance not in input)" {
+            assert!(
+                !s["origin"].as_str().unwrap().starts_with("unknown:"),
+                "{s}"
+            );
+        }
+    }
+}
+
+/// Stratus: AssumeRole by IAM user christophe (Example A/A2), GetFederationToken (Example K),
+/// and the orphan stolen instance session (Example L).
+#[test]
+fn real_stratus_examples() {
+    let rows = attribute(&[testdata("real/stratus-red-team-detonation-logs")]);
+    let k = by_key(&rows);
+    let a2 = k[&(
+        "4839af5e-7b6a-4353-a5ef-41febc9a9fa8".to_string(),
+        "321848314756".to_string(),
+    )];
+    assert_eq!(a2["origin"], "arn:aws:iam::321848314756:user/christophe");
+    assert_eq!(
+        a2["chain"],
+        "arn:aws:iam::321848314756:role/stratus-red-team-get-usr-data-role"
+    );
+    assert_eq!(a2["confidence"], "exact");
+    let kf = k[&(
+        "91529247-c4c4-4793-afc8-d70bbcfe9d19".to_string(),
+        "742491224508".to_string(),
+    )];
+    assert_eq!(
+        kf["origin"],
+        "arn:aws:iam::742491224508:user/stratus-red-team-user-federation-user"
+    );
+    assert_eq!(kf["depth"], 0);
+    let l = k[&(
+        "b379479b-05c9-4c3c-af4b-cbd43acf29e1".to_string(),
+        "017622104382".to_string(),
+    )];
+    assert_eq!(l["origin"], "unknown:ASIAP5CT9NN8EYVU1FXV");
+    assert_eq!(
+        l["chain"],
+        "arn:aws:iam::017622104382:role/stratus-red-team-ec2-steal-credentials-role"
+    );
+    assert_eq!(l["confidence"], "unknown");
+}
+
+#[test]
+fn who_answers_and_unknown_ids() {
+    let dir = testdata("scenarios/chain_depth_5");
+    let rows = attribute(&scenario_inputs(&dir));
+    let deepest = rows
+        .iter()
+        .max_by_key(|r| r["depth"].as_u64().unwrap())
+        .unwrap();
+    assert_eq!(deepest["depth"], 5);
+    let id = deepest["event_id"].as_str().unwrap();
+    let inputs: Vec<String> = scenario_inputs(&dir)
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let with = |extra: &[&str]| -> Vec<String> {
+        let mut v = vec!["who".to_string(), "-q".into()];
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v.extend(inputs.iter().cloned());
+        v
+    };
+    let mut a = with(&[]);
+    a.push(id.into());
+    let text = run_ok(&a, 0);
+    assert!(
+        text.contains(&format!("WHO: {}", deepest["origin"].as_str().unwrap())),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("proof: eventID").count(),
+        5,
+        "every hop cites its issuance: {text}"
+    );
+    let mut a = with(&["--format", "json"]);
+    a.push(id.into());
+    let v: Value = serde_json::from_str(&run_ok(&a, 0)).unwrap();
+    assert_eq!(
+        v["matches"][0]["provenance"]["hops"]
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+    // By the signing key too.
+    let mut a = with(&[]);
+    a.push(deepest["access_key_id"].as_str().unwrap().into());
+    run_ok(&a, 0);
+    let mut a = with(&[]);
+    a.push("no-such-id".into());
+    let out = run(&a);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-id"));
+}
+
+#[test]
+fn trace_blast_radius() {
+    let dir = testdata("scenarios/chain_depth_5");
+    let rows = attribute(&scenario_inputs(&dir));
+    let origin = rows.iter().find(|r| r["depth"] == 5).unwrap()["origin"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let inputs: Vec<String> = scenario_inputs(&dir)
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let args = |extra: &[&str], target: &str| -> Vec<String> {
+        let mut v = vec!["trace".to_string(), "-q".into()];
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v.extend(inputs.iter().cloned());
+        v.push(target.to_string());
+        v
+    };
+    let v: Value = serde_json::from_str(&run_ok(args(&["--format", "json"], &origin), 0)).unwrap();
+    assert_eq!(v["sessions"].as_array().unwrap().len(), 5);
+    assert_eq!(v["roles"].as_array().unwrap().len(), 5);
+    let n = rows
+        .iter()
+        .filter(|r| r["origin"] == origin.as_str())
+        .count();
+    assert_eq!(
+        v["events"], n as u64,
+        "every action of the origin, direct or through roles"
+    );
+    let text = run_ok(args(&[], &origin), 0);
+    assert!(text.contains("timeline"));
+    let out = run(args(&[], "arn:aws:iam::1:user/nobody"));
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn sessions_and_chains_filters() {
+    let all: Vec<String> = all_scenario_inputs()
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let list = |cmd: &str, extra: &[&str]| -> Vec<Value> {
+        let mut v = vec![
+            cmd.to_string(),
+            "-q".into(),
+            "--format".into(),
+            "ndjson".into(),
+        ];
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v.extend(all.iter().cloned());
+        ndjson(&run_ok(&v, 0))
+    };
+    let deep = list("sessions", &["--min-depth", "3"]);
+    assert!(!deep.is_empty());
+    assert!(deep.iter().all(|s| s["depth"].as_u64().unwrap() >= 3));
+    let cross = list("sessions", &["--cross-account"]);
+    assert!(!cross.is_empty());
+    assert!(cross.iter().all(|s| s["cross_account"] == true));
+    let chains = list("chains", &[]);
+    assert!(chains.iter().any(|c| c["depth"] == 5));
+    assert!(
+        chains.iter().any(|c| c["cycle"] == true),
+        "the role_cycle scenario is reported as a cycle"
+    );
+}

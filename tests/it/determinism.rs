@@ -1,0 +1,87 @@
+//! Output is a pure function of the input bytes and flags: the same for any thread count and
+//! any file creation order.
+
+use crate::util::{copy_tree, run_ok, testdata};
+
+fn outputs(input: &str, threads: &str) -> Vec<String> {
+    let mut v = Vec::new();
+    for (cmd, fmt) in [
+        ("attribute", "csv"),
+        ("attribute", "ndjson"),
+        ("sessions", "csv"),
+        ("chains", "json"),
+        ("summary", "json"),
+    ] {
+        v.push(run_ok(
+            [cmd, "-q", "-j", threads, "--format", fmt, input],
+            0,
+        ));
+    }
+    v
+}
+
+#[test]
+fn same_output_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    // Real logs and scenarios together, so cross-file linking is exercised.
+    copy_tree(
+        &testdata("real/stratus-red-team-detonation-logs"),
+        &dir.path().join("a"),
+    );
+    copy_tree(&testdata("scenarios"), &dir.path().join("b"));
+    for f in ["LICENSE", "NOTICE", "README.md"] {
+        let _ = std::fs::remove_file(dir.path().join("a").join(f));
+    }
+    for e in std::fs::read_dir(dir.path().join("b")).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            let _ = std::fs::remove_file(p.join("expected.json"));
+        } else {
+            std::fs::remove_file(p).unwrap();
+        }
+    }
+    let input = dir.path().to_str().unwrap();
+    let one = outputs(input, "1");
+    let four = outputs(input, "4");
+    assert_eq!(one, four);
+}
+
+#[test]
+fn same_output_any_creation_order() {
+    // Copy the same files in opposite orders: directory listing order differs, output must not.
+    let src = testdata("real/invictus-aws-dataset");
+    let mut names: Vec<_> = std::fs::read_dir(&src)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    names.sort();
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    for n in &names {
+        std::fs::copy(src.join(n), a.path().join(n)).unwrap();
+    }
+    for n in names.iter().rev() {
+        std::fs::copy(src.join(n), b.path().join(n)).unwrap();
+    }
+    let oa = run_ok(
+        [
+            "attribute",
+            "-q",
+            "--format",
+            "csv",
+            a.path().to_str().unwrap(),
+        ],
+        0,
+    );
+    let ob = run_ok(
+        [
+            "attribute",
+            "-q",
+            "--format",
+            "csv",
+            b.path().to_str().unwrap(),
+        ],
+        0,
+    );
+    assert_eq!(oa, ob);
+}

@@ -1,0 +1,395 @@
+//! Ingest: discovery, every input shape and hazard, exact accounting, exit codes, case store.
+//! Expected counts come from testdata/MANIFEST.json (written by hand, see testdata/README.md).
+
+use crate::util::{gzip, run, run_ok, testdata};
+use serde_json::Value;
+use std::io::Write;
+
+fn summary_json(args: &[&str]) -> (Value, i32) {
+    let mut a = vec!["summary", "--format", "json", "-q"];
+    a.extend_from_slice(args);
+    let out = run(&a);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "summary JSON: {e}; stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (v, out.status.code().unwrap())
+}
+
+fn manifest() -> Value {
+    serde_json::from_slice(&std::fs::read(testdata("MANIFEST.json")).unwrap()).unwrap()
+}
+
+fn assert_invariant(v: &Value) {
+    let r = &v["records"];
+    assert_eq!(
+        r["read"].as_u64().unwrap(),
+        r["events"].as_u64().unwrap()
+            + r["duplicates"].as_u64().unwrap()
+            + r["skipped"].as_u64().unwrap(),
+        "records read = events + duplicates + skipped: {r}"
+    );
+}
+
+/// Every directory of the manifest, read as one input, gives exactly the expected counts.
+#[test]
+fn manifest_directories_exact_counts() {
+    let m = manifest();
+    for (dir, exp) in m["directories"].as_object().unwrap() {
+        let path = testdata(dir);
+        let (v, _) = summary_json(&[path.to_str().unwrap()]);
+        assert_invariant(&v);
+        let r = &v["records"];
+        for (mine, theirs) in [
+            ("read", "records_read"),
+            ("events", "events"),
+            ("duplicates", "duplicates"),
+            ("skipped", "records_skipped"),
+        ] {
+            assert_eq!(r[mine], exp[theirs], "{dir}: records.{mine}");
+        }
+        assert_eq!(
+            r["skipped_by_reason"], exp["skip_reasons"],
+            "{dir}: skip reasons"
+        );
+        // The manifest leaves README/LICENSE/NOTICE files out of its file-skip counts.
+        let mut skipped = v["files"]["skipped_by_reason"].as_object().unwrap().clone();
+        skipped.remove("not_a_log");
+        assert_eq!(
+            Value::Object(skipped),
+            exp["files_skipped"],
+            "{dir}: files skipped"
+        );
+    }
+}
+
+/// The four real datasets hold 3,518 records: 2,900 / 310 / 205 / 103.
+#[test]
+fn real_datasets_record_counts() {
+    for (dir, n) in [
+        ("real/invictus-aws-dataset", 2900),
+        ("real/stratus-red-team-detonation-logs", 310),
+        ("real/cribl-aws-cloudtrail-pack", 205),
+        ("real/otrf-security-datasets", 103),
+    ] {
+        let (v, _) = summary_json(&[testdata(dir).to_str().unwrap()]);
+        assert_eq!(v["records"]["read"], n, "{dir}");
+        assert_eq!(v["records"]["events"], n, "{dir}");
+    }
+    let (v, _) = summary_json(&[testdata("real").to_str().unwrap()]);
+    assert_eq!(v["records"]["events"], 3518);
+    assert_eq!(v["issuances"]["AssumeRole"], 49 + 12 + 121 + 5);
+    assert_eq!(v["issuances"]["AssumeRoleWithSAML"], 3);
+    assert_eq!(v["issuances"]["GetFederationToken"], 1);
+    // Cribl's collector metadata is counted, not silently dropped.
+    assert_eq!(v["records"]["non_record_objects"], 50);
+}
+
+/// Each hazard file alone: the expected per-file skip and problem, never a crash.
+#[test]
+fn hazards_per_file() {
+    let cases: &[(&str, Option<&str>, u64, u64)] = &[
+        // file, whole-file skip reason, records read, events
+        ("truncated.json.gz", None, 3, 3),
+        ("truncated_records.json", None, 3, 3),
+        ("not_json.txt", Some("not_json"), 0, 0),
+        ("empty.json", Some("empty"), 0, 0),
+        ("whitespace_only.json", Some("empty"), 0, 0),
+        ("not_cloudtrail_object.json", Some("not_cloudtrail"), 0, 0),
+        ("not_cloudtrail_array.json", Some("not_cloudtrail"), 0, 0),
+        ("broken_line.ndjson", None, 5, 4),
+        ("invalid_utf8.ndjson", None, 3, 2),
+        ("mixed_elements.json", None, 8, 4),
+    ];
+    for (f, skip, read, events) in cases {
+        let p = testdata(&format!("hazards/{f}"));
+        let (v, code) = summary_json(&[p.to_str().unwrap()]);
+        assert_eq!(code, 1, "{f}: every hazard is a problem (exit 1)");
+        assert_invariant(&v);
+        assert_eq!(v["records"]["read"], *read, "{f}");
+        assert_eq!(v["records"]["events"], *events, "{f}");
+        match skip {
+            Some(r) => assert_eq!(v["files"]["skipped_by_reason"][r], 1, "{f}"),
+            None => assert_eq!(v["files"]["skipped"], 0, "{f}"),
+        }
+        let problems = v["problems"].as_array().unwrap();
+        assert!(!problems.is_empty(), "{f}: a problem line is reported");
+        for p in problems {
+            assert!(
+                p["file"].as_str().unwrap().ends_with(f),
+                "{f}: problem names the file: {p}"
+            );
+            assert!(!p["reason"].as_str().unwrap().is_empty());
+        }
+    }
+    // Positions say where.
+    let (v, _) = summary_json(&[testdata("hazards/broken_line.ndjson").to_str().unwrap()]);
+    assert_eq!(v["problems"][0]["position"], "line 3");
+    let (v, _) = summary_json(&[testdata("hazards/mixed_elements.json").to_str().unwrap()]);
+    assert_eq!(v["problems"][0]["position"], "record 2");
+}
+
+#[test]
+fn exit_codes_and_strict() {
+    // Clean input: 0.
+    run_ok(["summary", "-q", testdata("shapes").to_str().unwrap()], 0);
+    // Digest/Insight/Config objects are expected in a trail bucket: counted, not a problem.
+    run_ok(["summary", "-q", testdata("layout").to_str().unwrap()], 0);
+    // Problems: 1, and the summary is still printed.
+    let out = run(["summary", testdata("hazards").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Records"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("not_json.txt: not JSON"),
+        "problem lines on stderr: {err}"
+    );
+    // --strict: 2.
+    let out = run([
+        "summary",
+        "--strict",
+        "-q",
+        testdata("hazards").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    // A missing input is a fatal error with a one-line message naming it.
+    let out = run(["summary", "no/such/dir"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no/such/dir") && err.lines().count() == 1,
+        "{err}"
+    );
+}
+
+/// Files are recognised by content: gzip without a .gz name, zip archives, gzip inside zip,
+/// concatenated gzip members.
+#[test]
+fn recognised_by_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = std::fs::read(testdata("hazards/duplicate_delivery_a.json")).unwrap();
+    std::fs::write(dir.path().join("no-extension"), gzip(&records)).unwrap();
+    let mut both = gzip(&records);
+    both.extend(gzip(b"\n"));
+    std::fs::write(dir.path().join("two-members.json.gz"), both).unwrap();
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(dir.path().join("logs.zip")).unwrap());
+    let opts = zip::write::SimpleFileOptions::default();
+    zip.start_file("a.json.gz", opts).unwrap();
+    zip.write_all(&gzip(&records)).unwrap();
+    zip.start_file("nested/b.json", opts).unwrap();
+    zip.write_all(&records).unwrap();
+    zip.finish().unwrap();
+    let (v, code) = summary_json(&[dir.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["files"]["read"], 3);
+    // Four copies of the same 3 records: 3 events, 9 duplicates.
+    assert_eq!(v["records"]["read"], 12);
+    assert_eq!(v["records"]["events"], 3);
+    assert_eq!(v["records"]["duplicates"], 9);
+}
+
+/// A gzip bomb is stopped by the decompressed-size cap with a clear problem.
+#[test]
+fn gzip_bomb_is_capped() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut big = b"{\"Records\":[".to_vec();
+    big.extend(std::iter::repeat_n(b' ', 4 << 20));
+    big.extend(b"]}");
+    std::fs::write(dir.path().join("bomb.json.gz"), gzip(&big)).unwrap();
+    std::fs::copy(
+        testdata("hazards/duplicate_delivery_a.json"),
+        dir.path().join("good.json"),
+    )
+    .unwrap();
+    let out = run([
+        "summary",
+        "--format",
+        "json",
+        "--max-decompressed",
+        "1MiB",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["files"]["skipped_by_reason"]["too_large"], 1);
+    assert_eq!(v["records"]["events"], 3, "the good file is still read");
+    let p = &v["problems"][0];
+    assert!(p["file"].as_str().unwrap().ends_with("bomb.json.gz"));
+    assert!(
+        p["reason"].as_str().unwrap().contains("--max-decompressed"),
+        "{p}"
+    );
+}
+
+/// A 100 MB NDJSON line is a problem, not an event, and the lines around it are read.
+#[test]
+fn hundred_megabyte_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = r#"{"eventVersion":"1.08","eventID":"e1","eventTime":"2024-01-01T00:00:00Z","eventName":"GetCallerIdentity","eventSource":"sts.amazonaws.com","recipientAccountId":"111111111111"}"#;
+    let good2 = good.replace("\"e1\"", "\"e2\"");
+    let mut f =
+        std::io::BufWriter::new(std::fs::File::create(dir.path().join("big.ndjson")).unwrap());
+    writeln!(f, "{good}").unwrap();
+    write!(
+        f,
+        "{{\"eventID\":\"huge\",\"eventName\":\"X\",\"userAgent\":\""
+    )
+    .unwrap();
+    let chunk = vec![b'a'; 1 << 20];
+    for _ in 0..100 {
+        f.write_all(&chunk).unwrap();
+    }
+    writeln!(f, "\"}}").unwrap();
+    writeln!(f, "{good2}").unwrap();
+    drop(f);
+    let (v, code) = summary_json(&[dir.path().to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(v["records"]["read"], 3);
+    assert_eq!(v["records"]["events"], 2);
+    assert_eq!(v["records"]["skipped_by_reason"]["line too long"], 1);
+    assert_eq!(v["problems"][0]["position"], "line 2");
+}
+
+/// ingest → case store → summary equals summary of the raw logs; ingesting more input adds
+/// only new files, and duplicates across runs are counted.
+#[test]
+fn case_store_round_trip_and_incremental() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = dir.path().join("case");
+    let a = testdata("real/stratus-red-team-detonation-logs");
+    let b = testdata("hazards/duplicate_delivery_a.json");
+    let c = testdata("hazards/duplicate_delivery_b.json");
+    let out = run_ok(
+        [
+            "ingest",
+            "-q",
+            a.to_str().unwrap(),
+            b.to_str().unwrap(),
+            "-o",
+            case.to_str().unwrap(),
+        ],
+        0,
+    );
+    assert!(out.contains("313 records read = 313 events"), "{out}");
+    for t in ["events", "issuances"] {
+        assert!(case.join(t).join("part-00000.parquet").exists());
+    }
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(case.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["format"], "trailgraph-case");
+    // 35 logs + LICENSE + NOTICE (recorded as skipped documentation files) + one more file.
+    assert_eq!(m["inputs"].as_array().unwrap().len(), 38);
+    assert!(m["inputs"][0]["size"].as_u64().unwrap() > 0);
+    assert!(m["schema"]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["name"] == "access_key_id"));
+    // Second run: a, b again (already known) plus c (new; shares records with b).
+    let out = run_ok(
+        [
+            "ingest",
+            "-q",
+            a.to_str().unwrap(),
+            b.to_str().unwrap(),
+            c.to_str().unwrap(),
+            "-o",
+            case.to_str().unwrap(),
+        ],
+        0,
+    );
+    assert!(out.contains("38 already in the case"), "{out}");
+    // b repeats one record internally and shares two with a: 2 new events, 3 duplicates.
+    assert!(
+        out.contains("5 records read = 2 events + 3 duplicates"),
+        "{out}"
+    );
+    assert!(case.join("events").join("part-00001.parquet").exists());
+    let (from_case, _) = summary_json(&[case.to_str().unwrap()]);
+    let (from_raw, _) = summary_json(&[
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        c.to_str().unwrap(),
+    ]);
+    for k in [
+        "records",
+        "issuances",
+        "time_range",
+        "accounts",
+        "top_event_names",
+        "top_principals",
+    ] {
+        assert_eq!(from_case[k], from_raw[k], "{k}");
+    }
+    // Nothing new: says so, writes no part.
+    let out = run_ok(
+        [
+            "ingest",
+            "-q",
+            c.to_str().unwrap(),
+            "-o",
+            case.to_str().unwrap(),
+        ],
+        0,
+    );
+    assert!(out.contains("nothing new"), "{out}");
+    assert!(!case.join("events").join("part-00002.parquet").exists());
+    // A non-empty directory that is not a case is refused.
+    let out = run([
+        "ingest",
+        a.to_str().unwrap(),
+        "-o",
+        testdata("shapes").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// Attribution from a case store equals attribution from the raw logs.
+#[test]
+fn analysis_from_case_equals_raw() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = dir.path().join("case");
+    let src: Vec<String> = crate::util::all_scenario_inputs()
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let mut args = vec![
+        "ingest".to_string(),
+        "-q".into(),
+        "-o".into(),
+        case.to_string_lossy().into_owned(),
+    ];
+    args.extend(src.iter().cloned());
+    run_ok(&args, 0);
+    let mut args = vec![
+        "attribute".to_string(),
+        "-q".into(),
+        "--format".into(),
+        "csv".into(),
+    ];
+    args.extend(src.iter().cloned());
+    let raw = run_ok(&args, 0);
+    let cased = run_ok(
+        ["attribute", "-q", "--format", "csv", case.to_str().unwrap()],
+        0,
+    );
+    assert_eq!(raw, cased);
+}
+
+/// The write-only-trail warning appears when no role assumption exists at all.
+#[test]
+fn write_only_trail_warning() {
+    let (v, _) = summary_json(&[testdata("hazards/duplicate_delivery_a.json")
+        .to_str()
+        .unwrap()]);
+    let w = v["warnings"].to_string();
+    assert!(w.contains("write events only"), "{w}");
+    let (v, _) = summary_json(&[testdata(
+        "scenarios/same_account/aws.discovery.ec2-download-user-data.subset.json",
+    )
+    .to_str()
+    .unwrap()]);
+    assert!(!v["warnings"].to_string().contains("write events only"));
+}

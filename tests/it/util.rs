@@ -1,0 +1,99 @@
+//! Test helpers: run the CLI, locate fixtures, make temporary inputs.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A path under testdata/.
+pub fn testdata(p: &str) -> PathBuf {
+    root().join("testdata").join(p)
+}
+
+/// Runs `trailgraph` with `args`; returns the output (never panics on a non-zero exit).
+pub fn run<I, S>(args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    Command::new(env!("CARGO_BIN_EXE_trailgraph"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run trailgraph")
+}
+
+/// Runs and returns stdout as text, asserting the exit code.
+pub fn run_ok<I, S>(args: I, code: i32) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let out = run(args);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "exit code; stderr:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 stdout")
+}
+
+/// Parses NDJSON output.
+pub fn ndjson(s: &str) -> Vec<serde_json::Value> {
+    s.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("valid NDJSON line"))
+        .collect()
+}
+
+/// Gzips bytes.
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+/// Copies a file or directory tree.
+pub fn copy_tree(from: &Path, to: &Path) {
+    if from.is_dir() {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            copy_tree(&e.path(), &to.join(e.file_name()));
+        }
+    } else {
+        std::fs::copy(from, to).unwrap();
+    }
+}
+
+/// The files of a scenario directory, excluding expected.json and notes.
+pub fn scenario_inputs(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy();
+            n != "expected.json" && !n.ends_with(".md")
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// The input files of every scenario (without expected.json and notes).
+pub fn all_scenario_inputs() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(testdata("scenarios"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs.iter().flat_map(|d| scenario_inputs(d)).collect()
+}
