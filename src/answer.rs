@@ -294,6 +294,31 @@ fn provenance_json(at: &Attributed, s: usize) -> Value {
     })
 }
 
+/// The events columns `who` reads.
+pub const WHO_COLUMNS: &[&str] = &[
+    "event_name",
+    "event_source",
+    "aws_region",
+    "source_ip",
+    "user_agent",
+    "read_only",
+    "error_code",
+];
+
+/// Event rows `who` may need to attribute for `id`: those whose eventID, principalId or access
+/// key id is `id`.
+pub fn who_rows(frames: &Frames, id: &str) -> Result<Vec<usize>> {
+    let c = Cols::new(&frames.events);
+    let (eid, pid, key) = (
+        c.s("event_id")?,
+        c.s("principal_id")?,
+        c.s("access_key_id")?,
+    );
+    Ok((0..frames.events.height())
+        .filter(|&r| eid.get(r) == Some(id) || pid.get(r) == Some(id) || key.get(r) == Some(id))
+        .collect())
+}
+
 /// What `who` found for an id.
 pub struct WhoAnswer {
     pub query: String,
@@ -416,12 +441,23 @@ pub fn write_who_text(a: &WhoAnswer, out: &mut dyn Write) -> std::io::Result<()>
         let hops = prov["hops"].as_array().cloned().unwrap_or_default();
         for (d, h) in hops.iter().enumerate() {
             let ind = "   ".repeat(d);
-            let what = if h["issuance_in_input"] == Value::Bool(false) {
+            let orphan = h["issuance_in_input"] == Value::Bool(false);
+            let what = if orphan {
                 "session whose issuance is not in the input".to_string()
             } else {
                 format!("{} at {}", t(&h["kind"]), t(&h["issued_at"]))
             };
             writeln!(out, "{ind}└─ {what} → {}", t(&h["role_arn"]))?;
+            if orphan {
+                writeln!(
+                    out,
+                    "{ind}     session {}  key {}  issued at {} (creationDate on its events)",
+                    t(&h["session_name"]),
+                    t(&h["issued_key"]),
+                    t(&h["issued_at"])
+                )?;
+                continue;
+            }
             writeln!(
                 out,
                 "{ind}     session {}  key {}  expires {}",

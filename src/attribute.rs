@@ -257,71 +257,132 @@ impl Attributed {
 /// How far apart an Identity Center GetRoleCredentials and its AssumeRoleWithSAML may be.
 const SSO_WINDOW_MS: i64 = 60_000;
 
-/// Builds the session graph and attributes every event of `frames`.
-pub fn attribute_all(frames: &Frames) -> Result<Attributed> {
-    let mut graph = SessionGraph::build(&issuances_in(&frames.issuances)?);
-    let ev = single_chunk(&frames.events);
-    let ids = IdentityCols::new(&ev)?;
-    let c = Cols::new(&ev);
-    let (eid, rcpt, shared, et) = (
-        c.s("event_id")?,
-        c.s("recipient_account")?,
-        c.s("shared_event_id")?,
-        c.t("event_time")?,
-    );
-    // The non-AWSAccount copy of each cross-account action, by sharedEventID.
-    let mut partner: FxHashMap<&str, usize> = FxHashMap::default();
-    for i in 0..ev.height() {
-        if let Some(s) = shared.get(i) {
-            if ids.kind.get(i) != Some("AWSAccount") {
-                partner.entry(s).or_insert(i);
-            }
-        }
-    }
-    // Identity Center portal calls (IdC account) → the SAML session they led to (spec 2.4.11):
-    // first by (account, permission set, time) for GetRoleCredentials/Federate, then by the
-    // IdC user id for the user's other portal calls.
-    let (sso_acct, sso_role) = (c.s("sso_account_id")?, c.s("sso_role_name")?);
-    let mut idc_user: FxHashMap<&str, usize> = FxHashMap::default();
-    let mut idc_row: FxHashMap<usize, usize> = FxHashMap::default();
-    for i in 0..ev.height() {
-        if ids.kind.get(i) != Some("IdentityCenterUser") {
-            continue;
-        }
-        if let (Some(a), Some(r), Some(t)) = (sso_acct.get(i), sso_role.get(i), et.get(i)) {
-            if let Some(s) = graph.sso_session_for(a, r, t, SSO_WINDOW_MS) {
-                idc_row.insert(i, s);
-                if let Some(u) = ids.obo.get(i) {
-                    idc_user.entry(u).or_insert(s);
+/// The events columns attribution reads (for projected case loading).
+pub const ATTRIBUTION_COLUMNS: &[&str] = &[
+    "event_id",
+    "recipient_account",
+    "shared_event_id",
+    "event_time",
+    "sso_account_id",
+    "sso_role_name",
+    "identity_type",
+    "identity_arn",
+    "principal_id",
+    "identity_account",
+    "access_key_id",
+    "creation_date",
+    "invoked_by",
+    "issuer_arn",
+    "issuer_type",
+    "user_name",
+    "identity_provider",
+    "source_identity",
+    "mfa_authenticated",
+    "on_behalf_of_user_id",
+    "on_behalf_of_store_arn",
+    "source_file",
+    "record_index",
+];
+
+/// Attributes events of one frame on demand; `attribute_all` runs it over every row, `who`
+/// over the few rows it needs.
+pub struct Attributor<'a> {
+    pub graph: SessionGraph,
+    ids: IdentityCols<'a>,
+    eid: &'a StringChunked,
+    rcpt: &'a StringChunked,
+    shared: &'a StringChunked,
+    et: &'a Int64Chunked,
+    /// The non-AWSAccount copy of each cross-account action, by sharedEventID.
+    partner: FxHashMap<&'a str, usize>,
+    /// Identity Center portal calls → the SAML session they led to.
+    idc_row: FxHashMap<usize, usize>,
+    idc_user: FxHashMap<&'a str, usize>,
+    table: Vec<Attribution>,
+    intern: FxHashMap<Attribution, u32>,
+    memo: FxHashMap<u128, u32>,
+}
+
+impl<'a> Attributor<'a> {
+    /// Builds the session graph from `issuances`; `events` must be single-chunk
+    /// (see `single_chunk`).
+    pub fn new(events: &'a DataFrame, issuances: &DataFrame) -> Result<Attributor<'a>> {
+        let graph = SessionGraph::build(&issuances_in(issuances)?);
+        let ids = IdentityCols::new(events)?;
+        let c = Cols::new(events);
+        let (eid, rcpt, shared, et) = (
+            c.s("event_id")?,
+            c.s("recipient_account")?,
+            c.s("shared_event_id")?,
+            c.t("event_time")?,
+        );
+        let mut partner: FxHashMap<&str, usize> = FxHashMap::default();
+        for (i, s) in shared.iter().enumerate() {
+            if let Some(s) = s {
+                if ids.kind.get(i) != Some("AWSAccount") {
+                    partner.entry(s).or_insert(i);
                 }
             }
         }
+        // Identity Center portal calls (IdC account) → the SAML session they led to (spec
+        // 2.4.11): first by (account, permission set, time) for GetRoleCredentials/Federate,
+        // then by the IdC user id for the user's other portal calls.
+        let (sso_acct, sso_role) = (c.s("sso_account_id")?, c.s("sso_role_name")?);
+        let mut idc_user: FxHashMap<&str, usize> = FxHashMap::default();
+        let mut idc_row: FxHashMap<usize, usize> = FxHashMap::default();
+        for (i, k) in ids.kind.iter().enumerate() {
+            if k != Some("IdentityCenterUser") {
+                continue;
+            }
+            if let (Some(a), Some(r), Some(t)) = (sso_acct.get(i), sso_role.get(i), et.get(i)) {
+                if let Some(s) = graph.sso_session_for(a, r, t, SSO_WINDOW_MS) {
+                    idc_row.insert(i, s);
+                    if let Some(u) = ids.obo.get(i) {
+                        idc_user.entry(u).or_insert(s);
+                    }
+                }
+            }
+        }
+        Ok(Attributor {
+            graph,
+            ids,
+            eid,
+            rcpt,
+            shared,
+            et,
+            partner,
+            idc_row,
+            idc_user,
+            table: Vec::new(),
+            intern: FxHashMap::default(),
+            memo: FxHashMap::default(),
+        })
     }
-    let mut table: Vec<Attribution> = Vec::new();
-    let mut intern: FxHashMap<Attribution, u32> = FxHashMap::default();
-    let mut memo: FxHashMap<u128, u32> = FxHashMap::default();
-    let mut per_event = Vec::with_capacity(ev.height());
-    let mut put = |a: Attribution, table: &mut Vec<Attribution>| -> u32 {
-        *intern.entry(a.clone()).or_insert_with(|| {
+
+    fn put(&mut self, a: Attribution) -> u32 {
+        let table = &mut self.table;
+        *self.intern.entry(a.clone()).or_insert_with(|| {
             table.push(a);
             (table.len() - 1) as u32
         })
-    };
-    for i in 0..ev.height() {
+    }
+
+    /// The attribution of event row `i` (an index into the distinct-attribution table).
+    pub fn row(&mut self, i: usize) -> u32 {
         // An issuance event (either copy) is attributed to its caller.
-        if let Some(id) = eid.get(i) {
-            if let Some(a) = graph.attribute_issuance_event(rcpt.get(i), id) {
-                per_event.push(put(a, &mut table));
-                continue;
+        if let Some(id) = self.eid.get(i) {
+            if let Some(a) = self.graph.attribute_issuance_event(self.rcpt.get(i), id) {
+                return self.put(a);
             }
         }
-        if ids.kind.get(i) == Some("IdentityCenterUser") {
-            let s = idc_row
+        if self.ids.kind.get(i) == Some("IdentityCenterUser") {
+            let s = self
+                .idc_row
                 .get(&i)
-                .or_else(|| ids.obo.get(i).and_then(|u| idc_user.get(u)))
+                .or_else(|| self.ids.obo.get(i).and_then(|u| self.idc_user.get(u)))
                 .copied();
             if let Some(s) = s {
-                let se = &graph.sessions[s];
+                let se = &self.graph.sessions[s];
                 let a = Attribution {
                     session: None,
                     origin: se.origin.clone(),
@@ -329,37 +390,59 @@ pub fn attribute_all(frames: &Frames) -> Result<Attributed> {
                     confidence: se.confidence.min(Confidence::Inferred),
                     source_identity: None,
                 };
-                per_event.push(put(a, &mut table));
-                continue;
+                return self.put(a);
             }
         }
         // The resource-account copy of a cross-account action: attribute like the caller copy.
-        let row = match (ids.kind.get(i), shared.get(i)) {
-            (Some("AWSAccount"), Some(s)) => partner.get(s).copied().unwrap_or(i),
+        let row = match (self.ids.kind.get(i), self.shared.get(i)) {
+            (Some("AWSAccount"), Some(s)) => self.partner.get(s).copied().unwrap_or(i),
             _ => i,
         };
-        let time_dependent = ids.cd.get(row).is_none();
-        let sig = ids.signature(row);
+        // Links without a creationDate depend on the event time: not memoised.
+        let time_dependent = self.ids.cd.get(row).is_none();
+        let sig = self.ids.signature(row);
         if !time_dependent {
-            if let Some(&a) = memo.get(&sig) {
-                per_event.push(a);
-                continue;
+            if let Some(&a) = self.memo.get(&sig) {
+                return a;
             }
         }
-        let at: Option<Millis> = et.get(i);
-        let a = graph.attribute(&ids.identity(row), at);
-        let idx = put(a, &mut table);
+        let at: Option<Millis> = self.et.get(i);
+        let a = self.graph.attribute(&self.ids.identity(row), at);
+        let idx = self.put(a);
         if !time_dependent {
-            memo.insert(sig, idx);
+            self.memo.insert(sig, idx);
         }
-        per_event.push(idx);
+        idx
     }
-    graph.settle();
-    Ok(Attributed {
-        graph,
-        table,
-        per_event,
-    })
+
+    /// Finishes: `per_event[i]` is the table index for row i, or `u32::MAX` when not attributed.
+    pub fn finish(mut self, per_event: Vec<u32>) -> Attributed {
+        self.graph.settle();
+        Attributed {
+            graph: self.graph,
+            table: self.table,
+            per_event,
+        }
+    }
+}
+
+/// Builds the session graph and attributes every event of `frames`.
+pub fn attribute_all(frames: &Frames) -> Result<Attributed> {
+    let ev = single_chunk(&frames.events);
+    let mut a = Attributor::new(&ev, &frames.issuances)?;
+    let per_event: Vec<u32> = (0..ev.height()).map(|i| a.row(i)).collect();
+    Ok(a.finish(per_event))
+}
+
+/// Builds the session graph and attributes only `rows` (others are left unattributed).
+pub fn attribute_rows(frames: &Frames, rows: &[usize]) -> Result<Attributed> {
+    let ev = single_chunk(&frames.events);
+    let mut a = Attributor::new(&ev, &frames.issuances)?;
+    let mut per_event = vec![u32::MAX; ev.height()];
+    for &r in rows {
+        per_event[r] = a.row(r);
+    }
+    Ok(a.finish(per_event))
 }
 
 /// The `attribute` output frame: columns exactly as documented.

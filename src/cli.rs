@@ -412,7 +412,7 @@ fn cmd_attribute(a: AttributeArgs) -> Result<u8> {
     if code == 2 {
         return Ok(2);
     }
-    let df = attribution_frame(&loaded.frames, &at)?;
+    let df = store::by_event_time(&attribution_frame(&loaded.frames, &at)?)?;
     emit(&df, &a.out)?;
     Ok(code)
 }
@@ -425,10 +425,20 @@ fn split_id(args: &[String]) -> (Vec<PathBuf>, String) {
 fn cmd_who(a: WhoArgs) -> Result<u8> {
     let (inputs, id) = split_id(&a.args);
     let input = a.opts.with_inputs(inputs);
-    let (loaded, at, code) = load_attributed(&input)?;
+    let columns: Vec<&str> = crate::attribute::ATTRIBUTION_COLUMNS
+        .iter()
+        .chain(answer::WHO_COLUMNS)
+        .copied()
+        .collect();
+    let mut loaded = crate::load::load_columns(&input.inputs, &input.ingest_options(), Some(&columns))?;
+    let code = report_problems(&loaded.problems, &input);
     if code == 2 {
         return Ok(2);
     }
+    loaded.frames.events = crate::attribute::single_chunk(&loaded.frames.events);
+    // Attribute only the rows that can answer: `who` on a large case stays fast.
+    let rows = answer::who_rows(&loaded.frames, &id)?;
+    let at = crate::attribute::attribute_rows(&loaded.frames, &rows)?;
     let ans = answer::who(&loaded.frames, &at, &id)?;
     if ans.matches.is_empty() {
         eprintln!(

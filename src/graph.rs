@@ -725,7 +725,13 @@ impl SessionGraph {
     /// The Identity Center session a portal `GetRoleCredentials` / `Federate` call (IdC
     /// account) led to: the AssumeRoleWithSAML into `AWSReservedSSO_<permission set>_…` in
     /// `account`, closest in time within `window_ms` (spec 2.4.11, Appendix A.2). Best effort.
-    pub fn sso_session_for(&self, account: &str, permission_set: &str, at: Millis, window_ms: i64) -> Option<usize> {
+    pub fn sso_session_for(
+        &self,
+        account: &str,
+        permission_set: &str,
+        at: Millis,
+        window_ms: i64,
+    ) -> Option<usize> {
         let prefix = format!("AWSReservedSSO_{permission_set}_");
         self.sessions
             .iter()
@@ -733,7 +739,9 @@ impl SessionGraph {
             .filter(|(_, s)| {
                 s.kind == Some(IssuanceKind::AssumeRoleWithSAML)
                     && s.account.as_deref() == Some(account)
-                    && s.role_arn.as_deref().is_some_and(|r| role_name(r).starts_with(&prefix))
+                    && s.role_arn
+                        .as_deref()
+                        .is_some_and(|r| role_name(r).starts_with(&prefix))
                     && s.issued_at.is_some_and(|t| (t - at).abs() <= window_ms)
             })
             .min_by_key(|(i, s)| ((s.issued_at.unwrap_or(at) - at).abs(), *i))

@@ -17,13 +17,23 @@ pub struct Loaded {
 /// Loads INPUT...: case directories are read from Parquet; log files are ingested in memory.
 /// Events present in several inputs are kept once.
 pub fn load(inputs: &[PathBuf], opts: &IngestOptions) -> Result<Loaded> {
+    load_columns(inputs, opts, None)
+}
+
+/// Like `load`, keeping only `events_columns` of the events table (case stores read only those
+/// columns from Parquet, which is what makes `who` on a large case fast).
+pub fn load_columns(
+    inputs: &[PathBuf],
+    opts: &IngestOptions,
+    events_columns: Option<&[&str]>,
+) -> Result<Loaded> {
     let found = discover(inputs)?;
     let mut frames = Vec::new();
     let mut stats = Stats::default();
     let mut problems = Vec::new();
     let mut seen = rustc_hash::FxHashSet::default();
     for case in &found.cases {
-        let (f, m) = store::load_case(case)?;
+        let (f, m) = store::load_case_columns(case, events_columns)?;
         stats.add(&m.stats());
         problems.extend(m.problems());
         seen.extend(store::event_keys(&f.events)?);
@@ -33,7 +43,11 @@ pub fn load(inputs: &[PathBuf], opts: &IngestOptions) -> Result<Loaded> {
         let ing = ingest(&found.files, opts, &mut seen);
         stats.add(&ing.stats);
         problems.extend(ing.problems.iter().cloned());
-        frames.push(store::frames_from(&ing.files)?);
+        let f = store::frames_from(&ing.files)?;
+        frames.push(store::Frames {
+            events: store::project(&f.events, events_columns)?,
+            issuances: f.issuances,
+        });
     }
     Ok(Loaded {
         frames: store::concat(frames)?,

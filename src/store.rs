@@ -267,25 +267,29 @@ fn frame_from(
     schema: &[(&'static str, Kind)],
     parts: &[(Vec<(&'static str, ColRef<'_>)>, Option<&[bool]>)],
 ) -> Result<DataFrame> {
+    use rayon::prelude::*;
     let cols: Vec<Column> = schema
-        .iter()
+        .par_iter()
         .enumerate()
         .map(|(i, (n, k))| build_column(n, *k, parts, i))
         .collect();
     Ok(DataFrame::new_infer_height(cols)?)
 }
 
-/// Sorts events by (event_time, event_id, recipient_account, source_file, record_index): a
-/// deterministic order independent of thread count and input order.
-pub fn sort_events(df: &DataFrame) -> Result<DataFrame> {
+/// Puts rows in the canonical order, (source_file, record_index): the order a single ingest of
+/// the same files produces (files by path, records by position), whatever the thread count, the
+/// number of case parts or the order inputs were given in.
+pub fn canonical_order(df: &DataFrame) -> Result<DataFrame> {
     Ok(df.sort(
-        [
-            "event_time",
-            "event_id",
-            "recipient_account",
-            "source_file",
-            "record_index",
-        ],
+        ["source_file", "record_index"],
+        SortMultipleOptions::default().with_maintain_order(true),
+    )?)
+}
+
+/// Sorts a per-event output frame by event time (stable: ties keep the canonical order).
+pub fn by_event_time(df: &DataFrame) -> Result<DataFrame> {
+    Ok(df.sort(
+        ["event_time"],
         SortMultipleOptions::default()
             .with_nulls_last(true)
             .with_maintain_order(true),
@@ -298,7 +302,8 @@ pub fn frames_from(files: &[FileOutcome]) -> Result<Frames> {
         .iter()
         .map(|f| (f.events.columns(), Some(&f.keep[..])))
         .collect();
-    let events = sort_events(&frame_from(EventBatch::SCHEMA, &ev_parts)?)?;
+    // Files are in path order and records in position order: already canonical.
+    let events = frame_from(EventBatch::SCHEMA, &ev_parts)?;
     let iss_keep: Vec<Vec<bool>> = files
         .iter()
         .map(|f| f.issuance_event_row.iter().map(|&r| f.keep[r]).collect())
@@ -335,10 +340,11 @@ fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<()> {
     Ok(())
 }
 
-fn read_parquet(path: &Path) -> Result<DataFrame> {
+fn read_parquet(path: &Path, columns: Option<&[&str]>) -> Result<DataFrame> {
     let f =
         std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
     ParquetReader::new(f)
+        .with_columns(columns.map(|c| c.iter().map(|s| s.to_string()).collect()))
         .finish()
         .map_err(|e| anyhow::anyhow!("{}: not a readable Parquet file: {e}", path.display()))
 }
@@ -388,6 +394,14 @@ pub fn write_part(dir: &Path, manifest: &Manifest, part: u32, frames: &mut Frame
 
 /// Loads every part of a case directory.
 pub fn load_case(dir: &Path) -> Result<(Frames, Manifest)> {
+    load_case_columns(dir, None)
+}
+
+/// Loads every part of a case directory, reading only `events_columns` of the events table.
+pub fn load_case_columns(
+    dir: &Path,
+    events_columns: Option<&[&str]>,
+) -> Result<(Frames, Manifest)> {
     let manifest = read_manifest(dir)?;
     let mut tables = Vec::new();
     for table in ["events", "issuances"] {
@@ -397,7 +411,14 @@ pub fn load_case(dir: &Path) -> Result<(Frames, Manifest)> {
             if !p.exists() {
                 continue;
             }
-            let df = read_parquet(&p)?;
+            let df = read_parquet(
+                &p,
+                if table == "events" {
+                    events_columns
+                } else {
+                    None
+                },
+            )?;
             match &mut acc {
                 None => acc = Some(df),
                 Some(a) => {
@@ -414,18 +435,33 @@ pub fn load_case(dir: &Path) -> Result<(Frames, Manifest)> {
         };
         let df = match acc {
             Some(df) => df,
-            None => frame_from(schema, &[])?,
+            None => project(
+                &frame_from(schema, &[])?,
+                if table == "events" {
+                    events_columns
+                } else {
+                    None
+                },
+            )?,
         };
         tables.push(df);
     }
     let issuances = tables.pop().expect("two tables");
     let events = tables.pop().expect("two tables");
-    let events = if manifest.parts > 1 {
-        sort_events(&events)?
+    let (events, issuances) = if manifest.parts > 1 {
+        (canonical_order(&events)?, canonical_order(&issuances)?)
     } else {
-        events
+        (events, issuances)
     };
     Ok((Frames { events, issuances }, manifest))
+}
+
+/// Keeps only `columns` (in that order), or everything when None.
+pub fn project(df: &DataFrame, columns: Option<&[&str]>) -> Result<DataFrame> {
+    Ok(match columns {
+        Some(c) => df.select(c.iter().copied())?,
+        None => df.clone(),
+    })
 }
 
 /// The de-duplication keys of a frame's events (for incremental ingest).
@@ -459,7 +495,7 @@ pub fn concat(mut all: Vec<Frames>) -> Result<Frames> {
         .zip(accts.iter())
         .map(|(id, a)| Some(crate::ingest::dedup_key(a, id).is_none_or(|k| seen.insert(k))))
         .collect();
-    acc.events = sort_events(&acc.events.filter(&mask)?)?;
+    acc.events = canonical_order(&acc.events.filter(&mask)?)?;
     let ids = acc.issuances.column("event_id")?.str()?.clone();
     let accts = acc.issuances.column("recipient_account")?.str()?.clone();
     let mut seen = rustc_hash::FxHashSet::default();
@@ -468,6 +504,6 @@ pub fn concat(mut all: Vec<Frames>) -> Result<Frames> {
         .zip(accts.iter())
         .map(|(id, a)| Some(crate::ingest::dedup_key(a, id).is_none_or(|k| seen.insert(k))))
         .collect();
-    acc.issuances = acc.issuances.filter(&mask)?;
+    acc.issuances = canonical_order(&acc.issuances.filter(&mask)?)?;
     Ok(acc)
 }
