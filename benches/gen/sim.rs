@@ -1240,6 +1240,22 @@ impl<'w> Sim<'w> {
         for _ in 0..(1 + self.n / 200_000) {
             self.sc_orphan()?;
         }
+        // One of each rare case at the start, so even a small corpus has
+        // them all (a chain of depth 6 among them).
+        let u = self.pick_user(None);
+        let plan = self.chain_plan(self.w.users[u].acct, 6);
+        self.start_chain(u, plan)?;
+        self.sc_loop()?;
+        self.sc_vendor()?;
+        self.sc_assume_root()?;
+        self.sc_switch()?;
+        self.sc_saml(true)?;
+        self.sc_web_identity()?;
+        self.sc_token(false)?;
+        self.sc_token(true)?;
+        self.sc_failed()?;
+        self.sc_anonymous()?;
+        self.sc_root_console()?;
         Ok(())
     }
 
