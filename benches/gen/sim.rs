@@ -310,7 +310,12 @@ impl<'w> Sim<'w> {
     /// An ASIA id for a new session; now and then one that an earlier,
     /// expired session was issued (spec 2.3.2 "Key ID recycling").
     fn session_key(&mut self, acct: usize, may_recycle: bool) -> String {
-        if may_recycle && self.retired.len() > 8 && self.rng.chance(0.1) {
+        // The first chance is always taken, so every corpus long enough
+        // to retire a few sessions has a recycled id.
+        if may_recycle
+            && self.retired.len() > 8
+            && (self.stats.recycled_keys == 0 || self.rng.chance(0.05))
+        {
             let i = self.rng.below(self.retired.len() as u64) as usize;
             if let Some(k) = self.retired.remove(i) {
                 self.stats.recycled_keys += 1;
@@ -1784,7 +1789,7 @@ impl<'w> Sim<'w> {
             false,
             false,
             true,
-            false,
+            true,
         )?;
         let mut s = self.new_role_actor(&caller.truth, role, &iss, Conf::Exact);
         s.ip = api_ip(&mut self.rng);
@@ -1822,7 +1827,7 @@ impl<'w> Sim<'w> {
             false,
             false,
             true,
-            false,
+            true,
         )?;
         let mut s = self.new_role_actor(&caller.truth, role, &iss, Conf::Exact);
         s.ip = "config.amazonaws.com".into();
