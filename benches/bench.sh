@@ -8,6 +8,7 @@
 #   BENCH_SMALL_RECORDS=20000 records in the correctness corpus
 #   BENCH_SEED=1 BENCH_ACCOUNTS=4
 #   BENCH_CPUS=0,1            cores to pin to when the machine has more than 2
+#   BENCH_REPEAT=1            runs per step (the fastest is kept)
 #   BENCH_NO_BUILD=1          use the binaries already in target/release
 #   BENCH_SKIP_DUCKDB=1       do not run (or install) the DuckDB peer
 set -euo pipefail
@@ -64,25 +65,38 @@ else
 fi
 
 # timed NAME CMD... : runs CMD pinned, stdout/stderr to logs/NAME.{out,err};
-# sets T_WALL (s), T_RSS (MB), T_RC.
+# sets T_WALL (s), T_RSS (MB), T_RC. With BENCH_REPEAT=n it runs n times and
+# keeps the fastest wall time, the largest RSS and the worst exit code; $T_PRE
+# (if set) is evaluated before each run.
+REPEAT=${BENCH_REPEAT:-1}
+T_PRE=""
 timed() {
     local name=$1
     shift
-    local tf=$logs/$name.time
+    local tf=$logs/$name.time i rc w kb best="" rss=0
     T_RC=0
-    if [ -n "$GNU_TIME" ]; then
-        "${PIN[@]}" "$GNU_TIME" -f '%e %M' -o "$tf" "$@" >"$logs/$name.out" 2>"$logs/$name.err" || T_RC=$?
-    else
-        "${PIN[@]}" python3 -c '
+    for ((i = 0; i < REPEAT; i++)); do
+        [ -z "$T_PRE" ] || eval "$T_PRE"
+        rc=0
+        if [ -n "$GNU_TIME" ]; then
+            "${PIN[@]}" "$GNU_TIME" -f '%e %M' -o "$tf" "$@" >"$logs/$name.out" 2>"$logs/$name.err" || rc=$?
+        else
+            "${PIN[@]}" python3 -c '
 import resource, subprocess, sys, time
 t = time.perf_counter()
 rc = subprocess.call(sys.argv[2:])
 w = time.perf_counter() - t
 open(sys.argv[1], "w").write("%.2f %d\n" % (w, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
-sys.exit(rc)' "$tf" "$@" >"$logs/$name.out" 2>"$logs/$name.err" || T_RC=$?
-    fi
-    read -r T_WALL kb < <(tail -n1 "$tf" | grep -Eo '^[0-9.]+ [0-9]+$' || echo "0 0")
-    T_RSS=$((kb / 1024))
+sys.exit(rc)' "$tf" "$@" >"$logs/$name.out" 2>"$logs/$name.err" || rc=$?
+        fi
+        read -r w kb < <(tail -n1 "$tf" | grep -Eo '^[0-9.]+ [0-9]+$' || echo "0 0")
+        if [ -z "$best" ] || awk -v a="$w" -v b="$best" 'BEGIN { exit !(a < b) }'; then best=$w; fi
+        [ "$kb" -le "$rss" ] || rss=$kb
+        [ "$rc" -le "$T_RC" ] || T_RC=$rc
+    done
+    T_PRE=""
+    T_WALL=$best
+    T_RSS=$((rss / 1024))
 }
 
 # ---------------------------------------------------------------- corpora
@@ -98,7 +112,7 @@ generate() {
         rm -rf "$dir.tmp"
         mkdir -p "$dir.tmp"
         say "generating $n records into $dir"
-        timed "gen-$n" "$GEN" --out "$dir.tmp/corpus" --records "$n" --seed "$SEED" \
+        REPEAT=1 timed "gen-$n" "$GEN" --out "$dir.tmp/corpus" --records "$n" --seed "$SEED" \
             --accounts "$ACCOUNTS" --truth "$dir.tmp/truth.ndjson"
         [ "$T_RC" = 0 ] || { cat "$logs/gen-$n.err"; exit 2; }
         say "generated in ${T_WALL} s (peak ${T_RSS} MB)"
@@ -179,7 +193,7 @@ CASE=$work/case
 REPORT=$work/report
 if has ingest; then
     flag ingest '--threads' && THREADS=(-j 2)
-    rm -rf "$CASE"
+    T_PRE='rm -rf "$CASE"'
     timed ingest "$TG" ingest "$CORPUS" -o "$CASE" -q "${THREADS[@]}"
     record ingest "trailgraph ingest"
 else
@@ -205,7 +219,7 @@ else
 fi
 
 if has report; then
-    rm -rf "$REPORT"
+    T_PRE='rm -rf "$REPORT"'
     timed report "$TG" report "$CORPUS" -o "$REPORT" -q "${THREADS[@]}"
     record report "trailgraph report (raw logs)"
 else
@@ -248,7 +262,7 @@ for line in open(sys.argv[1]):
 print(best or json.loads(open(sys.argv[1]).readline())["event_id"])' "$BIG/truth.ndjson")
     lat=()
     for i in 1 2 3; do
-        timed "who-$i" "$TG" who "$CASE" "$eid"
+        REPEAT=1 timed "who-$i" "$TG" who "$CASE" "$eid"
         lat+=("$T_WALL")
     done
     say "trailgraph who CASE $eid"
@@ -332,7 +346,7 @@ if bad:
 PY
 }
 if has attribute; then
-    timed small-attribute "$TG" attribute "$SC/corpus" --format ndjson -o "$work/small-attribution.ndjson" -q
+    REPEAT=1 timed small-attribute "$TG" attribute "$SC/corpus" --format ndjson -o "$work/small-attribution.ndjson" -q
     if [ "$T_RC" -le 1 ]; then
         compare "trailgraph attribute" "$work/small-attribution.ndjson" origin,chain,depth,confidence
     else
