@@ -430,7 +430,8 @@ fn cmd_who(a: WhoArgs) -> Result<u8> {
         .chain(answer::WHO_COLUMNS)
         .copied()
         .collect();
-    let mut loaded = crate::load::load_columns(&input.inputs, &input.ingest_options(), Some(&columns))?;
+    let mut loaded =
+        crate::load::load_columns(&input.inputs, &input.ingest_options(), Some(&columns))?;
     let code = report_problems(&loaded.problems, &input);
     if code == 2 {
         return Ok(2);

@@ -163,10 +163,10 @@ fn input_file(path: &Path, meta: &std::fs::Metadata) -> InputFile {
 /// Path-based skips for objects of a trail bucket that are not event logs.
 pub fn skip_by_path(p: &str) -> Option<SkipReason> {
     let parts: Vec<&str> = p.split(['/', '\\']).collect();
-    if parts.iter().any(|c| *c == "CloudTrail-Digest") {
+    if parts.contains(&"CloudTrail-Digest") {
         return Some(SkipReason::Digest);
     }
-    if parts.iter().any(|c| *c == "CloudTrail-Insight") {
+    if parts.contains(&"CloudTrail-Insight") {
         return Some(SkipReason::Insight);
     }
     let name = parts.last().copied().unwrap_or("");

@@ -153,6 +153,9 @@ impl Attribution {
     }
 }
 
+/// (issued key, issuance time, session ARN): what makes two sessions the same session.
+type SessionKey = (Option<String>, Option<Millis>, Option<String>);
+
 #[derive(Debug, Clone)]
 enum Node {
     Origin(String),
@@ -166,7 +169,7 @@ pub struct SessionGraph {
     by_arn: FxHashMap<String, Vec<usize>>,
     by_event: FxHashMap<(Option<String>, String), usize>,
     by_shared: FxHashMap<String, usize>,
-    orphans: FxHashMap<(Option<String>, Option<Millis>, Option<String>), usize>,
+    orphans: FxHashMap<SessionKey, usize>,
     graph: DiGraph<Node, Confidence>,
     origin_nodes: FxHashMap<String, NodeIndex>,
     session_nodes: Vec<NodeIndex>,
@@ -296,8 +299,7 @@ impl SessionGraph {
                     &b.recipient_account,
                 ))
         });
-        let mut by_session_key: FxHashMap<(Option<String>, Option<Millis>, Option<String>), usize> =
-            FxHashMap::default();
+        let mut by_session_key: FxHashMap<SessionKey, usize> = FxHashMap::default();
         for row in rows {
             let kind = row.kind.expect("filtered");
             let evidence = Evidence {

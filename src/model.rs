@@ -227,17 +227,9 @@ pub fn parse_expiration(s: &str) -> Option<Millis> {
     let mut h = digits(hms.next()?.as_bytes())?;
     let mi = digits(hms.next()?.as_bytes())?;
     let sec = digits(hms.next()?.as_bytes())?;
-    match it.next().map(|x| x.to_ascii_uppercase()) {
-        Some(ref p) if p == "PM" => {
-            if h < 12 {
-                h += 12
-            }
-        }
-        Some(ref p) if p == "AM" => {
-            if h == 12 {
-                h = 0
-            }
-        }
+    match it.next().map(|x| x.to_ascii_uppercase()).as_deref() {
+        Some("PM") if h < 12 => h += 12,
+        Some("AM") if h == 12 => h = 0,
         _ => {}
     }
     to_millis(year, mon, day, h, mi, sec, 0)

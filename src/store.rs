@@ -196,13 +196,11 @@ fn schema_doc(schema: &[(&str, Kind)]) -> Vec<ManifestColumn> {
         .collect()
 }
 
+/// One batch's columns and the mask of rows to keep (None: all).
+type Part<'a> = (Vec<(&'static str, ColRef<'a>)>, Option<&'a [bool]>);
+
 /// Builds one column from the same column of several batches, keeping the rows `keep` selects.
-fn build_column<'a>(
-    name: &str,
-    kind: Kind,
-    parts: &[(Vec<(&'static str, ColRef<'a>)>, Option<&'a [bool]>)],
-    idx: usize,
-) -> Column {
+fn build_column<'a>(name: &str, kind: Kind, parts: &[Part<'a>], idx: usize) -> Column {
     let name: PlSmallStr = name.into();
     match kind {
         Kind::Str => {
@@ -263,10 +261,7 @@ fn build_column<'a>(
     }
 }
 
-fn frame_from(
-    schema: &[(&'static str, Kind)],
-    parts: &[(Vec<(&'static str, ColRef<'_>)>, Option<&[bool]>)],
-) -> Result<DataFrame> {
+fn frame_from(schema: &[(&'static str, Kind)], parts: &[Part<'_>]) -> Result<DataFrame> {
     use rayon::prelude::*;
     let cols: Vec<Column> = schema
         .par_iter()
