@@ -59,43 +59,48 @@ export RAYON_NUM_THREADS=2 POLARS_MAX_THREADS=2
 GNU_TIME=""
 if [ -x /usr/bin/time ] && /usr/bin/time -f '%e %M' -o /dev/null true 2>/dev/null; then
     GNU_TIME=/usr/bin/time
-    say "timing: /usr/bin/time (wall seconds, peak RSS of the largest process)"
+    say "timing: /usr/bin/time (wall and user+sys seconds, peak RSS of the largest process)"
 else
     say "timing: /usr/bin/time not available; python3 getrusage wrapper"
 fi
 
 # timed NAME CMD... : runs CMD pinned, stdout/stderr to logs/NAME.{out,err};
-# sets T_WALL (s), T_RSS (MB), T_RC. With BENCH_REPEAT=n it runs n times and
-# keeps the fastest wall time, the largest RSS and the worst exit code; $T_PRE
-# (if set) is evaluated before each run.
+# sets T_WALL (s), T_CPU (user+sys s), T_RSS (MB), T_RC. With BENCH_REPEAT=n
+# it runs n times and keeps the fastest wall time, the smallest CPU time, the
+# largest RSS and the worst exit code; $T_PRE (if set) is evaluated before each
+# run.
 REPEAT=${BENCH_REPEAT:-1}
 T_PRE=""
 timed() {
     local name=$1
     shift
-    local tf=$logs/$name.time i rc w kb best="" rss=0
+    local tf=$logs/$name.time i rc w kb u sy c best="" cpu="" rss=0
     T_RC=0
     for ((i = 0; i < REPEAT; i++)); do
         [ -z "$T_PRE" ] || eval "$T_PRE"
         rc=0
         if [ -n "$GNU_TIME" ]; then
-            "${PIN[@]}" "$GNU_TIME" -f '%e %M' -o "$tf" "$@" >"$logs/$name.out" 2>"$logs/$name.err" || rc=$?
+            "${PIN[@]}" "$GNU_TIME" -f '%e %M %U %S' -o "$tf" "$@" >"$logs/$name.out" 2>"$logs/$name.err" || rc=$?
         else
             "${PIN[@]}" python3 -c '
 import resource, subprocess, sys, time
 t = time.perf_counter()
 rc = subprocess.call(sys.argv[2:])
 w = time.perf_counter() - t
-open(sys.argv[1], "w").write("%.2f %d\n" % (w, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+open(sys.argv[1], "w").write("%.2f %d %.2f %.2f\n" % (w, ru.ru_maxrss, ru.ru_utime, ru.ru_stime))
 sys.exit(rc)' "$tf" "$@" >"$logs/$name.out" 2>"$logs/$name.err" || rc=$?
         fi
-        read -r w kb < <(tail -n1 "$tf" | grep -Eo '^[0-9.]+ [0-9]+$' || echo "0 0")
+        read -r w kb u sy < <(tail -n1 "$tf" | grep -Eo '^[0-9.]+ [0-9]+ [0-9.]+ [0-9.]+$' || echo "0 0 0 0")
+        c=$(awk -v a="$u" -v b="$sy" 'BEGIN { printf "%.2f", a + b }')
         if [ -z "$best" ] || awk -v a="$w" -v b="$best" 'BEGIN { exit !(a < b) }'; then best=$w; fi
+        if [ -z "$cpu" ] || awk -v a="$c" -v b="$cpu" 'BEGIN { exit !(a < b) }'; then cpu=$c; fi
         [ "$kb" -le "$rss" ] || rss=$kb
         [ "$rc" -le "$T_RC" ] || T_RC=$rc
     done
     T_PRE=""
     T_WALL=$best
+    T_CPU=$cpu
     T_RSS=$((rss / 1024))
 }
 
@@ -146,15 +151,15 @@ has() { grep -qE "^  $1( |$)" <<<"$HELP"; }
 flag() { "$TG" "$1" --help 2>&1 | grep -qE -- "$2"; }
 
 rows=()
-row() { # row LABEL WALL RSS [NOTE]
+row() { # row LABEL WALL RSS [NOTE]  (CPU from T_CPU)
     local label=$1 w=$2 rss=$3 note=${4:-}
     if [ "$w" = "-" ]; then
         rows+=("$(printf '%-38s %s' "$label" "$note")")
         return
     fi
-    rows+=("$(awk -v l="$label" -v w="$w" -v n="$N" -v g="$GZB" -v r="$RAWB" -v m="$rss" -v note="$note" 'BEGIN {
+    rows+=("$(awk -v l="$label" -v w="$w" -v c="$T_CPU" -v n="$N" -v g="$GZB" -v r="$RAWB" -v m="$rss" -v note="$note" 'BEGIN {
         if (w <= 0) w = 0.01;
-        printf "%-38s %8.2f %12.0f %9.1f %9.1f %9d", l, w, n/w, g/1e6/w, r/1e6/w, m
+        printf "%-38s %8.2f %8.2f %12.0f %9.1f %9.1f %9d", l, w, c, n/w, g/1e6/w, r/1e6/w, m
         if (note != "") printf "  %s", note }')")
 }
 status_note() { # after timed NAME: describe a non-zero exit
@@ -246,7 +251,7 @@ else
 fi
 
 say ""
-printf '%-38s %8s %12s %9s %9s %9s\n' "step" "wall s" "records/s" "gz MB/s" "raw MB/s" "peak MB"
+printf '%-38s %8s %8s %12s %9s %9s %9s\n' "step" "wall s" "cpu s" "records/s" "gz MB/s" "raw MB/s" "peak MB"
 for r in "${rows[@]}"; do say "$r"; done
 
 # who latency on the case store
