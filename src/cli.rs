@@ -404,6 +404,13 @@ pub fn load_attributed(input: &InputArgs) -> Result<(Loaded, Attributed, u8)> {
     let loaded = load_input(input)?;
     let code = report_problems(&loaded.problems, input);
     let at = attribute_all(&loaded.frames)?;
+    if !at.graph.loops.is_empty() && !input.quiet {
+        eprintln!(
+            "trailgraph: note: {} issuance loop(s) in the data were cut (a session cannot be its own ancestor; recycled key ids?): {}",
+            at.graph.loops.len(),
+            term(&at.graph.loops.join(", "))
+        );
+    }
     Ok((loaded, at, code))
 }
 

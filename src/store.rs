@@ -460,7 +460,7 @@ pub fn project(df: &DataFrame, columns: Option<&[&str]>) -> Result<DataFrame> {
 }
 
 /// The de-duplication keys of a frame's events (for incremental ingest).
-pub fn event_keys(events: &DataFrame) -> Result<rustc_hash::FxHashSet<String>> {
+pub fn event_keys(events: &DataFrame) -> Result<crate::ingest::SeenKeys> {
     let ids = events.column("event_id")?.str()?;
     let accts = events.column("recipient_account")?.str()?;
     Ok(ids
