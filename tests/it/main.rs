@@ -1,6 +1,7 @@
 //! Integration tests: one binary, one module per area. Fixtures live in testdata/ (see its
 //! README); gzip/zip variants and large hazards are made at run time.
 
+mod anomalies;
 mod attribution;
 mod determinism;
 mod ingest;
