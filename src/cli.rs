@@ -18,9 +18,13 @@ use std::path::{Path, PathBuf};
 
 const EXAMPLES: &str = "\
 Examples:
-  trailgraph ingest ./AWSLogs -o case/          parse every log, write the case store
-  trailgraph summary case/                      what is in it, and what is missing
-  trailgraph summary ./AWSLogs --format json    the same, straight from raw logs
+  trailgraph ingest ./AWSLogs -o case/             parse every log once, write the case store
+  trailgraph summary case/                         what is in it, and what is missing
+  trailgraph attribute case/ --format csv -o a.csv one row per event: who is behind it
+  trailgraph who case/ <event-id | key | session ARN | principalId>
+  trailgraph trace case/ arn:aws:iam::111111111111:user/alice   everything done through any chain
+  trailgraph anomalies case/                       role-chain abuse, stolen workload credentials, …
+  trailgraph report case/ -o report/               HTML report + CSV/JSON tables
 
 INPUT is any mix of log files (.json, .json.gz, NDJSON, .zip, EventBridge, LookupEvents and
 CloudWatch exports), directories (searched recursively), and case directories made by ingest.
