@@ -807,7 +807,8 @@ fn event_pass<'a>(
     if wx.common.enabled {
         for (i, s) in sessions.iter().enumerate() {
             if s.kind.is_some() {
-                if caller_is_service(s) {
+                // Issued to a workload: by a service, or by a workload session (any depth).
+                if s.origin.starts_with("service:") {
                     wl_of[i] = wl_id(s, &mut workloads);
                 }
             } else if s.orphan {
@@ -1180,10 +1181,13 @@ fn exfil_finding(
     push_unique(&mut ids, eid.clone());
     let role = s.role_arn.as_deref().unwrap_or("?");
     let name = s.session_name.as_deref().unwrap_or("?");
+    let svc = s.origin.trim_start_matches("service:");
     let issued = if s.orphan {
         "its issuance is not in the input".to_string()
+    } else if s.parent.is_some() {
+        format!("assumed by a session of {svc}")
     } else {
-        format!("issued by {}", s.origin.trim_start_matches("service:"))
+        format!("issued by {svc}")
     };
     let event = row_str(ev, "event_name", row)?.unwrap_or_default();
     let why = match home {

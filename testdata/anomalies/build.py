@@ -386,9 +386,11 @@ def workload_exfiltration():
     inst, role = "i-0a1b2c3d4e5f60718", "WebRole"
     w1, w2 = key("ASIA", "WEB1"), key("ASIA", "WEB2")
     o1 = key("ASIA", "STOLEN1")
+    c1 = key("ASIA", "WEBCHAIN1")
     t1, t2 = at(0, 10), at(0, 16)
     s1 = session(role, inst, w1, t1, ec2="2.0")
     s2 = session(role, inst, w2, t2, ec2="2.0")
+    sc = session("AppRole", "app", c1, at(0, 10, 7))
     # An orphan instance session (issuance not in the input), as in the Stratus capture.
     so = session("StolenRole", "i-0fedcba9876543210", o1, at(0, 9), ec2="1.0")
     fire = [
@@ -401,6 +403,10 @@ def workload_exfiltration():
         service_assume("wl-iss-2", t2, "ec2.amazonaws.com", role, inst, w2),
         call("wl-2-home", at(0, 16, 1), s2, AWS_EC2, "DescribeInstances", "ec2.amazonaws.com"),
         call("wl-out-2", at(0, 16, 5), s2, OTHER),
+        # The workload assumes another role: that session is the workload's too.
+        assume("wl-chain-iss", at(0, 10, 7), s1, "AppRole", "app", c1, AWS_EC2),
+        call("wl-chain-home", at(0, 10, 8), sc, AWS_EC2),
+        call("wl-chain-out", at(0, 10, 9), sc, OTHER),
         call("orphan-home", at(0, 9, 30), so, AWS_EC2_2, "DescribeInstances",
              "ec2.amazonaws.com"),
         call("orphan-out", at(0, 9, 40), so, HOME, "GetCallerIdentity", "sts.amazonaws.com"),
@@ -412,6 +418,8 @@ def workload_exfiltration():
                 ["wl-iss-1", "wl-home", "wl-out-1"]),
         finding(kind, w2, "service:ec2.amazonaws.com", "wl-out-2", at(0, 16, 5),
                 ["wl-iss-2", "wl-home", "wl-out-2"]),
+        finding(kind, c1, "service:ec2.amazonaws.com", "wl-chain-out", at(0, 10, 9),
+                ["wl-chain-iss", "wl-chain-home", "wl-chain-out"]),
     ]
     # Near miss: only the workload's first address, private addresses, AWS Internal, service
     # names; a Lambda used from one address; a human role session (not a workload) that moves.

@@ -436,7 +436,7 @@ fn allow_lists_and_known_accounts() {
         .iter()
         .map(|f| f["subject"].as_str().unwrap())
         .collect();
-    assert_eq!(subjects, ["ASIAWEB2XXXXXXXXXXXX"]);
+    assert_eq!(subjects, ["ASIAWEBCHAIN1XXXXXXX", "ASIAWEB2XXXXXXXXXXXX"]);
 
     // no_mfa_sensitive patterns are a key too.
     let p = write(
