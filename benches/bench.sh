@@ -179,13 +179,15 @@ record() {
     local key=$1 label=$2
     if [ "$T_RC" -le 1 ]; then
         WALL[$key]=$T_WALL
+        CPU[$key]=$T_CPU
         row "$label" "$T_WALL" "$T_RSS" "$(status_note "$key")"
     else
         WALL[$key]=""
+        CPU[$key]=""
         row "$label" - - "$(status_note "$key")"
     fi
 }
-declare -A WALL=()
+declare -A WALL=() CPU=()
 
 hr "measurements (same files, same cores; page cache warm)"
 # Warm the page cache, then measure decompression alone.
@@ -277,20 +279,24 @@ else
 fi
 
 # ratios
-hr "ratios (wall time)"
-ratio() { # ratio LABEL NUM DEN
-    if [ -n "${2:-}" ] && [ -n "${3:-}" ]; then
-        awk -v l="$1" -v a="$2" -v b="$3" 'BEGIN { if (b <= 0) b = 0.01; printf "%-44s %6.2f x\n", l, a/b }'
+hr "ratios"
+printf '%-44s %8s %8s\n' "" "wall" "cpu"
+ratio() { # ratio LABEL KEY_NUM KEY_DEN
+    local l=$1 a=${WALL[$2]:-} b=${WALL[$3]:-} c=${CPU[$2]:-} d=${CPU[$3]:-}
+    if [ -n "$a" ] && [ -n "$b" ]; then
+        awk -v l="$l" -v a="$a" -v b="$b" -v c="$c" -v d="$d" 'BEGIN {
+            if (b <= 0) b = 0.01; if (d <= 0) d = 0.01;
+            printf "%-44s %7.2fx %7.2fx\n", l, a/b, c/d }'
     else
-        printf '%-44s %s\n' "$1" "not available"
+        printf '%-44s %s\n' "$l" "not available"
     fi
 }
-ratio "ingest / gzip -dc" "${WALL[ingest]:-}" "${WALL[gzip]:-}"
-ratio "attribute (raw) / ingest" "${WALL[attribute]:-}" "${WALL[ingest]:-}"
-ratio "attribute (case) / ingest" "${WALL[attribute_case]:-}" "${WALL[ingest]:-}"
-ratio "anomalies / ingest" "${WALL[anomalies]:-}" "${WALL[ingest]:-}"
-ratio "report / ingest" "${WALL[report]:-}" "${WALL[ingest]:-}"
-ratio "DuckDB peer / trailgraph attribute (raw)" "${WALL[duckdb]:-}" "${WALL[attribute]:-}"
+ratio "ingest / gzip -dc" ingest gzip
+ratio "attribute (raw) / ingest" attribute ingest
+ratio "attribute (case) / ingest" attribute_case ingest
+ratio "anomalies / ingest" anomalies ingest
+ratio "report / ingest" report ingest
+ratio "DuckDB peer / trailgraph attribute (raw)" duckdb attribute
 
 # ---------------------------------------------------------------- correctness
 hr "correctness (small corpus vs generator truth)"
