@@ -740,3 +740,25 @@ fn real_otrf() {
         "a3a3dded-7c27-42c0-a42d-891cdd436278;7d91ac29-614a-4af9-af5c-c5a80e63a0bb"
     );
 }
+
+#[test]
+fn attacker_controlled_names_are_escaped_by_the_renderers() {
+    // The workload's session name (chosen by whoever calls AssumeRole) carries a terminal
+    // escape sequence: JSON keeps it as data, the table escapes it.
+    let text = std::fs::read_to_string(fixture("workload_credential_exfiltration", "fire.json"))
+        .unwrap()
+        .replace(
+            "i-0a1b2c3d4e5f60718",
+            "i-0a1b2c3d4e5f60718\\u001b[2J=cmd|' /C calc'!A0",
+        );
+    let tmp = tempfile::tempdir().unwrap();
+    let p = write(tmp.path(), "evil.json", &text);
+    let rows = findings(&[&p], &[]);
+    let ex = of_kind(&rows, "workload_credential_exfiltration");
+    assert_eq!(ex.len(), 4);
+    assert!(ex
+        .iter()
+        .any(|f| f["explanation"].as_str().unwrap().contains("\u{1b}[2J=cmd")));
+    let table = run_ok(["anomalies", "-q", p.to_str().unwrap()], 0);
+    assert!(!table.contains('\u{1b}'), "raw ESC in the table");
+}
