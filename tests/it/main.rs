@@ -4,5 +4,7 @@
 mod anomalies;
 mod attribution;
 mod determinism;
+mod export;
 mod ingest;
+mod report;
 mod util;

@@ -1,0 +1,579 @@
+//! Everything the report shows, computed in a few linear passes over the frames: coverage
+//! (days with events per account and region, and the gaps between them), per-origin activity,
+//! the anomalies with their evidence rows, and the important events for the timeline.
+
+use crate::anomalies::Finding;
+use crate::answer::{self, Usage};
+use crate::attribute::{single_chunk, Attributed, Cols};
+use crate::model::{arn_account, arn_resource, format_time, IssuanceKind, Millis};
+use crate::store::Frames;
+use crate::summary::Summary;
+use anyhow::Result;
+use polars::prelude::DataFrame;
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+/// One day in milliseconds.
+pub const DAY: i64 = 86_400_000;
+
+/// `2024-03-01` for a day number (days since the epoch).
+pub fn day_str(d: i64) -> String {
+    format_time(d * DAY)[..10].to_string()
+}
+
+/// Days with events for one (account, region).
+#[derive(Debug, Clone)]
+pub struct Coverage {
+    pub account: String,
+    pub region: String,
+    pub events: u64,
+    /// Day numbers with at least one event, sorted, with their event counts.
+    pub days: Vec<(i64, u64)>,
+}
+
+impl Coverage {
+    pub fn first(&self) -> Option<i64> {
+        self.days.first().map(|d| d.0)
+    }
+    pub fn last(&self) -> Option<i64> {
+        self.days.last().map(|d| d.0)
+    }
+    /// Days between the first and the last day with events that have none.
+    pub fn missing(&self) -> i64 {
+        match (self.first(), self.last()) {
+            (Some(a), Some(b)) => b - a + 1 - self.days.len() as i64,
+            _ => 0,
+        }
+    }
+    /// The runs of missing days, as inclusive (first, last) day numbers.
+    pub fn gaps(&self) -> Vec<(i64, i64)> {
+        gaps_of(self.days.iter().map(|d| d.0))
+    }
+}
+
+/// Runs of missing days between consecutive present days.
+pub fn gaps_of(days: impl Iterator<Item = i64>) -> Vec<(i64, i64)> {
+    let mut out = Vec::new();
+    let mut prev: Option<i64> = None;
+    for d in days {
+        if let Some(p) = prev {
+            if d > p + 1 {
+                out.push((p + 1, d - 1));
+            }
+        }
+        prev = Some(d);
+    }
+    out
+}
+
+/// `2024-03-02..2024-03-04 (3 days)` or `2024-03-02 (1 day)`.
+pub fn gap_str(g: (i64, i64)) -> String {
+    let n = g.1 - g.0 + 1;
+    if n == 1 {
+        format!("{} (1 day)", day_str(g.0))
+    } else {
+        format!("{}..{} ({n} days)", day_str(g.0), day_str(g.1))
+    }
+}
+
+/// What kind of principal an origin string names.
+pub fn origin_kind(o: &str) -> &'static str {
+    if o.starts_with("service:") {
+        "service"
+    } else if o.starts_with("unknown:") {
+        "unknown"
+    } else if o.starts_with("saml:") {
+        "saml"
+    } else if o.starts_with("oidc:") {
+        "oidc"
+    } else if o.starts_with("idc:") {
+        "identity-center"
+    } else if o.starts_with("account:") {
+        "account"
+    } else if o.starts_with("arn:") {
+        let res = arn_resource(o).unwrap_or("");
+        if res == "root" {
+            "root"
+        } else if res.starts_with("user/") {
+            "iam-user"
+        } else if res.starts_with("federated-user/") {
+            "federated-user"
+        } else if res.starts_with("role/") || res.starts_with("assumed-role/") {
+            "role"
+        } else {
+            "principal"
+        }
+    } else {
+        "other"
+    }
+}
+
+/// Per-origin activity.
+#[derive(Debug, Clone, Default)]
+pub struct OriginRow {
+    pub origin: String,
+    pub kind: &'static str,
+    pub events: u64,
+    /// Events with readOnly = false.
+    pub mutating: u64,
+    /// Events with an access-denied style error code.
+    pub denied: u64,
+    /// Events with any error code.
+    pub errors: u64,
+    pub sessions: u64,
+    /// Sessions at chain depth 2 or more.
+    pub chained: u64,
+    pub max_depth: usize,
+    pub cross_account: u64,
+    pub roles: BTreeSet<String>,
+    pub accounts: BTreeSet<String>,
+    pub first: Option<Millis>,
+    pub last: Option<Millis>,
+    pub findings: u64,
+}
+
+impl OriginRow {
+    fn seen(&mut self, t: Option<Millis>) {
+        if let Some(t) = t {
+            self.first = Some(self.first.map_or(t, |f| f.min(t)));
+            self.last = Some(self.last.map_or(t, |l| l.max(t)));
+        }
+    }
+    /// How much this origin did: its events plus its sessions.
+    pub fn activity(&self) -> u64 {
+        self.events + self.sessions
+    }
+}
+
+/// Why an event is on the timeline, most important first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Category {
+    Anomaly,
+    Denied,
+    SignIn,
+    Issuance,
+    Mutating,
+}
+
+impl Category {
+    pub const ALL: [Category; 5] = [
+        Category::Anomaly,
+        Category::Denied,
+        Category::SignIn,
+        Category::Issuance,
+        Category::Mutating,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Anomaly => "anomaly",
+            Category::Denied => "denied",
+            Category::SignIn => "sign-in",
+            Category::Issuance => "issuance",
+            Category::Mutating => "mutating",
+        }
+    }
+}
+
+/// One important event.
+#[derive(Debug, Clone, Copy)]
+pub struct TimelineItem {
+    /// Row in the events frame.
+    pub row: usize,
+    pub category: Category,
+    /// Selection rank when the timeline is capped: lower is kept first. Service activity
+    /// ranks below the same category by people and workloads.
+    pub rank: u8,
+}
+
+/// A finding with the rows of its evidence events and the sessions they belong to.
+#[derive(Debug, Clone)]
+pub struct FindingView {
+    pub finding: Finding,
+    pub rows: Vec<usize>,
+    pub sessions: Vec<usize>,
+}
+
+/// Everything the report renders.
+pub struct Model<'a> {
+    pub frames: &'a Frames,
+    /// `frames.events` as one chunk per column (cheap row access).
+    pub events: DataFrame,
+    pub at: &'a Attributed,
+    pub inputs: Vec<PathBuf>,
+    pub summary: Summary,
+    pub usage: Usage,
+    pub coverage: Vec<Coverage>,
+    /// Distinct days with any event, sorted.
+    pub all_days: Vec<i64>,
+    pub origins: Vec<OriginRow>,
+    pub origin_index: FxHashMap<String, usize>,
+    pub findings: Vec<FindingView>,
+    /// Per session: the findings (indices into `findings`) whose evidence touches it.
+    pub session_findings: Vec<Vec<u32>>,
+    pub cross_account: Vec<bool>,
+    pub timeline: Vec<TimelineItem>,
+    /// Per issuance event (recipient account, event id): the session it issued.
+    pub issued_by_event: FxHashMap<(Option<String>, String), usize>,
+    /// Finding kinds whose first event is this row.
+    pub anomaly_rows: BTreeMap<usize, Vec<String>>,
+    pub max_depth: usize,
+}
+
+/// (account, region) of an event, borrowed from the frame.
+type CovKey<'a> = (Option<&'a str>, Option<&'a str>);
+
+/// Error codes that mean "not allowed" (AccessDenied, UnauthorizedOperation, …).
+pub fn is_denied(code: &str) -> bool {
+    let c = code.to_ascii_lowercase();
+    c.contains("accessdenied")
+        || c.contains("unauthorized")
+        || c.contains("notauthorized")
+        || c.contains("forbidden")
+        || c == "authfailure"
+        || c.contains("invalidclienttokenid")
+        || c.contains("signaturedoesnotmatch")
+}
+
+pub fn build<'a>(
+    frames: &'a Frames,
+    at: &'a Attributed,
+    summary: Summary,
+    findings: Vec<Finding>,
+    inputs: &[PathBuf],
+) -> Result<Model<'a>> {
+    let events = single_chunk(&frames.events);
+    let usage = answer::usage(frames, at)?;
+    let sessions = &at.graph.sessions;
+    let cross_account: Vec<bool> = sessions.iter().map(answer::is_cross_account).collect();
+
+    // Origins: every attribution and every session.
+    let mut origins: Vec<OriginRow> = Vec::new();
+    let mut origin_index: FxHashMap<String, usize> = FxHashMap::default();
+    let mut intern = |o: &str, origins: &mut Vec<OriginRow>| -> usize {
+        if let Some(&i) = origin_index.get(o) {
+            return i;
+        }
+        origins.push(OriginRow {
+            origin: o.to_string(),
+            kind: origin_kind(o),
+            ..Default::default()
+        });
+        origin_index.insert(o.to_string(), origins.len() - 1);
+        origins.len() - 1
+    };
+    let table_origin: Vec<usize> = at
+        .table
+        .iter()
+        .map(|a| intern(&a.origin, &mut origins))
+        .collect();
+    let session_origin: Vec<usize> = sessions
+        .iter()
+        .map(|s| intern(&s.origin, &mut origins))
+        .collect();
+
+    // Findings: evidence rows and sessions.
+    let mut wanted: FxHashSet<&str> = FxHashSet::default();
+    for f in &findings {
+        wanted.insert(f.first_event_id.as_str());
+        wanted.extend(f.event_ids.iter().map(String::as_str));
+    }
+    let c = Cols::new(&events);
+    let eid = c.s("event_id")?;
+    let mut rows_of: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
+    if !wanted.is_empty() {
+        for (row, e) in eid.iter().enumerate() {
+            if let Some(e) = e.and_then(|e| wanted.get(e)) {
+                rows_of.entry(e).or_default().push(row);
+            }
+        }
+    }
+    let session_by_id: FxHashMap<&str, usize> = if findings.is_empty() {
+        FxHashMap::default()
+    } else {
+        sessions
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id.as_str(), i))
+            .collect()
+    };
+    let mut session_findings: Vec<Vec<u32>> = vec![Vec::new(); sessions.len()];
+    let mut anomaly_rows: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    let mut views = Vec::with_capacity(findings.len());
+    for (fi, f) in findings.iter().enumerate() {
+        let mut rows: Vec<usize> = std::iter::once(&f.first_event_id)
+            .chain(f.event_ids.iter())
+            .filter_map(|e| rows_of.get(e.as_str()))
+            .flatten()
+            .copied()
+            .collect();
+        rows.sort_unstable();
+        rows.dedup();
+        let mut ss: Vec<usize> = rows.iter().filter_map(|&r| at.of(r).session).collect();
+        if let Some(&s) = session_by_id.get(f.subject.as_str()) {
+            ss.push(s);
+        }
+        ss.sort_unstable();
+        ss.dedup();
+        for &s in &ss {
+            session_findings[s].push(fi as u32);
+        }
+        if let Some(rs) = rows_of.get(f.first_event_id.as_str()) {
+            for &r in rs {
+                anomaly_rows.entry(r).or_default().push(f.kind.clone());
+            }
+        }
+        let oi = intern(&f.origin, &mut origins);
+        origins[oi].findings += 1;
+        // A finding counts once per origin even if its sessions share it.
+        views.push(FindingView {
+            finding: f.clone(),
+            rows,
+            sessions: ss,
+        });
+    }
+    for v in anomaly_rows.values_mut() {
+        v.sort();
+        v.dedup();
+    }
+
+    // Sessions per origin.
+    let mut max_depth = 0;
+    for (i, s) in sessions.iter().enumerate() {
+        let o = &mut origins[session_origin[i]];
+        o.sessions += 1;
+        let d = s.chain.len();
+        if d >= 2 {
+            o.chained += 1;
+        }
+        o.max_depth = o.max_depth.max(d);
+        max_depth = max_depth.max(d);
+        if cross_account[i] {
+            o.cross_account += 1;
+        }
+        if let Some(r) = &s.role_arn {
+            o.roles.insert(r.clone());
+        }
+        if let Some(a) = &s.account {
+            o.accounts.insert(a.clone());
+        }
+        o.seen(s.issued_at);
+    }
+
+    // Issuance events → the session they issued.
+    let mut issued_by_event: FxHashMap<(Option<String>, String), usize> = FxHashMap::default();
+    for (i, s) in sessions.iter().enumerate() {
+        for e in &s.issuance {
+            if let Some(id) = &e.event_id {
+                issued_by_event.insert((e.recipient_account.clone(), id.clone()), i);
+            }
+        }
+    }
+
+    // One pass over the events: coverage, per-origin activity, timeline.
+    let (time, acct, region) = (
+        c.t("event_time")?,
+        c.s("recipient_account")?,
+        c.s("aws_region")?,
+    );
+    let (ro, err, etype, esrc, ename) = (
+        c.b("read_only")?,
+        c.s("error_code")?,
+        c.s("event_type")?,
+        c.s("event_source")?,
+        c.s("event_name")?,
+    );
+    let mut cov: FxHashMap<CovKey, FxHashMap<i64, u64>> = FxHashMap::default();
+    let mut origin_accounts: Vec<FxHashSet<&str>> = vec![FxHashSet::default(); origins.len()];
+    let mut timeline = Vec::new();
+    let mut last_cov: Option<(Option<&str>, Option<&str>, i64)> = None;
+    let mut cov_run = 0u64;
+    for row in 0..events.height() {
+        let t = time.get(row);
+        let (a, r) = (acct.get(row), region.get(row));
+        if let Some(t) = t {
+            let d = t.div_euclid(DAY);
+            // Events are sorted by time: batch consecutive rows of one (account, region, day).
+            match last_cov {
+                Some((la, lr, ld)) if la == a && lr == r && ld == d => cov_run += 1,
+                _ => {
+                    if let Some((la, lr, ld)) = last_cov {
+                        *cov.entry((la, lr)).or_default().entry(ld).or_default() += cov_run;
+                    }
+                    last_cov = Some((a, r, d));
+                    cov_run = 1;
+                }
+            }
+        }
+        let att = at.of(row);
+        let oi = table_origin[at.per_event[row] as usize];
+        let o = &mut origins[oi];
+        o.events += 1;
+        o.seen(t);
+        if let Some(a) = a {
+            origin_accounts[oi].insert(a);
+        }
+        let mutating = ro.get(row) == Some(false);
+        if mutating {
+            o.mutating += 1;
+        }
+        let code = err.get(row);
+        let denied = code.is_some_and(is_denied);
+        if code.is_some() {
+            o.errors += 1;
+        }
+        if denied {
+            o.denied += 1;
+        }
+        let service = att.origin.starts_with("service:");
+        let category = if anomaly_rows.contains_key(&row) {
+            Some((Category::Anomaly, 0))
+        } else if denied {
+            Some((Category::Denied, 1))
+        } else if etype.get(row) == Some("AwsConsoleSignIn") {
+            Some((Category::SignIn, 2))
+        } else if IssuanceKind::from_event(esrc.get(row), ename.get(row)).is_some() {
+            Some((Category::Issuance, if service { 5 } else { 3 }))
+        } else if mutating {
+            Some((Category::Mutating, if service { 6 } else { 4 }))
+        } else {
+            None
+        };
+        if let Some((category, rank)) = category {
+            timeline.push(TimelineItem {
+                row,
+                category,
+                rank,
+            });
+        }
+    }
+    if let Some((la, lr, ld)) = last_cov {
+        *cov.entry((la, lr)).or_default().entry(ld).or_default() += cov_run;
+    }
+    for (o, accts) in origins.iter_mut().zip(origin_accounts) {
+        o.accounts.extend(accts.into_iter().map(String::from));
+    }
+    // Chains also reach the accounts of their roles.
+    for o in origins.iter_mut() {
+        let extra: Vec<String> = o
+            .roles
+            .iter()
+            .filter_map(|r| arn_account(r).map(String::from))
+            .collect();
+        o.accounts.extend(extra);
+    }
+
+    let mut all_days: BTreeSet<i64> = BTreeSet::new();
+    let mut coverage: Vec<Coverage> = cov
+        .into_iter()
+        .map(|((a, r), days)| {
+            let mut days: Vec<(i64, u64)> = days.into_iter().collect();
+            days.sort_unstable();
+            all_days.extend(days.iter().map(|d| d.0));
+            Coverage {
+                account: a.unwrap_or("").to_string(),
+                region: r.unwrap_or("").to_string(),
+                events: days.iter().map(|d| d.1).sum(),
+                days,
+            }
+        })
+        .collect();
+    coverage.sort_by(|x, y| (&x.account, &x.region).cmp(&(&y.account, &y.region)));
+
+    origins.sort_by(|a, b| {
+        b.activity()
+            .cmp(&a.activity())
+            .then_with(|| a.origin.cmp(&b.origin))
+    });
+    let origin_index = origins
+        .iter()
+        .enumerate()
+        .map(|(i, o)| (o.origin.clone(), i))
+        .collect();
+
+    Ok(Model {
+        frames,
+        events,
+        at,
+        inputs: inputs.to_vec(),
+        summary,
+        usage,
+        coverage,
+        all_days: all_days.into_iter().collect(),
+        origins,
+        origin_index,
+        findings: views,
+        session_findings,
+        cross_account,
+        timeline,
+        issued_by_event,
+        anomaly_rows,
+        max_depth,
+    })
+}
+
+impl Model<'_> {
+    /// The timeline items shown when at most `cap` fit: the most important first, then by
+    /// time; returned in time order, with the number left out per category.
+    pub fn timeline_capped(&self, cap: usize) -> (Vec<TimelineItem>, BTreeMap<Category, u64>) {
+        let mut left_out: BTreeMap<Category, u64> = BTreeMap::new();
+        if self.timeline.len() <= cap {
+            return (self.timeline.clone(), left_out);
+        }
+        let mut v = self.timeline.clone();
+        v.sort_by_key(|t| (t.rank, t.row));
+        for t in &v[cap..] {
+            *left_out.entry(t.category).or_default() += 1;
+        }
+        v.truncate(cap);
+        v.sort_by_key(|t| t.row);
+        (v, left_out)
+    }
+
+    /// Number of timeline events per category.
+    pub fn timeline_counts(&self) -> BTreeMap<Category, u64> {
+        let mut m = BTreeMap::new();
+        for t in &self.timeline {
+            *m.entry(t.category).or_default() += 1;
+        }
+        m
+    }
+
+    /// The first and last event time.
+    pub fn time_range(&self) -> (Option<Millis>, Option<Millis>) {
+        (self.summary.first, self.summary.last)
+    }
+
+    /// Sessions issued with a caller in another account.
+    pub fn cross_account_sessions(&self) -> usize {
+        self.cross_account.iter().filter(|&&b| b).count()
+    }
+
+    /// Origins with at least one session.
+    pub fn origins_with_sessions(&self) -> usize {
+        self.origins.iter().filter(|o| o.sessions > 0).count()
+    }
+
+    /// A short description of what an issuance event issued (`brief`: role name only).
+    pub fn issuance_note(&self, row: usize, brief: bool) -> Option<String> {
+        let c = Cols::new(&self.events);
+        let id = c.s("event_id").ok()?.get(row)?;
+        let acct = c.s("recipient_account").ok()?.get(row).map(String::from);
+        let &s = self.issued_by_event.get(&(acct, id.to_string()))?;
+        let se = &self.at.graph.sessions[s];
+        let what = se
+            .role_arn
+            .as_deref()
+            .or(se.session_arn.as_deref())
+            .unwrap_or("?");
+        let what = if brief {
+            super::picture::role_display(what)
+        } else {
+            what.to_string()
+        };
+        Some(match &se.session_name {
+            Some(n) => format!("→ {what} as {n}"),
+            None => format!("→ {what}"),
+        })
+    }
+}

@@ -1,0 +1,422 @@
+//! `report.md`: the report's content as Markdown. Every string from the logs goes through
+//! `md` (pipes, backticks, brackets and backslashes escaped, `<` `>` as entities, newlines
+//! flattened), so a table cell can neither break the table nor inject HTML.
+
+use super::data::{day_str, gap_str, Category, Model};
+use super::html::{
+    COVERAGE_ROWS, EVIDENCE_ROWS, FINDINGS_SHOWN, ORIGIN_ROWS, PROBLEMS_SHOWN, TIMELINE_ROWS,
+};
+use super::picture::{self, origin_labels, role_display, Picture};
+use super::{fit, md};
+use crate::attribute::Cols;
+use crate::model::{format_time, IssuanceKind};
+use anyhow::Result;
+use std::fmt::Write as _;
+use std::io::Write;
+
+fn opt_time(t: Option<i64>) -> String {
+    t.map(format_time).unwrap_or_else(|| "–".into())
+}
+
+fn who(a: &crate::graph::Attribution) -> String {
+    let (label, _) = origin_labels(&a.origin);
+    let mut s = md(&fit(&label, 40));
+    if let Some(last) = a.chain.last() {
+        let _ = write!(s, " → {}", md(&fit(&role_display(last), 40)));
+        if a.chain.len() > 1 {
+            let _ = write!(s, " (depth {})", a.chain.len());
+        }
+    }
+    if a.confidence != crate::model::Confidence::Exact {
+        let _ = write!(s, " ({})", a.confidence.as_str());
+    }
+    s
+}
+
+pub fn write(m: &Model, pic: &Picture, w: &mut dyn Write) -> Result<()> {
+    let mut o = String::with_capacity(128 << 10);
+    let (first, last) = m.time_range();
+    let s = &m.summary.stats;
+    let _ = writeln!(
+        o,
+        "# trailgraph report: who is behind these AWS API calls?\n"
+    );
+    let _ = writeln!(
+        o,
+        "Events from **{}** to **{}**: {} event(s) in {} file(s) read.\n",
+        opt_time(first),
+        opt_time(last),
+        m.events.height(),
+        s.files_read
+    );
+    let _ = writeln!(
+        o,
+        "Input: {}{}\n",
+        m.inputs
+            .iter()
+            .take(6)
+            .map(|p| md(&p.display().to_string()))
+            .collect::<Vec<_>>()
+            .join(", "),
+        if m.inputs.len() > 6 {
+            format!(" and {} more", m.inputs.len() - 6)
+        } else {
+            String::new()
+        }
+    );
+    let chained =
+        m.at.graph
+            .sessions
+            .iter()
+            .filter(|s| s.chain.len() >= 2)
+            .count();
+    let gaps = super::data::gaps_of(m.all_days.iter().copied());
+    let missing: i64 = gaps.iter().map(|g| g.1 - g.0 + 1).sum();
+    o.push_str("| Events | Sessions | Chained | Origins | Deepest chain | Cross-account sessions | Findings | Accounts | Regions | Days with events | Missing days | Input problems |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    let _ = writeln!(
+        o,
+        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+        m.events.height(),
+        m.at.graph.sessions.len(),
+        chained,
+        m.origins.len(),
+        m.max_depth,
+        m.cross_account_sessions(),
+        m.findings.len(),
+        m.summary.accounts.len(),
+        m.summary.regions.len(),
+        m.all_days.len(),
+        missing,
+        m.summary.problems.len()
+    );
+
+    // 1. Input.
+    o.push_str("## 1. The input and its gaps\n\n");
+    for wn in &m.summary.warnings {
+        let _ = writeln!(o, "> **Warning:** {}\n", md(wn));
+    }
+    o.push_str("| Files and records | Count |\n|---|---:|\n");
+    let _ = writeln!(o, "| Files read | {} |", s.files_read);
+    let _ = writeln!(o, "| Files skipped | {} |", s.files_skipped);
+    for (k, v) in &s.files_skipped_by_reason {
+        let _ = writeln!(o, "| — skipped: {} | {v} |", md(k));
+    }
+    let _ = writeln!(o, "| Records read | {} |", s.records_read);
+    let _ = writeln!(o, "| — distinct events | {} |", s.events);
+    let _ = writeln!(o, "| — duplicates | {} |", s.duplicates);
+    let _ = writeln!(o, "| — records skipped | {} |", s.records_skipped);
+    for (k, v) in &s.records_skipped_by_reason {
+        let _ = writeln!(o, "| — skipped: {} | {v} |", md(k));
+    }
+    if s.non_record_objects > 0 {
+        let _ = writeln!(
+            o,
+            "| Non-record JSON objects (exporter metadata) | {} |",
+            s.non_record_objects
+        );
+    }
+    o.push_str("\n| Credential issuance | Events | Failed |\n|---|---:|---:|\n");
+    for k in IssuanceKind::ALL {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} |",
+            k.as_str(),
+            m.summary.issuances.get(k.as_str()).copied().unwrap_or(0),
+            m.summary
+                .issuances_failed
+                .get(k.as_str())
+                .copied()
+                .unwrap_or(0)
+        );
+    }
+    o.push('\n');
+    o.push_str("### Days with events, per account and region\n\n");
+    if m.coverage.is_empty() {
+        o.push_str("No events.\n\n");
+    } else {
+        let _ = writeln!(
+            o,
+            "From {} to {}: {} day(s) with events, {} day(s) without any event.\n",
+            day_str(m.all_days[0]),
+            day_str(*m.all_days.last().expect("non-empty")),
+            m.all_days.len(),
+            missing
+        );
+        o.push_str("| Account | Region | Events | First day | Last day | Days with events | Missing days | Gaps |\n|---|---|---:|---|---|---:|---:|---|\n");
+        for c in m.coverage.iter().take(COVERAGE_ROWS) {
+            let g = c.gaps();
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} | {} | {} | {}{} |",
+                md(&c.account),
+                md(&c.region),
+                c.events,
+                c.first().map(day_str).unwrap_or_default(),
+                c.last().map(day_str).unwrap_or_default(),
+                c.days.len(),
+                c.missing(),
+                g.iter()
+                    .take(4)
+                    .map(|&x| gap_str(x))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if g.len() > 4 {
+                    format!(", … {} more", g.len() - 4)
+                } else {
+                    String::new()
+                }
+            );
+        }
+        if m.coverage.len() > COVERAGE_ROWS {
+            let _ = writeln!(
+                o,
+                "\n{} more rows in `coverage.csv`.",
+                m.coverage.len() - COVERAGE_ROWS
+            );
+        }
+        o.push('\n');
+    }
+    let p = &m.summary.problems;
+    if p.is_empty() {
+        o.push_str("No problems reading the input.\n\n");
+    } else {
+        let _ = writeln!(
+            o,
+            "### Input problems ({})\n\n| File | Where | Problem |\n|---|---|---|",
+            p.len()
+        );
+        for pr in p.iter().take(PROBLEMS_SHOWN) {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} |",
+                md(&pr.file),
+                md(&pr.position),
+                md(&pr.reason)
+            );
+        }
+        if p.len() > PROBLEMS_SHOWN {
+            let _ = writeln!(
+                o,
+                "\n… and {} more (all in `summary.json`).",
+                p.len() - PROBLEMS_SHOWN
+            );
+        }
+        o.push('\n');
+    }
+
+    // 2. Chains.
+    o.push_str("## 2. Who is behind the role sessions\n\n");
+    if pic.nodes.is_empty() {
+        o.push_str("No sessions in the input: there are no chains to show.\n\n");
+    } else {
+        o.push_str("Origins, and under each the role sessions it led to, hop by hop (sessions reached the same way are grouped). ⇄ marks a cross-account hop, ⚠ sessions with findings, ↺ a role cycle.\n\n");
+        o.push_str(&picture::markdown(pic));
+        let _ = writeln!(
+            o,
+            "\nShown: {} of {} origins with sessions, {} of {} sessions. Every chain is in `chains.csv`, every session in `sessions.csv`.\n",
+            pic.origins_shown, pic.origins_total, pic.sessions_shown, pic.sessions_total
+        );
+    }
+
+    // 3. Anomalies.
+    o.push_str("## 3. Anomalies\n\n");
+    if m.findings.is_empty() {
+        o.push_str("No findings: the anomaly detectors found nothing in this input.\n\n");
+    } else {
+        let c = Cols::new(&m.events);
+        let (time, name, src, acct, file, idx, eid) = (
+            c.t("event_time")?,
+            c.s("event_name")?,
+            c.s("event_source")?,
+            c.s("recipient_account")?,
+            c.s("source_file")?,
+            c.u("record_index")?,
+            c.s("event_id")?,
+        );
+        let mut kinds: std::collections::BTreeMap<(&str, &str), usize> = Default::default();
+        for v in &m.findings {
+            *kinds
+                .entry((v.finding.kind.as_str(), v.finding.severity.as_str()))
+                .or_default() += 1;
+        }
+        let _ = writeln!(
+            o,
+            "{} finding(s): {}.\n",
+            m.findings.len(),
+            kinds
+                .iter()
+                .map(|((k, sev), n)| format!("{} ({}) × {n}", md(k), md(sev)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        for v in m.findings.iter().take(FINDINGS_SHOWN) {
+            let f = &v.finding;
+            let _ = writeln!(
+                o,
+                "### {} ({}) at {}\n\n{}\n\n- Subject: {}\n- Origin: {}\n- Sessions: {}\n",
+                md(&f.kind),
+                md(&f.severity),
+                opt_time(f.time),
+                md(&f.explanation),
+                md(&f.subject),
+                md(&f.origin),
+                if v.sessions.is_empty() {
+                    "–".to_string()
+                } else {
+                    v.sessions
+                        .iter()
+                        .take(8)
+                        .map(|&s| md(&m.at.graph.sessions[s].id))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            );
+            o.push_str(
+                "| Time | Event | Account | Who | Event ID | Source |\n|---|---|---|---|---|---|\n",
+            );
+            for &r in v.rows.iter().take(EVIDENCE_ROWS) {
+                let _ = writeln!(
+                    o,
+                    "| {} | {}:{} | {} | {} | {} | {}#{} |",
+                    opt_time(time.get(r)),
+                    md(src.get(r).unwrap_or("").trim_end_matches(".amazonaws.com")),
+                    md(name.get(r).unwrap_or("")),
+                    md(acct.get(r).unwrap_or("")),
+                    who(m.at.of(r)),
+                    md(eid.get(r).unwrap_or("")),
+                    md(file.get(r).unwrap_or("")),
+                    idx.get(r).unwrap_or(0)
+                );
+            }
+            if v.rows.len() > EVIDENCE_ROWS {
+                let _ = writeln!(
+                    o,
+                    "\n{} evidence events in all; see `anomalies.csv`.",
+                    v.rows.len()
+                );
+            }
+            o.push('\n');
+        }
+        if m.findings.len() > FINDINGS_SHOWN {
+            let _ = writeln!(
+                o,
+                "… and {} more findings in `anomalies.csv`.\n",
+                m.findings.len() - FINDINGS_SHOWN
+            );
+        }
+    }
+
+    // 4. Origins.
+    o.push_str("## 4. Activity per origin\n\n");
+    o.push_str("| Origin | Kind | Events | Mutating | Denied | Sessions | Chained | Max depth | Roles | Accounts | Cross-account | Findings | First seen | Last seen |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n");
+    for r in m.origins.iter().take(ORIGIN_ROWS) {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            md(&r.origin),
+            r.kind,
+            r.events,
+            r.mutating,
+            r.denied,
+            r.sessions,
+            r.chained,
+            r.max_depth,
+            r.roles.len(),
+            r.accounts.len(),
+            r.cross_account,
+            r.findings,
+            opt_time(r.first),
+            opt_time(r.last)
+        );
+    }
+    if m.origins.len() > ORIGIN_ROWS {
+        let _ = writeln!(
+            o,
+            "\n{} less active origins are in `origins.csv`.",
+            m.origins.len() - ORIGIN_ROWS
+        );
+    }
+    o.push('\n');
+
+    // 5. Timeline.
+    o.push_str("## 5. Timeline of important events\n\n");
+    let counts = m.timeline_counts();
+    let (items, left_out) = m.timeline_capped(TIMELINE_ROWS);
+    let _ = writeln!(
+        o,
+        "{} important event(s): {}.{}\n",
+        m.timeline.len(),
+        Category::ALL
+            .iter()
+            .map(|c| format!("{} {}", counts.get(c).copied().unwrap_or(0), c.as_str()))
+            .collect::<Vec<_>>()
+            .join(", "),
+        if left_out.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " Shown: the {} most important; left out: {}. All are in `timeline.csv`.",
+                items.len(),
+                left_out
+                    .iter()
+                    .map(|(c, n)| format!("{n} {}", c.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    );
+    if !items.is_empty() {
+        let c = Cols::new(&m.events);
+        let (time, name, src, acct, region, ip, ua, err, eid) = (
+            c.t("event_time")?,
+            c.s("event_name")?,
+            c.s("event_source")?,
+            c.s("recipient_account")?,
+            c.s("aws_region")?,
+            c.s("source_ip")?,
+            c.s("user_agent")?,
+            c.s("error_code")?,
+            c.s("event_id")?,
+        );
+        o.push_str("| Time (UTC) | What | Event | Account / region | Who | Source IP | User agent | Error / note | Event ID |\n|---|---|---|---|---|---|---|---|---|\n");
+        for t in &items {
+            let r = t.row;
+            let note = match t.category {
+                Category::Anomaly => m
+                    .anomaly_rows
+                    .get(&r)
+                    .map(|k| format!("first event of {}", k.join(", "))),
+                Category::Issuance => m.issuance_note(r, true),
+                _ => None,
+            };
+            let errnote = [err.get(r).map(String::from), note]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" · ");
+            let _ = writeln!(
+                o,
+                "| {} | {} | {}:{} | {} {} | {} | {} | {} | {} | {} |",
+                opt_time(time.get(r)),
+                t.category.as_str(),
+                md(src.get(r).unwrap_or("").trim_end_matches(".amazonaws.com")),
+                md(name.get(r).unwrap_or("")),
+                md(acct.get(r).unwrap_or("")),
+                md(region.get(r).unwrap_or("")),
+                who(m.at.of(r)),
+                md(&fit(ip.get(r).unwrap_or(""), 40)),
+                md(&fit(ua.get(r).unwrap_or(""), 40)),
+                md(&fit(&errnote, 90)),
+                md(eid.get(r).unwrap_or(""))
+            );
+        }
+        o.push('\n');
+    }
+    let _ = writeln!(
+        o,
+        "---\n\nMade by trailgraph {}. Times are UTC. Tables: `sessions`, `chains`, `anomalies`, `origins`, `timeline`, `coverage` (.csv and .json) and `summary.json`.",
+        env!("CARGO_PKG_VERSION")
+    );
+    w.write_all(o.as_bytes())?;
+    Ok(())
+}

@@ -1,0 +1,243 @@
+//! The tables behind the report, as frames, written as CSV and JSON with `crate::render`
+//! (row by row), plus `summary.json`.
+
+use super::data::{day_str, gap_str, Category, Model, TimelineItem};
+use super::picture::Picture;
+use crate::answer::{self, SessionFilter};
+use crate::model::format_time;
+use crate::render::{self, Format};
+use anyhow::{Context, Result};
+use polars::prelude::*;
+use serde_json::json;
+use std::io::Write;
+use std::path::Path;
+
+/// Writes every table as `NAME.csv` and `NAME.json`, and `summary.json`.
+pub fn write_all(m: &Model, pic: &Picture, dir: &Path) -> Result<()> {
+    let f = SessionFilter::default();
+    both(
+        dir,
+        "sessions",
+        &answer::sessions_frame(m.frames, m.at, &f)?,
+    )?;
+    both(dir, "chains", &answer::chains_frame(m.frames, m.at, &f)?)?;
+    let findings: Vec<_> = m.findings.iter().map(|v| v.finding.clone()).collect();
+    both(
+        dir,
+        "anomalies",
+        &crate::anomalies::findings_frame(&findings)?,
+    )?;
+    both(dir, "origins", &origins_frame(m)?)?;
+    both(dir, "timeline", &timeline_frame(m, &m.timeline)?)?;
+    both(dir, "coverage", &coverage_frame(m)?)?;
+    let path = dir.join("summary.json");
+    let mut w = std::io::BufWriter::new(
+        std::fs::File::create(&path)
+            .with_context(|| format!("{}: cannot create", path.display()))?,
+    );
+    serde_json::to_writer_pretty(&mut w, &summary_json(m, pic))?;
+    writeln!(w)?;
+    w.flush()?;
+    Ok(())
+}
+
+fn both(dir: &Path, name: &str, df: &DataFrame) -> Result<()> {
+    for (ext, fmt) in [("csv", Format::Csv), ("json", Format::Json)] {
+        let path = dir.join(format!("{name}.{ext}"));
+        let file = std::fs::File::create(&path)
+            .with_context(|| format!("{}: cannot create", path.display()))?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, file);
+        render::write(df, fmt, &mut w)?;
+        w.flush()
+            .with_context(|| format!("{}: cannot write", path.display()))?;
+    }
+    Ok(())
+}
+
+fn opt_time(t: Option<i64>) -> Option<String> {
+    t.map(format_time)
+}
+
+/// Per-origin activity, most active first.
+pub fn origins_frame(m: &Model) -> Result<DataFrame> {
+    let o = &m.origins;
+    macro_rules! col {
+        ($name:expr, $f:expr) => {
+            Column::new($name.into(), o.iter().map($f).collect::<Vec<_>>())
+        };
+    }
+    let cols = vec![
+        col!("origin", |r| r.origin.clone()),
+        col!("kind", |r| r.kind.to_string()),
+        col!("events", |r| r.events),
+        col!("mutating", |r| r.mutating),
+        col!("denied", |r| r.denied),
+        col!("errors", |r| r.errors),
+        col!("sessions", |r| r.sessions),
+        col!("chained_sessions", |r| r.chained),
+        col!("max_depth", |r| r.max_depth as u32),
+        col!("cross_account_sessions", |r| r.cross_account),
+        col!("roles", |r| r.roles.len() as u32),
+        col!("accounts", |r| r.accounts.len() as u32),
+        col!("findings", |r| r.findings),
+        col!("first_seen", |r| opt_time(r.first)),
+        col!("last_seen", |r| opt_time(r.last)),
+        col!("account_ids", |r| r
+            .accounts
+            .iter()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(";")),
+        col!("role_arns", |r| r
+            .roles
+            .iter()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(";")),
+    ];
+    Ok(DataFrame::new(o.len(), cols)?)
+}
+
+/// The columns of the timeline table, in order.
+pub const TIMELINE_EVENT_COLS: [&str; 14] = [
+    "event_time",
+    "event_name",
+    "event_source",
+    "recipient_account",
+    "aws_region",
+    "identity_arn",
+    "access_key_id",
+    "source_ip",
+    "user_agent",
+    "error_code",
+    "read_only",
+    "event_id",
+    "source_file",
+    "record_index",
+];
+
+/// The important events (`items`), with their attribution.
+pub fn timeline_frame(m: &Model, items: &[TimelineItem]) -> Result<DataFrame> {
+    let idx = IdxCa::from_vec(
+        "idx".into(),
+        items.iter().map(|t| t.row as IdxSize).collect(),
+    );
+    let ev = m.events.select(TIMELINE_EVENT_COLS)?.take(&idx)?;
+    let n = items.len();
+    let att = |f: &dyn Fn(&crate::graph::Attribution) -> Option<String>| -> Vec<Option<String>> {
+        items.iter().map(|t| f(m.at.of(t.row))).collect()
+    };
+    let category: Vec<&str> = items.iter().map(|t| t.category.as_str()).collect();
+    let note: Vec<Option<String>> = items
+        .iter()
+        .map(|t| match t.category {
+            Category::Anomaly => m
+                .anomaly_rows
+                .get(&t.row)
+                .map(|k| format!("first event of: {}", k.join(", "))),
+            Category::Issuance => m.issuance_note(t.row, false),
+            _ => None,
+        })
+        .collect();
+    let get = |name: &str| -> Result<Column> { Ok(ev.column(name)?.clone()) };
+    let cols = vec![
+        get("event_time")?,
+        Column::new("category".into(), category),
+        get("event_name")?,
+        get("event_source")?,
+        get("recipient_account")?,
+        get("aws_region")?,
+        Column::new("origin".into(), att(&|a| Some(a.origin.clone()))),
+        Column::new("chain".into(), att(&|a| Some(a.chain_string()))),
+        Column::new(
+            "depth".into(),
+            items
+                .iter()
+                .map(|t| m.at.of(t.row).depth() as u32)
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "confidence".into(),
+            att(&|a| Some(a.confidence.as_str().to_string())),
+        ),
+        Column::new(
+            "session_id".into(),
+            att(&|a| a.session.map(|s| m.at.graph.sessions[s].id.clone())),
+        ),
+        get("identity_arn")?,
+        get("access_key_id")?,
+        get("source_ip")?,
+        get("user_agent")?,
+        get("error_code")?,
+        get("read_only")?,
+        Column::new("note".into(), note),
+        get("event_id")?,
+        get("source_file")?,
+        get("record_index")?,
+    ];
+    Ok(DataFrame::new(n, cols)?)
+}
+
+/// Days with events per account and region, and the gaps between them.
+pub fn coverage_frame(m: &Model) -> Result<DataFrame> {
+    let c = &m.coverage;
+    macro_rules! col {
+        ($name:expr, $f:expr) => {
+            Column::new($name.into(), c.iter().map($f).collect::<Vec<_>>())
+        };
+    }
+    let cols = vec![
+        col!("account", |r| r.account.clone()),
+        col!("region", |r| r.region.clone()),
+        col!("events", |r| r.events),
+        col!("first_day", |r| r.first().map(day_str)),
+        col!("last_day", |r| r.last().map(day_str)),
+        col!("days_present", |r| r.days.len() as u64),
+        col!("days_missing", |r| r.missing()),
+        col!("gaps", |r| r
+            .gaps()
+            .into_iter()
+            .map(gap_str)
+            .collect::<Vec<_>>()
+            .join("; ")),
+    ];
+    Ok(DataFrame::new(c.len(), cols)?)
+}
+
+/// `summary.json`: the `summary` command's JSON plus coverage and report totals.
+pub fn summary_json(m: &Model, pic: &Picture) -> serde_json::Value {
+    let mut v = m.summary.to_json();
+    let days = &m.all_days;
+    let gaps = super::data::gaps_of(days.iter().copied());
+    let counts = m.timeline_counts();
+    v["inputs"] = json!(m
+        .inputs
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>());
+    v["coverage"] = json!({
+        "first_day": days.first().copied().map(day_str),
+        "last_day": days.last().copied().map(day_str),
+        "days_present": days.len(),
+        "days_missing": gaps.iter().map(|g| g.1 - g.0 + 1).sum::<i64>(),
+        "gaps": gaps.iter().map(|&g| json!({"first": day_str(g.0), "last": day_str(g.1), "days": g.1 - g.0 + 1})).collect::<Vec<_>>(),
+        "accounts_regions": m.coverage.len(),
+    });
+    v["report"] = json!({
+        "events": m.events.height(),
+        "sessions": m.at.graph.sessions.len(),
+        "origins": m.origins.len(),
+        "origins_with_sessions": m.origins_with_sessions(),
+        "max_depth": m.max_depth,
+        "cross_account_sessions": m.cross_account_sessions(),
+        "findings": m.findings.len(),
+        "timeline": Category::ALL.iter().map(|c| (c.as_str().to_string(), json!(counts.get(c).copied().unwrap_or(0)))).collect::<serde_json::Map<_, _>>(),
+        "picture": {
+            "origins_shown": pic.origins_shown,
+            "origins_total": pic.origins_total,
+            "sessions_shown": pic.sessions_shown,
+            "sessions_total": pic.sessions_total,
+        },
+    });
+    v
+}

@@ -1,0 +1,441 @@
+//! `trailgraph report`: files written, self-contained HTML, escaping of attacker-controlled
+//! strings, determinism, and rendering in headless Chromium.
+
+use crate::util::{root, run, scenario_inputs, testdata};
+use std::path::{Path, PathBuf};
+
+/// Every file `report` writes.
+pub const REPORT_FILES: [&str; 15] = [
+    "report.html",
+    "report.md",
+    "summary.json",
+    "sessions.csv",
+    "sessions.json",
+    "chains.csv",
+    "chains.json",
+    "anomalies.csv",
+    "anomalies.json",
+    "origins.csv",
+    "origins.json",
+    "timeline.csv",
+    "timeline.json",
+    "coverage.csv",
+    "coverage.json",
+];
+
+/// The input files of every scenario (without expected.json), so no file is skipped.
+pub fn all_scenario_inputs() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(testdata("scenarios"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs.iter().flat_map(|d| scenario_inputs(d)).collect()
+}
+
+/// Runs `report` over `inputs` into `out`; returns the exit code (0 or 1 expected).
+fn report(inputs: &[PathBuf], out: &Path, extra: &[&str]) -> i32 {
+    let mut args: Vec<std::ffi::OsString> = vec!["report".into(), "-q".into()];
+    args.extend(inputs.iter().map(|p| p.as_os_str().to_owned()));
+    args.push("-o".into());
+    args.push(out.as_os_str().to_owned());
+    args.extend(extra.iter().map(|s| (*s).into()));
+    let o = run(&args);
+    let code = o.status.code().unwrap_or(-1);
+    assert!(
+        code == 0 || code == 1,
+        "report exit code {code}; stderr:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    code
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// The HTML loads nothing over the network: no remote src/href, no @import, no url(http…).
+fn assert_self_contained(html: &str) {
+    let lower = html.to_ascii_lowercase();
+    for bad in [
+        "@import", "url(http", "url(//", "<link", "<iframe", "<object", "<embed",
+    ] {
+        assert!(!lower.contains(bad), "HTML contains {bad:?}");
+    }
+    for attr in [
+        "src=",
+        "href=",
+        "xlink:href=",
+        "srcset=",
+        "action=",
+        "poster=",
+    ] {
+        for (i, _) in lower.match_indices(attr) {
+            let v = lower[i + attr.len()..].trim_start_matches(['"', '\'', ' ']);
+            assert!(
+                !(v.starts_with("http:") || v.starts_with("https:") || v.starts_with("//")),
+                "remote resource: {}",
+                &html[i..(i + 80).min(html.len())]
+            );
+        }
+    }
+    // Scripts, if any, are inline.
+    assert!(!lower.contains("<script src"), "external script");
+    assert!(
+        lower.contains("content-security-policy"),
+        "the page declares a CSP forbidding fetches"
+    );
+}
+
+fn assert_all_files(dir: &Path) {
+    for f in REPORT_FILES {
+        let p = dir.join(f);
+        assert!(p.is_file(), "{} missing", p.display());
+        if f.ends_with(".json") {
+            let v: serde_json::Value = serde_json::from_str(&read(&p))
+                .unwrap_or_else(|e| panic!("{}: invalid JSON: {e}", p.display()));
+            assert!(v.is_array() || v.is_object());
+        }
+    }
+    assert!(std::fs::metadata(dir.join("report.html")).unwrap().len() > 1000);
+}
+
+#[test]
+fn report_over_scenarios() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("rep");
+    report(&all_scenario_inputs(), &out, &[]);
+    assert_all_files(&out);
+    let html = read(&out.join("report.html"));
+    let md = read(&out.join("report.md"));
+    assert_self_contained(&html);
+    // The five parts.
+    for part in [
+        "The input and its gaps",
+        "Who is behind the role sessions",
+        "Anomalies",
+        "Activity per origin",
+        "Timeline of important events",
+    ] {
+        assert!(html.contains(part), "HTML lacks {part:?}");
+        assert!(md.contains(part), "Markdown lacks {part:?}");
+    }
+    assert!(html.contains("<svg class=\"chains\""), "chains picture");
+    // Expected origins, in the page, the Markdown and the tables.
+    for o in [
+        "arn:aws:iam::111111111111:user/alice",
+        "arn:aws:iam::111111111111:user/dave",
+        "service:ec2.amazonaws.com",
+    ] {
+        assert!(html.contains(o), "HTML lacks origin {o}");
+        assert!(md.contains(o), "Markdown lacks origin {o}");
+        assert!(
+            read(&out.join("origins.csv")).contains(o),
+            "origins.csv lacks {o}"
+        );
+    }
+    // The 5-hop chain is drawn to its end, and the cross-account AssumeRoot hop is marked.
+    assert!(html.contains(">Hop5<"), "deepest hop drawn");
+    assert!(html.contains("node role cross"), "cross-account hop marked");
+    // Tables: the sessions listing matches `trailgraph sessions`.
+    let sessions: Vec<serde_json::Value> =
+        serde_json::from_str(&read(&out.join("sessions.json"))).unwrap();
+    assert!(sessions.iter().any(|s| s["depth"] == 5));
+    let summary: serde_json::Value =
+        serde_json::from_str(&read(&out.join("summary.json"))).unwrap();
+    assert_eq!(summary["report"]["max_depth"], 5);
+    assert!(summary["coverage"]["days_present"].as_u64().unwrap() > 0);
+    // Timeline: issuances, mutating calls and denials are there, with attribution.
+    let tl = read(&out.join("timeline.csv"));
+    assert!(tl.starts_with("event_time,category,event_name"));
+    for c in [",issuance,", ",mutating,", ",denied,"] {
+        assert!(tl.contains(c), "timeline lacks {c}");
+    }
+}
+
+#[test]
+fn report_over_real_logs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("rep");
+    report(&[testdata("real")], &out, &[]);
+    assert_all_files(&out);
+    let html = read(&out.join("report.html"));
+    assert_self_contained(&html);
+    for o in [
+        "arn:aws:iam::123837392027:user/bert-jan",
+        "service:config.amazonaws.com",
+    ] {
+        assert!(html.contains(o), "HTML lacks origin {o}");
+    }
+    // Gaps between the datasets' days are reported.
+    let summary: serde_json::Value =
+        serde_json::from_str(&read(&out.join("summary.json"))).unwrap();
+    assert!(summary["coverage"]["days_missing"].as_i64().unwrap() > 0);
+    assert!(html.contains("day(s) without any event"));
+    // The accounting of the input is on the page.
+    let files_read = summary["files"]["read"].as_u64().unwrap();
+    assert!(html.contains(&format!(
+        "<td>Files read</td><td class=\"num\">{}</td>",
+        files_read
+    )));
+}
+
+const SCRIPT: &str = "<script>alert(1)</script>";
+const FORMULA: &str = "=HYPERLINK(\"http://evil.example/x\",\"click me\")";
+
+/// A small trail where the session name, the user agent, an error message and a request
+/// parameter are attacker-controlled payloads. Returns the file.
+pub fn write_payload_fixture(dir: &Path) -> PathBuf {
+    let issued = "2024-05-01T10:00:00Z";
+    let session_arn = format!("arn:aws:sts::111111111111:assumed-role/Evil/{SCRIPT}");
+    let records = serde_json::json!({"Records": [
+        {
+            "eventVersion": "1.08",
+            "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLEPAYLOAD01",
+                "arn": "arn:aws:iam::111111111111:user/mallory", "accountId": "111111111111",
+                "accessKeyId": "AKIAEXAMPLEPAYLOAD01", "userName": "mallory"},
+            "eventTime": issued, "eventSource": "sts.amazonaws.com", "eventName": "AssumeRole",
+            "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.7", "userAgent": FORMULA,
+            "requestParameters": {"roleArn": "arn:aws:iam::111111111111:role/Evil",
+                "roleSessionName": SCRIPT, "durationSeconds": 3600},
+            "responseElements": {"credentials": {"accessKeyId": "ASIAEXAMPLEPAYLOAD01",
+                    "sessionToken": "x", "expiration": "May 1, 2024, 11:00:00 AM"},
+                "assumedRoleUser": {"assumedRoleId": format!("AROAEXAMPLEPAYLOAD01:{SCRIPT}"),
+                    "arn": session_arn}},
+            "eventID": "00000000-0000-4000-8000-000000000001", "readOnly": true,
+            "eventType": "AwsApiCall", "managementEvent": true,
+            "recipientAccountId": "111111111111", "eventCategory": "Management"
+        },
+        {
+            "eventVersion": "1.08",
+            "userIdentity": {"type": "AssumedRole",
+                "principalId": format!("AROAEXAMPLEPAYLOAD01:{SCRIPT}"),
+                "arn": session_arn, "accountId": "111111111111",
+                "accessKeyId": "ASIAEXAMPLEPAYLOAD01",
+                "sessionContext": {"sessionIssuer": {"type": "Role",
+                        "principalId": "AROAEXAMPLEPAYLOAD01",
+                        "arn": "arn:aws:iam::111111111111:role/Evil",
+                        "accountId": "111111111111", "userName": "Evil"},
+                    "attributes": {"creationDate": issued, "mfaAuthenticated": "false"}}},
+            "eventTime": "2024-05-01T10:05:00Z", "eventSource": "s3.amazonaws.com",
+            "eventName": "DeleteBucket", "awsRegion": "us-east-1",
+            "sourceIPAddress": "198.51.100.7", "userAgent": FORMULA,
+            "errorCode": "AccessDenied", "errorMessage": format!("denied {SCRIPT} {FORMULA}"),
+            "requestParameters": {"bucketName": SCRIPT},
+            "eventID": "00000000-0000-4000-8000-000000000002", "readOnly": false,
+            "eventType": "AwsApiCall", "managementEvent": true,
+            "recipientAccountId": "111111111111", "eventCategory": "Management"
+        },
+        {
+            "eventVersion": "1.08",
+            "userIdentity": {"type": "AssumedRole",
+                "principalId": format!("AROAEXAMPLEPAYLOAD01:{SCRIPT}"),
+                "arn": session_arn, "accountId": "111111111111",
+                "accessKeyId": "ASIAEXAMPLEPAYLOAD01",
+                "sessionContext": {"sessionIssuer": {"type": "Role",
+                        "principalId": "AROAEXAMPLEPAYLOAD01",
+                        "arn": "arn:aws:iam::111111111111:role/Evil",
+                        "accountId": "111111111111", "userName": "Evil"},
+                    "attributes": {"creationDate": issued, "mfaAuthenticated": "false"}}},
+            "eventTime": "2024-05-01T10:06:00Z", "eventSource": "iam.amazonaws.com",
+            "eventName": "CreateUser", "awsRegion": SCRIPT,
+            "sourceIPAddress": FORMULA, "userAgent": FORMULA,
+            "requestParameters": {"userName": FORMULA},
+            "eventID": "00000000-0000-4000-8000-000000000003", "readOnly": false,
+            "eventType": "AwsApiCall", "managementEvent": true,
+            "recipientAccountId": "111111111111", "eventCategory": "Management"
+        }
+    ]});
+    let p = dir.join("111111111111_CloudTrail_us-east-1_20240501T1010Z_payload.json");
+    std::fs::write(&p, serde_json::to_vec_pretty(&records).unwrap()).unwrap();
+    p
+}
+
+/// CSV fields, parsed (RFC 4180), to check what a spreadsheet would see in each cell.
+pub fn csv_cells(text: &str) -> Vec<String> {
+    let mut cells = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    let mut at_start = true;
+    while let Some(c) = chars.next() {
+        if quoted {
+            if c == '"' {
+                if chars.peek() == Some(&'"') {
+                    cur.push('"');
+                    chars.next();
+                } else {
+                    quoted = false;
+                }
+            } else {
+                cur.push(c);
+            }
+            continue;
+        }
+        match c {
+            '"' if at_start => {
+                quoted = true;
+                at_start = false;
+            }
+            ',' | '\n' => {
+                cells.push(std::mem::take(&mut cur));
+                at_start = true;
+            }
+            c => {
+                cur.push(c);
+                at_start = false;
+            }
+        }
+    }
+    if !cur.is_empty() {
+        cells.push(cur);
+    }
+    cells
+}
+
+/// Would a spreadsheet evaluate this cell? (`-1` is a number, not a formula.)
+pub fn is_formula(cell: &str) -> bool {
+    cell.starts_with(['=', '+', '@', '\t', '\r'])
+        || (cell.starts_with('-') && cell.parse::<f64>().is_err())
+}
+
+#[test]
+fn report_escapes_attacker_strings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = write_payload_fixture(tmp.path());
+    let out = tmp.path().join("rep");
+    report(&[input], &out, &[]);
+    assert_all_files(&out);
+    let html = read(&out.join("report.html"));
+    let md = read(&out.join("report.md"));
+    assert_self_contained(&html);
+    // The raw payloads never appear; their escaped forms do (so they were rendered).
+    for (name, text) in [("report.html", &html), ("report.md", &md)] {
+        assert!(
+            !text.contains(SCRIPT),
+            "{name} contains the raw <script> payload"
+        );
+        assert!(!text.contains("<script"), "{name} contains a <script tag");
+        assert!(!text.contains(FORMULA), "{name} contains the raw formula");
+    }
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(md.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(html.contains("=HYPERLINK(&quot;http://evil.example/x&quot;"));
+    // No Markdown table row is broken by the payloads: every row has as many cells as its
+    // header.
+    let mut expect: Option<usize> = None;
+    for line in md.lines() {
+        if line.starts_with('|') {
+            let cells = line.replace("\\|", "").matches('|').count();
+            match expect {
+                None => expect = Some(cells),
+                Some(n) => assert_eq!(n, cells, "broken Markdown row: {line}"),
+            }
+        } else {
+            expect = None;
+        }
+    }
+    // CSV: no cell a spreadsheet would run as a formula; the payload is there, neutralised.
+    let mut seen_formula = false;
+    for f in REPORT_FILES.iter().filter(|f| f.ends_with(".csv")) {
+        // (`<script>` is inert in CSV; what matters there is formula injection.)
+        let text = read(&out.join(f));
+        for cell in csv_cells(&text) {
+            assert!(!is_formula(&cell), "{f}: formula cell {cell:?}");
+            if cell == format!("'{FORMULA}") {
+                seen_formula = true;
+            }
+        }
+    }
+    assert!(
+        seen_formula,
+        "the user agent payload is in the CSV tables, neutralised"
+    );
+    // JSON keeps the exact values (JSON-escaped).
+    let tl: Vec<serde_json::Value> =
+        serde_json::from_str(&read(&out.join("timeline.json"))).unwrap();
+    assert!(tl.iter().any(|e| e["user_agent"] == FORMULA));
+}
+
+#[test]
+fn report_is_deterministic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let mut inputs = all_scenario_inputs();
+    inputs.push(write_payload_fixture(tmp.path()));
+    report(&inputs, &a, &["-j", "1"]);
+    report(&inputs, &b, &["-j", "2"]);
+    for f in REPORT_FILES {
+        let (x, y) = (
+            std::fs::read(a.join(f)).unwrap(),
+            std::fs::read(b.join(f)).unwrap(),
+        );
+        assert!(x == y, "{f} differs between two runs");
+    }
+}
+
+#[test]
+fn report_without_sessions_or_events() {
+    // One read-only call by an IAM user: no sessions, so no chains; the page still renders
+    // every section and says what is missing.
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("one.json");
+    std::fs::write(
+        &p,
+        r#"{"Records":[{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAONLYONE000000001","arn":"arn:aws:iam::111111111111:user/solo","accountId":"111111111111","accessKeyId":"AKIAONLYONE000000001","userName":"solo"},"eventTime":"2024-01-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"ListBuckets","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.1","userAgent":"aws-cli","eventID":"00000000-0000-4000-8000-0000000000aa","readOnly":true,"eventType":"AwsApiCall","recipientAccountId":"111111111111"}]}"#,
+    )
+    .unwrap();
+    let out = tmp.path().join("rep");
+    report(&[p], &out, &[]);
+    assert_all_files(&out);
+    let html = read(&out.join("report.html"));
+    assert!(html.contains("No sessions in the input"));
+    assert!(html.contains("arn:aws:iam::111111111111:user/solo"));
+    // The write-only-trail warning: no role assumption at all in the input.
+    assert!(html.contains("no AssumeRole"));
+    let findings: Vec<serde_json::Value> =
+        serde_json::from_str(&read(&out.join("anomalies.json"))).unwrap();
+    if findings.is_empty() {
+        assert!(html.contains("No findings"));
+        assert!(read(&out.join("report.md")).contains("No findings"));
+    }
+}
+
+fn on_path(cmd: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(cmd).is_file()))
+}
+
+#[test]
+fn report_renders_in_headless_chromium() {
+    if !on_path("chromium") {
+        eprintln!("report_renders_in_headless_chromium: skipped: `chromium` is not on PATH (Debian: apt-get install -y chromium)");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("rep");
+    report(&[testdata("real")], &out, &[]);
+    let png = tmp.path().join("report.png");
+    let o = std::process::Command::new(root().join("scripts/render-report.sh"))
+        .arg(out.join("report.html"))
+        .arg(&png)
+        .output()
+        .expect("run scripts/render-report.sh");
+    assert!(
+        o.status.success(),
+        "render-report.sh failed:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let bytes = std::fs::read(&png).expect("screenshot written");
+    assert!(
+        bytes.len() > 10_000,
+        "screenshot too small: {} bytes",
+        bytes.len()
+    );
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "a PNG");
+    // The PNG is 1400 x 2000 (IHDR width and height).
+    let w = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
+    let h = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
+    assert_eq!((w, h), (1400, 2000));
+}
