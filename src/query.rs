@@ -1,24 +1,488 @@
-//! `trailgraph query`: polars SQL over the case tables (issue 5). STUB: being written.
+//! `trailgraph query`: polars SQL over the case tables (issue 5).
+//!
+//! Tables (registered lazily, and built only when the SQL names them, so a query over
+//! `events` never pays for attribution):
+//!
+//! - `events`: the events frame as stored (`table::EventBatch::SCHEMA`), one row per distinct
+//!   event, `event_time` / `creation_date` typed as UTC datetimes.
+//! - `issuances`: one row per STS issuance call, failed ones included, and both copies of a
+//!   cross-account call (`table::IssuanceBatch::SCHEMA`).
+//! - `sessions`: one row per issued session: the `sessions` command's columns, with the
+//!   times (`issued_at`, `expires_at`, `first_use`, `last_use`) as UTC datetimes, plus
+//!   `session_arn`, `caller_type`, `caller_arn`, `caller_account`, `parent_session_id`,
+//!   `issuance_in_input` and `user_agent`.
+//! - `attribution`: one row per event: the `attribute` command's columns plus event_type,
+//!   event_category, read_only, management_event, error_code, error_message, identity_type,
+//!   identity_arn, principal_id, user_agent, mfa_authenticated, shared_event_id, source_file,
+//!   record_index.
+//! - `anomalies`: one row per finding (the `anomalies` command's columns, `time` as a UTC
+//!   datetime).
+//!
+//! The shipped queries in `queries/` are embedded in the binary (see [`QUERIES`]).
 
-use crate::cli::{InputArgs, OutputArgs};
-use anyhow::Result;
+use crate::attribute::{attribute_all, attribution_frame, Attributed};
+use crate::cli::{emit, load_attributed, load_input, report_problems, InputArgs, OutputArgs};
+use crate::escape::term;
+use crate::load::Loaded;
+use crate::model::{parse_time, Millis};
+use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
-use std::path::PathBuf;
+use polars::prelude::*;
+use polars::sql::SQLContext;
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+const AFTER_HELP: &str = "\
+Tables: events, issuances, sessions, attribution, anomalies (columns: docs/queries.md).
+Shipped queries (queries/*.sql, built in): trailgraph query --list
+
+Examples:
+  trailgraph query case/ --sql \"SELECT origin, COUNT(*) AS n FROM attribution GROUP BY origin ORDER BY n DESC, origin\"
+  trailgraph query case/ --file cross_account_assumptions
+  trailgraph query ./AWSLogs --file queries/mutating_calls_by_origin.sql --format csv -o out.csv
+  trailgraph query case/ --file my.sql --format parquet -o out.parquet";
 
 #[derive(Args, Debug)]
+#[command(after_help = AFTER_HELP)]
 pub struct QueryArgs {
     #[command(flatten)]
     pub input: InputArgs,
     #[command(flatten)]
     pub out: OutputArgs,
     /// SQL to run over the tables events, issuances, sessions, attribution, anomalies
-    #[arg(long, value_name = "SQL")]
+    #[arg(
+        long,
+        value_name = "SQL",
+        conflicts_with = "file",
+        allow_hyphen_values = true
+    )]
     pub sql: Option<String>,
-    /// Run a query file (e.g. queries/cross_account_assumptions.sql)
+    /// Run a query file (e.g. queries/cross_account_assumptions.sql), or a shipped query by
+    /// name (e.g. cross_account_assumptions; see --list)
     #[arg(long, value_name = "FILE")]
     pub file: Option<PathBuf>,
+    /// List the shipped queries (name, title, description) and exit
+    #[arg(long, exclusive = true)]
+    pub list: bool,
+}
+
+/// A shipped query: its name (file stem) and SQL text (with its comment header).
+pub struct Shipped {
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+macro_rules! shipped {
+    ($($name:literal),* $(,)?) => {
+        &[$(Shipped { name: $name, sql: include_str!(concat!("../queries/", $name, ".sql")) }),*]
+    };
+}
+
+/// The queries in `queries/`, embedded in the binary.
+pub const QUERIES: &[Shipped] = shipped!(
+    "chained_sessions_by_depth",
+    "console_sessions",
+    "cross_account_assumptions",
+    "failed_assumptions_by_principal",
+    "human_activity_through_roles",
+    "key_first_last_use",
+    "long_term_key_usage",
+    "mutating_calls_by_origin",
+    "roles_never_assumed_with_mfa",
+    "service_keys_used_from_several_ips",
+    "sessions_without_source_identity",
+    "unknown_origin_activity",
+);
+
+/// The header of a query file: `-- title:`, `-- description:`, `-- columns:` lines
+/// (a comment line indented by two or more spaces after `--` continues the previous field;
+/// other comment lines are notes).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Header {
+    pub title: String,
+    pub description: String,
+    pub columns: String,
+}
+
+/// Parses the leading comment block of a query.
+pub fn header(sql: &str) -> Header {
+    let mut h = Header::default();
+    let mut last: Option<&str> = None;
+    for line in sql.lines() {
+        let Some(rest) = line.trim_start().strip_prefix("--") else {
+            if line.trim().is_empty() {
+                continue;
+            }
+            break;
+        };
+        let indented = rest.starts_with("  ");
+        let rest = rest.trim();
+        let field = ["title", "description", "columns"]
+            .into_iter()
+            .find(|f| rest.starts_with(&format!("{f}:")));
+        let (key, text) = match field {
+            Some(f) => (Some(f), rest[f.len() + 1..].trim()),
+            None if indented => (last, rest),
+            None => (None, rest),
+        };
+        let slot = match key {
+            Some("title") => &mut h.title,
+            Some("description") => &mut h.description,
+            Some("columns") => &mut h.columns,
+            _ => continue,
+        };
+        if !text.is_empty() {
+            if !slot.is_empty() {
+                slot.push(' ');
+            }
+            slot.push_str(text);
+        }
+        last = key;
+    }
+    h
+}
+
+/// The names of the tables a query can use.
+pub const TABLES: [&str; 5] = [
+    "events",
+    "issuances",
+    "sessions",
+    "attribution",
+    "anomalies",
+];
+
+/// The tables whose names occur as words in `sql` outside comments and string literals: a
+/// cheap over-approximation of the tables the query reads.
+pub fn referenced_tables(sql: &str) -> BTreeSet<&'static str> {
+    let mut words = BTreeSet::new();
+    let b = sql.as_bytes();
+    let mut i = 0;
+    let mut word = String::new();
+    let flush = |w: &mut String, words: &mut BTreeSet<String>| {
+        if !w.is_empty() {
+            words.insert(w.to_ascii_lowercase());
+            w.clear();
+        }
+    };
+    while i < b.len() {
+        let c = b[i];
+        if c == b'-' && b.get(i + 1) == Some(&b'-') {
+            flush(&mut word, &mut words);
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
+        } else if c == b'/' && b.get(i + 1) == Some(&b'*') {
+            flush(&mut word, &mut words);
+            i += 2;
+            while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
+                i += 1;
+            }
+            i += 2;
+        } else if c == b'\'' {
+            flush(&mut word, &mut words);
+            i += 1;
+            while i < b.len() && b[i] != b'\'' {
+                i += 1;
+            }
+            i += 1;
+        } else if c.is_ascii_alphanumeric() || c == b'_' {
+            word.push(c as char);
+            i += 1;
+        } else {
+            flush(&mut word, &mut words);
+            i += 1;
+        }
+    }
+    flush(&mut word, &mut words);
+    TABLES.into_iter().filter(|t| words.contains(*t)).collect()
+}
+
+/// Finds the SQL to run: `--sql`, or `--file` (a file on disk, else a shipped query by name,
+/// `NAME`, `NAME.sql` or `queries/NAME.sql`).
+pub fn resolve_sql(sql: Option<&str>, file: Option<&Path>) -> Result<String> {
+    match (sql, file) {
+        (Some(_), Some(_)) => bail!("query: give either --sql or --file, not both"),
+        (None, None) => bail!(
+            "query: give the SQL with --sql \"SELECT …\" or --file FILE.sql (shipped queries: trailgraph query --list)"
+        ),
+        (Some(s), None) => Ok(s.to_string()),
+        (None, Some(p)) => {
+            if p.is_file() {
+                return std::fs::read_to_string(p)
+                    .with_context(|| format!("query: {}: cannot read", p.display()));
+            }
+            if let Some(q) = shipped_by_path(p) {
+                return Ok(q.sql.to_string());
+            }
+            bail!(
+                "query: {}: no such file, and not the name of a shipped query (see trailgraph query --list)",
+                term(&p.display().to_string())
+            )
+        }
+    }
+}
+
+/// A shipped query named by `NAME`, `NAME.sql` or `queries/NAME.sql`.
+fn shipped_by_path(p: &Path) -> Option<&'static Shipped> {
+    let parent = p
+        .parent()
+        .map(|d| d.as_os_str().to_string_lossy().into_owned());
+    if !matches!(parent.as_deref(), None | Some("") | Some("queries")) {
+        return None;
+    }
+    let file = p.file_name()?.to_str()?;
+    let name = file.strip_suffix(".sql").unwrap_or(file);
+    QUERIES.iter().find(|q| q.name == name)
+}
+
+/// Writes the `--list` text: name, title, description of each shipped query.
+pub fn write_list(out: &mut dyn Write) -> std::io::Result<()> {
+    let w = QUERIES.iter().map(|q| q.name.len()).max().unwrap_or(0);
+    for q in QUERIES {
+        let h = header(q.sql);
+        writeln!(out, "{:w$}  {}", q.name, h.title)?;
+        writeln!(out, "{:w$}  {}", "", h.description)?;
+    }
+    writeln!(
+        out,
+        "\nRun one with: trailgraph query INPUT... --file NAME (SQL text: queries/NAME.sql in the source)"
+    )?;
+    Ok(())
 }
 
 pub fn run(a: QueryArgs) -> Result<u8> {
-    anyhow::bail!("query: not implemented yet ({:?})", a.sql)
+    if a.list {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        write_list(&mut out)?;
+        out.flush()?;
+        return Ok(0);
+    }
+    let sql = resolve_sql(a.sql.as_deref(), a.file.as_deref())?;
+    if sql.trim().is_empty() {
+        bail!("query: the SQL is empty");
+    }
+    // Attribution is the expensive part: only when a table that needs it is named.
+    let (loaded, at, code) = if needs_attribution(&referenced_tables(&sql)) {
+        let (loaded, at, code) = load_attributed(&a.input)?;
+        (loaded, Some(at), code)
+    } else {
+        let loaded = load_input(&a.input)?;
+        let code = report_problems(&loaded.problems, &a.input);
+        (loaded, None, code)
+    };
+    if code == 2 {
+        return Ok(2);
+    }
+    let df = execute(&loaded, at.as_ref(), &sql)?;
+    emit(&df, &a.out)?;
+    Ok(code)
+}
+
+/// Do these tables need the attribution (session graph)?
+pub fn needs_attribution(tables: &BTreeSet<&str>) -> bool {
+    ["sessions", "attribution", "anomalies"]
+        .iter()
+        .any(|t| tables.contains(t))
+}
+
+/// Runs `sql` over the tables of `loaded`, building only the tables it names. `at` is needed
+/// for `sessions`, `attribution` and `anomalies` (see [`needs_attribution`]); it is computed
+/// here when missing.
+pub fn execute(loaded: &Loaded, at: Option<&Attributed>, sql: &str) -> Result<DataFrame> {
+    let need = referenced_tables(sql);
+    let ctx = SQLContext::new();
+    let frames = &loaded.frames;
+    if need.contains("events") {
+        ctx.register("events", frames.events.clone().lazy());
+    }
+    if need.contains("issuances") {
+        ctx.register("issuances", frames.issuances.clone().lazy());
+    }
+    let own;
+    let at: Option<&Attributed> = match at {
+        Some(at) => Some(at),
+        None if needs_attribution(&need) => {
+            own = attribute_all(frames)?;
+            Some(&own)
+        }
+        None => None,
+    };
+    if let Some(at) = at {
+        if need.contains("sessions") {
+            ctx.register("sessions", sessions_table(loaded, at)?.lazy());
+        }
+        if need.contains("attribution") {
+            ctx.register("attribution", attribution_table(loaded, at)?.lazy());
+        }
+        if need.contains("anomalies") {
+            let cfg = crate::anomalies::load_config(None)?;
+            let found = crate::anomalies::detect(frames, at, &cfg)?;
+            let mut df = crate::anomalies::findings_frame(&found)?;
+            to_datetime(&mut df, &["time"])?;
+            ctx.register("anomalies", df.lazy());
+        }
+    }
+    run_sql(ctx, sql)
+}
+
+/// Executes the SQL and collects the result; polars errors become one `query: …` line.
+fn run_sql(mut ctx: SQLContext, sql: &str) -> Result<DataFrame> {
+    let lf = ctx.execute(sql).map_err(query_error)?;
+    lf.collect().map_err(query_error)
+}
+
+fn query_error(e: PolarsError) -> anyhow::Error {
+    let msg = e.to_string();
+    // Polars appends the plan after a blank line; the first paragraph is the message.
+    let first = msg.split("\n\n").next().unwrap_or(&msg);
+    let one: Vec<&str> = first
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    anyhow!("query: {}", term(&one.join("; ")))
+}
+
+/// The `sessions` table: `answer::sessions_frame` (unfiltered) with typed times and more
+/// columns about the caller and the parent session.
+pub fn sessions_table(loaded: &Loaded, at: &Attributed) -> Result<DataFrame> {
+    let mut df = crate::answer::sessions_frame(
+        &loaded.frames,
+        at,
+        &crate::answer::SessionFilter::default(),
+    )?;
+    to_datetime(
+        &mut df,
+        &["issued_at", "expires_at", "first_use", "last_use"],
+    )?;
+    let ss = &at.graph.sessions;
+    // The rows of `df` are sessions in another order: find each one by its id.
+    let by_id: std::collections::HashMap<&str, &crate::graph::Session> =
+        ss.iter().map(|s| (s.id.as_str(), s)).collect();
+    let rows: Vec<Option<&crate::graph::Session>> = df
+        .column("session_id")?
+        .str()?
+        .iter()
+        .map(|id| id.and_then(|id| by_id.get(id).copied()))
+        .collect();
+    let text = |name: &str, f: &dyn Fn(&crate::graph::Session) -> Option<String>| {
+        Column::new(
+            name.into(),
+            rows.iter()
+                .map(|s| s.and_then(f))
+                .collect::<Vec<Option<String>>>(),
+        )
+    };
+    let extra = [
+        text("session_arn", &|s| s.session_arn.clone()),
+        text("caller_type", &|s| s.caller_identity.kind.clone()),
+        text("caller_arn", &|s| s.caller_identity.arn.clone()),
+        text("caller_account", &|s| {
+            s.caller_identity.account.clone().or_else(|| {
+                s.caller_identity
+                    .arn
+                    .as_deref()
+                    .and_then(crate::model::arn_account)
+                    .map(String::from)
+            })
+        }),
+        text("parent_session_id", &|s| s.parent.map(|p| ss[p].id.clone())),
+        Column::new(
+            "issuance_in_input".into(),
+            rows.iter()
+                .map(|s| s.map(|s| !s.orphan))
+                .collect::<Vec<Option<bool>>>(),
+        ),
+        text("user_agent", &|s| s.user_agent.clone()),
+    ];
+    for c in extra {
+        df.with_column(c)?;
+    }
+    Ok(df)
+}
+
+/// The event columns added to the `attribute` frame in the `attribution` table.
+pub const ATTRIBUTION_EXTRA: [&str; 14] = [
+    "event_type",
+    "event_category",
+    "read_only",
+    "management_event",
+    "error_code",
+    "error_message",
+    "identity_type",
+    "identity_arn",
+    "principal_id",
+    "user_agent",
+    "mfa_authenticated",
+    "shared_event_id",
+    "source_file",
+    "record_index",
+];
+
+/// The `attribution` table: `attribute::attribution_frame` plus event columns.
+pub fn attribution_table(loaded: &Loaded, at: &Attributed) -> Result<DataFrame> {
+    let mut df = attribution_frame(&loaded.frames, at)?;
+    let have: BTreeSet<String> = df
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for name in ATTRIBUTION_EXTRA {
+        if !have.contains(name) {
+            df.with_column(loaded.frames.events.column(name)?.clone())?;
+        }
+    }
+    Ok(df)
+}
+
+/// Turns ISO-8601 text columns into `Datetime(ms, UTC)` columns (others are left alone).
+fn to_datetime(df: &mut DataFrame, names: &[&str]) -> Result<()> {
+    for &name in names {
+        let Ok(c) = df.column(name) else { continue };
+        if c.dtype() != &DataType::String {
+            continue;
+        }
+        let v: Vec<Option<Millis>> = c.str()?.iter().map(|s| s.and_then(parse_time)).collect();
+        let t = Int64Chunked::from_iter_options(name.into(), v.into_iter())
+            .into_datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC))
+            .into_column();
+        df.with_column(t)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_named() {
+        let t = referenced_tables("SELECT * FROM events e -- attribution\nJOIN Sessions s ON 1=1 WHERE x = 'anomalies' /* issuances */");
+        assert_eq!(
+            t.into_iter().collect::<Vec<_>>(),
+            vec!["events", "sessions"]
+        );
+    }
+
+    #[test]
+    fn headers_parse() {
+        for q in QUERIES {
+            let h = header(q.sql);
+            assert!(!h.title.is_empty(), "{}: no title", q.name);
+            assert!(!h.description.is_empty(), "{}: no description", q.name);
+            assert!(!h.columns.is_empty(), "{}: no columns", q.name);
+        }
+        let h = header("-- title: T\n-- description: a\n--   b\n-- columns: x, y\nSELECT 1");
+        assert_eq!(h.description, "a b");
+        assert_eq!(h.columns, "x, y");
+    }
+
+    #[test]
+    fn shipped_names() {
+        assert!(shipped_by_path(Path::new("cross_account_assumptions")).is_some());
+        assert!(shipped_by_path(Path::new("queries/cross_account_assumptions.sql")).is_some());
+        assert!(shipped_by_path(Path::new("/etc/cross_account_assumptions.sql")).is_none());
+        assert!(shipped_by_path(Path::new("nope")).is_none());
+    }
 }

@@ -6,5 +6,7 @@ mod attribution;
 mod determinism;
 mod export;
 mod ingest;
+mod queries;
 mod report;
+mod timeline;
 mod util;
