@@ -41,11 +41,17 @@ case $out in
     *) out="$(pwd)/$out" ;;
 esac
 
+# Never hang a test run: give Chromium at most RENDER_TIMEOUT seconds (default 180).
+limit=
+if command -v timeout >/dev/null 2>&1; then
+    limit="timeout ${RENDER_TIMEOUT:-180}"
+fi
+
 profile=$(mktemp -d)
 trap 'rm -rf "$profile"' EXIT INT TERM
 rm -f "$out"
 
-"$browser" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+$limit "$browser" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
     --disable-background-networking --disable-component-update --disable-sync \
     --disable-dev-shm-usage --hide-scrollbars --user-data-dir="$profile" \
     --screenshot="$out" --window-size="$size" "$url" >"$profile/log" 2>&1 || {

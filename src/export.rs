@@ -22,10 +22,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The Neo4j import command, for `--help` and the message after writing.
-pub const NEO4J_IMPORT: &str = "neo4j-admin database import full neo4j \\
+pub const NEO4J_IMPORT: &str = "neo4j-admin database import full \\
     --nodes=nodes_origins.csv --nodes=nodes_sessions.csv --nodes=nodes_roles.csv \\
     --relationships=rels_issued.csv --relationships=rels_of_role.csv \\
-    --multiline-fields=true --overwrite-destination";
+    --multiline-fields=true --overwrite-destination neo4j";
 
 const AFTER_HELP: &str = "\
 Nodes: origins (who started a chain) and sessions (one per issued temporary key), with
@@ -40,19 +40,20 @@ Formats:
   json      {\"directed\":true,\"nodes\":[{\"id\",\"type\",…}],\"links\":[{\"source\",\"target\",…}]}
             (d3-force / networkx node_link_graph)
   neo4j     a directory (-o DIR, required) of CSV files in the neo4j-admin import format:
-              nodes_origins.csv   id:ID(Node), origin, kind, account, sessions:long, label, :LABEL (Origin)
-              nodes_sessions.csv  id:ID(Node), session_id, kind, role_arn, …, depth:int,
-                                  issued_at:datetime, cross_account:boolean, …, :LABEL (Session)
-              nodes_roles.csv     id:ID(Node), arn, name, account, sessions:long, :LABEL (Role)
-              rels_issued.csv     :START_ID(Node), :END_ID(Node), confidence, event_ids:string[],
-                                  cross_account:boolean, :TYPE (ISSUED)
-              rels_of_role.csv    :START_ID(Node), :END_ID(Node), :TYPE (OF_ROLE)
+              nodes_origins.csv   :LABEL Origin; id:ID(Node), origin, kind, account,
+                                  sessions:long, label
+              nodes_sessions.csv  :LABEL Session; id:ID(Node), session_id, kind, role_arn, …,
+                                  issued_at:datetime, depth:int, cross_account:boolean, …
+              nodes_roles.csv     :LABEL Role; id:ID(Node), arn, name, account, sessions:long
+              rels_issued.csv     :TYPE ISSUED; :START_ID(Node), :END_ID(Node), kind,
+                                  confidence, event_ids:string[], cross_account:boolean
+              rels_of_role.csv    :TYPE OF_ROLE; :START_ID(Node) (session), :END_ID(Node) (role)
             All nodes share the ID space Node (ids origin:…, session:…, role:…). Import into an
             empty database (Neo4j 5; stop the database first), from inside DIR:
-              neo4j-admin database import full neo4j \\
+              neo4j-admin database import full \\
                 --nodes=nodes_origins.csv --nodes=nodes_sessions.csv --nodes=nodes_roles.csv \\
                 --relationships=rels_issued.csv --relationships=rels_of_role.csv \\
-                --multiline-fields=true --overwrite-destination
+                --multiline-fields=true --overwrite-destination neo4j
             then e.g. MATCH p=(o:Origin)-[:ISSUED*]->(s:Session) WHERE s.depth >= 3 RETURN p
 
 Examples:
