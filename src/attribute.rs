@@ -428,10 +428,15 @@ impl<'a> Attributor<'a> {
 
 /// Builds the session graph and attributes every event of `frames`.
 pub fn attribute_all(frames: &Frames) -> Result<Attributed> {
+    let t0 = std::time::Instant::now();
     let ev = single_chunk(&frames.events);
     let mut a = Attributor::new(&ev, &frames.issuances)?;
+    crate::ingest::profile("build session graph", t0);
+    let t0 = std::time::Instant::now();
     let per_event: Vec<u32> = (0..ev.height()).map(|i| a.row(i)).collect();
-    Ok(a.finish(per_event))
+    let r = a.finish(per_event);
+    crate::ingest::profile("attribute events", t0);
+    Ok(r)
 }
 
 /// Builds the session graph and attributes only `rows` (others are left unattributed).
@@ -449,15 +454,19 @@ pub fn attribute_rows(frames: &Frames, rows: &[usize]) -> Result<Attributed> {
 pub fn attribution_frame(frames: &Frames, at: &Attributed) -> Result<DataFrame> {
     let ev = &frames.events;
     let n = ev.height();
-    let get = |f: &dyn Fn(&Attribution) -> Option<String>| -> Vec<Option<String>> {
-        (0..n).map(|i| f(at.of(i))).collect()
-    };
-    let session_id = get(&|a| a.session.map(|s| at.graph.sessions[s].id.clone()));
-    let origin = get(&|a| Some(a.origin.clone()));
-    let chain = get(&|a| Some(a.chain_string()));
-    let conf = get(&|a| Some(a.confidence.as_str().to_string()));
-    let si = get(&|a| a.source_identity.clone());
-    let depth: Vec<u32> = (0..n).map(|i| at.of(i).depth() as u32).collect();
+    // Per distinct attribution, the output strings once; per event, a lookup.
+    let chains: Vec<String> = at.table.iter().map(|a| a.chain_string()).collect();
+    let sessions: Vec<Option<&str>> = at
+        .table
+        .iter()
+        .map(|a| a.session.map(|s| at.graph.sessions[s].id.as_str()))
+        .collect();
+    let idx = |i: usize| at.per_event[i] as usize;
+    fn col<'a>(name: &str, per_event: &[u32], f: impl Fn(usize) -> Option<&'a str>) -> Column {
+        StringChunked::from_iter_options(name.into(), per_event.iter().map(|&t| f(t as usize)))
+            .into_column()
+    }
+    let pe = &at.per_event[..];
     let mut cols: Vec<Column> = Vec::new();
     for name in [
         "event_id",
@@ -471,11 +480,20 @@ pub fn attribution_frame(frames: &Frames, at: &Attributed) -> Result<DataFrame> 
     ] {
         cols.push(ev.column(name)?.clone());
     }
-    cols.push(Column::new("session_id".into(), session_id));
-    cols.push(Column::new("origin".into(), origin));
-    cols.push(Column::new("chain".into(), chain));
-    cols.push(Column::new("depth".into(), depth));
-    cols.push(Column::new("confidence".into(), conf));
-    cols.push(Column::new("source_identity".into(), si));
+    cols.push(col("session_id", pe, |t| sessions[t]));
+    cols.push(col("origin", pe, |t| Some(at.table[t].origin.as_str())));
+    cols.push(col("chain", pe, |t| Some(chains[t].as_str())));
+    cols.push(Column::new(
+        "depth".into(),
+        (0..n)
+            .map(|i| at.table[idx(i)].depth() as u32)
+            .collect::<Vec<u32>>(),
+    ));
+    cols.push(col("confidence", pe, |t| {
+        Some(at.table[t].confidence.as_str())
+    }));
+    cols.push(col("source_identity", pe, |t| {
+        at.table[t].source_identity.as_deref()
+    }));
     Ok(DataFrame::new(n, cols)?)
 }

@@ -5,7 +5,7 @@
 use crate::answer::{self, SessionFilter};
 use crate::attribute::{attribute_all, attribution_frame, Attributed};
 use crate::escape::term;
-use crate::ingest::{ingest, IngestOptions, Problem};
+use crate::ingest::{IngestOptions, Problem};
 use crate::load::{load, Loaded};
 use crate::render::{self, Format};
 use crate::store::{self, Manifest};
@@ -419,10 +419,19 @@ pub fn load_attributed(input: &InputArgs) -> Result<(Loaded, Attributed, u8)> {
 }
 
 fn cmd_attribute(a: AttributeArgs) -> Result<u8> {
-    let (loaded, at, code) = load_attributed(&a.input)?;
+    // Only the columns attribution and its output need: less to build and hold.
+    let columns: Vec<&str> = crate::attribute::ATTRIBUTION_COLUMNS
+        .iter()
+        .chain(&["event_name", "event_source", "aws_region", "source_ip"])
+        .copied()
+        .collect();
+    let loaded =
+        crate::load::load_columns(&a.input.inputs, &a.input.ingest_options(), Some(&columns))?;
+    let code = report_problems(&loaded.problems, &a.input);
     if code == 2 {
         return Ok(2);
     }
+    let at = attribute_all(&loaded.frames)?;
     let df = store::by_event_time(&attribution_frame(&loaded.frames, &at)?)?;
     emit(&df, &a.out)?;
     Ok(code)
@@ -441,16 +450,24 @@ fn cmd_who(a: WhoArgs) -> Result<u8> {
         .chain(answer::WHO_COLUMNS)
         .copied()
         .collect();
-    let mut loaded =
-        crate::load::load_columns(&input.inputs, &input.ingest_options(), Some(&columns))?;
+    let t0 = std::time::Instant::now();
+    let mut loaded = match who_fast_load(&input, &id, &columns)? {
+        Some(l) => l,
+        None => crate::load::load_columns(&input.inputs, &input.ingest_options(), Some(&columns))?,
+    };
+    crate::ingest::profile("load", t0);
     let code = report_problems(&loaded.problems, &input);
     if code == 2 {
         return Ok(2);
     }
     loaded.frames.events = crate::attribute::single_chunk(&loaded.frames.events);
     // Attribute only the rows that can answer: `who` on a large case stays fast.
+    let t0 = std::time::Instant::now();
     let rows = answer::who_rows(&loaded.frames, &id)?;
+    crate::ingest::profile("find rows", t0);
+    let t0 = std::time::Instant::now();
     let at = crate::attribute::attribute_rows(&loaded.frames, &rows)?;
+    crate::ingest::profile("graph + attribute rows", t0);
     let ans = answer::who(&loaded.frames, &at, &id)?;
     if ans.matches.is_empty() {
         eprintln!(
@@ -472,6 +489,71 @@ fn cmd_who(a: WhoArgs) -> Result<u8> {
     }
     out.flush()?;
     Ok(code)
+}
+
+/// `who` on one case directory: scan only the events that can matter (those carrying the id,
+/// the other copies of cross-account ones, and Identity Center portal calls) instead of loading
+/// every event. None when INPUT is not a single case directory.
+fn who_fast_load(input: &InputArgs, id: &str, columns: &[&str]) -> Result<Option<Loaded>> {
+    use polars::prelude::{col, lit};
+    let [dir] = &input.inputs[..] else {
+        return Ok(None);
+    };
+    if !dir.is_dir() || !crate::discover::is_case_dir(dir) {
+        return Ok(None);
+    }
+    let manifest = store::read_manifest(dir)?;
+    let (issuances, events) = rayon::join(
+        || store::load_case_issuances(dir, &manifest),
+        || {
+            let hit = col("event_id")
+                .eq(lit(id))
+                .or(col("principal_id").eq(lit(id)))
+                .or(col("access_key_id").eq(lit(id)));
+            store::scan_case_events(dir, &manifest, columns, hit)
+        },
+    );
+    let (issuances, mut events) = (issuances?, events?);
+    // The other copy of a cross-account action attributes the resource-account copy.
+    let kinds = events.column("identity_type")?.str()?.clone();
+    let shared: Vec<String> = kinds
+        .iter()
+        .zip(events.column("shared_event_id")?.str()?.iter())
+        .filter(|(k, _)| *k == Some("AWSAccount"))
+        .filter_map(|(_, s)| s.map(String::from))
+        .collect();
+    let mut extra = Vec::new();
+    for s in shared {
+        extra.push(store::scan_case_events(
+            dir,
+            &manifest,
+            columns,
+            col("shared_event_id").eq(lit(s)),
+        )?);
+    }
+    if kinds.iter().any(|k| k == Some("IdentityCenterUser")) {
+        extra.push(store::scan_case_events(
+            dir,
+            &manifest,
+            columns,
+            col("identity_type").eq(lit("IdentityCenterUser")),
+        )?);
+    }
+    for e in extra {
+        events.vstack_mut_owned(e)?;
+    }
+    let events = store::canonical_order(&events)?;
+    // Rows pulled in twice (a hit that is also a partner) are one event.
+    let events = events.unique_stable(
+        Some(&["source_file".to_string(), "record_index".to_string()]),
+        polars::prelude::UniqueKeepStrategy::First,
+        None,
+    )?;
+    Ok(Some(Loaded {
+        frames: store::Frames { events, issuances },
+        stats: manifest.stats(),
+        problems: manifest.problems(),
+    }))
 }
 
 fn cmd_trace(a: TraceArgs) -> Result<u8> {
@@ -607,7 +689,8 @@ fn cmd_ingest(a: IngestArgs) -> Result<u8> {
         .filter(|f| !known.contains(&(f.display.clone(), f.size, f.mtime)))
         .collect();
     let already = total - files.len();
-    let ing = ingest(&files, &a.input.ingest_options(), &mut seen);
+    let (ing, mut frames) =
+        store::ingest_frames(&files, &a.input.ingest_options(), &mut seen, None)?;
     let code = report_problems(&ing.problems, &a.input);
     if code == 2 {
         return Ok(2);
@@ -621,7 +704,6 @@ fn cmd_ingest(a: IngestArgs) -> Result<u8> {
         return Ok(code);
     }
     manifest.add_run(&ing, part);
-    let mut frames = store::frames_from(&ing.files)?;
     std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
     store::write_part(dir, &manifest, part, &mut frames)?;
     let s = &ing.stats;

@@ -48,7 +48,15 @@ fn decode_into(name: &str, raw: Vec<u8>, cap: u64, depth: u8, out: &mut Vec<Unit
         return;
     }
     if raw.starts_with(GZIP_MAGIC) {
-        let mut bytes = Vec::new();
+        // Pre-size from the gzip trailer (ISIZE: uncompressed size mod 2^32 of the last member)
+        // so decompression does not copy the buffer while it grows.
+        let isize = raw
+            .len()
+            .checked_sub(4)
+            .map(|i| u32::from_le_bytes([raw[i], raw[i + 1], raw[i + 2], raw[i + 3]]) as u64)
+            .unwrap_or(0);
+        let guess = isize.max(raw.len() as u64 * 4).min(cap.saturating_add(1));
+        let mut bytes = Vec::with_capacity(guess as usize);
         let res = MultiGzDecoder::new(&raw[..])
             .take(cap.saturating_add(1))
             .read_to_end(&mut bytes);

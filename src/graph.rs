@@ -279,6 +279,7 @@ impl SessionGraph {
             session_nodes: Vec::new(),
             loops: Vec::new(),
         };
+        let t0 = std::time::Instant::now();
         // Successful issuances, sorted deterministically; caller copies before role-account
         // copies so the caller copy defines the session's caller.
         let mut rows: Vec<&IssuanceIn> = issuances
@@ -444,6 +445,7 @@ impl SessionGraph {
             }
         }
         g.finish();
+        crate::ingest::profile("build sessions and callers", t0);
         g
     }
 

@@ -33,6 +33,17 @@ impl std::fmt::Display for Problem {
     }
 }
 
+/// Prints a phase timing on stderr when `TRAILGRAPH_PROFILE` is set (for benchmarks; output
+/// on stdout is unaffected).
+pub fn profile(phase: &str, since: std::time::Instant) {
+    if std::env::var_os("TRAILGRAPH_PROFILE").is_some() {
+        eprintln!(
+            "profile: {phase:<28} {:>8.3} s",
+            since.elapsed().as_secs_f64()
+        );
+    }
+}
+
 /// Problem lines listed per file; the rest are counted in one line.
 const MAX_PROBLEMS_PER_FILE: usize = 50;
 
@@ -72,6 +83,10 @@ pub struct FileOutcome {
     pub problems: Vec<Problem>,
     /// JSON objects beside the records that are neither records nor containers.
     pub non_record_objects: u64,
+    /// Number of event rows parsed from the file (before de-duplication).
+    pub rows: usize,
+    /// De-duplication key per event row (computed in the worker).
+    pub keys: Vec<Option<u128>>,
     /// Filled by the de-duplication pass: which event rows are kept.
     pub keep: Vec<bool>,
     pub duplicates: u64,
@@ -150,28 +165,43 @@ pub type SeenKeys = FxHashSet<u128>;
 
 /// Reads, parses and de-duplicates `files`. `seen` holds the keys of events already in the case
 /// (incremental ingest); it is extended with the new events.
-pub fn ingest(files: &[InputFile], opts: &IngestOptions, seen: &mut SeenKeys) -> Ingested {
+///
+/// `convert` runs in the worker right after a file is parsed and may take the file's batches;
+/// its results come back in file order.
+pub fn ingest_with<T: Send>(
+    files: &[InputFile],
+    opts: &IngestOptions,
+    seen: &mut SeenKeys,
+    convert: &(dyn Fn(&mut FileOutcome) -> T + Sync),
+) -> (Ingested, Vec<T>) {
+    let t0 = std::time::Instant::now();
     let progress = Progress::start(opts.progress, files.len() as u64);
-    let mut outcomes: Vec<FileOutcome> = files
+    let (mut outcomes, converted): (Vec<FileOutcome>, Vec<T>) = files
         .par_iter()
         .map(|f| {
-            let o = read_file(f, opts);
+            let mut o = read_file(f, opts);
+            o.keys = (0..o.events.len())
+                .map(|i| dedup_key(o.events.recipient_account.get(i), o.events.event_id.get(i)))
+                .collect();
+            o.rows = o.events.len();
+            let t = convert(&mut o);
             progress.file_done(o.size, o.records_read);
-            o
+            (o, t)
         })
-        .collect();
+        .unzip();
     progress.finish();
+    profile("read+parse (parallel)", t0);
+    let t0 = std::time::Instant::now();
 
     let mut stats = Stats::default();
     let mut problems = Vec::new();
     for o in &mut outcomes {
         // De-duplication, sequential and in file order: deterministic whatever the threads.
-        let n = o.events.len();
+        let n = o.rows;
         o.keep = Vec::with_capacity(n);
-        for i in 0..n {
-            let keep = match dedup_key(o.events.recipient_account.get(i), o.events.event_id.get(i))
-            {
-                Some(k) => seen.insert(k),
+        for k in &o.keys {
+            let keep = match k {
+                Some(k) => seen.insert(*k),
                 None => true,
             };
             if !keep {
@@ -179,6 +209,7 @@ pub fn ingest(files: &[InputFile], opts: &IngestOptions, seen: &mut SeenKeys) ->
             }
             o.keep.push(keep);
         }
+        o.keys = Vec::new();
         stats.files_seen += 1;
         match o.skip {
             Some(r) => {
@@ -205,15 +236,19 @@ pub fn ingest(files: &[InputFile], opts: &IngestOptions, seen: &mut SeenKeys) ->
         stats.non_record_objects += o.non_record_objects;
         problems.extend(o.problems.iter().cloned());
     }
+    profile("de-duplicate", t0);
     debug_assert_eq!(
         stats.records_read,
         stats.events + stats.duplicates + stats.records_skipped
     );
-    Ingested {
-        files: outcomes,
-        stats,
-        problems,
-    }
+    (
+        Ingested {
+            files: outcomes,
+            stats,
+            problems,
+        },
+        converted,
+    )
 }
 
 /// Reads one input file. Never panics on bad input; never fails.

@@ -513,6 +513,7 @@ impl<'e> Walker<'e> {
     /// concatenated documents). After a syntax error in a multi-value stream, resumes at the
     /// next line; in a single document, stops there.
     fn walk_stream(&mut self, buf: &[u8], depth: u8) {
+        let text = std::str::from_utf8(buf).ok();
         let mut off = skip_ws(buf, 0);
         let mut values = 0u64;
         while off < buf.len() {
@@ -535,13 +536,23 @@ impl<'e> Walker<'e> {
                     continue;
                 }
             }
-            let mut de = serde_json::Deserializer::from_slice(&buf[off..]);
             let seed = ItemSeed {
                 w: self,
                 depth,
                 in_records: false,
             };
-            let res = seed.deserialize(&mut de).and_then(|_| de.end());
+            // Valid UTF-8 was checked once for the whole buffer: the `str` reader then skips
+            // the per-string check. Otherwise the byte reader finds the bad line.
+            let res = match text {
+                Some(t) => {
+                    let mut de = serde_json::Deserializer::from_str(&t[off..]);
+                    seed.deserialize(&mut de).and_then(|_| de.end())
+                }
+                None => {
+                    let mut de = serde_json::Deserializer::from_slice(&buf[off..]);
+                    seed.deserialize(&mut de).and_then(|_| de.end())
+                }
+            };
             match res {
                 Ok(()) => return,
                 Err(e)

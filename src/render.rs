@@ -31,15 +31,40 @@ enum Cell<'a> {
     Other(&'a Column),
 }
 
-/// One value, as text or JSON.
-pub enum Val {
-    Null,
-    Str(String),
-    Num(String),
-    Bool(bool),
-}
-
 impl<'a> Cell<'a> {
+    /// The cell as text (borrowed for strings: no allocation), or None when null.
+    fn text_at(&self, i: usize) -> Option<std::borrow::Cow<'a, str>> {
+        use std::borrow::Cow;
+        match self {
+            Cell::Str(c) => c.get(i).map(Cow::Borrowed),
+            Cell::Time(c) => c.get(i).map(|t| Cow::Owned(format_time(t))),
+            Cell::I64(c) => c.get(i).map(|v| Cow::Owned(v.to_string())),
+            Cell::U64(c) => c.get(i).map(|v| Cow::Owned(v.to_string())),
+            Cell::U32(c) => c.get(i).map(|v| Cow::Owned(v.to_string())),
+            Cell::I32(c) => c.get(i).map(|v| Cow::Owned(v.to_string())),
+            Cell::F64(c) => c.get(i).map(|v| Cow::Owned(v.to_string())),
+            Cell::Bool(c) => c
+                .get(i)
+                .map(|v| Cow::Borrowed(if v { "true" } else { "false" })),
+            Cell::Other(c) => match c.get(i) {
+                Ok(AnyValue::Null) | Err(_) => None,
+                Ok(v) => Some(Cow::Owned(v.str_value().to_string())),
+            },
+        }
+    }
+
+    /// Appends the cell as a JSON value.
+    fn json_at(&self, i: usize, out: &mut Vec<u8>) {
+        let quoted = matches!(self, Cell::Str(_) | Cell::Time(_) | Cell::Other(_));
+        match self.text_at(i) {
+            None => out.extend_from_slice(b"null"),
+            Some(t) if quoted => {
+                serde_json::to_writer(&mut *out, t.as_ref()).expect("in-memory write")
+            }
+            Some(t) => out.extend_from_slice(t.as_bytes()),
+        }
+    }
+
     fn new(c: &'a Column) -> Cell<'a> {
         match c.dtype() {
             DataType::String => Cell::Str(c.str().expect("string")),
@@ -51,40 +76,6 @@ impl<'a> Cell<'a> {
             DataType::Float64 => Cell::F64(c.f64().expect("f64")),
             DataType::Boolean => Cell::Bool(c.bool().expect("bool")),
             _ => Cell::Other(c),
-        }
-    }
-    fn get(&self, i: usize) -> Val {
-        match self {
-            Cell::Str(c) => c.get(i).map_or(Val::Null, |s| Val::Str(s.to_string())),
-            Cell::Time(c) => c.get(i).map_or(Val::Null, |t| Val::Str(format_time(t))),
-            Cell::I64(c) => c.get(i).map_or(Val::Null, |v| Val::Num(v.to_string())),
-            Cell::U64(c) => c.get(i).map_or(Val::Null, |v| Val::Num(v.to_string())),
-            Cell::U32(c) => c.get(i).map_or(Val::Null, |v| Val::Num(v.to_string())),
-            Cell::I32(c) => c.get(i).map_or(Val::Null, |v| Val::Num(v.to_string())),
-            Cell::F64(c) => c.get(i).map_or(Val::Null, |v| Val::Num(v.to_string())),
-            Cell::Bool(c) => c.get(i).map_or(Val::Null, Val::Bool),
-            Cell::Other(c) => match c.get(i) {
-                Ok(AnyValue::Null) | Err(_) => Val::Null,
-                Ok(v) => Val::Str(v.str_value().to_string()),
-            },
-        }
-    }
-}
-
-impl Val {
-    fn text(&self) -> String {
-        match self {
-            Val::Null => String::new(),
-            Val::Str(s) | Val::Num(s) => s.clone(),
-            Val::Bool(b) => b.to_string(),
-        }
-    }
-    fn json(&self, out: &mut Vec<u8>) {
-        match self {
-            Val::Null => out.extend_from_slice(b"null"),
-            Val::Str(s) => serde_json::to_writer(&mut *out, s).expect("in-memory write"),
-            Val::Num(s) => out.extend_from_slice(s.as_bytes()),
-            Val::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         }
     }
 }
@@ -110,7 +101,9 @@ pub fn write(df: &DataFrame, format: Format, out: &mut dyn Write) -> Result<()> 
                     if j > 0 {
                         line.push(',');
                     }
-                    line.push_str(&csv_field(&c.get(i).text()));
+                    if let Some(t) = c.text_at(i) {
+                        line.push_str(&csv_field(&t));
+                    }
                 }
                 line.push('\n');
                 out.write_all(line.as_bytes())?;
@@ -138,7 +131,7 @@ pub fn write(df: &DataFrame, format: Format, out: &mut dyn Write) -> Result<()> 
                     }
                     buf.extend_from_slice(keys[j].as_bytes());
                     buf.push(b':');
-                    c.get(i).json(&mut buf);
+                    c.json_at(i, &mut buf);
                 }
                 buf.push(b'}');
                 if !json {
@@ -186,7 +179,7 @@ fn write_table(names: &[String], cells: &[Cell], n: usize, out: &mut dyn Write) 
     let mut widths: Vec<usize> = names.iter().map(|h| h.chars().count()).collect();
     for i in 0..sample {
         for (j, c) in cells.iter().enumerate() {
-            widths[j] = widths[j].max(fit(&c.get(i).text()).chars().count());
+            widths[j] = widths[j].max(fit(&c.text_at(i).unwrap_or_default()).chars().count());
         }
     }
     let line = |vals: Vec<String>| -> String {
@@ -206,7 +199,10 @@ fn write_table(names: &[String], cells: &[Cell], n: usize, out: &mut dyn Write) 
     };
     out.write_all(line(names.to_vec()).as_bytes())?;
     for i in 0..n {
-        let vals: Vec<String> = cells.iter().map(|c| fit(&c.get(i).text())).collect();
+        let vals: Vec<String> = cells
+            .iter()
+            .map(|c| fit(&c.text_at(i).unwrap_or_default()))
+            .collect();
         out.write_all(line(vals).as_bytes())?;
     }
     Ok(())

@@ -9,7 +9,7 @@
 //! Each `ingest` into an existing case adds one part per table holding only new files' events.
 
 use crate::ingest::{FileOutcome, Ingested, Problem, Stats};
-use crate::table::{ColRef, EventBatch, IssuanceBatch, Kind};
+use crate::table::{ColData, ColRef, EventBatch, IssuanceBatch, Kind};
 use anyhow::{bail, Context, Result};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -156,7 +156,7 @@ impl Manifest {
                 size: f.size,
                 mtime: f.mtime,
                 records_read: f.records_read,
-                events: f.events.len() as u64 - f.duplicates,
+                events: f.rows as u64 - f.duplicates,
                 duplicates: f.duplicates,
                 records_skipped: f.records_skipped(),
                 skip_reason: f.skip.map(|r| r.as_str().to_string()),
@@ -291,36 +291,80 @@ pub fn by_event_time(df: &DataFrame) -> Result<DataFrame> {
     )?)
 }
 
-/// Turns ingest outcomes into frames (kept rows only), sorted deterministically.
-pub fn frames_from(files: &[FileOutcome]) -> Result<Frames> {
-    let ev_parts: Vec<_> = files
-        .iter()
-        .map(|f| (f.events.columns(), Some(&f.keep[..])))
-        .collect();
-    // Files are in path order and records in position order: already canonical.
-    let events = frame_from(EventBatch::SCHEMA, &ev_parts)?;
-    let iss_keep: Vec<Vec<bool>> = files
+/// Ingests `files` and returns the kept rows as frames in canonical order (files by path,
+/// records by position). Each final column is built by moving that column out of every file's
+/// batch and freeing it right after, so about one copy of the data is alive at any time, and
+/// every column comes out as one contiguous chunk.
+pub fn ingest_frames(
+    files: &[crate::discover::InputFile],
+    opts: &crate::ingest::IngestOptions,
+    seen: &mut crate::ingest::SeenKeys,
+    events_columns: Option<&[&str]>,
+) -> Result<(Ingested, Frames)> {
+    type Taken = (Vec<ColData>, Vec<ColData>);
+    let take =
+        |o: &mut FileOutcome| -> Taken { (o.events.take_columns(), o.issuances.take_columns()) };
+    let (ing, per_file) = crate::ingest::ingest_with(files, opts, seen, &take);
+    let t0 = std::time::Instant::now();
+    let iss_keep: Vec<Vec<bool>> = ing
+        .files
         .iter()
         .map(|f| f.issuance_event_row.iter().map(|&r| f.keep[r]).collect())
         .collect();
-    let iss_parts: Vec<_> = files
-        .iter()
-        .zip(&iss_keep)
-        .map(|(f, k)| (f.issuances.columns(), Some(&k[..])))
+    // Transpose to [column][file] (moves, no copies).
+    let n_ev = EventBatch::SCHEMA.len();
+    let n_iss = IssuanceBatch::SCHEMA.len();
+    let mut ev_cols: Vec<Vec<ColData>> = (0..n_ev)
+        .map(|_| Vec::with_capacity(per_file.len()))
         .collect();
-    let issuances = frame_from(IssuanceBatch::SCHEMA, &iss_parts)?.sort(
-        [
-            "event_time",
-            "event_id",
-            "recipient_account",
-            "source_file",
-            "record_index",
-        ],
-        SortMultipleOptions::default()
-            .with_nulls_last(true)
-            .with_maintain_order(true),
-    )?;
-    Ok(Frames { events, issuances })
+    let mut iss_cols: Vec<Vec<ColData>> = (0..n_iss)
+        .map(|_| Vec::with_capacity(per_file.len()))
+        .collect();
+    for (evs, isss) in per_file {
+        for (i, c) in evs.into_iter().enumerate() {
+            ev_cols[i].push(c);
+        }
+        for (i, c) in isss.into_iter().enumerate() {
+            iss_cols[i].push(c);
+        }
+    }
+    let ev_keep: Vec<&[bool]> = ing.files.iter().map(|f| &f.keep[..]).collect();
+    let iss_keep: Vec<&[bool]> = iss_keep.iter().map(|k| &k[..]).collect();
+    let mut events = build_owned(EventBatch::SCHEMA, ev_cols, &ev_keep, events_columns)?;
+    if let Some(c) = events_columns {
+        events = events.select(c.iter().copied())?;
+    }
+    let issuances = build_owned(IssuanceBatch::SCHEMA, iss_cols, &iss_keep, None)?;
+    crate::ingest::profile("build columns", t0);
+    Ok((ing, Frames { events, issuances }))
+}
+
+/// Builds a frame from owned per-file columns, consuming (and so freeing) each as it goes.
+/// Columns not in `only` are freed without being built.
+fn build_owned(
+    schema: &[(&'static str, Kind)],
+    cols: Vec<Vec<ColData>>,
+    keep: &[&[bool]],
+    only: Option<&[&str]>,
+) -> Result<DataFrame> {
+    use rayon::prelude::*;
+    let built: Vec<Column> = cols
+        .into_par_iter()
+        .enumerate()
+        .filter(|(i, _)| only.is_none_or(|o| o.contains(&schema[*i].0)))
+        .map(|(i, files)| {
+            let parts: Vec<Part<'_>> = files
+                .iter()
+                .zip(keep)
+                .map(|(c, k)| (vec![(schema[i].0, c.as_ref())], Some(*k)))
+                .collect();
+            let col = build_column(schema[i].0, schema[i].1, &parts, 0);
+            drop(parts);
+            drop(files);
+            col
+        })
+        .collect();
+    Ok(DataFrame::new_infer_height(built)?)
 }
 
 fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<()> {
@@ -328,7 +372,7 @@ fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<()> {
     let f =
         std::fs::File::create(&tmp).with_context(|| format!("{}: cannot create", tmp.display()))?;
     ParquetWriter::new(f)
-        .with_compression(ParquetCompression::Zstd(None))
+        .with_compression(ParquetCompression::Snappy)
         .finish(df)
         .map_err(|e| anyhow::anyhow!("{}: cannot write Parquet: {e}", path.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot rename", path.display()))?;
@@ -371,14 +415,33 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest> {
 
 /// Writes a new part into `dir` and the updated manifest (atomically replaced).
 pub fn write_part(dir: &Path, manifest: &Manifest, part: u32, frames: &mut Frames) -> Result<()> {
-    for (table, df) in [
-        ("events", &mut frames.events),
-        ("issuances", &mut frames.issuances),
-    ] {
+    let t0 = std::time::Instant::now();
+    let r = write_part_inner(dir, manifest, part, frames);
+    crate::ingest::profile("write Parquet", t0);
+    r
+}
+
+fn write_part_inner(dir: &Path, manifest: &Manifest, part: u32, frames: &mut Frames) -> Result<()> {
+    for table in ["events", "issuances"] {
         let d = dir.join(table);
         std::fs::create_dir_all(&d).with_context(|| format!("{}: cannot create", d.display()))?;
-        write_parquet(&d.join(part_name(part)), df)?;
     }
+    let (a, b) = rayon::join(
+        || {
+            write_parquet(
+                &dir.join("events").join(part_name(part)),
+                &mut frames.events,
+            )
+        },
+        || {
+            write_parquet(
+                &dir.join("issuances").join(part_name(part)),
+                &mut frames.issuances,
+            )
+        },
+    );
+    a?;
+    b?;
     let p = dir.join(crate::discover::CASE_MANIFEST);
     let tmp = dir.join("manifest.json.tmp");
     std::fs::write(&tmp, serde_json::to_string_pretty(manifest)? + "\n")
@@ -449,6 +512,65 @@ pub fn load_case_columns(
         (events, issuances)
     };
     Ok((Frames { events, issuances }, manifest))
+}
+
+/// Events of a case (all parts) that satisfy `predicate`, with only `columns`. The lazy
+/// Parquet scan decodes the other columns only for matching rows, so a lookup by id reads
+/// little more than the columns the predicate names.
+pub fn scan_case_events(
+    dir: &Path,
+    manifest: &Manifest,
+    columns: &[&str],
+    predicate: Expr,
+) -> Result<DataFrame> {
+    let mut acc: Option<DataFrame> = None;
+    for part in 0..manifest.parts {
+        let p = dir.join("events").join(part_name(part));
+        if !p.exists() {
+            continue;
+        }
+        let path = p.to_string_lossy().into_owned();
+        let df =
+            LazyFrame::scan_parquet(PlRefPath::from(path.as_str()), ScanArgsParquet::default())
+                .and_then(|lf| {
+                    lf.filter(predicate.clone())
+                        .select(columns.iter().map(|c| col(*c)).collect::<Vec<_>>())
+                        .collect()
+                })
+                .map_err(|e| anyhow::anyhow!("{}: cannot scan Parquet: {e}", p.display()))?;
+        match &mut acc {
+            None => acc = Some(df),
+            Some(a) => {
+                a.vstack_mut_owned(df)?;
+            }
+        }
+    }
+    match acc {
+        Some(df) => Ok(df),
+        None => project(&frame_from(EventBatch::SCHEMA, &[])?, Some(columns)),
+    }
+}
+
+/// The issuances table of a case (all parts).
+pub fn load_case_issuances(dir: &Path, manifest: &Manifest) -> Result<DataFrame> {
+    let mut acc: Option<DataFrame> = None;
+    for part in 0..manifest.parts {
+        let p = dir.join("issuances").join(part_name(part));
+        if !p.exists() {
+            continue;
+        }
+        let df = read_parquet(&p, None)?;
+        match &mut acc {
+            None => acc = Some(df),
+            Some(a) => {
+                a.vstack_mut_owned(df)?;
+            }
+        }
+    }
+    match acc {
+        Some(df) => canonical_order(&df),
+        None => frame_from(IssuanceBatch::SCHEMA, &[]),
+    }
 }
 
 /// Keeps only `columns` (in that order), or everything when None.

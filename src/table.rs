@@ -50,6 +50,28 @@ pub enum ColRef<'a> {
     U64(&'a [u64]),
 }
 
+/// One column taken out of a batch (owned), for building the store's column and freeing it.
+pub enum ColData {
+    Str(StrCol),
+    Time(Vec<Option<i64>>),
+    Int(Vec<Option<i64>>),
+    Bool(Vec<Option<bool>>),
+    U64(Vec<u64>),
+}
+
+impl ColData {
+    /// A borrowed view.
+    pub fn as_ref(&self) -> ColRef<'_> {
+        match self {
+            ColData::Str(c) => ColRef::Str(c),
+            ColData::Time(c) => ColRef::Time(c),
+            ColData::Int(c) => ColRef::Int(c),
+            ColData::Bool(c) => ColRef::Bool(c),
+            ColData::U64(c) => ColRef::U64(c),
+        }
+    }
+}
+
 /// The column kinds a table may declare.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -100,6 +122,24 @@ macro_rules! col_ref {
     };
 }
 
+macro_rules! col_data {
+    (Str, $c:expr) => {
+        ColData::Str($c)
+    };
+    (Time, $c:expr) => {
+        ColData::Time($c)
+    };
+    (Int, $c:expr) => {
+        ColData::Int($c)
+    };
+    (Bool, $c:expr) => {
+        ColData::Bool($c)
+    };
+    (U64, $c:expr) => {
+        ColData::U64($c)
+    };
+}
+
 macro_rules! table {
     ($(#[$m:meta])* $row:ident, $batch:ident { $($(#[$fm:meta])* $field:ident : $kind:ident),* $(,)? }) => {
         $(#[$m])*
@@ -132,6 +172,11 @@ macro_rules! table {
             /// The columns, in schema order.
             pub fn columns(&self) -> Vec<(&'static str, ColRef<'_>)> {
                 vec![$((stringify!($field), col_ref!($kind, self.$field))),*]
+            }
+            /// Moves every column out (in schema order), leaving the batch empty.
+            pub fn take_columns(&mut self) -> Vec<ColData> {
+                self.len = 0;
+                vec![$(col_data!($kind, std::mem::take(&mut self.$field))),*]
             }
         }
     };
