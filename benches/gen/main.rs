@@ -23,6 +23,7 @@ use serde::Serialize;
 
 use crate::deliver::Delivery;
 use crate::rng::Rng;
+use crate::sim::inject::Injected;
 use crate::sim::{Sim, Stats};
 use crate::truth::TruthSink;
 use crate::world::{World, REGIONS};
@@ -56,6 +57,13 @@ struct Args {
     /// Replace an existing corpus in --out.
     #[arg(long)]
     force: bool,
+    /// Anomaly mode: a background free of anomalies, then one injected case
+    /// of each of the 11 `trailgraph anomalies` detectors; writes the
+    /// expected findings here as NDJSON {"kind","subject","first_event_id"},
+    /// and the detector config to OUT/anomalies.toml (with OUT/ip-ranges.json).
+    /// Needs a span of at most 11 hours.
+    #[arg(long, value_name = "FILE")]
+    anomalies: Option<PathBuf>,
 }
 
 #[derive(Serialize)]
@@ -105,6 +113,53 @@ fn prepare_out(args: &Args) -> Result<()> {
     Ok(())
 }
 
+/// The expected findings (NDJSON, in injection order), the detector config
+/// and the AWS ranges file it names.
+fn write_anomalies(out: &std::path::Path, path: &std::path::Path, inj: &Injected) -> Result<()> {
+    let mut text = String::new();
+    for f in &inj.findings {
+        text += &serde_json::to_string(f)?;
+        text.push('\n');
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+    let prefixes: Vec<serde_json::Value> = inj
+        .aws_prefixes
+        .iter()
+        .map(|p| {
+            serde_json::json!({
+                "ip_prefix": p,
+                "region": "us-east-1",
+                "service": "EC2",
+                "network_border_group": "us-east-1"
+            })
+        })
+        .collect();
+    let ranges = serde_json::json!({
+        "syncToken": "1748851200",
+        "createDate": "2025-06-02-08-00-00",
+        "prefixes": prefixes,
+        "ipv6_prefixes": []
+    });
+    std::fs::write(
+        out.join("ip-ranges.json"),
+        serde_json::to_string_pretty(&ranges)? + "\n",
+    )?;
+    let config = format!(
+        "# trailgraph anomalies config for this trailgraph-gen corpus (--anomalies).\n\
+         # The learning period ends after the clean background and the first injected cases.\n\
+         baseline_until = \"{}\"\n\n\
+         [workload_credential_exfiltration]\n\
+         # The workload addresses of the corpus (a stand-in for AWS's ip-ranges.json).\n\
+         aws_ip_ranges = \"ip-ranges.json\"\n",
+        inj.baseline_until
+    );
+    std::fs::write(out.join("anomalies.toml"), config)?;
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let args = Args::parse();
     let summary = generate(&args)?;
@@ -136,8 +191,17 @@ fn generate(args: &Args) -> Result<String> {
     let world = World::build(&mut rng, args.accounts);
     let dl = Delivery::new(&args.out, args.files_per_hour, &world, &mut rng);
     let truth = TruthSink::new(args.truth.as_deref())?;
-    let sim = Sim::new(&world, rng.fork(), t0, span, args.records, dl, truth);
-    let (stats, dl, truth) = sim.run()?;
+    if args.anomalies.is_some() && span > 11 * 3600 {
+        bail!("--anomalies needs a span of at most 11 hours (office hours from 08:00 UTC)");
+    }
+    let mut sim = Sim::new(&world, rng.fork(), t0, span, args.records, dl, truth);
+    if args.anomalies.is_some() {
+        sim = sim.with_anomalies();
+    }
+    let (stats, dl, truth, injected) = sim.run()?;
+    if let (Some(path), Some(inj)) = (&args.anomalies, &injected) {
+        write_anomalies(&args.out, path, inj)?;
+    }
     let truth_lines = truth.lines;
     truth.finish()?;
     let (dl, totals) = dl.finish(&world)?;

@@ -3,7 +3,7 @@
 //! at its own eventTime and truth can be streamed in time order.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 use std::rc::Rc;
 
 use anyhow::Result;
@@ -18,6 +18,9 @@ use crate::rng::Rng;
 use crate::timefmt;
 use crate::truth::{Conf, Truth, TruthSink};
 use crate::world::{self, ipv4, RoleKind, World, REGIONS, US_EAST_1};
+
+#[path = "inject.rs"]
+pub mod inject;
 
 const MAX_DEPTH: u8 = 6;
 const SPAWN_TICK: i64 = 10;
@@ -207,6 +210,19 @@ pub struct Sim<'w> {
     /// Actions expected within LOOKAHEAD from live actors.
     pending: f64,
     pub stats: Stats,
+    /// `--anomalies`: a background without anomalies (depth <= 3, no role
+    /// repeated in a chain, MFA on sensitive roles, no key recycling, no
+    /// AssumeRole with GetSessionToken keys), then the injected cases.
+    clean: bool,
+    /// AWS-side (workload) IPv4 addresses, for the generated ip-ranges.json.
+    aws_side: BTreeSet<String>,
+    /// (origin, role ARN) of every successful AssumeRole.
+    pairs: FxHashSet<(Rc<str>, String)>,
+    /// Event ids of the last emit_call (the caller's copy first).
+    last_eids: Vec<String>,
+    /// Forces (Some(true)) or forbids (Some(false)) serialNumber on AssumeRole.
+    mfa_override: Option<bool>,
+    pub injected: Option<inject::Injected>,
 }
 
 /// Actions an actor is expected to make within LOOKAHEAD.
@@ -256,6 +272,26 @@ impl<'w> Sim<'w> {
             retired: VecDeque::new(),
             pending: 0.0,
             stats: Stats::default(),
+            clean: false,
+            aws_side: BTreeSet::new(),
+            pairs: FxHashSet::default(),
+            last_eids: Vec::new(),
+            mfa_override: None,
+            injected: None,
+        }
+    }
+
+    /// Background without anomalies, then the injected cases (`--anomalies`).
+    pub fn with_anomalies(mut self) -> Self {
+        self.clean = true;
+        self
+    }
+
+    fn max_depth(&self) -> u8 {
+        if self.clean {
+            3
+        } else {
+            MAX_DEPTH
         }
     }
 
@@ -264,7 +300,7 @@ impl<'w> Sim<'w> {
         self.heap.push(Reverse((t.max(self.now), self.seq, a)));
     }
 
-    pub fn run(mut self) -> Result<(Stats, Delivery, TruthSink)> {
+    pub fn run(mut self) -> Result<(Stats, Delivery, TruthSink, Option<inject::Injected>)> {
         self.stats.first_event_time = self.now_str.clone();
         self.initial_state()?;
         self.schedule(self.t0, Act::Spawn);
@@ -281,8 +317,11 @@ impl<'w> Sim<'w> {
                 Act::Instance(id) => self.instance_step(id)?,
             }
         }
+        if self.clean {
+            self.inject_all()?;
+        }
         self.stats.last_event_time = self.now_str.clone();
-        Ok((self.stats, self.dl, self.truth))
+        Ok((self.stats, self.dl, self.truth, self.injected))
     }
 
     fn advance(&mut self, t: i64) -> Result<()> {
@@ -313,6 +352,7 @@ impl<'w> Sim<'w> {
         // The first chance is always taken, so every corpus long enough
         // to retire a few sessions has a recycled id.
         if may_recycle
+            && !self.clean
             && self.retired.len() > 8
             && (self.stats.recycled_keys == 0 || self.rng.chance(0.05))
         {
@@ -539,8 +579,15 @@ impl<'w> Sim<'w> {
             None
         };
         let tls12 = self.rng.chance(0.2);
+        self.last_eids.clear();
+        if self.clean && caller.truth.origin.starts_with("service:") {
+            self.aws_side.insert(caller.ip.to_string());
+        }
         if let Some(ca) = caller.acct {
             let eid = self.rng.uuid();
+            if self.clean {
+                self.last_eids.push(eid.clone());
+            }
             let rec = self.render(
                 &caller.ident,
                 &c,
@@ -561,6 +608,9 @@ impl<'w> Sim<'w> {
                     .s("accountId", &caller.acct_id);
             });
             let eid = self.rng.uuid();
+            if self.clean {
+                self.last_eids.push(eid.clone());
+            }
             let rec = self.render(
                 &ident,
                 &c,
@@ -667,10 +717,27 @@ impl<'w> Sim<'w> {
         } else {
             None
         };
+        let serial = self.clean
+            && !service
+            && self
+                .mfa_override
+                .unwrap_or_else(|| inject::sensitive(&r.name))
+            && caller.acct.is_some();
+        let serial = serial.then(|| {
+            let who = caller.arn.rsplit('/').next().unwrap_or("user");
+            format!("arn:aws:iam::{}:mfa/{who}", caller.acct_id)
+        });
+        if self.clean {
+            self.pairs
+                .insert((caller.truth.origin.clone(), r.arn.clone()));
+        }
         let req = object(|o| {
             o.s("roleArn", &r.arn).s("roleSessionName", &session_name);
             if !service {
                 o.n("durationSeconds", duration);
+            }
+            if let Some(sn) = &serial {
+                o.s("serialNumber", sn);
             }
             if let Some(x) = &external_id {
                 o.s("externalId", x);
@@ -788,10 +855,11 @@ impl<'w> Sim<'w> {
         a.left -= 1;
         a.since_hop += 1;
         let gap = a.gap;
-        let plan_due = !a.plan.is_empty() && a.since_hop >= a.hop_every && a.depth < MAX_DEPTH;
+        let max_depth = if self.clean { 3 } else { MAX_DEPTH };
+        let plan_due = !a.plan.is_empty() && a.since_hop >= a.hop_every && a.depth < max_depth;
         let switch_due = a.switch_to.is_some() && a.since_hop >= a.transitions_after;
         let root_due = a.root_target.is_some() && a.since_hop >= a.transitions_after;
-        let chain_roll = a.depth < MAX_DEPTH && a.chain_p > 0.0;
+        let chain_roll = a.depth < max_depth && a.chain_p > 0.0;
         let chain_p = a.chain_p;
         let rotate = a.rotate_key;
         if plan_due {
@@ -806,8 +874,12 @@ impl<'w> Sim<'w> {
             self.assume_root(id, target)?;
         } else if chain_roll && self.rng.chance(chain_p) {
             let role = self.random_chain_target(id);
-            self.chain_hop(id, role)?;
-        } else if self.rng.chance(0.003) {
+            if self.clean && self.in_chain(id, role) {
+                self.regular_call(id)?;
+            } else {
+                self.chain_hop(id, role)?;
+            }
+        } else if self.rng.chance(0.003) && !(self.clean && self.is_token_session(id)) {
             self.failed_assume(id)?;
         } else {
             if rotate && self.rng.chance(0.08) {
@@ -883,6 +955,18 @@ impl<'w> Sim<'w> {
         let caller = self.caller_of(id, Variant::Normal);
         let acct = a.acct;
         self.emit_call(&caller, acct, c)
+    }
+
+    /// Whether `role` is already in the actor's chain (a cycle).
+    fn in_chain(&self, id: u32, role: usize) -> bool {
+        let a = self.actors[id as usize].as_ref().expect("live");
+        let arn = &self.w.roles[role].arn;
+        a.truth.chain.split('>').any(|r| r == arn)
+    }
+
+    fn is_token_session(&self, id: u32) -> bool {
+        let a = self.actors[id as usize].as_ref().expect("live");
+        matches!(a.kind, Kind::Gst(_) | Kind::Fed(_))
     }
 
     fn random_chain_target(&mut self, id: u32) -> usize {
@@ -1129,6 +1213,9 @@ impl<'w> Sim<'w> {
             per_hour,
             session: None,
         };
+        if self.clean {
+            self.aws_side.insert(inst.ip.to_string());
+        }
         self.instances.push(Some(inst));
         let iid = (self.instances.len() - 1) as u32;
         if orphan {
@@ -1248,9 +1335,11 @@ impl<'w> Sim<'w> {
         // One of each rare case at the start, so even a small corpus has
         // them all (a chain of depth 6 among them).
         let u = self.pick_user(None);
-        let plan = self.chain_plan(self.w.users[u].acct, 6);
+        let plan = self.chain_plan(self.w.users[u].acct, self.max_depth() as usize);
         self.start_chain(u, plan)?;
-        self.sc_loop()?;
+        if !self.clean {
+            self.sc_loop()?;
+        }
         self.sc_vendor()?;
         self.sc_assume_root()?;
         self.sc_switch()?;
@@ -1290,6 +1379,7 @@ impl<'w> Sim<'w> {
             Scn::UserAssume => self.sc_user_assume(false),
             Scn::CrossAssume => self.sc_user_assume(true),
             Scn::DeepChain => self.sc_deep_chain(),
+            Scn::Loop if self.clean => self.sc_deep_chain(),
             Scn::Loop => self.sc_loop(),
             Scn::Saml => self.sc_saml(false),
             Scn::Idc => self.sc_saml(true),
@@ -1378,16 +1468,20 @@ impl<'w> Sim<'w> {
     fn chain_plan(&mut self, first_acct: usize, hops: usize) -> Vec<Hop> {
         let n = self.w.accounts.len();
         let mut acct = first_acct;
-        (0..hops)
-            .map(|_| {
-                if self.rng.chance(0.5) {
-                    acct = self.rng.below(n as u64) as usize;
-                }
-                Hop {
-                    role: self.w.pick_role(&mut self.rng, acct, RoleKind::Chain),
-                }
-            })
-            .collect()
+        let mut plan: Vec<Hop> = Vec::with_capacity(hops);
+        for _ in 0..hops {
+            if self.rng.chance(0.5) {
+                acct = self.rng.below(n as u64) as usize;
+            }
+            let mut role = self.w.pick_role(&mut self.rng, acct, RoleKind::Chain);
+            // Clean background: no role twice in a chain (no cycle).
+            while self.clean && plan.iter().any(|h| h.role == role) {
+                acct = self.rng.below(n as u64) as usize;
+                role = self.w.pick_role(&mut self.rng, acct, RoleKind::Chain);
+            }
+            plan.push(Hop { role });
+        }
+        plan
     }
 
     /// user → R1 → … → Rk, k in 1..=6, with sourceIdentity on some chains.
@@ -1429,7 +1523,7 @@ impl<'w> Sim<'w> {
 
     fn sc_deep_chain(&mut self) -> Result<()> {
         let u = self.pick_user(None);
-        let hops = 1 + self.rng.below(6) as usize;
+        let hops = 1 + self.rng.below(u64::from(self.max_depth())) as usize;
         let acct = self.w.users[u].acct;
         let plan = self.chain_plan(acct, hops);
         self.start_chain(u, plan)
@@ -1845,8 +1939,14 @@ impl<'w> Sim<'w> {
     /// GetSessionToken / GetFederationToken: no role hop, the IAM user stays
     /// the origin (spec 2.4.5, 2.4.6).
     fn sc_token(&mut self, federation: bool) -> Result<()> {
-        let w = self.w;
         let u = self.pick_user(None);
+        self.token_for(u, federation).map(|_| ())
+    }
+
+    /// User `u` calls GetSessionToken / GetFederationToken; returns the new
+    /// session's actor.
+    fn token_for(&mut self, u: usize, federation: bool) -> Result<u32> {
+        let w = self.w;
         let user = &w.users[u];
         let caller = self.user_caller(u);
         let home = self.pick_home(user.acct);
@@ -1929,10 +2029,10 @@ impl<'w> Sim<'w> {
         s.profile = if user.human { api::HUMAN } else { api::AUTO };
         s.left = self.rng.range(5, 40) as u32;
         s.gap = self.rng.range(10, 90) as f64;
-        s.chain_p = if federation { 0.0 } else { 0.05 };
+        s.chain_p = if federation || self.clean { 0.0 } else { 0.05 };
         let first = self.now + 1 + self.rng.below(10) as i64;
-        self.add_actor(s, first);
-        Ok(())
+        let id = self.add_actor(s, first);
+        Ok(id)
     }
 
     fn sc_assume_root(&mut self) -> Result<()> {
