@@ -2,6 +2,7 @@
 //! README); gzip/zip variants and large hazards are made at run time.
 
 mod anomalies;
+mod anomalies_generated;
 mod attribution;
 mod determinism;
 mod export;

@@ -1,0 +1,88 @@
+//! `trailgraph anomalies` on a corpus from `trailgraph-gen --anomalies`: a clean background plus
+//! one injected case of each detector. Every expected finding is reported (recall) and nothing
+//! else is (precision), compared on (kind, subject, first_event_id).
+
+use crate::util::{ndjson, run_ok};
+use std::collections::BTreeSet;
+
+const KINDS: [&str; 11] = [
+    "role_chain_depth",
+    "role_cycle",
+    "workload_credential_exfiltration",
+    "session_multi_ip",
+    "assume_role_enumeration",
+    "first_time_assumption",
+    "no_mfa_sensitive",
+    "off_hours",
+    "external_account_assumption",
+    "getsessiontoken_then_assume",
+    "federation_token_persistence",
+];
+
+type Key = (String, String, String);
+
+fn keys(rows: &[serde_json::Value]) -> BTreeSet<Key> {
+    rows.iter()
+        .map(|r| {
+            let s = |k: &str| r[k].as_str().unwrap_or_default().to_owned();
+            (s("kind"), s("subject"), s("first_event_id"))
+        })
+        .collect()
+}
+
+#[test]
+fn generated_anomalies_full_recall_and_precision() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("corpus");
+    let expected_path = dir.path().join("anomalies.ndjson");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trailgraph-gen"))
+        .args(["--records", "4000", "--seed", "17", "--out"])
+        .arg(&corpus)
+        .arg("--anomalies")
+        .arg(&expected_path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected_rows = ndjson(&std::fs::read_to_string(&expected_path).unwrap());
+    let expected = keys(&expected_rows);
+    assert_eq!(expected.len(), expected_rows.len(), "no duplicate truth");
+    for k in KINDS {
+        assert!(
+            expected.iter().any(|e| e.0 == k),
+            "{k} is injected: {expected:#?}"
+        );
+    }
+    let config = corpus.join("anomalies.toml");
+    assert!(corpus.join("ip-ranges.json").exists());
+    let text = run_ok(
+        [
+            "anomalies".as_ref(),
+            corpus.join("AWSLogs").as_os_str(),
+            "--config".as_ref(),
+            config.as_os_str(),
+            "--format".as_ref(),
+            "ndjson".as_ref(),
+            "-q".as_ref(),
+        ],
+        0,
+    );
+    let got_rows = ndjson(&text);
+    let got = keys(&got_rows);
+    let missed: Vec<&Key> = expected.difference(&got).collect();
+    let extra: Vec<&serde_json::Value> = got_rows
+        .iter()
+        .filter(|r| !expected.contains(&keys(std::slice::from_ref(r)).pop_first().unwrap()))
+        .collect();
+    assert!(
+        missed.is_empty() && extra.is_empty(),
+        "recall {}/{}, precision {}/{}\nmissed: {missed:#?}\nextra: {extra:#?}",
+        expected.len() - missed.len(),
+        expected.len(),
+        got.len() - extra.len(),
+        got.len()
+    );
+}
