@@ -383,15 +383,18 @@ pub fn who(frames: &Frames, at: &Attributed, id: &str) -> Result<WhoAnswer> {
     })
 }
 
+/// A JSON value as terminal-safe text (`-` for null).
+fn text(v: &Value) -> String {
+    match v {
+        Value::Null => "-".into(),
+        Value::String(s) => term(s).into_owned(),
+        other => term(&other.to_string()).into_owned(),
+    }
+}
+
 /// Renders a `who` answer as a readable tree.
 pub fn write_who_text(a: &WhoAnswer, out: &mut dyn Write) -> std::io::Result<()> {
-    let t = |v: &Value| -> String {
-        match v {
-            Value::Null => "-".into(),
-            Value::String(s) => term(s).into_owned(),
-            other => term(&other.to_string()).into_owned(),
-        }
-    };
+    let t = text;
     for (n, m) in a.matches.iter().enumerate() {
         if n > 0 {
             writeln!(out)?;
@@ -650,13 +653,7 @@ pub fn trace_json(
 
 /// Renders a trace as text.
 pub fn write_trace_text(v: &Value, out: &mut dyn Write) -> std::io::Result<()> {
-    let t = |v: &Value| -> String {
-        match v {
-            Value::Null => "-".into(),
-            Value::String(s) => term(s).into_owned(),
-            other => term(&other.to_string()).into_owned(),
-        }
-    };
+    let t = text;
     writeln!(out, "TRACE {}", t(&v["target"]))?;
     let sessions = v["sessions"].as_array().cloned().unwrap_or_default();
     writeln!(out, "sessions ({}):", sessions.len())?;

@@ -185,13 +185,10 @@ pub struct CommonOpts {
 }
 
 impl CommonOpts {
-    fn with_inputs(&self, inputs: Vec<PathBuf>) -> InputArgs {
+    pub fn with_inputs(&self, inputs: Vec<PathBuf>) -> InputArgs {
         InputArgs {
             inputs,
-            threads: self.threads,
-            max_decompressed: self.max_decompressed,
-            strict: self.strict,
-            quiet: self.quiet,
+            opts: self.clone(),
         }
     }
 }
@@ -270,18 +267,8 @@ pub struct InputArgs {
     /// Log files, directories (recursive), or case directories made by `ingest`
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
-    /// Worker threads (default: all cores). Output does not depend on it.
-    #[arg(short = 'j', long, value_name = "N")]
-    pub threads: Option<usize>,
-    /// Largest decompressed size accepted per file or archive member (e.g. 512MiB, 4GiB)
-    #[arg(long, value_name = "SIZE", default_value = "4GiB", value_parser = parse_size)]
-    pub max_decompressed: u64,
-    /// Treat any input problem as fatal (exit 2)
-    #[arg(long)]
-    pub strict: bool,
-    /// No progress line, and only a one-line count of problems on stderr
-    #[arg(short, long)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub opts: CommonOpts,
 }
 
 #[derive(Args, Debug)]
@@ -338,8 +325,8 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 impl InputArgs {
     pub fn ingest_options(&self) -> IngestOptions {
         IngestOptions {
-            max_decompressed: self.max_decompressed,
-            progress: !self.quiet,
+            max_decompressed: self.opts.max_decompressed,
+            progress: !self.opts.quiet,
         }
     }
 }
@@ -352,17 +339,17 @@ pub fn main() -> Result<u8> {
 
 pub fn run(cli: Cli) -> Result<u8> {
     let threads = match &cli.command {
-        Command::Ingest(a) => a.input.threads,
-        Command::Summary(a) => a.input.threads,
-        Command::Attribute(a) => a.input.threads,
+        Command::Ingest(a) => a.input.opts.threads,
+        Command::Summary(a) => a.input.opts.threads,
+        Command::Attribute(a) => a.input.opts.threads,
         Command::Who(a) => a.opts.threads,
         Command::Trace(a) => a.opts.threads,
-        Command::Sessions(a) | Command::Chains(a) => a.input.threads,
-        Command::Anomalies(a) => a.input.threads,
-        Command::Report(a) => a.input.threads,
-        Command::Query(a) => a.input.threads,
-        Command::Graph(a) => a.input.threads,
-        Command::Timeline(a) => a.input.threads,
+        Command::Sessions(a) | Command::Chains(a) => a.input.opts.threads,
+        Command::Anomalies(a) => a.input.opts.threads,
+        Command::Report(a) => a.input.opts.threads,
+        Command::Query(a) => a.input.opts.threads,
+        Command::Graph(a) => a.input.opts.threads,
+        Command::Timeline(a) => a.input.opts.threads,
     };
     if let Some(n) = threads {
         if n == 0 {
@@ -408,7 +395,7 @@ pub fn load_attributed(input: &InputArgs) -> Result<(Loaded, Attributed, u8)> {
     let loaded = load_input(input)?;
     let code = report_problems(&loaded.problems, input);
     let at = attribute_all(&loaded.frames)?;
-    if !at.graph.loops.is_empty() && !input.quiet {
+    if !at.graph.loops.is_empty() && !input.opts.quiet {
         eprintln!(
             "trailgraph: note: {} issuance loop(s) in the data were cut (a session cannot be its own ancestor; recycled key ids?): {}",
             at.graph.loops.len(),
@@ -604,7 +591,7 @@ pub fn report_problems(problems: &[Problem], input: &InputArgs) -> u8 {
         return 0;
     }
     let mut err = std::io::stderr().lock();
-    if input.quiet {
+    if input.opts.quiet {
         let _ = writeln!(
             err,
             "trailgraph: {} input problem(s); rerun without -q to list them",
@@ -624,7 +611,7 @@ pub fn report_problems(problems: &[Problem], input: &InputArgs) -> u8 {
             );
         }
     }
-    if input.strict {
+    if input.opts.strict {
         let _ = writeln!(
             err,
             "trailgraph: --strict: failing because of input problems"

@@ -99,7 +99,7 @@ pub fn run(a: GraphArgs) -> Result<u8> {
         GraphFormat::Neo4j => {
             let dir = a.output.as_deref().expect("checked above");
             write_neo4j(&g, dir)?;
-            if !a.input.quiet {
+            if !a.input.opts.quiet {
                 eprintln!(
                     "trailgraph: wrote {} origin(s), {} session(s), {} role(s) to {}; import with (from inside that directory):\n  {NEO4J_IMPORT}",
                     g.origins.len(),

@@ -98,8 +98,9 @@ impl FileOutcome {
     }
 }
 
-/// Totals over all inputs.
-#[derive(Debug, Default, Clone, PartialEq)]
+/// Totals over all inputs (also the `totals` of a case manifest).
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Stats {
     pub files_seen: u64,
     pub files_read: u64,

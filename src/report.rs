@@ -69,7 +69,7 @@ pub fn run(a: ReportArgs) -> Result<u8> {
     tables::write_all(&model, &pic, dir)?;
     write_file(dir.join("report.html"), |w| html::write(&model, &pic, w))?;
     write_file(dir.join("report.md"), |w| markdown::write(&model, &pic, w))?;
-    if !a.input.quiet {
+    if !a.input.opts.quiet {
         eprintln!(
             "trailgraph: report written to {} (report.html, report.md and tables)",
             dir.display()

@@ -54,23 +54,6 @@ pub struct ManifestColumn {
     pub dtype: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
-pub struct ManifestStats {
-    pub files_seen: u64,
-    pub files_read: u64,
-    pub files_skipped: u64,
-    pub files_skipped_by_reason: std::collections::BTreeMap<String, u64>,
-    pub records_read: u64,
-    pub events: u64,
-    pub duplicates: u64,
-    pub records_skipped: u64,
-    pub records_skipped_by_reason: std::collections::BTreeMap<String, u64>,
-    pub bytes_stored: u64,
-    pub bytes_raw: u64,
-    #[serde(default)]
-    pub non_record_objects: u64,
-}
-
 /// `manifest.json` of a case directory.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Manifest {
@@ -78,7 +61,7 @@ pub struct Manifest {
     pub version: u32,
     pub tool_version: String,
     pub parts: u32,
-    pub totals: ManifestStats,
+    pub totals: Stats,
     pub inputs: Vec<ManifestInput>,
     pub problems: Vec<ManifestProblem>,
     pub schema: std::collections::BTreeMap<String, Vec<ManifestColumn>>,
@@ -94,7 +77,7 @@ impl Manifest {
             version: CASE_VERSION,
             tool_version: env!("CARGO_PKG_VERSION").into(),
             parts: 0,
-            totals: ManifestStats::default(),
+            totals: Stats::default(),
             inputs: Vec::new(),
             problems: Vec::new(),
             schema,
@@ -102,21 +85,7 @@ impl Manifest {
     }
 
     pub fn stats(&self) -> Stats {
-        let t = &self.totals;
-        Stats {
-            files_seen: t.files_seen,
-            files_read: t.files_read,
-            files_skipped: t.files_skipped,
-            files_skipped_by_reason: t.files_skipped_by_reason.clone(),
-            records_read: t.records_read,
-            events: t.events,
-            duplicates: t.duplicates,
-            records_skipped: t.records_skipped,
-            records_skipped_by_reason: t.records_skipped_by_reason.clone(),
-            bytes_stored: t.bytes_stored,
-            bytes_raw: t.bytes_raw,
-            non_record_objects: t.non_record_objects,
-        }
+        self.totals.clone()
     }
 
     pub fn problems(&self) -> Vec<Problem> {
@@ -132,24 +101,7 @@ impl Manifest {
 
     /// Records one ingest run as part `part`.
     pub fn add_run(&mut self, ing: &Ingested, part: u32) {
-        let s = &ing.stats;
-        let t = &mut self.totals;
-        t.files_seen += s.files_seen;
-        t.files_read += s.files_read;
-        t.files_skipped += s.files_skipped;
-        for (k, v) in &s.files_skipped_by_reason {
-            *t.files_skipped_by_reason.entry(k.clone()).or_default() += v;
-        }
-        t.records_read += s.records_read;
-        t.events += s.events;
-        t.duplicates += s.duplicates;
-        t.records_skipped += s.records_skipped;
-        for (k, v) in &s.records_skipped_by_reason {
-            *t.records_skipped_by_reason.entry(k.clone()).or_default() += v;
-        }
-        t.bytes_stored += s.bytes_stored;
-        t.bytes_raw += s.bytes_raw;
-        t.non_record_objects += s.non_record_objects;
+        self.totals.add(&ing.stats);
         for f in &ing.files {
             self.inputs.push(ManifestInput {
                 path: f.display.clone(),
@@ -592,6 +544,18 @@ pub fn event_keys(events: &DataFrame) -> Result<crate::ingest::SeenKeys> {
         .collect())
 }
 
+/// True for the first row of each (recipient_account, event_id); rows without an eventID are kept.
+fn first_occurrence(df: &DataFrame) -> Result<BooleanChunked> {
+    let ids = df.column("event_id")?.str()?;
+    let accts = df.column("recipient_account")?.str()?;
+    let mut seen = crate::ingest::SeenKeys::default();
+    Ok(ids
+        .iter()
+        .zip(accts.iter())
+        .map(|(id, a)| Some(crate::ingest::dedup_key(a, id).is_none_or(|k| seen.insert(k))))
+        .collect())
+}
+
 /// Concatenates frames (same schemas) and de-duplicates events across them, keeping the first.
 pub fn concat(mut all: Vec<Frames>) -> Result<Frames> {
     if all.len() == 1 {
@@ -604,23 +568,7 @@ pub fn concat(mut all: Vec<Frames>) -> Result<Frames> {
         acc.issuances.vstack_mut_owned(f.issuances)?;
     }
     // Drop duplicate events (same recipient + eventID) that several cases or inputs share.
-    let ids = acc.events.column("event_id")?.str()?.clone();
-    let accts = acc.events.column("recipient_account")?.str()?.clone();
-    let mut seen = rustc_hash::FxHashSet::default();
-    let mask: BooleanChunked = ids
-        .iter()
-        .zip(accts.iter())
-        .map(|(id, a)| Some(crate::ingest::dedup_key(a, id).is_none_or(|k| seen.insert(k))))
-        .collect();
-    acc.events = canonical_order(&acc.events.filter(&mask)?)?;
-    let ids = acc.issuances.column("event_id")?.str()?.clone();
-    let accts = acc.issuances.column("recipient_account")?.str()?.clone();
-    let mut seen = rustc_hash::FxHashSet::default();
-    let mask: BooleanChunked = ids
-        .iter()
-        .zip(accts.iter())
-        .map(|(id, a)| Some(crate::ingest::dedup_key(a, id).is_none_or(|k| seen.insert(k))))
-        .collect();
-    acc.issuances = canonical_order(&acc.issuances.filter(&mask)?)?;
+    acc.events = canonical_order(&acc.events.filter(&first_occurrence(&acc.events)?)?)?;
+    acc.issuances = canonical_order(&acc.issuances.filter(&first_occurrence(&acc.issuances)?)?)?;
     Ok(acc)
 }

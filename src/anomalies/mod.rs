@@ -140,29 +140,13 @@ pub struct AnomaliesInput {
     /// Log files, directories (recursive), or case directories made by `ingest`
     #[arg(required_unless_present = "print_config", value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
-    /// Worker threads (default: all cores). Output does not depend on it.
-    #[arg(short = 'j', long, value_name = "N")]
-    pub threads: Option<usize>,
-    /// Largest decompressed size accepted per file or archive member (e.g. 512MiB, 4GiB)
-    #[arg(long, value_name = "SIZE", default_value = "4GiB", value_parser = crate::cli::parse_size)]
-    pub max_decompressed: u64,
-    /// Treat any input problem as fatal (exit 2)
-    #[arg(long)]
-    pub strict: bool,
-    /// No progress line, and only a one-line count of problems on stderr
-    #[arg(short, long)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub opts: crate::cli::CommonOpts,
 }
 
 impl AnomaliesInput {
     pub fn input_args(&self) -> InputArgs {
-        InputArgs {
-            inputs: self.inputs.clone(),
-            threads: self.threads,
-            max_decompressed: self.max_decompressed,
-            strict: self.strict,
-            quiet: self.quiet,
-        }
+        self.opts.with_inputs(self.inputs.clone())
     }
 }
 
