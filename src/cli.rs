@@ -438,9 +438,12 @@ fn cmd_who(a: WhoArgs) -> Result<u8> {
         .copied()
         .collect();
     let t0 = std::time::Instant::now();
-    let mut loaded = match who_fast_load(&input, &id, &columns)? {
-        Some(l) => l,
-        None => crate::load::load_columns(&input.inputs, &input.ingest_options(), Some(&columns))?,
+    let (mut loaded, fast) = match who_fast_load(&input, &id, &columns)? {
+        Some(l) => (l, true),
+        None => (
+            crate::load::load_columns(&input.inputs, &input.ingest_options(), Some(&columns))?,
+            false,
+        ),
     };
     crate::ingest::profile("load", t0);
     let code = report_problems(&loaded.problems, &input);
@@ -453,7 +456,22 @@ fn cmd_who(a: WhoArgs) -> Result<u8> {
     let rows = answer::who_rows(&loaded.frames, &id)?;
     crate::ingest::profile("find rows", t0);
     let t0 = std::time::Instant::now();
-    let at = crate::attribute::attribute_rows(&loaded.frames, &rows)?;
+    let at = if fast {
+        // Only the issuances on the matched events' chains: the graph stays tiny.
+        let iss = crate::attribute::ancestry_issuances(
+            &loaded.frames.issuances,
+            &loaded.frames.events,
+            &id,
+        )?;
+        let mut a = crate::attribute::Attributor::with_issuances(&loaded.frames.events, &iss)?;
+        let mut per_event = vec![u32::MAX; loaded.frames.events.height()];
+        for &r in &rows {
+            per_event[r] = a.row(r);
+        }
+        a.finish(per_event)
+    } else {
+        crate::attribute::attribute_rows(&loaded.frames, &rows)?
+    };
     crate::ingest::profile("graph + attribute rows", t0);
     let ans = answer::who(&loaded.frames, &at, &id)?;
     if ans.matches.is_empty() {

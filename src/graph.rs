@@ -506,8 +506,15 @@ impl SessionGraph {
         }
         match kind {
             "AssumedRole" => {
-                // 4. The issuance is not in the input: an orphan session.
-                Link::Session(self.orphan(id), Confidence::Unknown)
+                // 4. The issuance is not in the input: an orphan session. The link to it is as
+                //    strong as the match a later use would make (key + creationDate: exact);
+                //    the orphan's own confidence is unknown, which bounds everything below it.
+                let link = if key.is_some() && id.creation_date.is_some() {
+                    Confidence::Exact
+                } else {
+                    Confidence::Inferred
+                };
+                Link::Session(self.orphan(id), link)
             }
             _ => match direct_origin(id) {
                 Some((o, c)) => Link::Origin(o, c),
@@ -916,7 +923,8 @@ fn hop_element(s: &Session) -> Option<String> {
 }
 
 /// (session ARN, role ARN in IAM form, account) of the session an issuance creates.
-fn session_identity(
+/// Public for `attribute::ancestry_issuances`.
+pub fn session_identity(
     row: &IssuanceIn,
     kind: IssuanceKind,
 ) -> (Option<String>, Option<String>, Option<String>) {

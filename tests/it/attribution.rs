@@ -411,3 +411,81 @@ fn generated_corpus_agrees_with_ground_truth() {
         );
     }
 }
+
+/// `who` on a case store builds the graph only from the issuances on the matched chain; it must
+/// answer exactly like `who` on the raw logs (whole graph), across the tricky scenarios.
+#[test]
+fn who_on_case_equals_who_on_raw_logs() {
+    let inputs: Vec<String> = all_scenario_inputs()
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let case = dir.path().join("case").to_string_lossy().into_owned();
+    let mut args = vec!["ingest".to_string(), "-q".into(), "-o".into(), case.clone()];
+    args.extend(inputs.iter().cloned());
+    run_ok(&args, 0);
+    let mut ids: Vec<String> = Vec::new();
+    for sc in [
+        "identity_center",
+        "cross_account_both_copies",
+        "cross_account_role_copy_only",
+        "console_switch_role",
+        "assume_root",
+        "get_federation_token",
+        "get_session_token",
+        "recycled_key",
+        "role_cycle",
+        "orphan_session",
+        "chain_depth_5",
+        "saml",
+        "oidc",
+        "ec2_service",
+    ] {
+        let expected: Vec<Value> = serde_json::from_slice(
+            &std::fs::read(testdata(&format!("scenarios/{sc}/expected.json"))).unwrap(),
+        )
+        .unwrap();
+        ids.extend(
+            expected
+                .iter()
+                .map(|e| e["event_id"].as_str().unwrap().to_string()),
+        );
+    }
+    let raw_rows = attribute(&all_scenario_inputs());
+    // Keys and session ids too.
+    for r in raw_rows
+        .iter()
+        .filter(|r| r["depth"].as_u64().unwrap() >= 2)
+        .take(5)
+    {
+        ids.push(r["access_key_id"].as_str().unwrap().to_string());
+        ids.push(r["session_id"].as_str().unwrap().to_string());
+    }
+    for id in &ids {
+        let mut on_raw = vec![
+            "who".to_string(),
+            "-q".into(),
+            "--format".into(),
+            "json".into(),
+        ];
+        on_raw.extend(inputs.iter().cloned());
+        on_raw.push(id.clone());
+        let on_case = vec![
+            "who".to_string(),
+            "-q".into(),
+            "--format".into(),
+            "json".into(),
+            case.clone(),
+            id.clone(),
+        ];
+        let a = run(&on_raw);
+        let b = run(&on_case);
+        assert_eq!(a.status.code(), b.status.code(), "{id}");
+        assert_eq!(
+            String::from_utf8_lossy(&a.stdout),
+            String::from_utf8_lossy(&b.stdout),
+            "who {id}"
+        );
+    }
+}
