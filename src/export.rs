@@ -189,36 +189,6 @@ fn origin_account(o: &str) -> Option<String> {
     None
 }
 
-/// What kind of principal an origin string names (same vocabulary as the report).
-pub fn origin_kind(o: &str) -> &'static str {
-    if o.starts_with("service:") {
-        "service"
-    } else if o.starts_with("unknown:") {
-        "unknown"
-    } else if o.starts_with("saml:") {
-        "saml"
-    } else if o.starts_with("oidc:") {
-        "oidc"
-    } else if o.starts_with("idc:") {
-        "identity-center"
-    } else if o.starts_with("account:") {
-        "account"
-    } else if o.starts_with("arn:") {
-        let res = crate::model::arn_resource(o).unwrap_or("");
-        if res == "root" {
-            "root"
-        } else if res.starts_with("user/") {
-            "iam-user"
-        } else if res.starts_with("federated-user/") {
-            "federated-user"
-        } else {
-            "principal"
-        }
-    } else {
-        "other"
-    }
-}
-
 fn link_confidence(s: &Session) -> Confidence {
     match &s.caller {
         Link::Session(_, c) | Link::Origin(_, c) => *c,
@@ -316,7 +286,7 @@ impl<'a> ExportGraph<'a> {
             .map(|(o, n)| OriginNode {
                 id: format!("origin:{o}"),
                 origin: o.to_string(),
-                kind: origin_kind(o),
+                kind: crate::model::origin_kind(o),
                 account: origin_account(o),
                 sessions: n,
             })

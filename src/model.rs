@@ -317,6 +317,40 @@ pub fn session_arn_for(role_arn: &str, session_name: &str) -> Option<String> {
     ))
 }
 
+/// What kind of principal a canonical origin string names (the vocabulary of the report and
+/// the graph exports): service, unknown, saml, oidc, identity-center, account, root, iam-user,
+/// federated-user, role, principal or other.
+pub fn origin_kind(o: &str) -> &'static str {
+    if o.starts_with("service:") {
+        "service"
+    } else if o.starts_with("unknown:") {
+        "unknown"
+    } else if o.starts_with("saml:") {
+        "saml"
+    } else if o.starts_with("oidc:") {
+        "oidc"
+    } else if o.starts_with("idc:") {
+        "identity-center"
+    } else if o.starts_with("account:") {
+        "account"
+    } else if o.starts_with("arn:") {
+        let res = arn_resource(o).unwrap_or("");
+        if res == "root" {
+            "root"
+        } else if res.starts_with("user/") {
+            "iam-user"
+        } else if res.starts_with("federated-user/") {
+            "federated-user"
+        } else if res.starts_with("role/") || res.starts_with("assumed-role/") {
+            "role"
+        } else {
+            "principal"
+        }
+    } else {
+        "other"
+    }
+}
+
 /// Is this an AWS temporary (STS) access key id?
 pub fn is_temporary_key(key: &str) -> bool {
     key.starts_with("ASIA")
@@ -433,6 +467,20 @@ mod tests {
             Some("609629065308")
         );
         assert_eq!(account_from_key_id("AKIAIOSFODNN7EXAMPLE"), None);
+    }
+
+    #[test]
+    fn origin_kinds() {
+        assert_eq!(origin_kind("arn:aws:iam::1:user/alice"), "iam-user");
+        assert_eq!(origin_kind("arn:aws:iam::1:root"), "root");
+        assert_eq!(
+            origin_kind("saml:arn:aws:iam::1:saml-provider/X:bob"),
+            "saml"
+        );
+        assert_eq!(origin_kind("service:ec2.amazonaws.com"), "service");
+        assert_eq!(origin_kind("unknown:"), "unknown");
+        assert_eq!(origin_kind("account:1:AIDA"), "account");
+        assert_eq!(origin_kind("idc:arn:x:u"), "identity-center");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use crate::anomalies::Finding;
 use crate::answer::{self, Usage};
 use crate::attribute::{single_chunk, Attributed, Cols};
-use crate::model::{arn_account, arn_resource, format_time, IssuanceKind, Millis};
+use crate::model::{arn_account, format_time, IssuanceKind, Millis};
 use crate::store::Frames;
 use crate::summary::Summary;
 use anyhow::Result;
@@ -74,38 +74,6 @@ pub fn gap_str(g: (i64, i64)) -> String {
         format!("{} (1 day)", day_str(g.0))
     } else {
         format!("{}..{} ({n} days)", day_str(g.0), day_str(g.1))
-    }
-}
-
-/// What kind of principal an origin string names.
-pub fn origin_kind(o: &str) -> &'static str {
-    if o.starts_with("service:") {
-        "service"
-    } else if o.starts_with("unknown:") {
-        "unknown"
-    } else if o.starts_with("saml:") {
-        "saml"
-    } else if o.starts_with("oidc:") {
-        "oidc"
-    } else if o.starts_with("idc:") {
-        "identity-center"
-    } else if o.starts_with("account:") {
-        "account"
-    } else if o.starts_with("arn:") {
-        let res = arn_resource(o).unwrap_or("");
-        if res == "root" {
-            "root"
-        } else if res.starts_with("user/") {
-            "iam-user"
-        } else if res.starts_with("federated-user/") {
-            "federated-user"
-        } else if res.starts_with("role/") || res.starts_with("assumed-role/") {
-            "role"
-        } else {
-            "principal"
-        }
-    } else {
-        "other"
     }
 }
 
@@ -256,7 +224,7 @@ pub fn build<'a>(
         }
         origins.push(OriginRow {
             origin: o.to_string(),
-            kind: origin_kind(o),
+            kind: crate::model::origin_kind(o),
             ..Default::default()
         });
         origin_index.insert(o.to_string(), origins.len() - 1);
