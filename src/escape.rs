@@ -29,7 +29,7 @@ fn needs_term_escape(c: char) -> bool {
 /// Plain numbers (e.g. `-1`) are left alone.
 pub fn csv_field(s: &str) -> Cow<'_, str> {
     let risky = s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.parse::<f64>().is_err();
-    let needs_quote = risky || s.contains([',', '"', '\n', '\r']);
+    let needs_quote = risky || s.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'));
     if !needs_quote {
         return Cow::Borrowed(s);
     }

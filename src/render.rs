@@ -94,20 +94,19 @@ pub fn write(df: &DataFrame, format: Format, out: &mut dyn Write) -> Result<()> 
         Format::Csv => {
             let header: Vec<_> = names.iter().map(|h| csv_field(h).into_owned()).collect();
             writeln!(out, "{}", header.join(","))?;
-            let mut line = String::new();
-            for i in 0..n {
-                line.clear();
-                for (j, c) in cells.iter().enumerate() {
-                    if j > 0 {
-                        line.push(',');
+            in_blocks(n, out, |rows, buf| {
+                for i in rows {
+                    for (j, c) in cells.iter().enumerate() {
+                        if j > 0 {
+                            buf.push(b',');
+                        }
+                        if let Some(t) = c.text_at(i) {
+                            buf.extend_from_slice(csv_field(&t).as_bytes());
+                        }
                     }
-                    if let Some(t) = c.text_at(i) {
-                        line.push_str(&csv_field(&t));
-                    }
+                    buf.push(b'\n');
                 }
-                line.push('\n');
-                out.write_all(line.as_bytes())?;
-            }
+            })?;
         }
         Format::Ndjson | Format::Json => {
             let json = format == Format::Json;
@@ -118,33 +117,63 @@ pub fn write(df: &DataFrame, format: Format, out: &mut dyn Write) -> Result<()> 
                 .iter()
                 .map(|k| serde_json::to_string(k).expect("string"))
                 .collect();
-            let mut buf = Vec::new();
-            for i in 0..n {
-                buf.clear();
-                if json {
-                    buf.extend_from_slice(if i == 0 { b"\n  " } else { b",\n  " });
-                }
-                buf.push(b'{');
-                for (j, c) in cells.iter().enumerate() {
-                    if j > 0 {
-                        buf.push(b',');
+            in_blocks(n, out, |rows, buf| {
+                for i in rows {
+                    if json {
+                        buf.extend_from_slice(if i == 0 { b"\n  " } else { b",\n  " });
                     }
-                    buf.extend_from_slice(keys[j].as_bytes());
-                    buf.push(b':');
-                    c.json_at(i, &mut buf);
+                    buf.push(b'{');
+                    for (j, c) in cells.iter().enumerate() {
+                        if j > 0 {
+                            buf.push(b',');
+                        }
+                        buf.extend_from_slice(keys[j].as_bytes());
+                        buf.push(b':');
+                        c.json_at(i, buf);
+                    }
+                    buf.push(b'}');
+                    if !json {
+                        buf.push(b'\n');
+                    }
                 }
-                buf.push(b'}');
-                if !json {
-                    buf.push(b'\n');
-                }
-                out.write_all(&buf)?;
-            }
+            })?;
             if json {
                 out.write_all(if n == 0 { b"]\n" } else { b"\n]\n" })?;
             }
         }
         Format::Table => write_table(&names, &cells, n, out)?,
         Format::Parquet => bail!("Parquet output needs a file: add -o FILE.parquet"),
+    }
+    Ok(())
+}
+
+/// Renders rows `0..n` in blocks on rayon's pool (a few blocks at a time, so memory stays
+/// bounded) and writes the blocks in order: the output is the same as a sequential loop.
+fn in_blocks(
+    n: usize,
+    out: &mut dyn Write,
+    render: impl Fn(std::ops::Range<usize>, &mut Vec<u8>) + Sync,
+) -> Result<()> {
+    use rayon::prelude::*;
+    const BLOCK: usize = 8192;
+    let window = BLOCK * 2 * rayon::current_num_threads().max(1);
+    let mut start = 0;
+    while start < n {
+        let end = (start + window).min(n);
+        let blocks: Vec<Vec<u8>> = (start..end)
+            .step_by(BLOCK)
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .map(|b| {
+                let mut buf = Vec::with_capacity(BLOCK * 128);
+                render(b..(b + BLOCK).min(end), &mut buf);
+                buf
+            })
+            .collect();
+        for b in blocks {
+            out.write_all(&b)?;
+        }
+        start = end;
     }
     Ok(())
 }
