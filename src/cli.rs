@@ -182,6 +182,17 @@ pub struct CommonOpts {
     /// No progress line, and only a one-line count of problems on stderr
     #[arg(short, long)]
     pub quiet: bool,
+    /// Rows per Parquet row group written by `ingest` (and per chunk while reading logs)
+    #[arg(long, value_name = "N", default_value_t = crate::store::ROW_GROUP, hide = true,
+          value_parser = parse_rows)]
+    pub row_group_rows: usize,
+}
+
+fn parse_rows(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("{s:?} is not a positive number of rows")),
+    }
 }
 
 impl CommonOpts {
@@ -327,6 +338,7 @@ impl InputArgs {
         IngestOptions {
             max_decompressed: self.opts.max_decompressed,
             progress: !self.opts.quiet,
+            chunk_rows: self.opts.row_group_rows,
         }
     }
 }
@@ -419,8 +431,15 @@ fn cmd_attribute(a: AttributeArgs) -> Result<u8> {
         return Ok(2);
     }
     let at = attribute_all(&loaded.frames)?;
-    let df = store::by_event_time(&attribution_frame(&loaded.frames, &at)?)?;
+    let t0 = std::time::Instant::now();
+    let df = attribution_frame(&loaded.frames, &at)?;
+    crate::ingest::profile("attribution frame", t0);
+    let t0 = std::time::Instant::now();
+    let df = store::by_event_time(&df)?;
+    crate::ingest::profile("sort by event time", t0);
+    let t0 = std::time::Instant::now();
     emit(&df, &a.out)?;
+    crate::ingest::profile("write output", t0);
     Ok(code)
 }
 
@@ -667,7 +686,15 @@ fn cmd_ingest(a: IngestArgs) -> Result<u8> {
     }
     let (mut manifest, mut seen) = if dir.join(crate::discover::CASE_MANIFEST).exists() {
         let m = store::read_manifest(dir)?;
-        let (frames, _) = store::load_case(dir)?;
+        let (frames, _) = store::load_case_columns(
+            dir,
+            Some(&[
+                "event_id",
+                "recipient_account",
+                "source_file",
+                "record_index",
+            ]),
+        )?;
         (m, store::event_keys(&frames.events)?)
     } else {
         if dir.exists()
@@ -694,23 +721,25 @@ fn cmd_ingest(a: IngestArgs) -> Result<u8> {
         .filter(|f| !known.contains(&(f.display.clone(), f.size, f.mtime)))
         .collect();
     let already = total - files.len();
-    let (ing, mut frames) =
-        store::ingest_frames(&files, &a.input.ingest_options(), &mut seen, None)?;
-    let code = report_problems(&ing.problems, &a.input);
-    if code == 2 {
-        return Ok(2);
-    }
     let part = manifest.parts;
     if files.is_empty() {
         println!(
             "nothing new to ingest: all {already} input file(s) are already in {}",
             dir.display()
         );
-        return Ok(code);
+        return Ok(0);
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+    let (ing, issuances) =
+        store::ingest_part(dir, part, &files, &a.input.ingest_options(), &mut seen)?;
+    let code = report_problems(&ing.problems, &a.input);
+    if code == 2 {
+        // --strict: the case is left as it was.
+        store::discard_part(dir, part);
+        return Ok(2);
     }
     manifest.add_run(&ing, part);
-    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
-    store::write_part(dir, &manifest, part, &mut frames)?;
+    store::write_manifest(dir, &manifest)?;
     let s = &ing.stats;
     let mut out = std::io::stdout().lock();
     writeln!(
@@ -723,7 +752,7 @@ fn cmd_ingest(a: IngestArgs) -> Result<u8> {
         s.events,
         s.duplicates,
         s.records_skipped,
-        frames.issuances.height()
+        issuances
     )?;
     writeln!(out, "case store: {} (part {part})", dir.display())?;
     Ok(code)

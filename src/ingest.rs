@@ -54,6 +54,8 @@ pub struct IngestOptions {
     pub max_decompressed: u64,
     /// Show a progress line on stderr (only when stderr is a terminal).
     pub progress: bool,
+    /// Rows per chunk of the frames built (and per Parquet row group written).
+    pub chunk_rows: usize,
 }
 
 impl Default for IngestOptions {
@@ -61,6 +63,7 @@ impl Default for IngestOptions {
         IngestOptions {
             max_decompressed: 4 << 30,
             progress: false,
+            chunk_rows: crate::store::ROW_GROUP,
         }
     }
 }
@@ -164,92 +167,141 @@ pub fn dedup_key(recipient: Option<&str>, event_id: Option<&str>) -> Option<u128
 /// The set of de-duplication keys already seen.
 pub type SeenKeys = FxHashSet<u128>;
 
-/// Reads, parses and de-duplicates `files`. `seen` holds the keys of events already in the case
-/// (incremental ingest); it is extended with the new events.
+/// How many parsed files may wait in the channel between the parsing workers and the in-order
+/// consumer of `ingest_each` (back-pressure: parsing never runs far ahead of the consumer).
+const IN_FLIGHT: usize = 16;
+
+/// Reads, parses and de-duplicates `files`, streaming. `seen` holds the keys of events already
+/// in the case (incremental ingest); it is extended with the new events.
 ///
-/// `convert` runs in the worker right after a file is parsed and may take the file's batches;
-/// its results come back in file order.
-pub fn ingest_with<T: Send>(
+/// Files are parsed in parallel (rayon, taken roughly in order); `convert` runs in the worker
+/// right after a file is parsed and may take the file's batches. `sink` then receives every file
+/// strictly in input order, after its de-duplication (`keep` filled, `duplicates` counted), on
+/// the calling thread; it may take `keep`. So the output is identical for any thread count and
+/// memory holds only the files in flight, not the whole input. `sink` must not wait on the global
+/// rayon pool (the workers may be blocked handing over files); it may use polars' pool. An error
+/// from `sink` stops the run.
+pub fn ingest_each<T: Send>(
     files: &[InputFile],
     opts: &IngestOptions,
     seen: &mut SeenKeys,
     convert: &(dyn Fn(&mut FileOutcome) -> T + Sync),
-) -> (Ingested, Vec<T>) {
+    sink: &mut dyn FnMut(&mut FileOutcome, T) -> anyhow::Result<()>,
+) -> anyhow::Result<Ingested> {
     let t0 = std::time::Instant::now();
     let progress = Progress::start(opts.progress, files.len() as u64);
-    let (mut outcomes, converted): (Vec<FileOutcome>, Vec<T>) = files
-        .par_iter()
-        .map(|f| {
-            let mut o = read_file(f, opts);
-            o.keys = (0..o.events.len())
-                .map(|i| dedup_key(o.events.recipient_account.get(i), o.events.event_id.get(i)))
-                .collect();
-            o.rows = o.events.len();
-            let t = convert(&mut o);
-            progress.file_done(o.size, o.records_read);
-            (o, t)
-        })
-        .unzip();
-    progress.finish();
-    profile("read+parse (parallel)", t0);
-    let t0 = std::time::Instant::now();
-
+    let stop = AtomicBool::new(false);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, FileOutcome, T)>(IN_FLIGHT);
     let mut stats = Stats::default();
     let mut problems = Vec::new();
-    for o in &mut outcomes {
-        // De-duplication, sequential and in file order: deterministic whatever the threads.
-        let n = o.rows;
-        o.keep = Vec::with_capacity(n);
-        for k in &o.keys {
-            let keep = match k {
-                Some(k) => seen.insert(*k),
-                None => true,
+    let mut outcomes = Vec::with_capacity(files.len());
+    let result = std::thread::scope(|s| -> anyhow::Result<()> {
+        let (progress, stop) = (&progress, &stop);
+        s.spawn(move || {
+            files
+                .iter()
+                .enumerate()
+                .par_bridge()
+                .for_each_with(tx, |tx, (i, f)| {
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let mut o = read_file(f, opts);
+                    o.keys = (0..o.events.len())
+                        .map(|i| {
+                            dedup_key(o.events.recipient_account.get(i), o.events.event_id.get(i))
+                        })
+                        .collect();
+                    o.rows = o.events.len();
+                    let t = convert(&mut o);
+                    progress.file_done(o.size, o.records_read);
+                    // A closed channel means the consumer failed and stopped.
+                    let _ = tx.send((i, o, t));
+                });
+        });
+        // In-order consumer: files arrive roughly in order; the few that overtake wait here.
+        let mut waiting: BTreeMap<usize, (FileOutcome, T)> = BTreeMap::new();
+        let mut next = 0usize;
+        let consume =
+            |o: &mut FileOutcome, t: T, stats: &mut Stats, problems: &mut Vec<Problem>| {
+                dedup_file(o, seen);
+                account(o, stats, problems);
+                sink(o, t)
             };
-            if !keep {
-                o.duplicates += 1;
+        let mut consume = consume;
+        for (i, o, t) in rx.iter() {
+            waiting.insert(i, (o, t));
+            while let Some((mut o, t)) = waiting.remove(&next) {
+                if let Err(e) = consume(&mut o, t, &mut stats, &mut problems) {
+                    stop.store(true, Ordering::Relaxed);
+                    return Err(e);
+                }
+                o.keep = Vec::new();
+                outcomes.push(o);
+                next += 1;
             }
-            o.keep.push(keep);
         }
-        o.keys = Vec::new();
-        stats.files_seen += 1;
-        match o.skip {
-            Some(r) => {
-                stats.files_skipped += 1;
-                *stats
-                    .files_skipped_by_reason
-                    .entry(r.as_str().to_string())
-                    .or_default() += 1;
-            }
-            None => stats.files_read += 1,
-        }
-        stats.records_read += o.records_read;
-        stats.duplicates += o.duplicates;
-        stats.events += n as u64 - o.duplicates;
-        for (k, v) in &o.skipped_by_reason {
-            stats.records_skipped += v;
-            *stats
-                .records_skipped_by_reason
-                .entry(k.clone())
-                .or_default() += v;
-        }
-        stats.bytes_stored += o.size;
-        stats.bytes_raw += o.raw_bytes;
-        stats.non_record_objects += o.non_record_objects;
-        problems.extend(o.problems.iter().cloned());
-    }
-    profile("de-duplicate", t0);
+        debug_assert!(waiting.is_empty() && next == files.len());
+        Ok(())
+    });
+    progress.finish();
+    result?;
+    profile("read+parse+consume", t0);
     debug_assert_eq!(
         stats.records_read,
         stats.events + stats.duplicates + stats.records_skipped
     );
-    (
-        Ingested {
-            files: outcomes,
-            stats,
-            problems,
-        },
-        converted,
-    )
+    Ok(Ingested {
+        files: outcomes,
+        stats,
+        problems,
+    })
+}
+
+/// De-duplication of one file against everything before it (called in file order, so it is
+/// deterministic whatever the threads).
+fn dedup_file(o: &mut FileOutcome, seen: &mut SeenKeys) {
+    o.keep = Vec::with_capacity(o.rows);
+    for k in &o.keys {
+        let keep = match k {
+            Some(k) => seen.insert(*k),
+            None => true,
+        };
+        if !keep {
+            o.duplicates += 1;
+        }
+        o.keep.push(keep);
+    }
+    o.keys = Vec::new();
+}
+
+/// Adds one file's counts and problems to the totals.
+fn account(o: &FileOutcome, stats: &mut Stats, problems: &mut Vec<Problem>) {
+    stats.files_seen += 1;
+    match o.skip {
+        Some(r) => {
+            stats.files_skipped += 1;
+            *stats
+                .files_skipped_by_reason
+                .entry(r.as_str().to_string())
+                .or_default() += 1;
+        }
+        None => stats.files_read += 1,
+    }
+    stats.records_read += o.records_read;
+    stats.duplicates += o.duplicates;
+    stats.events += o.rows as u64 - o.duplicates;
+    for (k, v) in &o.skipped_by_reason {
+        stats.records_skipped += v;
+        *stats
+            .records_skipped_by_reason
+            .entry(k.clone())
+            .or_default() += v;
+    }
+    stats.bytes_stored += o.size;
+    stats.bytes_raw += o.raw_bytes;
+    stats.non_record_objects += o.non_record_objects;
+    problems.extend(o.problems.iter().cloned());
 }
 
 /// Reads one input file. Never panics on bad input; never fails.
@@ -286,6 +338,13 @@ pub fn read_file(f: &InputFile, opts: &IngestOptions) -> FileOutcome {
         }
     };
     let units = decode(&f.display, raw, opts.max_decompressed);
+    let raw_bytes: usize = units.iter().map(|u| u.bytes.len()).sum();
+    SIZE_HINT.with(|h| {
+        if let Some(h) = &*h.borrow() {
+            let (rows, bytes) = h.estimate(raw_bytes);
+            o.events.reserve(rows, &bytes);
+        }
+    });
     let mut file_skip: Option<SkipReason> = None;
     let mut any_used = false;
     for unit in units {
@@ -301,7 +360,47 @@ pub fn read_file(f: &InputFile, opts: &IngestOptions) -> FileOutcome {
     if !any_used {
         o.skip = file_skip;
     }
+    if o.events.len() >= 64 {
+        SIZE_HINT.with(|h| *h.borrow_mut() = Some(SizeHint::of(&o.events, raw_bytes)));
+    }
     o
+}
+
+/// How large the event columns of a file are per byte of its decompressed JSON, as seen in the
+/// last file this thread read: the next file's columns are reserved from it, so they do not
+/// grow by doubling (a realloc and a copy each time) while it is read. Only capacities depend
+/// on it, never output.
+struct SizeHint {
+    rows_per_byte: f64,
+    bytes_per_row: Vec<f64>,
+}
+
+thread_local! {
+    static SIZE_HINT: std::cell::RefCell<Option<SizeHint>> = const { std::cell::RefCell::new(None) };
+}
+
+impl SizeHint {
+    fn of(events: &EventBatch, raw_bytes: usize) -> SizeHint {
+        let rows = events.len().max(1) as f64;
+        SizeHint {
+            rows_per_byte: rows / raw_bytes.max(1) as f64,
+            bytes_per_row: events
+                .column_bytes()
+                .iter()
+                .map(|b| *b as f64 / rows)
+                .collect(),
+        }
+    }
+    /// Rows and per-column bytes to reserve for a file of `raw_bytes`, with 10% to spare.
+    fn estimate(&self, raw_bytes: usize) -> (usize, Vec<usize>) {
+        let rows = (raw_bytes as f64 * self.rows_per_byte * 1.1) as usize;
+        let bytes = self
+            .bytes_per_row
+            .iter()
+            .map(|b| (b * rows as f64 * 1.1) as usize)
+            .collect();
+        (rows, bytes)
+    }
 }
 
 /// Walks one decoded unit into the file's batches. Returns the skip reason when the unit held

@@ -243,92 +243,450 @@ pub fn by_event_time(df: &DataFrame) -> Result<DataFrame> {
     )?)
 }
 
+/// Rows per Parquet row group, and per in-memory chunk while ingesting.
+pub const ROW_GROUP: usize = 131_072;
+
+/// Collects the owned columns of consecutive files (in file order) into chunks of about
+/// `ROW_GROUP` rows. A chunk is turned into a frame (`RawChunk::build`) on a builder thread,
+/// while later files are still being parsed, and the per-file arenas are freed (and their
+/// memory reused) as ingest goes instead of all living until the end.
+struct Chunker {
+    schema: &'static [(&'static str, Kind)],
+    only: Option<Vec<&'static str>>,
+    cols: Vec<Vec<ColData>>,
+    keep: Vec<Vec<bool>>,
+    rows: usize,
+    chunk_rows: usize,
+}
+
+/// The columns of consecutive files, with the masks of the rows to keep.
+struct RawChunk {
+    schema: &'static [(&'static str, Kind)],
+    only: Option<Vec<&'static str>>,
+    cols: Vec<Vec<ColData>>,
+    keep: Vec<Vec<bool>>,
+}
+
+fn wanted(schema: &[(&'static str, Kind)], only: &Option<Vec<&'static str>>, i: usize) -> bool {
+    only.as_ref().is_none_or(|o| o.contains(&schema[i].0))
+}
+
+impl Chunker {
+    fn new(
+        schema: &'static [(&'static str, Kind)],
+        only: Option<&[&str]>,
+        chunk_rows: usize,
+    ) -> Chunker {
+        Chunker {
+            schema,
+            only: only.map(|o| {
+                schema
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .filter(|n| o.contains(n))
+                    .collect()
+            }),
+            cols: (0..schema.len()).map(|_| Vec::new()).collect(),
+            keep: Vec::new(),
+            rows: 0,
+            chunk_rows,
+        }
+    }
+
+    /// Adds one file's columns; `keep` selects the rows to keep.
+    fn push(&mut self, cols: Vec<ColData>, keep: Vec<bool>) {
+        self.rows += keep.iter().filter(|k| **k).count();
+        for (i, c) in cols.into_iter().enumerate() {
+            if wanted(self.schema, &self.only, i) {
+                self.cols[i].push(c);
+            }
+        }
+        self.keep.push(keep);
+    }
+
+    fn full(&self) -> bool {
+        self.rows >= self.chunk_rows
+    }
+
+    /// Everything pushed since the last call (None when no file was pushed).
+    fn take(&mut self) -> Option<RawChunk> {
+        if self.keep.is_empty() {
+            return None;
+        }
+        let n = self.schema.len();
+        self.rows = 0;
+        Some(RawChunk {
+            schema: self.schema,
+            only: self.only.clone(),
+            cols: std::mem::replace(&mut self.cols, (0..n).map(|_| Vec::new()).collect()),
+            keep: std::mem::take(&mut self.keep),
+        })
+    }
+
+    /// An empty frame with this chunker's columns.
+    fn empty(&self) -> Result<DataFrame> {
+        project(&frame_from(self.schema, &[])?, self.only.as_deref())
+    }
+}
+
+impl RawChunk {
+    /// The frame of the kept rows (one chunk per column), freeing each column's per-file data
+    /// as soon as that column is built.
+    fn build(self) -> Result<DataFrame> {
+        let keep: Vec<&[bool]> = self.keep.iter().map(|k| &k[..]).collect();
+        let mut built = Vec::new();
+        for (i, files) in self.cols.into_iter().enumerate() {
+            if !wanted(self.schema, &self.only, i) {
+                continue;
+            }
+            let (name, kind) = self.schema[i];
+            if kind == Kind::Str {
+                let strs = files
+                    .into_iter()
+                    .map(|c| match c {
+                        ColData::Str(c) => c,
+                        _ => unreachable!("schema mismatch"),
+                    })
+                    .collect();
+                built.push(string_column(name, strs, &keep));
+                continue;
+            }
+            let parts: Vec<Part<'_>> = files
+                .iter()
+                .zip(&keep)
+                .map(|(c, k)| (vec![(name, c.as_ref())], Some(*k)))
+                .collect();
+            built.push(build_column(name, kind, &parts, 0));
+        }
+        Ok(DataFrame::new_infer_height(built)?)
+    }
+}
+
+/// A string column over the arenas of several files, without copying them: each arena becomes
+/// one buffer of an arrow view array (polars' string layout) and each kept row a view into it
+/// (strings up to 12 bytes live in the view itself).
+fn string_column(name: &str, files: Vec<crate::table::StrCol>, keep: &[&[bool]]) -> Column {
+    string_column_with(name, files, keep, u32::MAX as usize)
+}
+
+/// `string_column` with buffers of at most `max_buffer` bytes (offsets into a buffer are 32
+/// bits): a larger arena (a column of one file over 4 GiB) is copied into several buffers.
+fn string_column_with(
+    name: &str,
+    files: Vec<crate::table::StrCol>,
+    keep: &[&[bool]],
+    max_buffer: usize,
+) -> Column {
+    use polars_arrow::array::{Utf8ViewArray, View};
+    use polars_arrow::bitmap::MutableBitmap;
+    use polars_arrow::datatypes::ArrowDataType;
+    use polars_buffer::Buffer;
+    let rows: usize = keep.iter().map(|k| k.iter().filter(|x| **x).count()).sum();
+    let mut views: Vec<View> = Vec::with_capacity(rows);
+    let mut validity = MutableBitmap::with_capacity(rows);
+    let mut buffers: Vec<Buffer<u8>> = Vec::new();
+    let (mut bytes_len, mut buffer_len) = (0usize, 0usize);
+    for (c, k) in files.into_iter().zip(keep) {
+        let (data, ends, valid) = c.into_parts();
+        if data.len() > max_buffer {
+            let mut spill: Vec<u8> = Vec::new();
+            let mut start = 0usize;
+            for (i, &end) in ends.iter().enumerate() {
+                if k[i] {
+                    if valid[i] {
+                        let v = &data.as_bytes()[start..end];
+                        bytes_len += v.len();
+                        if v.len() > View::MAX_INLINE_SIZE as usize {
+                            if !spill.is_empty() && spill.len() + v.len() > max_buffer {
+                                buffer_len += spill.len();
+                                buffers.push(Buffer::from(std::mem::take(&mut spill)));
+                            }
+                            let at = spill.len() as u32;
+                            spill.extend_from_slice(v);
+                            views.push(View::new_from_bytes(v, buffers.len() as u32, at));
+                        } else {
+                            views.push(View::new_from_bytes(v, 0, 0));
+                        }
+                        validity.push(true);
+                    } else {
+                        views.push(View::default());
+                        validity.push(false);
+                    }
+                }
+                start = end;
+            }
+            if !spill.is_empty() {
+                buffer_len += spill.len();
+                buffers.push(Buffer::from(spill));
+            }
+            continue;
+        }
+        let idx = buffers.len() as u32;
+        let mut referenced = false;
+        let mut start = 0usize;
+        for (i, &end) in ends.iter().enumerate() {
+            if k[i] {
+                if valid[i] {
+                    let v = &data.as_bytes()[start..end];
+                    bytes_len += v.len();
+                    referenced |= v.len() > View::MAX_INLINE_SIZE as usize;
+                    views.push(View::new_from_bytes(v, idx, start as u32));
+                    validity.push(true);
+                } else {
+                    views.push(View::default());
+                    validity.push(false);
+                }
+            }
+            start = end;
+        }
+        if referenced {
+            let mut data = data.into_bytes();
+            if data.capacity() > data.len() + data.len() / 4 {
+                data.shrink_to_fit();
+            }
+            buffer_len += data.len();
+            buffers.push(Buffer::from(data));
+        }
+    }
+    let validity = (validity.unset_bits() > 0).then(|| validity.into());
+    // SAFETY: every view was made by `View::new_from_bytes` from valid UTF-8 (a `String`) at
+    // its offset in the buffer it names; inline views hold their bytes; null views are zero.
+    let arr = unsafe {
+        Utf8ViewArray::new_unchecked(
+            ArrowDataType::Utf8View,
+            Buffer::from(views),
+            Buffer::from(buffers),
+            validity,
+            Some(bytes_len),
+            buffer_len,
+        )
+    };
+    StringChunked::with_chunk(name.into(), arr).into_column()
+}
+
+/// A thread that builds the chunks it is sent into frames and hands each to `f` (in order).
+/// It must not use the global rayon pool, whose workers may be blocked handing files over.
+struct Builder<S> {
+    tx: Option<std::sync::mpsc::SyncSender<RawChunk>>,
+    handle: std::thread::JoinHandle<Result<S>>,
+}
+
+impl<S: Send + 'static> Builder<S> {
+    fn spawn(mut state: S, f: fn(&mut S, DataFrame) -> Result<()>) -> Builder<S> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<RawChunk>(1);
+        let handle = std::thread::Builder::new()
+            .name("trailgraph-build".into())
+            .spawn(move || {
+                for raw in rx {
+                    f(&mut state, raw.build()?)?;
+                }
+                Ok(state)
+            })
+            .expect("cannot spawn a thread");
+        Builder {
+            tx: Some(tx),
+            handle,
+        }
+    }
+
+    fn send(&self, raw: RawChunk) -> Result<()> {
+        let tx = self.tx.as_ref().expect("send before finish");
+        // A closed channel means the builder failed; `finish` returns its error.
+        tx.send(raw)
+            .map_err(|_| anyhow::anyhow!("the chunk builder stopped"))
+    }
+
+    /// Waits for the builder; its error, if it had one, wins over `run`'s.
+    fn finish<T>(mut self, run: Result<T>) -> Result<(T, S)> {
+        self.tx = None;
+        let state = match self.handle.join() {
+            Ok(r) => r,
+            Err(p) => std::panic::resume_unwind(p),
+        }?;
+        Ok((run?, state))
+    }
+}
+
+/// What a file contributes to the chunkers: its event and issuance columns.
+type Taken = (Vec<ColData>, Vec<ColData>);
+
+fn take_columns(o: &mut FileOutcome) -> Taken {
+    (o.events.take_columns(), o.issuances.take_columns())
+}
+
+/// Hands one de-duplicated file to the two chunkers.
+fn push_file(o: &mut FileOutcome, (evs, isss): Taken, ev: &mut Chunker, iss: &mut Chunker) {
+    let iss_keep = o.issuance_event_row.iter().map(|&r| o.keep[r]).collect();
+    o.issuance_event_row = Vec::new();
+    ev.push(evs, std::mem::take(&mut o.keep));
+    iss.push(isss, iss_keep);
+}
+
+/// Appends `df` to `acc` as new chunks.
+fn append(acc: &mut Option<DataFrame>, df: DataFrame) -> Result<()> {
+    match acc {
+        None => *acc = Some(df),
+        Some(a) => {
+            a.vstack_mut_owned(df)?;
+        }
+    }
+    Ok(())
+}
+
 /// Ingests `files` and returns the kept rows as frames in canonical order (files by path,
-/// records by position). Each final column is built by moving that column out of every file's
-/// batch and freeing it right after, so about one copy of the data is alive at any time, and
-/// every column comes out as one contiguous chunk.
+/// records by position). Files stream through in order; every `ROW_GROUP` rows their columns
+/// become one chunk of the result and are freed, so about one copy of the data is alive at any
+/// time. The frames have one chunk per `ROW_GROUP` rows (callers rechunk when they need to).
 pub fn ingest_frames(
     files: &[crate::discover::InputFile],
     opts: &crate::ingest::IngestOptions,
     seen: &mut crate::ingest::SeenKeys,
     events_columns: Option<&[&str]>,
 ) -> Result<(Ingested, Frames)> {
-    type Taken = (Vec<ColData>, Vec<ColData>);
-    let take =
-        |o: &mut FileOutcome| -> Taken { (o.events.take_columns(), o.issuances.take_columns()) };
-    let (ing, per_file) = crate::ingest::ingest_with(files, opts, seen, &take);
-    let t0 = std::time::Instant::now();
-    let iss_keep: Vec<Vec<bool>> = ing
-        .files
-        .iter()
-        .map(|f| f.issuance_event_row.iter().map(|&r| f.keep[r]).collect())
-        .collect();
-    // Transpose to [column][file] (moves, no copies).
-    let n_ev = EventBatch::SCHEMA.len();
-    let n_iss = IssuanceBatch::SCHEMA.len();
-    let mut ev_cols: Vec<Vec<ColData>> = (0..n_ev)
-        .map(|_| Vec::with_capacity(per_file.len()))
-        .collect();
-    let mut iss_cols: Vec<Vec<ColData>> = (0..n_iss)
-        .map(|_| Vec::with_capacity(per_file.len()))
-        .collect();
-    for (evs, isss) in per_file {
-        for (i, c) in evs.into_iter().enumerate() {
-            ev_cols[i].push(c);
+    let mut ev = Chunker::new(EventBatch::SCHEMA, events_columns, opts.chunk_rows);
+    let mut iss = Chunker::new(IssuanceBatch::SCHEMA, None, usize::MAX);
+    let builder = Builder::spawn(None, append);
+    let run = crate::ingest::ingest_each(files, opts, seen, &take_columns, &mut |o, t| {
+        push_file(o, t, &mut ev, &mut iss);
+        if ev.full() {
+            builder.send(ev.take().expect("rows"))?;
         }
-        for (i, c) in isss.into_iter().enumerate() {
-            iss_cols[i].push(c);
+        Ok(())
+    })
+    .and_then(|ing| {
+        if let Some(raw) = ev.take() {
+            builder.send(raw)?;
         }
-    }
-    let ev_keep: Vec<&[bool]> = ing.files.iter().map(|f| &f.keep[..]).collect();
-    let iss_keep: Vec<&[bool]> = iss_keep.iter().map(|k| &k[..]).collect();
-    let mut events = build_owned(EventBatch::SCHEMA, ev_cols, &ev_keep, events_columns)?;
-    if let Some(c) = events_columns {
-        events = events.select(c.iter().copied())?;
-    }
-    let issuances = build_owned(IssuanceBatch::SCHEMA, iss_cols, &iss_keep, None)?;
-    crate::ingest::profile("build columns", t0);
+        Ok(ing)
+    });
+    let (ing, events) = builder.finish(run)?;
+    let events = match events {
+        Some(mut df) => {
+            if let Some(c) = events_columns {
+                df = df.select(c.iter().copied())?;
+            }
+            df
+        }
+        None => ev.empty()?,
+    };
+    let issuances = match iss.take() {
+        Some(raw) => raw.build()?,
+        None => iss.empty()?,
+    };
     Ok((ing, Frames { events, issuances }))
 }
 
-/// Builds a frame from owned per-file columns, consuming (and so freeing) each as it goes.
-/// Columns not in `only` are freed without being built.
-fn build_owned(
-    schema: &[(&'static str, Kind)],
-    cols: Vec<Vec<ColData>>,
-    keep: &[&[bool]],
-    only: Option<&[&str]>,
-) -> Result<DataFrame> {
-    use rayon::prelude::*;
-    let built: Vec<Column> = cols
-        .into_par_iter()
-        .enumerate()
-        .filter(|(i, _)| only.is_none_or(|o| o.contains(&schema[*i].0)))
-        .map(|(i, files)| {
-            let parts: Vec<Part<'_>> = files
-                .iter()
-                .zip(keep)
-                .map(|(c, k)| (vec![(schema[i].0, c.as_ref())], Some(*k)))
-                .collect();
-            let col = build_column(schema[i].0, schema[i].1, &parts, 0);
-            drop(parts);
-            drop(files);
-            col
-        })
-        .collect();
-    Ok(DataFrame::new_infer_height(built)?)
+/// A Parquet file written a row group at a time, under a temporary name until `finish`.
+struct PartFile {
+    path: std::path::PathBuf,
+    tmp: std::path::PathBuf,
+    writer: Option<polars::io::parquet::write::BatchedWriter<std::fs::File>>,
 }
 
-fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<()> {
-    let tmp = path.with_extension("parquet.tmp");
-    let f =
-        std::fs::File::create(&tmp).with_context(|| format!("{}: cannot create", tmp.display()))?;
+impl PartFile {
+    fn new(path: std::path::PathBuf) -> PartFile {
+        PartFile {
+            tmp: path.with_extension("parquet.tmp"),
+            path,
+            writer: None,
+        }
+    }
+
+    fn write(&mut self, df: &DataFrame) -> Result<()> {
+        if self.writer.is_none() {
+            let f = std::fs::File::create(&self.tmp)
+                .with_context(|| format!("{}: cannot create", self.tmp.display()))?;
+            self.writer = Some(parquet_writer(f).batched(df.schema()).map_err(|e| {
+                anyhow::anyhow!("{}: cannot write Parquet: {e}", self.path.display())
+            })?);
+        }
+        let w = self.writer.as_mut().expect("just set");
+        w.write_batch(df)
+            .map_err(|e| anyhow::anyhow!("{}: cannot write Parquet: {e}", self.path.display()))
+    }
+
+    fn finish(mut self) -> Result<()> {
+        let w = self.writer.take().expect("finish after a write");
+        w.finish()
+            .map_err(|e| anyhow::anyhow!("{}: cannot write Parquet: {e}", self.path.display()))?;
+        drop(w);
+        std::fs::rename(&self.tmp, &self.path)
+            .with_context(|| format!("{}: cannot rename", self.path.display()))
+    }
+}
+
+impl Drop for PartFile {
+    /// An unfinished part (an error stopped the run) leaves no temporary file behind.
+    fn drop(&mut self) {
+        if self.writer.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Ingests `files` into part `part` of the case in `dir`, writing the events table one row
+/// group at a time while later files are still being parsed: memory holds the files in flight
+/// and one row group, not the whole input. Returns the ingest result and the number of
+/// issuance rows written. The manifest is not touched (see `write_manifest`).
+pub fn ingest_part(
+    dir: &Path,
+    part: u32,
+    files: &[crate::discover::InputFile],
+    opts: &crate::ingest::IngestOptions,
+    seen: &mut crate::ingest::SeenKeys,
+) -> Result<(Ingested, usize)> {
+    for table in ["events", "issuances"] {
+        let d = dir.join(table);
+        std::fs::create_dir_all(&d).with_context(|| format!("{}: cannot create", d.display()))?;
+    }
+    let mut ev = Chunker::new(EventBatch::SCHEMA, None, opts.chunk_rows);
+    let mut iss = Chunker::new(IssuanceBatch::SCHEMA, None, usize::MAX);
+    let ev_file = PartFile::new(dir.join("events").join(part_name(part)));
+    let builder = Builder::spawn(ev_file, |f, df| f.write(&df));
+    let run = crate::ingest::ingest_each(files, opts, seen, &take_columns, &mut |o, t| {
+        push_file(o, t, &mut ev, &mut iss);
+        if ev.full() {
+            builder.send(ev.take().expect("rows"))?;
+        }
+        Ok(())
+    })
+    .and_then(|ing| {
+        if let Some(raw) = ev.take() {
+            builder.send(raw)?;
+        }
+        Ok(ing)
+    });
+    let (ing, mut ev_file) = builder.finish(run)?;
+    let t0 = std::time::Instant::now();
+    if ev_file.writer.is_none() {
+        ev_file.write(&ev.empty()?)?;
+    }
+    ev_file.finish()?;
+    let issuances = match iss.take() {
+        Some(raw) => raw.build()?,
+        None => iss.empty()?,
+    };
+    let mut iss_file = PartFile::new(dir.join("issuances").join(part_name(part)));
+    iss_file.write(&issuances)?;
+    iss_file.finish()?;
+    crate::ingest::profile("finish Parquet", t0);
+    Ok((ing, issuances.height()))
+}
+
+/// Removes part `part` (written by `ingest_part` but not to be recorded), and the case's
+/// directories when they are left empty.
+pub fn discard_part(dir: &Path, part: u32) {
+    for table in ["events", "issuances"] {
+        let _ = std::fs::remove_file(dir.join(table).join(part_name(part)));
+        let _ = std::fs::remove_dir(dir.join(table)); // only when empty
+    }
+    let _ = std::fs::remove_dir(dir); // only when empty
+}
+
+fn parquet_writer(f: std::fs::File) -> ParquetWriter<std::fs::File> {
     ParquetWriter::new(f)
         .with_compression(ParquetCompression::Snappy)
-        .finish(df)
-        .map_err(|e| anyhow::anyhow!("{}: cannot write Parquet: {e}", path.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot rename", path.display()))?;
-    Ok(())
+        .with_row_group_size(Some(ROW_GROUP))
 }
 
 fn read_parquet(path: &Path, columns: Option<&[&str]>) -> Result<DataFrame> {
@@ -365,35 +723,8 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest> {
     Ok(m)
 }
 
-/// Writes a new part into `dir` and the updated manifest (atomically replaced).
-pub fn write_part(dir: &Path, manifest: &Manifest, part: u32, frames: &mut Frames) -> Result<()> {
-    let t0 = std::time::Instant::now();
-    let r = write_part_inner(dir, manifest, part, frames);
-    crate::ingest::profile("write Parquet", t0);
-    r
-}
-
-fn write_part_inner(dir: &Path, manifest: &Manifest, part: u32, frames: &mut Frames) -> Result<()> {
-    for table in ["events", "issuances"] {
-        let d = dir.join(table);
-        std::fs::create_dir_all(&d).with_context(|| format!("{}: cannot create", d.display()))?;
-    }
-    let (a, b) = rayon::join(
-        || {
-            write_parquet(
-                &dir.join("events").join(part_name(part)),
-                &mut frames.events,
-            )
-        },
-        || {
-            write_parquet(
-                &dir.join("issuances").join(part_name(part)),
-                &mut frames.issuances,
-            )
-        },
-    );
-    a?;
-    b?;
+/// Writes the manifest of `dir` (atomically replaced).
+pub fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<()> {
     let p = dir.join(crate::discover::CASE_MANIFEST);
     let tmp = dir.join("manifest.json.tmp");
     std::fs::write(&tmp, serde_json::to_string_pretty(manifest)? + "\n")
@@ -571,4 +902,47 @@ pub fn concat(mut all: Vec<Frames>) -> Result<Frames> {
     acc.events = canonical_order(&acc.events.filter(&first_occurrence(&acc.events)?)?)?;
     acc.issuances = canonical_order(&acc.issuances.filter(&first_occurrence(&acc.issuances)?)?)?;
     Ok(acc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::StrCol;
+
+    fn col(values: &[Option<&str>]) -> StrCol {
+        let mut c = StrCol::default();
+        for v in values {
+            c.push(*v);
+        }
+        c
+    }
+
+    /// The views over the arenas give back exactly the kept values, also when an arena is
+    /// over the buffer limit and is copied into several buffers.
+    #[test]
+    fn string_column_views_and_spill() {
+        let long = "a string well over twelve bytes long";
+        let a: Vec<Option<&str>> = vec![
+            Some("short"),
+            None,
+            Some(long),
+            Some(""),
+            Some("dropped row value"),
+        ];
+        let b: Vec<Option<&str>> = vec![
+            Some("another long value, also over 12"),
+            Some("x"),
+            None,
+            Some("a third value that is long enough"),
+        ];
+        let keep_a = [true, true, true, true, false];
+        let keep_b = [true, true, true, true];
+        let expect: Vec<Option<&str>> = a[..4].iter().chain(&b).copied().collect();
+        for max in [u32::MAX as usize, 40, 8] {
+            let c = string_column_with("c", vec![col(&a), col(&b)], &[&keep_a, &keep_b], max);
+            let got: Vec<Option<&str>> = c.str().unwrap().iter().collect();
+            assert_eq!(got, expect, "max_buffer {max}");
+            assert_eq!(c.null_count(), 2);
+        }
+    }
 }

@@ -38,6 +38,20 @@ impl StrCol {
     pub fn iter(&self) -> impl Iterator<Item = Option<&str>> + '_ {
         (0..self.len()).map(move |i| self.get(i))
     }
+    /// Room for `rows` more values of `bytes` bytes in all.
+    pub fn reserve(&mut self, rows: usize, bytes: usize) {
+        self.data.reserve(bytes);
+        self.ends.reserve(rows);
+        self.valid.reserve(rows);
+    }
+    /// Bytes in the arena.
+    pub fn bytes(&self) -> usize {
+        self.data.len()
+    }
+    /// The arena, the end offset of each value in it, and which values are present.
+    pub fn into_parts(self) -> (String, Vec<usize>, Vec<bool>) {
+        (self.data, self.ends, self.valid)
+    }
 }
 
 /// A borrowed view of one column of a batch, for conversion to the store.
@@ -104,6 +118,22 @@ macro_rules! push_col {
         $c.push($v)
     };
 }
+macro_rules! reserve_col {
+    (Str, $c:expr, $rows:expr, $bytes:expr) => {
+        $c.reserve($rows, $bytes)
+    };
+    ($k:ident, $c:expr, $rows:expr, $bytes:expr) => {
+        $c.reserve($rows)
+    };
+}
+macro_rules! col_bytes {
+    (Str, $c:expr) => {
+        $c.bytes()
+    };
+    ($k:ident, $c:expr) => {
+        0
+    };
+}
 macro_rules! col_ref {
     (Str, $c:expr) => {
         ColRef::Str(&$c)
@@ -165,6 +195,16 @@ macro_rules! table {
             }
             pub fn len(&self) -> usize {
                 self.len
+            }
+            /// Bytes in each column's arena (0 for columns that are not strings).
+            pub fn column_bytes(&self) -> Vec<usize> {
+                vec![$(col_bytes!($kind, self.$field)),*]
+            }
+            /// Room for `rows` more rows, with `bytes[i]` more bytes in string column `i`, so
+            /// the columns do not grow (and copy) while a file is read.
+            pub fn reserve(&mut self, rows: usize, bytes: &[usize]) {
+                let mut b = bytes.iter().copied();
+                $(reserve_col!($kind, self.$field, rows, b.next().unwrap_or(0));)*
             }
             pub fn is_empty(&self) -> bool {
                 self.len == 0
