@@ -167,7 +167,8 @@ pub struct SessionGraph {
     pub sessions: Vec<Session>,
     by_key: FxHashMap<String, Vec<usize>>,
     by_arn: FxHashMap<String, Vec<usize>>,
-    by_event: FxHashMap<(Option<String>, String), usize>,
+    /// Issuance sessions by eventID, then recipient account (looked up without allocating).
+    by_event: FxHashMap<String, Vec<(Option<String>, usize)>>,
     by_shared: FxHashMap<String, usize>,
     orphans: FxHashMap<SessionKey, usize>,
     graph: DiGraph<Node, Confidence>,
@@ -333,8 +334,7 @@ impl SessionGraph {
                     s.user_agent = row.user_agent.clone();
                 }
                 if let Some(e) = &row.event_id {
-                    g.by_event
-                        .insert((row.recipient_account.clone(), e.clone()), i);
+                    g.index_event(e, &row.recipient_account, i);
                 }
                 continue;
             }
@@ -428,8 +428,7 @@ impl SessionGraph {
                 g.by_shared.entry(s.clone()).or_insert(idx);
             }
             if let Some(e) = &row.event_id {
-                g.by_event
-                    .insert((row.recipient_account.clone(), e.clone()), idx);
+                g.index_event(e, &row.recipient_account, idx);
             }
         }
         for v in g.by_key.values_mut().chain(g.by_arn.values_mut()) {
@@ -715,6 +714,16 @@ impl SessionGraph {
 
     /// Attribution of an action signed by `id` at time `at`. Creates orphan sessions for
     /// unknown AssumedRole keys (call `settle` afterwards).
+    /// Records that the issuance event (`recipient`, `event_id`) belongs to session `s` (the
+    /// last one recorded wins, as in a map).
+    fn index_event(&mut self, event_id: &str, recipient: &Option<String>, s: usize) {
+        let v = self.by_event.entry(event_id.to_string()).or_default();
+        match v.iter_mut().find(|(r, _)| r == recipient) {
+            Some(e) => e.1 = s,
+            None => v.push((recipient.clone(), s)),
+        }
+    }
+
     pub fn attribute(&mut self, id: &Identity, at: Option<Millis>) -> Attribution {
         let link = self.resolve_caller(id, at, None);
         self.attribution_of(link, id)
@@ -726,9 +735,12 @@ impl SessionGraph {
         recipient: Option<&str>,
         event_id: &str,
     ) -> Option<Attribution> {
-        let &s = self
+        let s = self
             .by_event
-            .get(&(recipient.map(String::from), event_id.to_string()))?;
+            .get(event_id)?
+            .iter()
+            .find(|(r, _)| r.as_deref() == recipient)?
+            .1;
         let link = self.sessions[s].caller.clone();
         Some(self.attribution_of(link, &Identity::default()))
     }
