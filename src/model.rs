@@ -237,6 +237,54 @@ pub fn parse_expiration(s: &str) -> Option<Millis> {
 
 /// Formats milliseconds as `2024-07-31T19:52:33Z` (with `.mmm` only when non-zero).
 pub fn format_time(ms: Millis) -> String {
+    let mut out = Vec::with_capacity(24);
+    format_time_into(ms, &mut out);
+    String::from_utf8(out).expect("ASCII")
+}
+
+/// `format_time`, appended to `out` without allocating.
+pub fn format_time_into(ms: Millis, out: &mut Vec<u8>) {
+    fn digits(out: &mut Vec<u8>, v: i64, width: usize) {
+        let mut buf = [b'0'; 20];
+        let mut n = v.unsigned_abs();
+        let mut i = buf.len();
+        while n > 0 {
+            i -= 1;
+            buf[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        let start = i.min(buf.len() - width);
+        if v < 0 {
+            out.push(b'-');
+        }
+        out.extend_from_slice(&buf[start..]);
+    }
+    let secs = ms.div_euclid(1000);
+    let frac = ms.rem_euclid(1000);
+    let days = secs.div_euclid(86400);
+    let rem = secs.rem_euclid(86400);
+    let (y, m, d) = civil_from_days(days);
+    let (h, mi, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
+    digits(out, y, 4);
+    out.push(b'-');
+    digits(out, m as i64, 2);
+    out.push(b'-');
+    digits(out, d as i64, 2);
+    out.push(b'T');
+    digits(out, h, 2);
+    out.push(b':');
+    digits(out, mi, 2);
+    out.push(b':');
+    digits(out, s, 2);
+    if frac != 0 {
+        out.push(b'.');
+        digits(out, frac, 3);
+    }
+    out.push(b'Z');
+}
+
+#[cfg(test)]
+fn format_time_reference(ms: Millis) -> String {
     let secs = ms.div_euclid(1000);
     let frac = ms.rem_euclid(1000);
     let days = secs.div_euclid(86400);
@@ -412,6 +460,30 @@ pub fn is_public_ip(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn format_time_into_matches_format() {
+        let mut v: Vec<i64> = vec![
+            0,
+            1,
+            999,
+            1000,
+            -1,
+            -1000,
+            1_700_000_000_123,
+            253_402_300_799_999,
+        ];
+        let mut x: i64 = 12345;
+        for _ in 0..2000 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            v.push((x >> 22).rem_euclid(253_402_300_800_000));
+        }
+        for ms in v {
+            assert_eq!(format_time(ms), format_time_reference(ms), "{ms}");
+        }
+    }
+
     use super::*;
 
     #[test]
