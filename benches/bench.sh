@@ -38,7 +38,7 @@ if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
     say "cargo build --release --bins"
     cargo build --release --bins --quiet
 fi
-for b in "$TG" "$GEN"; do
+for b in "$TG" "$GEN" "$target/release/trailgraph-limit"; do
     [ -x "$b" ] || { say "missing $b (build failed?)"; exit 2; }
 done
 
@@ -194,6 +194,15 @@ hr "measurements (same files, same cores; page cache warm)"
 find "$CORPUS" -name '*.gz' -print0 | xargs -0 cat >/dev/null
 timed gzip bash -c "find '$CORPUS' -name '*.gz' -print0 | xargs -0 -P2 -n 64 gzip -dc > /dev/null"
 record gzip "gzip -dc (xargs -P2)"
+# The decompress+parse limit: gunzip + deserialise every record into a borrowed serde struct,
+# two rayon threads, nothing else (benches/limit.rs). The ingest target is >= 0.8x this.
+LIMIT=$target/release/trailgraph-limit
+if [ -x "$LIMIT" ]; then
+    timed limit "$LIMIT" "$CORPUS"
+    record limit "decompress+parse limit (2 threads)"
+else
+    row "decompress+parse limit" - - "not available (build trailgraph-limit)"
+fi
 
 THREADS=()
 CASE=$work/case
@@ -292,6 +301,7 @@ ratio() { # ratio LABEL KEY_NUM KEY_DEN
     fi
 }
 ratio "ingest / gzip -dc" ingest gzip
+ratio "ingest / decompress+parse limit (target <= 1.25)" ingest limit
 ratio "attribute (raw) / ingest" attribute ingest
 ratio "attribute (case) / ingest" attribute_case ingest
 ratio "anomalies / ingest" anomalies ingest

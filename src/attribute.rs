@@ -529,8 +529,26 @@ pub fn ancestry_issuances(
 
 /// The `attribute` output frame: columns exactly as documented.
 pub fn attribution_frame(frames: &Frames, at: &Attributed) -> Result<DataFrame> {
+    attribution_frame_ordered(frames, at, None)
+}
+
+/// `attribution_frame` with its rows in `order` (event row indices), built in that order
+/// directly (the computed columns never exist in the other order).
+pub fn attribution_frame_ordered(
+    frames: &Frames,
+    at: &Attributed,
+    order: Option<&[IdxSize]>,
+) -> Result<DataFrame> {
     let ev = &frames.events;
-    let n = ev.height();
+    let pe_ordered: Vec<u32>;
+    let pe: &[u32] = match order {
+        Some(o) => {
+            pe_ordered = o.iter().map(|&i| at.per_event[i as usize]).collect();
+            &pe_ordered
+        }
+        None => &at.per_event,
+    };
+    let n = pe.len();
     // Per distinct attribution, the output strings once; per event, a lookup.
     let chains: Vec<String> = at.table.iter().map(|a| a.chain_string()).collect();
     let sessions: Vec<Option<&str>> = at
@@ -538,14 +556,11 @@ pub fn attribution_frame(frames: &Frames, at: &Attributed) -> Result<DataFrame> 
         .iter()
         .map(|a| a.session.map(|s| at.graph.sessions[s].id.as_str()))
         .collect();
-    let idx = |i: usize| at.per_event[i] as usize;
     fn col<'a>(name: &str, per_event: &[u32], f: impl Fn(usize) -> Option<&'a str>) -> Column {
         StringChunked::from_iter_options(name.into(), per_event.iter().map(|&t| f(t as usize)))
             .into_column()
     }
-    let pe = &at.per_event[..];
-    let mut cols: Vec<Column> = Vec::new();
-    for name in [
+    let names = [
         "event_id",
         "event_time",
         "event_name",
@@ -554,16 +569,24 @@ pub fn attribution_frame(frames: &Frames, at: &Attributed) -> Result<DataFrame> 
         "aws_region",
         "source_ip",
         "access_key_id",
-    ] {
-        cols.push(ev.column(name)?.clone());
-    }
+    ];
+    let mut cols: Vec<Column> = match order {
+        Some(o) => {
+            let idx = IdxCa::from_vec("".into(), o.to_vec());
+            ev.select(names)?.take(&idx)?.columns().to_vec()
+        }
+        None => names
+            .iter()
+            .map(|c| ev.column(c).cloned())
+            .collect::<PolarsResult<_>>()?,
+    };
     cols.push(col("session_id", pe, |t| sessions[t]));
     cols.push(col("origin", pe, |t| Some(at.table[t].origin.as_str())));
     cols.push(col("chain", pe, |t| Some(chains[t].as_str())));
     cols.push(Column::new(
         "depth".into(),
-        (0..n)
-            .map(|i| at.table[idx(i)].depth() as u32)
+        pe.iter()
+            .map(|&t| at.table[t as usize].depth() as u32)
             .collect::<Vec<u32>>(),
     ));
     cols.push(col("confidence", pe, |t| {

@@ -3,7 +3,7 @@
 //! `--strict`).
 
 use crate::answer::{self, SessionFilter};
-use crate::attribute::{attribute_all, attribution_frame, Attributed};
+use crate::attribute::{attribute_all, Attributed};
 use crate::escape::term;
 use crate::ingest::{IngestOptions, Problem};
 use crate::load::{load, Loaded};
@@ -339,6 +339,7 @@ impl InputArgs {
             max_decompressed: self.opts.max_decompressed,
             progress: !self.opts.quiet,
             chunk_rows: self.opts.row_group_rows,
+            event_columns: None,
         }
     }
 }
@@ -390,14 +391,30 @@ pub fn run(cli: Cli) -> Result<u8> {
 
 /// Writes a frame to `-o FILE` or stdout in the chosen format.
 pub fn emit(df: &DataFrame, out: &OutputArgs) -> Result<()> {
+    emit_ordered(df, None, out)
+}
+
+/// `emit` of the rows of `df` in `order` (row indices), without building the reordered frame
+/// for the text formats.
+pub fn emit_ordered(
+    df: &DataFrame,
+    order: Option<&[polars::prelude::IdxSize]>,
+    out: &OutputArgs,
+) -> Result<()> {
     if out.format == Format::Parquet {
         let Some(p) = out.output.as_deref() else {
             bail!("--format parquet needs -o FILE");
         };
-        return render::write_parquet(df, p);
+        return match order {
+            None => render::write_parquet(df, p),
+            Some(o) => {
+                let idx = polars::prelude::IdxCa::from_vec("".into(), o.to_vec());
+                render::write_parquet(&df.take(&idx)?, p)
+            }
+        };
     }
     let mut w = open_output(out.output.as_deref())?;
-    render::write(df, out.format, &mut w)?;
+    render::write_ordered(df, order, out.format, &mut w)?;
     w.flush()?;
     Ok(())
 }
@@ -431,12 +448,11 @@ fn cmd_attribute(a: AttributeArgs) -> Result<u8> {
         return Ok(2);
     }
     let at = attribute_all(&loaded.frames)?;
+    // Rows by event time (stable: ties keep the canonical order), built in that order.
     let t0 = std::time::Instant::now();
-    let df = attribution_frame(&loaded.frames, &at)?;
+    let order = store::event_time_order(&loaded.frames.events)?;
+    let df = crate::attribute::attribution_frame_ordered(&loaded.frames, &at, Some(&order))?;
     crate::ingest::profile("attribution frame", t0);
-    let t0 = std::time::Instant::now();
-    let df = store::by_event_time(&df)?;
-    crate::ingest::profile("sort by event time", t0);
     let t0 = std::time::Instant::now();
     emit(&df, &a.out)?;
     crate::ingest::profile("write output", t0);

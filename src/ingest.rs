@@ -56,6 +56,9 @@ pub struct IngestOptions {
     pub progress: bool,
     /// Rows per chunk of the frames built (and per Parquet row group written).
     pub chunk_rows: usize,
+    /// Which event columns (schema order) are filled; the others are left null, which saves
+    /// copying them when the caller only needs a projection. None: all.
+    pub event_columns: Option<Vec<bool>>,
 }
 
 impl Default for IngestOptions {
@@ -64,6 +67,7 @@ impl Default for IngestOptions {
             max_decompressed: 4 << 30,
             progress: false,
             chunk_rows: crate::store::ROW_GROUP,
+            event_columns: None,
         }
     }
 }
@@ -341,14 +345,16 @@ pub fn read_file(f: &InputFile, opts: &IngestOptions) -> FileOutcome {
     let raw_bytes: usize = units.iter().map(|u| u.bytes.len()).sum();
     SIZE_HINT.with(|h| {
         if let Some(h) = &*h.borrow() {
-            let (rows, bytes) = h.estimate(raw_bytes);
+            let (rows, bytes) = h.events.estimate(raw_bytes);
             o.events.reserve(rows, &bytes);
+            let (rows, bytes) = h.issuances.estimate(raw_bytes);
+            o.issuances.reserve(rows, &bytes);
         }
     });
     let mut file_skip: Option<SkipReason> = None;
     let mut any_used = false;
     for unit in units {
-        match read_unit(&unit, &mut o) {
+        match read_unit(&unit, &mut o, opts.event_columns.as_deref()) {
             Ok(()) => any_used = true,
             Err(r) => {
                 if file_skip.is_none() {
@@ -361,34 +367,40 @@ pub fn read_file(f: &InputFile, opts: &IngestOptions) -> FileOutcome {
         o.skip = file_skip;
     }
     if o.events.len() >= 64 {
-        SIZE_HINT.with(|h| *h.borrow_mut() = Some(SizeHint::of(&o.events, raw_bytes)));
+        SIZE_HINT.with(|h| {
+            *h.borrow_mut() = Some(SizeHints {
+                events: SizeHint::of(o.events.len(), &o.events.column_bytes(), raw_bytes),
+                issuances: SizeHint::of(o.issuances.len(), &o.issuances.column_bytes(), raw_bytes),
+            })
+        });
     }
     o
 }
 
-/// How large the event columns of a file are per byte of its decompressed JSON, as seen in the
-/// last file this thread read: the next file's columns are reserved from it, so they do not
-/// grow by doubling (a realloc and a copy each time) while it is read. Only capacities depend
-/// on it, never output.
+/// How large the columns of a file are per byte of its decompressed JSON, as seen in the last
+/// file this thread read: the next file's columns are reserved from it, so they do not grow by
+/// doubling (a realloc and a copy each time) while it is read. Only capacities depend on it,
+/// never output.
+struct SizeHints {
+    events: SizeHint,
+    issuances: SizeHint,
+}
+
 struct SizeHint {
     rows_per_byte: f64,
     bytes_per_row: Vec<f64>,
 }
 
 thread_local! {
-    static SIZE_HINT: std::cell::RefCell<Option<SizeHint>> = const { std::cell::RefCell::new(None) };
+    static SIZE_HINT: std::cell::RefCell<Option<SizeHints>> = const { std::cell::RefCell::new(None) };
 }
 
 impl SizeHint {
-    fn of(events: &EventBatch, raw_bytes: usize) -> SizeHint {
-        let rows = events.len().max(1) as f64;
+    fn of(rows: usize, column_bytes: &[usize], raw_bytes: usize) -> SizeHint {
+        let per_row = rows.max(1) as f64;
         SizeHint {
-            rows_per_byte: rows / raw_bytes.max(1) as f64,
-            bytes_per_row: events
-                .column_bytes()
-                .iter()
-                .map(|b| *b as f64 / rows)
-                .collect(),
+            rows_per_byte: rows as f64 / raw_bytes.max(1) as f64,
+            bytes_per_row: column_bytes.iter().map(|b| *b as f64 / per_row).collect(),
         }
     }
     /// Rows and per-column bytes to reserve for a file of `raw_bytes`, with 10% to spare.
@@ -405,7 +417,7 @@ impl SizeHint {
 
 /// Walks one decoded unit into the file's batches. Returns the skip reason when the unit held
 /// nothing usable.
-fn read_unit(unit: &Unit, o: &mut FileOutcome) -> Result<(), SkipReason> {
+fn read_unit(unit: &Unit, o: &mut FileOutcome, wanted: Option<&[bool]>) -> Result<(), SkipReason> {
     o.raw_bytes += unit.bytes.len() as u64;
     if let Some((reason, msg)) = &unit.skip {
         if !reason.is_benign() {
@@ -464,7 +476,10 @@ fn read_unit(unit: &Unit, o: &mut FileOutcome) -> Result<(), SkipReason> {
                     iss_rows.push(events.len());
                     issuances.push(&iss);
                 }
-                events.push(&row);
+                match wanted {
+                    None => events.push(&row),
+                    Some(w) => events.push_masked(&row, w),
+                }
             }
             Item::NotRecord(reason) => {
                 *skipped.entry(reason.to_string()).or_default() += 1;

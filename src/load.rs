@@ -32,11 +32,15 @@ pub fn load_columns(
     let mut stats = Stats::default();
     let mut problems = Vec::new();
     let mut seen = rustc_hash::FxHashSet::default();
+    // De-duplication keys are needed only when more than one source is combined.
+    let several = found.cases.len() + usize::from(!found.files.is_empty()) > 1;
     for case in &found.cases {
         let (f, m) = store::load_case_columns(case, events_columns)?;
         stats.add(&m.stats());
         problems.extend(m.problems());
-        seen.extend(store::event_keys(&f.events)?);
+        if several {
+            seen.extend(store::event_keys(&f.events)?);
+        }
         frames.push(f);
     }
     if !found.files.is_empty() || frames.is_empty() {

@@ -7,6 +7,7 @@ use crate::model::format_time;
 use anyhow::{bail, Result};
 use clap::ValueEnum;
 use polars::prelude::*;
+use polars_arrow::array::Array;
 use std::io::Write;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -20,7 +21,7 @@ pub enum Format {
 
 /// A typed view of one column for row-wise access.
 enum Cell<'a> {
-    Str(&'a StringChunked),
+    Str(&'a polars_arrow::array::Utf8ViewArray),
     Time(&'a Int64Chunked),
     I64(&'a Int64Chunked),
     U64(&'a UInt64Chunked),
@@ -36,7 +37,7 @@ impl<'a> Cell<'a> {
     fn text_at(&self, i: usize) -> Option<std::borrow::Cow<'a, str>> {
         use std::borrow::Cow;
         match self {
-            Cell::Str(c) => c.get(i).map(Cow::Borrowed),
+            Cell::Str(a) => a.is_valid(i).then(|| Cow::Borrowed(a.value(i))),
             Cell::Time(c) => c.get(i).map(|t| Cow::Owned(format_time(t))),
             Cell::I64(c) => c.get(i).map(|v| Cow::Owned(v.to_string())),
             Cell::U64(c) => c.get(i).map(|v| Cow::Owned(v.to_string())),
@@ -53,8 +54,35 @@ impl<'a> Cell<'a> {
         }
     }
 
+    /// Appends the cell as a CSV field (nothing when null).
+    fn csv_at(&self, i: usize, out: &mut Vec<u8>) {
+        match self {
+            Cell::Time(c) => {
+                if let Some(t) = c.get(i) {
+                    crate::model::format_time_into(t, out)
+                }
+            }
+            _ => {
+                if let Some(t) = self.text_at(i) {
+                    out.extend_from_slice(csv_field(&t).as_bytes());
+                }
+            }
+        }
+    }
+
     /// Appends the cell as a JSON value.
     fn json_at(&self, i: usize, out: &mut Vec<u8>) {
+        if let Cell::Time(c) = self {
+            match c.get(i) {
+                Some(t) => {
+                    out.push(b'"');
+                    crate::model::format_time_into(t, out);
+                    out.push(b'"');
+                }
+                None => out.extend_from_slice(b"null"),
+            }
+            return;
+        }
         let quoted = matches!(self, Cell::Str(_) | Cell::Time(_) | Cell::Other(_));
         match self.text_at(i) {
             None => out.extend_from_slice(b"null"),
@@ -67,7 +95,9 @@ impl<'a> Cell<'a> {
 
     fn new(c: &'a Column) -> Cell<'a> {
         match c.dtype() {
-            DataType::String => Cell::Str(c.str().expect("string")),
+            DataType::String => Cell::Str(
+                c.str().expect("string").downcast_as_array(), // single chunk: `write` rechunks
+            ),
             DataType::Datetime(_, _) => Cell::Time(c.datetime().expect("datetime").physical()),
             DataType::Int64 => Cell::I64(c.i64().expect("i64")),
             DataType::UInt64 => Cell::U64(c.u64().expect("u64")),
@@ -82,6 +112,17 @@ impl<'a> Cell<'a> {
 
 /// Writes `df` in `format`. Parquet needs a seekable file: pass `parquet_path`.
 pub fn write(df: &DataFrame, format: Format, out: &mut dyn Write) -> Result<()> {
+    write_ordered(df, None, format, out)
+}
+
+/// Writes the rows of `df` in `order` (row indices; all rows in order when None).
+pub fn write_ordered(
+    df: &DataFrame,
+    order: Option<&[IdxSize]>,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let row = |i: usize| order.map_or(i, |o| o[i] as usize);
     let df = crate::attribute::single_chunk(df);
     let cells: Vec<Cell> = df.columns().iter().map(Cell::new).collect();
     let names: Vec<String> = df
@@ -89,20 +130,19 @@ pub fn write(df: &DataFrame, format: Format, out: &mut dyn Write) -> Result<()> 
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let n = df.height();
+    let n = order.map_or(df.height(), |o| o.len());
     match format {
         Format::Csv => {
             let header: Vec<_> = names.iter().map(|h| csv_field(h).into_owned()).collect();
             writeln!(out, "{}", header.join(","))?;
             in_blocks(n, out, |rows, buf| {
                 for i in rows {
+                    let r = row(i);
                     for (j, c) in cells.iter().enumerate() {
                         if j > 0 {
                             buf.push(b',');
                         }
-                        if let Some(t) = c.text_at(i) {
-                            buf.extend_from_slice(csv_field(&t).as_bytes());
-                        }
+                        c.csv_at(r, buf);
                     }
                     buf.push(b'\n');
                 }
@@ -129,7 +169,7 @@ pub fn write(df: &DataFrame, format: Format, out: &mut dyn Write) -> Result<()> 
                         }
                         buf.extend_from_slice(keys[j].as_bytes());
                         buf.push(b':');
-                        c.json_at(i, buf);
+                        c.json_at(row(i), buf);
                     }
                     buf.push(b'}');
                     if !json {
@@ -141,7 +181,7 @@ pub fn write(df: &DataFrame, format: Format, out: &mut dyn Write) -> Result<()> 
                 out.write_all(if n == 0 { b"]\n" } else { b"\n]\n" })?;
             }
         }
-        Format::Table => write_table(&names, &cells, n, out)?,
+        Format::Table => write_table(&names, &cells, n, &row, out)?,
         Format::Parquet => bail!("Parquet output needs a file: add -o FILE.parquet"),
     }
     Ok(())
@@ -157,21 +197,26 @@ fn in_blocks(
     use rayon::prelude::*;
     const BLOCK: usize = 8192;
     let window = BLOCK * 2 * rayon::current_num_threads().max(1);
+    // Block buffers are reused from window to window: fresh memory costs a page fault per 4 KB.
+    let mut pool: Vec<Vec<u8>> = Vec::new();
     let mut start = 0;
     while start < n {
         let end = (start + window).min(n);
-        let blocks: Vec<Vec<u8>> = (start..end)
+        let jobs: Vec<(usize, Vec<u8>)> = (start..end)
             .step_by(BLOCK)
-            .collect::<Vec<_>>()
+            .map(|b| (b, pool.pop().unwrap_or_default()))
+            .collect();
+        let blocks: Vec<Vec<u8>> = jobs
             .into_par_iter()
-            .map(|b| {
-                let mut buf = Vec::with_capacity(BLOCK * 128);
+            .map(|(b, mut buf)| {
+                buf.clear();
                 render(b..(b + BLOCK).min(end), &mut buf);
                 buf
             })
             .collect();
         for b in blocks {
             out.write_all(&b)?;
+            pool.push(b);
         }
         start = end;
     }
@@ -192,7 +237,13 @@ pub fn write_parquet(df: &DataFrame, path: &std::path::Path) -> Result<()> {
 
 const MAX_WIDTH: usize = 64;
 
-fn write_table(names: &[String], cells: &[Cell], n: usize, out: &mut dyn Write) -> Result<()> {
+fn write_table(
+    names: &[String],
+    cells: &[Cell],
+    n: usize,
+    row: &dyn Fn(usize) -> usize,
+    out: &mut dyn Write,
+) -> Result<()> {
     let fit = |s: &str| -> String {
         let s = term(s);
         if s.chars().count() > MAX_WIDTH {
@@ -208,7 +259,7 @@ fn write_table(names: &[String], cells: &[Cell], n: usize, out: &mut dyn Write) 
     let mut widths: Vec<usize> = names.iter().map(|h| h.chars().count()).collect();
     for i in 0..sample {
         for (j, c) in cells.iter().enumerate() {
-            widths[j] = widths[j].max(fit(&c.text_at(i).unwrap_or_default()).chars().count());
+            widths[j] = widths[j].max(fit(&c.text_at(row(i)).unwrap_or_default()).chars().count());
         }
     }
     let line = |vals: Vec<String>| -> String {
@@ -230,7 +281,7 @@ fn write_table(names: &[String], cells: &[Cell], n: usize, out: &mut dyn Write) 
     for i in 0..n {
         let vals: Vec<String> = cells
             .iter()
-            .map(|c| fit(&c.text_at(i).unwrap_or_default()))
+            .map(|c| fit(&c.text_at(row(i)).unwrap_or_default()))
             .collect();
         out.write_all(line(vals).as_bytes())?;
     }

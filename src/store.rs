@@ -233,6 +233,16 @@ pub fn canonical_order(df: &DataFrame) -> Result<DataFrame> {
     )?)
 }
 
+/// The row order `by_event_time` would give, without moving any data.
+pub fn event_time_order(df: &DataFrame) -> Result<Vec<IdxSize>> {
+    let idx = df.column("event_time")?.as_materialized_series().arg_sort(
+        SortOptions::default()
+            .with_nulls_last(true)
+            .with_maintain_order(true),
+    );
+    Ok(idx.into_no_null_iter().collect())
+}
+
 /// Sorts a per-event output frame by event time (stable: ties keep the canonical order).
 pub fn by_event_time(df: &DataFrame) -> Result<DataFrame> {
     Ok(df.sort(
@@ -244,7 +254,7 @@ pub fn by_event_time(df: &DataFrame) -> Result<DataFrame> {
 }
 
 /// Rows per Parquet row group, and per in-memory chunk while ingesting.
-pub const ROW_GROUP: usize = 131_072;
+pub const ROW_GROUP: usize = 65_536;
 
 /// Collects the owned columns of consecutive files (in file order) into chunks of about
 /// `ROW_GROUP` rows. A chunk is turned into a frame (`RawChunk::build`) on a builder thread,
@@ -545,6 +555,17 @@ pub fn ingest_frames(
 ) -> Result<(Ingested, Frames)> {
     let mut ev = Chunker::new(EventBatch::SCHEMA, events_columns, opts.chunk_rows);
     let mut iss = Chunker::new(IssuanceBatch::SCHEMA, None, usize::MAX);
+    // Fill only the columns asked for (and the de-duplication key, always needed).
+    let mut opts = opts.clone();
+    if let Some(c) = events_columns {
+        opts.event_columns = Some(
+            EventBatch::SCHEMA
+                .iter()
+                .map(|(n, _)| c.contains(n) || matches!(*n, "event_id" | "recipient_account"))
+                .collect(),
+        );
+    }
+    let opts = &opts;
     let builder = Builder::spawn(None, append);
     let run = crate::ingest::ingest_each(files, opts, seen, &take_columns, &mut |o, t| {
         push_file(o, t, &mut ev, &mut iss);

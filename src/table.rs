@@ -118,6 +118,17 @@ macro_rules! push_col {
         $c.push($v)
     };
 }
+macro_rules! push_null {
+    (Str, $c:expr) => {
+        $c.push(None)
+    };
+    (U64, $c:expr) => {
+        $c.push(0)
+    };
+    ($k:ident, $c:expr) => {
+        $c.push(None)
+    };
+}
 macro_rules! reserve_col {
     (Str, $c:expr, $rows:expr, $bytes:expr) => {
         $c.reserve($rows, $bytes)
@@ -191,6 +202,19 @@ macro_rules! table {
 
             pub fn push(&mut self, r: &$row<'_>) {
                 $(push_col!($kind, self.$field, r.$field);)*
+                self.len += 1;
+            }
+            /// Like `push`, but columns whose `wanted` flag is false (schema order) get a null
+            /// (nothing is copied for them).
+            pub fn push_masked(&mut self, r: &$row<'_>, wanted: &[bool]) {
+                let mut w = wanted.iter().copied();
+                $(
+                    if w.next().unwrap_or(true) {
+                        push_col!($kind, self.$field, r.$field);
+                    } else {
+                        push_null!($kind, self.$field);
+                    }
+                )*
                 self.len += 1;
             }
             pub fn len(&self) -> usize {

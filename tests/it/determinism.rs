@@ -110,14 +110,22 @@ fn same_output_any_chunking() {
     assert!(reference.lines().count() > 3000, "{}", reference.len());
     for (rows, threads) in [("1", "1"), ("7", "4"), ("500", "2")] {
         let flags = ["--row-group-rows", rows, "-j", threads];
-        assert_eq!(attribute(&flags, &inputs), reference, "raw, {rows} rows, -j{threads}");
+        assert_eq!(
+            attribute(&flags, &inputs),
+            reference,
+            "raw, {rows} rows, -j{threads}"
+        );
         let case = dir.path().join(format!("case-{rows}"));
         let case_s = case.to_str().unwrap();
         let mut args = vec!["ingest", "-q", "-o", case_s];
         args.extend_from_slice(&flags);
         args.extend_from_slice(&inputs);
         run_ok(args, 0);
-        assert_eq!(attribute(&[], &[case_s]), reference, "case, {rows} rows, -j{threads}");
+        assert_eq!(
+            attribute(&[], &[case_s]),
+            reference,
+            "case, {rows} rows, -j{threads}"
+        );
         let summary = |i: &[&str]| {
             let mut args = vec!["summary", "-q", "--format", "json"];
             args.extend_from_slice(i);
