@@ -420,8 +420,24 @@ pub fn emit_ordered(
 }
 
 /// Loads INPUT and attributes every event; prints problems. Returns None on --strict failure.
+/// The events table has every column but `request_parameters` (the largest, and read by no
+/// analysis: only `query` shows it, through `load_attributed_all`).
 pub fn load_attributed(input: &InputArgs) -> Result<(Loaded, Attributed, u8)> {
-    let loaded = load_input(input)?;
+    let columns: Vec<&str> = crate::table::EventBatch::SCHEMA
+        .iter()
+        .map(|(n, _)| *n)
+        .filter(|n| *n != "request_parameters")
+        .collect();
+    let loaded = crate::load::load_columns(&input.inputs, &input.ingest_options(), Some(&columns))?;
+    attributed(loaded, input)
+}
+
+/// `load_attributed` with every events column.
+pub fn load_attributed_all(input: &InputArgs) -> Result<(Loaded, Attributed, u8)> {
+    attributed(load_input(input)?, input)
+}
+
+fn attributed(loaded: Loaded, input: &InputArgs) -> Result<(Loaded, Attributed, u8)> {
     let code = report_problems(&loaded.problems, input);
     let at = attribute_all(&loaded.frames)?;
     if !at.graph.loops.is_empty() && !input.opts.quiet {

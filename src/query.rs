@@ -21,7 +21,7 @@
 //! The shipped queries in `queries/` are embedded in the binary (see [`QUERIES`]).
 
 use crate::attribute::{attribute_all, attribution_frame, Attributed};
-use crate::cli::{emit, load_attributed, load_input, report_problems, InputArgs, OutputArgs};
+use crate::cli::{emit, load_attributed_all, load_input, report_problems, InputArgs, OutputArgs};
 use crate::escape::term;
 use crate::load::Loaded;
 use crate::model::{parse_time, Millis};
@@ -264,7 +264,7 @@ pub fn run(a: QueryArgs) -> Result<u8> {
     }
     // Attribution is the expensive part: only when a table that needs it is named.
     let (loaded, at, code) = if needs_attribution(&referenced_tables(&sql)) {
-        let (loaded, at, code) = load_attributed(&a.input)?;
+        let (loaded, at, code) = load_attributed_all(&a.input)?;
         (loaded, Some(at), code)
     } else {
         let loaded = load_input(&a.input)?;

@@ -60,15 +60,24 @@ pub fn run(a: ReportArgs) -> Result<u8> {
         return Ok(2);
     }
     let frames = &loaded.frames;
+    let prof = crate::ingest::profile;
+    let t0 = std::time::Instant::now();
     let summary = crate::summary::Summary::compute(frames, &loaded.stats, &loaded.problems)?;
+    prof("summary", t0);
+    let t0 = std::time::Instant::now();
     let findings = crate::anomalies::detect(frames, &at, &crate::anomalies::load_config(None)?)?;
+    prof("anomalies", t0);
+    let t0 = std::time::Instant::now();
     let model = data::build(frames, &at, summary, findings, &a.input.inputs)?;
     let pic = picture::build(&model);
+    prof("report model", t0);
+    let t0 = std::time::Instant::now();
     let dir = &a.output;
     std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
     tables::write_all(&model, &pic, dir)?;
     write_file(dir.join("report.html"), |w| html::write(&model, &pic, w))?;
     write_file(dir.join("report.md"), |w| markdown::write(&model, &pic, w))?;
+    prof("write report files", t0);
     if !a.input.opts.quiet {
         eprintln!(
             "trailgraph: report written to {} (report.html, report.md and tables)",
