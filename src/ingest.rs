@@ -200,6 +200,9 @@ pub fn ingest_each<T: Send>(
     let mut problems = Vec::new();
     let mut outcomes = Vec::with_capacity(files.len());
     let result = std::thread::scope(|s| -> anyhow::Result<()> {
+        // Owned here, so an early return drops it: workers blocked handing a file over then
+        // fail their send and stop, and the scope can join them.
+        let rx = rx;
         let (progress, stop) = (&progress, &stop);
         s.spawn(move || {
             files
@@ -619,5 +622,71 @@ impl Progress {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Many small files, more than the channel holds.
+    fn inputs(dir: &std::path::Path, n: usize) -> Vec<InputFile> {
+        for i in 0..n {
+            let rec = format!(
+                r#"{{"Records":[{{"eventID":"e{i}","eventName":"GetObject","eventTime":"2025-01-01T00:00:00Z","recipientAccountId":"111122223333"}}]}}"#
+            );
+            std::fs::write(dir.join(format!("f{i:04}.json")), rec).unwrap();
+        }
+        crate::discover::discover(&[dir.to_path_buf()])
+            .unwrap()
+            .files
+    }
+
+    /// Files reach the sink in input order whatever the threads, and a failing sink stops the
+    /// run with its error (workers blocked handing files over must not hang it).
+    #[test]
+    fn sink_order_and_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = inputs(dir.path(), 4 * IN_FLIGHT);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(4)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let mut seen = SeenKeys::default();
+            let mut order = Vec::new();
+            let ing = ingest_each(
+                &files,
+                &IngestOptions::default(),
+                &mut seen,
+                &|o| o.events.event_id.get(0).map(String::from),
+                &mut |_, id| {
+                    order.push(id.unwrap());
+                    Ok(())
+                },
+            )
+            .unwrap();
+            let expect: Vec<String> = (0..files.len()).map(|i| format!("e{i}")).collect();
+            assert_eq!(order, expect);
+            assert_eq!(ing.stats.events, files.len() as u64);
+
+            let mut calls = 0;
+            let err = ingest_each(
+                &files,
+                &IngestOptions::default(),
+                &mut SeenKeys::default(),
+                &|_| (),
+                &mut |_, ()| {
+                    // A slow consumer: the channel fills and workers block handing files over.
+                    std::thread::sleep(std::time::Duration::from_millis(30));
+                    calls += 1;
+                    anyhow::ensure!(calls < 3, "sink failed");
+                    Ok(())
+                },
+            )
+            .unwrap_err();
+            assert_eq!(err.to_string(), "sink failed");
+            assert_eq!(calls, 3);
+        });
     }
 }
