@@ -175,6 +175,31 @@ pub type SeenKeys = FxHashSet<u128>;
 /// consumer of `ingest_each` (back-pressure: parsing never runs far ahead of the consumer).
 const IN_FLIGHT: usize = 16;
 
+/// How far past the next file the consumer waits for a worker may start a file: a slow file
+/// (a 2 GB one among thousands of small ones) holds the others back instead of letting every
+/// later file be parsed into memory while it is read.
+const AHEAD: usize = 32;
+
+/// The index of the next file the consumer takes, which workers wait on (see `AHEAD`).
+struct Window {
+    next: std::sync::Mutex<usize>,
+    moved: std::sync::Condvar,
+}
+
+impl Window {
+    /// Blocks until file `i` is within `AHEAD` of the consumer (or the run stops).
+    fn enter(&self, i: usize, stop: &AtomicBool) {
+        let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+        while i >= *next + AHEAD && !stop.load(Ordering::Relaxed) {
+            next = self.moved.wait(next).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+    fn advance(&self, next: usize) {
+        *self.next.lock().unwrap_or_else(|e| e.into_inner()) = next;
+        self.moved.notify_all();
+    }
+}
+
 /// Reads, parses and de-duplicates `files`, streaming. `seen` holds the keys of events already
 /// in the case (incremental ingest); it is extended with the new events.
 ///
@@ -195,6 +220,10 @@ pub fn ingest_each<T: Send>(
     let t0 = std::time::Instant::now();
     let progress = Progress::start(opts.progress, files.len() as u64);
     let stop = AtomicBool::new(false);
+    let window = Window {
+        next: std::sync::Mutex::new(0),
+        moved: std::sync::Condvar::new(),
+    };
     let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, FileOutcome, T)>(IN_FLIGHT);
     let mut stats = Stats::default();
     let mut problems = Vec::new();
@@ -203,13 +232,14 @@ pub fn ingest_each<T: Send>(
         // Owned here, so an early return drops it: workers blocked handing a file over then
         // fail their send and stop, and the scope can join them.
         let rx = rx;
-        let (progress, stop) = (&progress, &stop);
+        let (progress, stop, window) = (&progress, &stop, &window);
         s.spawn(move || {
             files
                 .iter()
                 .enumerate()
                 .par_bridge()
                 .for_each_with(tx, |tx, (i, f)| {
+                    window.enter(i, stop);
                     if stop.load(Ordering::Relaxed) {
                         return;
                     }
@@ -241,12 +271,14 @@ pub fn ingest_each<T: Send>(
             while let Some((mut o, t)) = waiting.remove(&next) {
                 if let Err(e) = consume(&mut o, t, &mut stats, &mut problems) {
                     stop.store(true, Ordering::Relaxed);
+                    window.advance(next);
                     return Err(e);
                 }
                 o.keep = Vec::new();
                 outcomes.push(o);
                 next += 1;
             }
+            window.advance(next);
         }
         debug_assert!(waiting.is_empty() && next == files.len());
         Ok(())
@@ -688,5 +720,39 @@ mod tests {
             assert_eq!(err.to_string(), "sink failed");
             assert_eq!(calls, 3);
         });
+    }
+
+    /// A slow file holds the workers back: no more than `AHEAD` files are parsed past the one
+    /// the consumer waits for (otherwise every later file would be held in memory meanwhile).
+    #[test]
+    fn slow_file_bounds_the_files_in_flight() {
+        use std::sync::atomic::AtomicUsize;
+        let dir = tempfile::tempdir().unwrap();
+        let files = inputs(dir.path(), 3 * AHEAD);
+        let done = AtomicUsize::new(0);
+        let during = AtomicUsize::new(0);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(4)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            ingest_each(
+                &files,
+                &IngestOptions::default(),
+                &mut SeenKeys::default(),
+                &|o| {
+                    if o.events.event_id.get(0) == Some("e0") {
+                        std::thread::sleep(std::time::Duration::from_millis(300));
+                        during.store(done.load(Ordering::SeqCst), Ordering::SeqCst);
+                    }
+                    done.fetch_add(1, Ordering::SeqCst);
+                },
+                &mut |_, ()| Ok(()),
+            )
+            .unwrap();
+        });
+        let n = during.load(Ordering::SeqCst);
+        assert!(n < AHEAD, "{n} files parsed while the first was read");
+        assert_eq!(done.load(Ordering::SeqCst), files.len());
     }
 }
