@@ -75,8 +75,12 @@ pub fn run(a: ReportArgs) -> Result<u8> {
     let dir = &a.output;
     std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
     tables::write_all(&model, &pic, dir)?;
+    let t1 = std::time::Instant::now();
     write_file(dir.join("report.html"), |w| html::write(&model, &pic, w))?;
+    prof("report.html", t1);
+    let t1 = std::time::Instant::now();
     write_file(dir.join("report.md"), |w| markdown::write(&model, &pic, w))?;
+    prof("report.md", t1);
     prof("write report files", t0);
     if !a.input.opts.quiet {
         eprintln!(

@@ -42,15 +42,29 @@ pub fn write_all(m: &Model, pic: &Picture, dir: &Path) -> Result<()> {
 }
 
 fn both(dir: &Path, name: &str, df: &DataFrame) -> Result<()> {
-    for (ext, fmt) in [("csv", Format::Csv), ("json", Format::Json)] {
-        let path = dir.join(format!("{name}.{ext}"));
-        let file = std::fs::File::create(&path)
-            .with_context(|| format!("{}: cannot create", path.display()))?;
-        let mut w = std::io::BufWriter::with_capacity(1 << 16, file);
-        render::write(df, fmt, &mut w)?;
-        w.flush()
-            .with_context(|| format!("{}: cannot write", path.display()))?;
-    }
+    let t0 = std::time::Instant::now();
+    let r = both_inner(dir, name, df);
+    crate::ingest::profile(&format!("table {name}"), t0);
+    r
+}
+
+fn both_inner(dir: &Path, name: &str, df: &DataFrame) -> Result<()> {
+    // The two renderings at once: one's file writes overlap the other's rendering.
+    let (a, b) = rayon::join(
+        || one(dir, name, df, "csv", Format::Csv),
+        || one(dir, name, df, "json", Format::Json),
+    );
+    a.and(b)
+}
+
+fn one(dir: &Path, name: &str, df: &DataFrame, ext: &str, fmt: Format) -> Result<()> {
+    let path = dir.join(format!("{name}.{ext}"));
+    let file = std::fs::File::create(&path)
+        .with_context(|| format!("{}: cannot create", path.display()))?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, file);
+    render::write(df, fmt, &mut w)?;
+    w.flush()
+        .with_context(|| format!("{}: cannot write", path.display()))?;
     Ok(())
 }
 
@@ -124,9 +138,21 @@ pub fn timeline_frame(m: &Model, items: &[TimelineItem]) -> Result<DataFrame> {
     );
     let ev = m.events.select(TIMELINE_EVENT_COLS)?.take(&idx)?;
     let n = items.len();
-    let att = |f: &dyn Fn(&crate::graph::Attribution) -> Option<String>| -> Vec<Option<String>> {
-        items.iter().map(|t| f(m.at.of(t.row))).collect()
-    };
+    // The attribution strings once per distinct attribution; per item, a reference.
+    let chains: Vec<String> = m.at.table.iter().map(|a| a.chain_string()).collect();
+    fn att_col<'a>(
+        name: &str,
+        items: &[TimelineItem],
+        per_event: &[u32],
+        f: impl Fn(usize) -> Option<&'a str>,
+    ) -> Column {
+        StringChunked::from_iter_options(
+            name.into(),
+            items.iter().map(|t| f(per_event[t.row] as usize)),
+        )
+        .into_column()
+    }
+    let pe = &m.at.per_event[..];
     let category: Vec<&str> = items.iter().map(|t| t.category.as_str()).collect();
     let note: Vec<Option<String>> = items
         .iter()
@@ -147,8 +173,8 @@ pub fn timeline_frame(m: &Model, items: &[TimelineItem]) -> Result<DataFrame> {
         get("event_source")?,
         get("recipient_account")?,
         get("aws_region")?,
-        Column::new("origin".into(), att(&|a| Some(a.origin.clone()))),
-        Column::new("chain".into(), att(&|a| Some(a.chain_string()))),
+        att_col("origin", items, pe, |a| Some(m.at.table[a].origin.as_str())),
+        att_col("chain", items, pe, |a| Some(chains[a].as_str())),
         Column::new(
             "depth".into(),
             items
@@ -156,14 +182,14 @@ pub fn timeline_frame(m: &Model, items: &[TimelineItem]) -> Result<DataFrame> {
                 .map(|t| m.at.of(t.row).depth() as u32)
                 .collect::<Vec<_>>(),
         ),
-        Column::new(
-            "confidence".into(),
-            att(&|a| Some(a.confidence.as_str().to_string())),
-        ),
-        Column::new(
-            "session_id".into(),
-            att(&|a| a.session.map(|s| m.at.graph.sessions[s].id.clone())),
-        ),
+        att_col("confidence", items, pe, |a| {
+            Some(m.at.table[a].confidence.as_str())
+        }),
+        att_col("session_id", items, pe, |a| {
+            m.at.table[a]
+                .session
+                .map(|s| m.at.graph.sessions[s].id.as_str())
+        }),
         get("identity_arn")?,
         get("access_key_id")?,
         get("source_ip")?,
