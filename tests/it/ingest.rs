@@ -393,3 +393,51 @@ fn write_only_trail_warning() {
     .unwrap()]);
     assert!(!v["warnings"].to_string().contains("write events only"));
 }
+
+/// `ingest --strict` with input problems fails (2) and leaves the case as it was: no case
+/// directory when it was new, the same parts and manifest when it existed; without --strict
+/// the same input is ingested (exit 1).
+#[test]
+fn ingest_strict_leaves_case_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = dir.path().join("case");
+    let case_s = case.to_str().unwrap();
+    let hazards = testdata("hazards");
+    let good = testdata("real/stratus-red-team-detonation-logs");
+    let out = run([
+        "ingest",
+        "-q",
+        "--strict",
+        hazards.to_str().unwrap(),
+        "-o",
+        case_s,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        !case.exists(),
+        "a failed --strict ingest left {}",
+        case.display()
+    );
+    run_ok(["ingest", "-q", good.to_str().unwrap(), "-o", case_s], 0);
+    let manifest = std::fs::read(case.join("manifest.json")).unwrap();
+    let out = run([
+        "ingest",
+        "-q",
+        "--strict",
+        hazards.to_str().unwrap(),
+        "-o",
+        case_s,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(std::fs::read(case.join("manifest.json")).unwrap(), manifest);
+    for t in ["events", "issuances"] {
+        let parts: Vec<_> = std::fs::read_dir(case.join(t))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(parts, vec!["part-00000.parquet".to_string()], "{t}");
+    }
+    let out = run(["ingest", "-q", hazards.to_str().unwrap(), "-o", case_s]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(case.join("events").join("part-00001.parquet").exists());
+}
