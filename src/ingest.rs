@@ -207,9 +207,9 @@ impl Window {
 /// right after a file is parsed and may take the file's batches. `sink` then receives every file
 /// strictly in input order, after its de-duplication (`keep` filled, `duplicates` counted), on
 /// the calling thread; it may take `keep`. So the output is identical for any thread count and
-/// memory holds only the files in flight, not the whole input. `sink` must not wait on the global
-/// rayon pool (the workers may be blocked handing over files); it may use polars' pool. An error
-/// from `sink` stops the run.
+/// memory holds only the files in flight, not the whole input. The workers are the global rayon
+/// pool's, and may be blocked handing files over: `sink` must not wait on that pool (polars' pool
+/// is fine). An error from `sink` stops the run.
 pub fn ingest_each<T: Send>(
     files: &[InputFile],
     opts: &IngestOptions,
@@ -680,11 +680,8 @@ mod tests {
     fn sink_order_and_failure() {
         let dir = tempfile::tempdir().unwrap();
         let files = inputs(dir.path(), 4 * IN_FLIGHT);
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(4)
-            .build()
-            .unwrap();
-        pool.install(|| {
+        // (The workers are the global rayon pool's, as in the CLI.)
+        {
             let mut seen = SeenKeys::default();
             let mut order = Vec::new();
             let ing = ingest_each(
@@ -719,7 +716,7 @@ mod tests {
             .unwrap_err();
             assert_eq!(err.to_string(), "sink failed");
             assert_eq!(calls, 3);
-        });
+        }
     }
 
     /// A slow file holds the workers back: no more than `AHEAD` files are parsed past the one
@@ -731,11 +728,8 @@ mod tests {
         let files = inputs(dir.path(), 3 * AHEAD);
         let done = AtomicUsize::new(0);
         let during = AtomicUsize::new(0);
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(4)
-            .build()
-            .unwrap();
-        pool.install(|| {
+        // (The workers are the global rayon pool's, as in the CLI.)
+        {
             ingest_each(
                 &files,
                 &IngestOptions::default(),
@@ -750,7 +744,7 @@ mod tests {
                 &mut |_, ()| Ok(()),
             )
             .unwrap();
-        });
+        }
         let n = during.load(Ordering::SeqCst);
         assert!(n < AHEAD, "{n} files parsed while the first was read");
         assert_eq!(done.load(Ordering::SeqCst), files.len());
