@@ -391,30 +391,14 @@ pub fn run(cli: Cli) -> Result<u8> {
 
 /// Writes a frame to `-o FILE` or stdout in the chosen format.
 pub fn emit(df: &DataFrame, out: &OutputArgs) -> Result<()> {
-    emit_ordered(df, None, out)
-}
-
-/// `emit` of the rows of `df` in `order` (row indices), without building the reordered frame
-/// for the text formats.
-pub fn emit_ordered(
-    df: &DataFrame,
-    order: Option<&[polars::prelude::IdxSize]>,
-    out: &OutputArgs,
-) -> Result<()> {
     if out.format == Format::Parquet {
         let Some(p) = out.output.as_deref() else {
             bail!("--format parquet needs -o FILE");
         };
-        return match order {
-            None => render::write_parquet(df, p),
-            Some(o) => {
-                let idx = polars::prelude::IdxCa::from_vec("".into(), o.to_vec());
-                render::write_parquet(&df.take(&idx)?, p)
-            }
-        };
+        return render::write_parquet(df, p);
     }
     let mut w = open_output(out.output.as_deref())?;
-    render::write_ordered(df, order, out.format, &mut w)?;
+    render::write(df, out.format, &mut w)?;
     w.flush()?;
     Ok(())
 }

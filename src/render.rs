@@ -112,17 +112,6 @@ impl<'a> Cell<'a> {
 
 /// Writes `df` in `format`. Parquet needs a seekable file: pass `parquet_path`.
 pub fn write(df: &DataFrame, format: Format, out: &mut dyn Write) -> Result<()> {
-    write_ordered(df, None, format, out)
-}
-
-/// Writes the rows of `df` in `order` (row indices; all rows in order when None).
-pub fn write_ordered(
-    df: &DataFrame,
-    order: Option<&[IdxSize]>,
-    format: Format,
-    out: &mut dyn Write,
-) -> Result<()> {
-    let row = |i: usize| order.map_or(i, |o| o[i] as usize);
     let df = crate::attribute::single_chunk(df);
     let cells: Vec<Cell> = df.columns().iter().map(Cell::new).collect();
     let names: Vec<String> = df
@@ -130,19 +119,18 @@ pub fn write_ordered(
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let n = order.map_or(df.height(), |o| o.len());
+    let n = df.height();
     match format {
         Format::Csv => {
             let header: Vec<_> = names.iter().map(|h| csv_field(h).into_owned()).collect();
             writeln!(out, "{}", header.join(","))?;
             in_blocks(n, out, |rows, buf| {
                 for i in rows {
-                    let r = row(i);
                     for (j, c) in cells.iter().enumerate() {
                         if j > 0 {
                             buf.push(b',');
                         }
-                        c.csv_at(r, buf);
+                        c.csv_at(i, buf);
                     }
                     buf.push(b'\n');
                 }
@@ -169,7 +157,7 @@ pub fn write_ordered(
                         }
                         buf.extend_from_slice(keys[j].as_bytes());
                         buf.push(b':');
-                        c.json_at(row(i), buf);
+                        c.json_at(i, buf);
                     }
                     buf.push(b'}');
                     if !json {
@@ -181,7 +169,7 @@ pub fn write_ordered(
                 out.write_all(if n == 0 { b"]\n" } else { b"\n]\n" })?;
             }
         }
-        Format::Table => write_table(&names, &cells, n, &row, out)?,
+        Format::Table => write_table(&names, &cells, n, out)?,
         Format::Parquet => bail!("Parquet output needs a file: add -o FILE.parquet"),
     }
     Ok(())
@@ -237,13 +225,7 @@ pub fn write_parquet(df: &DataFrame, path: &std::path::Path) -> Result<()> {
 
 const MAX_WIDTH: usize = 64;
 
-fn write_table(
-    names: &[String],
-    cells: &[Cell],
-    n: usize,
-    row: &dyn Fn(usize) -> usize,
-    out: &mut dyn Write,
-) -> Result<()> {
+fn write_table(names: &[String], cells: &[Cell], n: usize, out: &mut dyn Write) -> Result<()> {
     let fit = |s: &str| -> String {
         let s = term(s);
         if s.chars().count() > MAX_WIDTH {
@@ -259,7 +241,7 @@ fn write_table(
     let mut widths: Vec<usize> = names.iter().map(|h| h.chars().count()).collect();
     for i in 0..sample {
         for (j, c) in cells.iter().enumerate() {
-            widths[j] = widths[j].max(fit(&c.text_at(row(i)).unwrap_or_default()).chars().count());
+            widths[j] = widths[j].max(fit(&c.text_at(i).unwrap_or_default()).chars().count());
         }
     }
     let line = |vals: Vec<String>| -> String {
@@ -281,7 +263,7 @@ fn write_table(
     for i in 0..n {
         let vals: Vec<String> = cells
             .iter()
-            .map(|c| fit(&c.text_at(row(i)).unwrap_or_default()))
+            .map(|c| fit(&c.text_at(i).unwrap_or_default()))
             .collect();
         out.write_all(line(vals).as_bytes())?;
     }
