@@ -259,13 +259,12 @@ pub fn ingest_each<T: Send>(
         // In-order consumer: files arrive roughly in order; the few that overtake wait here.
         let mut waiting: BTreeMap<usize, (FileOutcome, T)> = BTreeMap::new();
         let mut next = 0usize;
-        let consume =
+        let mut consume =
             |o: &mut FileOutcome, t: T, stats: &mut Stats, problems: &mut Vec<Problem>| {
                 dedup_file(o, seen);
                 account(o, stats, problems);
                 sink(o, t)
             };
-        let mut consume = consume;
         for (i, o, t) in rx.iter() {
             waiting.insert(i, (o, t));
             while let Some((mut o, t)) = waiting.remove(&next) {

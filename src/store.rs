@@ -233,7 +233,8 @@ pub fn canonical_order(df: &DataFrame) -> Result<DataFrame> {
     )?)
 }
 
-/// The row order `by_event_time` would give, without moving any data.
+/// The rows of a per-event frame by event time, as indices (stable: ties keep the frame's
+/// order, nulls last), without moving any data.
 pub fn event_time_order(df: &DataFrame) -> Result<Vec<IdxSize>> {
     let idx = df.column("event_time")?.as_materialized_series().arg_sort(
         SortOptions::default()
@@ -241,16 +242,6 @@ pub fn event_time_order(df: &DataFrame) -> Result<Vec<IdxSize>> {
             .with_maintain_order(true),
     );
     Ok(idx.into_no_null_iter().collect())
-}
-
-/// Sorts a per-event output frame by event time (stable: ties keep the canonical order).
-pub fn by_event_time(df: &DataFrame) -> Result<DataFrame> {
-    Ok(df.sort(
-        ["event_time"],
-        SortMultipleOptions::default()
-            .with_nulls_last(true)
-            .with_maintain_order(true),
-    )?)
 }
 
 /// Rows per Parquet row group, and per in-memory chunk while ingesting.
@@ -543,30 +534,17 @@ fn append(acc: &mut Option<DataFrame>, df: DataFrame) -> Result<()> {
     Ok(())
 }
 
-/// Ingests `files` and returns the kept rows as frames in canonical order (files by path,
-/// records by position). Files stream through in order; every `ROW_GROUP` rows their columns
-/// become one chunk of the result and are freed, so about one copy of the data is alive at any
-/// time. The frames have one chunk per `ROW_GROUP` rows (callers rechunk when they need to).
-pub fn ingest_frames(
+/// Streams `files` in order: the event columns go to `builder` a chunk at a time (whenever `ev`
+/// is full, and the rest at the end); the issuances, few, are built at the end. Returns the
+/// ingest result, the builder's state, the (emptied) event chunker and the issuances frame.
+fn stream<S: Send + 'static>(
     files: &[crate::discover::InputFile],
     opts: &crate::ingest::IngestOptions,
     seen: &mut crate::ingest::SeenKeys,
-    events_columns: Option<&[&str]>,
-) -> Result<(Ingested, Frames)> {
-    let mut ev = Chunker::new(EventBatch::SCHEMA, events_columns, opts.chunk_rows);
+    mut ev: Chunker,
+    builder: Builder<S>,
+) -> Result<(Ingested, S, Chunker, DataFrame)> {
     let mut iss = Chunker::new(IssuanceBatch::SCHEMA, None, usize::MAX);
-    // Fill only the columns asked for (and the de-duplication key, always needed).
-    let mut opts = opts.clone();
-    if let Some(c) = events_columns {
-        opts.event_columns = Some(
-            EventBatch::SCHEMA
-                .iter()
-                .map(|(n, _)| c.contains(n) || matches!(*n, "event_id" | "recipient_account"))
-                .collect(),
-        );
-    }
-    let opts = &opts;
-    let builder = Builder::spawn(None, append);
     let run = crate::ingest::ingest_each(files, opts, seen, &take_columns, &mut |o, t| {
         push_file(o, t, &mut ev, &mut iss);
         if ev.full() {
@@ -580,7 +558,37 @@ pub fn ingest_frames(
         }
         Ok(ing)
     });
-    let (ing, events) = builder.finish(run)?;
+    let (ing, state) = builder.finish(run)?;
+    let issuances = match iss.take() {
+        Some(raw) => raw.build()?,
+        None => iss.empty()?,
+    };
+    Ok((ing, state, ev, issuances))
+}
+
+/// Ingests `files` and returns the kept rows as frames in canonical order (files by path,
+/// records by position). Files stream through in order; every `ROW_GROUP` rows their columns
+/// become one chunk of the result and are freed, so about one copy of the data is alive at any
+/// time. The frames have one chunk per `ROW_GROUP` rows (callers rechunk when they need to).
+pub fn ingest_frames(
+    files: &[crate::discover::InputFile],
+    opts: &crate::ingest::IngestOptions,
+    seen: &mut crate::ingest::SeenKeys,
+    events_columns: Option<&[&str]>,
+) -> Result<(Ingested, Frames)> {
+    let ev = Chunker::new(EventBatch::SCHEMA, events_columns, opts.chunk_rows);
+    // Fill only the columns asked for (and the de-duplication key, always needed).
+    let mut opts = opts.clone();
+    if let Some(c) = events_columns {
+        opts.event_columns = Some(
+            EventBatch::SCHEMA
+                .iter()
+                .map(|(n, _)| c.contains(n) || matches!(*n, "event_id" | "recipient_account"))
+                .collect(),
+        );
+    }
+    let (ing, events, ev, issuances) =
+        stream(files, &opts, seen, ev, Builder::spawn(None, append))?;
     let events = match events {
         Some(mut df) => {
             if let Some(c) = events_columns {
@@ -589,10 +597,6 @@ pub fn ingest_frames(
             df
         }
         None => ev.empty()?,
-    };
-    let issuances = match iss.take() {
-        Some(raw) => raw.build()?,
-        None => iss.empty()?,
     };
     Ok((ing, Frames { events, issuances }))
 }
@@ -660,33 +664,15 @@ pub fn ingest_part(
         let d = dir.join(table);
         std::fs::create_dir_all(&d).with_context(|| format!("{}: cannot create", d.display()))?;
     }
-    let mut ev = Chunker::new(EventBatch::SCHEMA, None, opts.chunk_rows);
-    let mut iss = Chunker::new(IssuanceBatch::SCHEMA, None, usize::MAX);
+    let ev = Chunker::new(EventBatch::SCHEMA, None, opts.chunk_rows);
     let ev_file = PartFile::new(dir.join("events").join(part_name(part)));
     let builder = Builder::spawn(ev_file, |f, df| f.write(&df));
-    let run = crate::ingest::ingest_each(files, opts, seen, &take_columns, &mut |o, t| {
-        push_file(o, t, &mut ev, &mut iss);
-        if ev.full() {
-            builder.send(ev.take().expect("rows"))?;
-        }
-        Ok(())
-    })
-    .and_then(|ing| {
-        if let Some(raw) = ev.take() {
-            builder.send(raw)?;
-        }
-        Ok(ing)
-    });
-    let (ing, mut ev_file) = builder.finish(run)?;
+    let (ing, mut ev_file, ev, issuances) = stream(files, opts, seen, ev, builder)?;
     let t0 = std::time::Instant::now();
     if ev_file.writer.is_none() {
         ev_file.write(&ev.empty()?)?;
     }
     ev_file.finish()?;
-    let issuances = match iss.take() {
-        Some(raw) => raw.build()?,
-        None => iss.empty()?,
-    };
     let mut iss_file = PartFile::new(dir.join("issuances").join(part_name(part)));
     iss_file.write(&issuances)?;
     iss_file.finish()?;
