@@ -2,7 +2,7 @@
 //! one injected case of each detector. Every expected finding is reported (recall) and nothing
 //! else is (precision), compared on (kind, subject, first_event_id).
 
-use crate::util::{ndjson, run_ok};
+use crate::util::{generate, ndjson, run_ok};
 use std::collections::BTreeSet;
 
 const KINDS: [&str; 11] = [
@@ -35,17 +35,16 @@ fn generated_anomalies_full_recall_and_precision() {
     let dir = tempfile::tempdir().unwrap();
     let corpus = dir.path().join("corpus");
     let expected_path = dir.path().join("anomalies.ndjson");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trailgraph-gen"))
-        .args(["--records", "4000", "--seed", "17", "--out"])
-        .arg(&corpus)
-        .arg("--anomalies")
-        .arg(&expected_path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    generate(
+        &corpus,
+        &[
+            "--records".as_ref(),
+            "4000".as_ref(),
+            "--seed".as_ref(),
+            "17".as_ref(),
+            "--anomalies".as_ref(),
+            expected_path.as_os_str(),
+        ],
     );
     let expected_rows = ndjson(&std::fs::read_to_string(&expected_path).unwrap());
     let expected = keys(&expected_rows);

@@ -1,7 +1,7 @@
 //! Attribution: every scenario of testdata/scenarios gives exactly its expected.json, and the
 //! real logs attribute sessions to their true origins.
 
-use crate::util::{all_scenario_inputs, ndjson, run, run_ok, scenario_inputs, testdata};
+use crate::util::{all_scenario_inputs, generate, ndjson, run, run_ok, scenario_inputs, testdata};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -352,17 +352,16 @@ fn generated_corpus_agrees_with_ground_truth() {
     let dir = tempfile::tempdir().unwrap();
     let corpus = dir.path().join("corpus");
     let truth = dir.path().join("truth.ndjson");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trailgraph-gen"))
-        .args(["--records", "6000", "--seed", "11", "--out"])
-        .arg(&corpus)
-        .arg("--truth")
-        .arg(&truth)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    generate(
+        &corpus,
+        &[
+            "--records".as_ref(),
+            "6000".as_ref(),
+            "--seed".as_ref(),
+            "11".as_ref(),
+            "--truth".as_ref(),
+            truth.as_os_str(),
+        ],
     );
     let rows = attribute(&[corpus.join("AWSLogs")]);
     let got = by_key(&rows);

@@ -97,3 +97,19 @@ pub fn all_scenario_inputs() -> Vec<PathBuf> {
     dirs.sort();
     dirs.iter().flat_map(|d| scenario_inputs(d)).collect()
 }
+
+/// Runs `trailgraph-gen --out OUT ARGS...` (the benches corpus generator) and asserts it
+/// succeeded.
+pub fn generate(out: &Path, args: &[&std::ffi::OsStr]) {
+    let o = Command::new(env!("CARGO_BIN_EXE_trailgraph-gen"))
+        .arg("--out")
+        .arg(out)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "trailgraph-gen: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
