@@ -605,7 +605,7 @@ pub fn ingest_frames(
 struct PartFile {
     path: std::path::PathBuf,
     tmp: std::path::PathBuf,
-    writer: Option<polars::io::parquet::write::BatchedWriter<std::fs::File>>,
+    writer: Option<PqWriter>,
 }
 
 impl PartFile {
@@ -621,12 +621,12 @@ impl PartFile {
         if self.writer.is_none() {
             let f = std::fs::File::create(&self.tmp)
                 .with_context(|| format!("{}: cannot create", self.tmp.display()))?;
-            self.writer = Some(parquet_writer(f).batched(df.schema()).map_err(|e| {
+            self.writer = Some(PqWriter::new(f, df.schema()).map_err(|e| {
                 anyhow::anyhow!("{}: cannot write Parquet: {e}", self.path.display())
             })?);
         }
         let w = self.writer.as_mut().expect("just set");
-        w.write_batch(df)
+        w.write(df)
             .map_err(|e| anyhow::anyhow!("{}: cannot write Parquet: {e}", self.path.display()))
     }
 
@@ -634,7 +634,6 @@ impl PartFile {
         let w = self.writer.take().expect("finish after a write");
         w.finish()
             .map_err(|e| anyhow::anyhow!("{}: cannot write Parquet: {e}", self.path.display()))?;
-        drop(w);
         std::fs::rename(&self.tmp, &self.path)
             .with_context(|| format!("{}: cannot rename", self.path.display()))
     }
@@ -646,6 +645,104 @@ impl Drop for PartFile {
         if self.writer.take().is_some() {
             let _ = std::fs::remove_file(&self.tmp);
         }
+    }
+}
+
+/// Columns whose values are (nearly) all distinct: written plainly, without polars' attempt at
+/// a dictionary (a cardinality estimate and a hash of every value, for nothing). Every other
+/// column gets polars' usual choice (a dictionary when it pays).
+const PLAIN_COLUMNS: &[&str] = &[
+    "event_id",
+    "request_id",
+    "shared_event_id",
+    "request_parameters",
+];
+
+/// The Parquet writer of the case store: polars' own encoder (`polars-parquet`), driven
+/// directly so that each column gets its encoding (see `PLAIN_COLUMNS`), one row group per
+/// chunk of the frames written, Snappy pages, min/max/null statistics.
+struct PqWriter {
+    writer: polars_parquet::write::FileWriter<std::io::BufWriter<std::fs::File>>,
+    fields: Vec<polars_parquet::write::ParquetType>,
+    encodings: Vec<polars_parquet::write::Encoding>,
+    options: polars_parquet::write::WriteOptions,
+}
+
+impl PqWriter {
+    fn new(f: std::fs::File, schema: &Schema) -> PolarsResult<PqWriter> {
+        use polars_parquet::write as pq;
+        let arrow = schema.to_arrow(CompatLevel::newest());
+        let parquet = pq::to_parquet_schema(&arrow)?;
+        let fields = parquet.fields().to_vec();
+        let mut encodings = Vec::with_capacity(fields.len());
+        for (name, field) in arrow.iter() {
+            let enc = pq::get_dtype_encoding(&field.dtype);
+            polars_ensure!(enc.len() == 1, ComputeError: "nested column {name}");
+            encodings.push(if PLAIN_COLUMNS.contains(&name.as_str()) {
+                pq::Encoding::Plain
+            } else {
+                enc[0]
+            });
+        }
+        let options = pq::WriteOptions {
+            statistics: pq::StatisticsOptions::default(),
+            version: pq::Version::V1,
+            compression: pq::CompressionOptions::Snappy,
+            data_page_size: None,
+        };
+        let writer = pq::FileWriter::new_with_parquet_schema(
+            std::io::BufWriter::with_capacity(1 << 20, f),
+            arrow,
+            parquet,
+            options,
+        );
+        Ok(PqWriter {
+            writer,
+            fields,
+            encodings,
+            options,
+        })
+    }
+
+    /// Writes each chunk of `df` as one row group.
+    fn write(&mut self, df: &DataFrame) -> PolarsResult<()> {
+        use polars_parquet::write as pq;
+        use polars_parquet::write::FallibleStreamingIterator;
+        for batch in df.iter_chunks(CompatLevel::newest(), false) {
+            let rows = batch.len();
+            if rows == 0 {
+                continue;
+            }
+            let mut columns = Vec::with_capacity(self.fields.len());
+            for ((array, ty), enc) in batch
+                .columns()
+                .iter()
+                .zip(&self.fields)
+                .zip(&self.encodings)
+            {
+                for pages in pq::array_to_columns(array, ty.clone(), self.options, &[*enc])? {
+                    let pages = pages.map(|p| {
+                        p.map_err(|e| {
+                            polars_parquet::read::ParquetError::FeatureNotSupported(e.to_string())
+                        })
+                    });
+                    let compressed =
+                        pq::Compressor::new_from_vec(pages, self.options.compression, vec![])
+                            .map_err(PolarsError::from);
+                    columns.push(Ok(pq::DynStreamingIterator::new(compressed)));
+                }
+            }
+            self.writer
+                .write(rows as u64, pq::DynIter::new(columns.into_iter()))?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> PolarsResult<()> {
+        use std::io::Write;
+        self.writer.end(None)?;
+        self.writer.into_inner().flush()?;
+        Ok(())
     }
 }
 
@@ -688,12 +785,6 @@ pub fn discard_part(dir: &Path, part: u32) {
         let _ = std::fs::remove_dir(dir.join(table)); // only when empty
     }
     let _ = std::fs::remove_dir(dir); // only when empty
-}
-
-fn parquet_writer(f: std::fs::File) -> ParquetWriter<std::fs::File> {
-    ParquetWriter::new(f)
-        .with_compression(ParquetCompression::Snappy)
-        .with_row_group_size(Some(ROW_GROUP))
 }
 
 fn read_parquet(path: &Path, columns: Option<&[&str]>) -> Result<DataFrame> {
