@@ -284,10 +284,71 @@ pub const ATTRIBUTION_COLUMNS: &[&str] = &[
     "record_index",
 ];
 
-/// Attributes events of one frame on demand; `attribute_all` runs it over every row, `who`
-/// over the few rows it needs.
-pub struct Attributor<'a> {
+/// What attribution carries from one frame of events to the next: the session graph (which
+/// grows orphan sessions as unknown keys are met) and the distinct attributions so far.
+pub struct AttributionState {
     pub graph: SessionGraph,
+    table: Vec<Attribution>,
+    intern: FxHashMap<Attribution, u32>,
+    memo: FxHashMap<u128, u32>,
+}
+
+impl AttributionState {
+    pub fn new(graph: SessionGraph) -> AttributionState {
+        AttributionState {
+            graph,
+            table: Vec::new(),
+            intern: FxHashMap::default(),
+            memo: FxHashMap::default(),
+        }
+    }
+
+    /// The distinct attributions so far (what `Attributor::row` indexes).
+    pub fn table(&self) -> &[Attribution] {
+        &self.table
+    }
+
+    fn put(&mut self, a: Attribution) -> u32 {
+        let table = &mut self.table;
+        *self.intern.entry(a.clone()).or_insert_with(|| {
+            table.push(a);
+            (table.len() - 1) as u32
+        })
+    }
+
+    /// Finishes: `per_event[i]` is the table index for row i, or `u32::MAX` when not attributed.
+    pub fn finish(mut self, per_event: Vec<u32>) -> Attributed {
+        self.graph.settle();
+        Attributed {
+            graph: self.graph,
+            table: self.table,
+            per_event,
+        }
+    }
+}
+
+/// The rows of all the input that attribution of one row may consult besides the row itself
+/// (see `Attributor::row`), for attributing a frame that holds only part of the input: the
+/// caller copy of each cross-account call by sharedEventID, and each Identity Center user's
+/// first portal session. Built by `Attributor::context` over those rows of the whole input.
+pub struct CrossRows {
+    partner: FxHashMap<String, (Identity, u128)>,
+    idc_user: FxHashMap<String, usize>,
+}
+
+/// The events rows `Attributor::context` needs from the whole input: every row with a
+/// sharedEventID whose identity type is not AWSAccount, and every IdentityCenterUser row.
+pub fn cross_rows_filter() -> Expr {
+    col("shared_event_id")
+        .is_not_null()
+        .and(col("identity_type").neq_missing(lit("AWSAccount")))
+        .or(col("identity_type").eq(lit("IdentityCenterUser")))
+}
+
+/// Attributes events of one frame on demand; `attribute_all` runs it over every row, `who`
+/// over the few rows it needs, the streaming `attribute` over one frame after another.
+pub struct Attributor<'a> {
+    pub state: AttributionState,
     ids: IdentityCols<'a>,
     eid: &'a StringChunked,
     rcpt: &'a StringChunked,
@@ -298,9 +359,8 @@ pub struct Attributor<'a> {
     /// Identity Center portal calls → the SAML session they led to.
     idc_row: FxHashMap<usize, usize>,
     idc_user: FxHashMap<&'a str, usize>,
-    table: Vec<Attribution>,
-    intern: FxHashMap<Attribution, u32>,
-    memo: FxHashMap<u128, u32>,
+    /// Set when the frame is part of the input: these replace `partner` and `idc_user`.
+    cross: Option<&'a CrossRows>,
 }
 
 impl<'a> Attributor<'a> {
@@ -312,7 +372,20 @@ impl<'a> Attributor<'a> {
 
     /// Like `new`, from issuance rows already read.
     pub fn with_issuances(events: &'a DataFrame, rows: &[IssuanceIn]) -> Result<Attributor<'a>> {
-        let graph = SessionGraph::build(rows);
+        Self::with_state(
+            events,
+            AttributionState::new(SessionGraph::build(rows)),
+            None,
+        )
+    }
+
+    /// An attributor over `events` that continues from `state`. `cross` is given when
+    /// `events` is only part of the input (then it must come from all of it).
+    pub fn with_state(
+        events: &'a DataFrame,
+        state: AttributionState,
+        cross: Option<&'a CrossRows>,
+    ) -> Result<Attributor<'a>> {
         let ids = IdentityCols::new(events)?;
         let c = Cols::new(events);
         let (eid, rcpt, shared, et) = (
@@ -322,10 +395,12 @@ impl<'a> Attributor<'a> {
             c.t("event_time")?,
         );
         let mut partner: FxHashMap<&str, usize> = FxHashMap::default();
-        for (i, s) in shared.iter().enumerate() {
-            if let Some(s) = s {
-                if ids.kind.get(i) != Some("AWSAccount") {
-                    partner.entry(s).or_insert(i);
+        if cross.is_none() {
+            for (i, s) in shared.iter().enumerate() {
+                if let Some(s) = s {
+                    if ids.kind.get(i) != Some("AWSAccount") {
+                        partner.entry(s).or_insert(i);
+                    }
                 }
             }
         }
@@ -340,7 +415,7 @@ impl<'a> Attributor<'a> {
                 continue;
             }
             if let (Some(a), Some(r), Some(t)) = (sso_acct.get(i), sso_role.get(i), et.get(i)) {
-                if let Some(s) = graph.sso_session_for(a, r, t, SSO_WINDOW_MS) {
+                if let Some(s) = state.graph.sso_session_for(a, r, t, SSO_WINDOW_MS) {
                     idc_row.insert(i, s);
                     if let Some(u) = ids.obo.get(i) {
                         idc_user.entry(u).or_insert(s);
@@ -349,7 +424,7 @@ impl<'a> Attributor<'a> {
             }
         }
         Ok(Attributor {
-            graph,
+            state,
             ids,
             eid,
             rcpt,
@@ -358,36 +433,68 @@ impl<'a> Attributor<'a> {
             partner,
             idc_row,
             idc_user,
-            table: Vec::new(),
-            intern: FxHashMap::default(),
-            memo: FxHashMap::default(),
+            cross,
         })
     }
 
-    fn put(&mut self, a: Attribution) -> u32 {
-        let table = &mut self.table;
-        *self.intern.entry(a.clone()).or_insert_with(|| {
-            table.push(a);
-            (table.len() - 1) as u32
-        })
+    /// The cross-frame context of `events`, which must hold (at least) every row of the input
+    /// with a sharedEventID and an identity type other than AWSAccount, and every
+    /// IdentityCenterUser row, in input order (see `CROSS_ROWS_FILTER`).
+    pub fn context(events: &DataFrame, graph: &SessionGraph) -> Result<CrossRows> {
+        let events = single_chunk(events);
+        let a = Attributor::with_state(
+            &events,
+            AttributionState::new(SessionGraph::build(&[])),
+            None,
+        )?;
+        let mut partner = FxHashMap::default();
+        for (s, &i) in &a.partner {
+            partner.insert(s.to_string(), (a.ids.identity(i), a.ids.signature(i)));
+        }
+        // idc_user needs the graph; `a` was built on an empty one.
+        let c = Cols::new(&events);
+        let (sso_acct, sso_role) = (c.s("sso_account_id")?, c.s("sso_role_name")?);
+        let mut idc_user = FxHashMap::default();
+        for (i, k) in a.ids.kind.iter().enumerate() {
+            if k != Some("IdentityCenterUser") {
+                continue;
+            }
+            if let (Some(acct), Some(r), Some(t)) = (sso_acct.get(i), sso_role.get(i), a.et.get(i))
+            {
+                if let Some(s) = graph.sso_session_for(acct, r, t, SSO_WINDOW_MS) {
+                    if let Some(u) = a.ids.obo.get(i) {
+                        idc_user.entry(u.to_string()).or_insert(s);
+                    }
+                }
+            }
+        }
+        Ok(CrossRows { partner, idc_user })
     }
 
     /// The attribution of event row `i` (an index into the distinct-attribution table).
     pub fn row(&mut self, i: usize) -> u32 {
         // An issuance event (either copy) is attributed to its caller.
         if let Some(id) = self.eid.get(i) {
-            if let Some(a) = self.graph.attribute_issuance_event(self.rcpt.get(i), id) {
-                return self.put(a);
+            if let Some(a) = self
+                .state
+                .graph
+                .attribute_issuance_event(self.rcpt.get(i), id)
+            {
+                return self.state.put(a);
             }
         }
         if self.ids.kind.get(i) == Some("IdentityCenterUser") {
+            let by_user = |u: &str| match self.cross {
+                Some(c) => c.idc_user.get(u).copied(),
+                None => self.idc_user.get(u).copied(),
+            };
             let s = self
                 .idc_row
                 .get(&i)
-                .or_else(|| self.ids.obo.get(i).and_then(|u| self.idc_user.get(u)))
-                .copied();
+                .copied()
+                .or_else(|| self.ids.obo.get(i).and_then(by_user));
             if let Some(s) = s {
-                let se = &self.graph.sessions[s];
+                let se = &self.state.graph.sessions[s];
                 let a = Attribution {
                     session: None,
                     origin: se.origin.clone(),
@@ -395,39 +502,69 @@ impl<'a> Attributor<'a> {
                     confidence: se.confidence.min(Confidence::Inferred),
                     source_identity: None,
                 };
-                return self.put(a);
+                return self.state.put(a);
             }
         }
+        let at: Option<Millis> = self.et.get(i);
         // The resource-account copy of a cross-account action: attribute like the caller copy.
+        if let (Some("AWSAccount"), Some(s), Some(c)) =
+            (self.ids.kind.get(i), self.shared.get(i), self.cross)
+        {
+            if let Some((id, sig)) = c.partner.get(s) {
+                let dated = id.creation_date.is_some();
+                if let Some(a) = self.memoised(*sig, dated) {
+                    return a;
+                }
+                return self.attribute_identity(id, *sig, at, dated);
+            }
+        }
         let row = match (self.ids.kind.get(i), self.shared.get(i)) {
             (Some("AWSAccount"), Some(s)) => self.partner.get(s).copied().unwrap_or(i),
             _ => i,
         };
-        // Links without a creationDate depend on the event time: not memoised.
-        let time_dependent = self.ids.cd.get(row).is_none();
-        let sig = self.ids.signature(row);
-        if !time_dependent {
-            if let Some(&a) = self.memo.get(&sig) {
-                return a;
-            }
+        let (sig, dated) = (self.ids.signature(row), self.ids.cd.get(row).is_some());
+        if let Some(a) = self.memoised(sig, dated) {
+            return a;
         }
-        let at: Option<Millis> = self.et.get(i);
-        let a = self.graph.attribute(&self.ids.identity(row), at);
-        let idx = self.put(a);
-        if !time_dependent {
-            self.memo.insert(sig, idx);
+        let id = self.ids.identity(row);
+        self.attribute_identity(&id, sig, at, dated)
+    }
+
+    /// The memoised attribution of identities with signature `sig`. Links without a
+    /// creationDate (`dated` false) depend on the event time: never memoised.
+    fn memoised(&self, sig: u128, dated: bool) -> Option<u32> {
+        if dated {
+            self.state.memo.get(&sig).copied()
+        } else {
+            None
+        }
+    }
+
+    /// Attributes an action signed by `id` (signature `sig`) at `at`, and memoises it when
+    /// `dated`.
+    fn attribute_identity(
+        &mut self,
+        id: &Identity,
+        sig: u128,
+        at: Option<Millis>,
+        dated: bool,
+    ) -> u32 {
+        let a = self.state.graph.attribute(id, at);
+        let idx = self.state.put(a);
+        if dated {
+            self.state.memo.insert(sig, idx);
         }
         idx
     }
 
     /// Finishes: `per_event[i]` is the table index for row i, or `u32::MAX` when not attributed.
-    pub fn finish(mut self, per_event: Vec<u32>) -> Attributed {
-        self.graph.settle();
-        Attributed {
-            graph: self.graph,
-            table: self.table,
-            per_event,
-        }
+    pub fn finish(self, per_event: Vec<u32>) -> Attributed {
+        self.state.finish(per_event)
+    }
+
+    /// The state, to continue with the next frame.
+    pub fn into_state(self) -> AttributionState {
+        self.state
     }
 }
 
@@ -539,23 +676,37 @@ pub fn attribution_frame_ordered(
     at: &Attributed,
     order: Option<&[IdxSize]>,
 ) -> Result<DataFrame> {
-    let ev = &frames.events;
+    let chains: Vec<String> = at.table.iter().map(|a| a.chain_string()).collect();
+    output_frame(
+        &frames.events,
+        &at.graph,
+        &at.table,
+        &chains,
+        &at.per_event,
+        order,
+    )
+}
+
+/// The `attribute` output rows of `events` (rows `order`, or all in frame order), where
+/// `per_event[i]` indexes the attribution of row i in `table`, and `chains[t]` is
+/// `table[t].chain_string()`.
+pub fn output_frame(
+    ev: &DataFrame,
+    graph: &SessionGraph,
+    table: &[Attribution],
+    chains: &[String],
+    per_event: &[u32],
+    order: Option<&[IdxSize]>,
+) -> Result<DataFrame> {
     let pe_ordered: Vec<u32>;
     let pe: &[u32] = match order {
         Some(o) => {
-            pe_ordered = o.iter().map(|&i| at.per_event[i as usize]).collect();
+            pe_ordered = o.iter().map(|&i| per_event[i as usize]).collect();
             &pe_ordered
         }
-        None => &at.per_event,
+        None => per_event,
     };
     let n = pe.len();
-    // Per distinct attribution, the output strings once; per event, a lookup.
-    let chains: Vec<String> = at.table.iter().map(|a| a.chain_string()).collect();
-    let sessions: Vec<Option<&str>> = at
-        .table
-        .iter()
-        .map(|a| a.session.map(|s| at.graph.sessions[s].id.as_str()))
-        .collect();
     fn col<'a>(name: &str, per_event: &[u32], f: impl Fn(usize) -> Option<&'a str>) -> Column {
         StringChunked::from_iter_options(name.into(), per_event.iter().map(|&t| f(t as usize)))
             .into_column()
@@ -580,20 +731,22 @@ pub fn attribution_frame_ordered(
             .map(|c| ev.column(c).cloned())
             .collect::<PolarsResult<_>>()?,
     };
-    cols.push(col("session_id", pe, |t| sessions[t]));
-    cols.push(col("origin", pe, |t| Some(at.table[t].origin.as_str())));
+    cols.push(col("session_id", pe, |t| {
+        table[t].session.map(|s| graph.sessions[s].id.as_str())
+    }));
+    cols.push(col("origin", pe, |t| Some(table[t].origin.as_str())));
     cols.push(col("chain", pe, |t| Some(chains[t].as_str())));
     cols.push(Column::new(
         "depth".into(),
         pe.iter()
-            .map(|&t| at.table[t as usize].depth() as u32)
+            .map(|&t| table[t as usize].depth() as u32)
             .collect::<Vec<u32>>(),
     ));
     cols.push(col("confidence", pe, |t| {
-        Some(at.table[t].confidence.as_str())
+        Some(table[t].confidence.as_str())
     }));
     cols.push(col("source_identity", pe, |t| {
-        at.table[t].source_identity.as_deref()
+        table[t].source_identity.as_deref()
     }));
     Ok(DataFrame::new(n, cols)?)
 }

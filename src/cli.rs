@@ -424,14 +424,19 @@ pub fn load_attributed_all(input: &InputArgs) -> Result<(Loaded, Attributed, u8)
 fn attributed(loaded: Loaded, input: &InputArgs) -> Result<(Loaded, Attributed, u8)> {
     let code = report_problems(&loaded.problems, input);
     let at = attribute_all(&loaded.frames)?;
-    if !at.graph.loops.is_empty() && !input.opts.quiet {
+    note_loops(&at.graph, input);
+    Ok((loaded, at, code))
+}
+
+/// Tells (on stderr) about issuance loops the graph had to cut.
+fn note_loops(graph: &crate::graph::SessionGraph, input: &InputArgs) {
+    if !graph.loops.is_empty() && !input.opts.quiet {
         eprintln!(
             "trailgraph: note: {} issuance loop(s) in the data were cut (a session cannot be its own ancestor; recycled key ids?): {}",
-            at.graph.loops.len(),
-            term(&at.graph.loops.join(", "))
+            graph.loops.len(),
+            term(&graph.loops.join(", "))
         );
     }
-    Ok((loaded, at, code))
 }
 
 fn cmd_attribute(a: AttributeArgs) -> Result<u8> {
@@ -441,6 +446,11 @@ fn cmd_attribute(a: AttributeArgs) -> Result<u8> {
         .chain(&["event_name", "event_source", "aws_region", "source_ip"])
         .copied()
         .collect();
+    if matches!(a.out.format, Format::Csv | Format::Json | Format::Ndjson) {
+        if let Some(code) = attribute_streaming(&a, &columns)? {
+            return Ok(code);
+        }
+    }
     let loaded =
         crate::load::load_columns(&a.input.inputs, &a.input.ingest_options(), Some(&columns))?;
     let code = report_problems(&loaded.problems, &a.input);
@@ -448,6 +458,7 @@ fn cmd_attribute(a: AttributeArgs) -> Result<u8> {
         return Ok(2);
     }
     let at = attribute_all(&loaded.frames)?;
+    note_loops(&at.graph, &a.input);
     // Rows by event time (stable: ties keep the canonical order), built in that order.
     let t0 = std::time::Instant::now();
     let order = store::event_time_order(&loaded.frames.events)?;
@@ -457,6 +468,132 @@ fn cmd_attribute(a: AttributeArgs) -> Result<u8> {
     emit(&df, &a.out)?;
     crate::ingest::profile("write output", t0);
     Ok(code)
+}
+
+/// `attribute` of a single one-part case into CSV, JSON or NDJSON, in bounded memory: the
+/// events are read a slice at a time and attributed against one session graph (built from the
+/// issuances, plus the few rows attribution looks up across slices: see
+/// `Attributor::context`); each slice's output rows, sorted by time, are spilled as a run, and a
+/// merge of the runs writes the output. Same bytes as the in-memory path. None when INPUT is
+/// not a single one-part case (the in-memory path handles it).
+fn attribute_streaming(a: &AttributeArgs, columns: &[&str]) -> Result<Option<u8>> {
+    use crate::attribute::{
+        cross_rows_filter, issuances_in, output_frame, AttributionState, Attributor,
+    };
+    use rayon::prelude::*;
+    let found = crate::discover::discover(&a.input.inputs)?;
+    if found.cases.len() != 1 || !found.files.is_empty() {
+        return Ok(None);
+    }
+    let dir = &found.cases[0];
+    let manifest = store::read_manifest(dir)?;
+    let Some(events) = store::CaseEvents::open(dir, &manifest, columns)? else {
+        return Ok(None);
+    };
+    let code = report_problems(&manifest.problems(), &a.input);
+    if code == 2 {
+        return Ok(Some(2));
+    }
+    let t0 = std::time::Instant::now();
+    let issuances = store::load_case_issuances(dir, &manifest)?;
+    crate::ingest::profile("load issuances", t0);
+    let graph = crate::graph::SessionGraph::build(&issuances_in(&issuances)?);
+    drop(issuances);
+    let cross = Attributor::context(&events.filtered(cross_rows_filter())?, &graph)?;
+    let mut state = AttributionState::new(graph);
+    crate::ingest::profile("build session graph", t0);
+    let mut chains: Vec<String> = Vec::new();
+    let mut spill = crate::spill::Spill::new()?;
+    let step = a.input.opts.row_group_rows.saturating_mul(2);
+    let mut header: Option<Vec<u8>> = None;
+    let (mut t_attr, mut t_out) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+    let mut offset = 0;
+    loop {
+        let t0 = std::time::Instant::now();
+        let df = events.slice(offset, step)?;
+        let n = df.height();
+        let mut at = Attributor::with_state(&df, state, Some(&cross))?;
+        let per_event: Vec<u32> = (0..n).map(|i| at.row(i)).collect();
+        state = at.into_state();
+        chains.extend(
+            state.table()[chains.len()..]
+                .iter()
+                .map(|t| t.chain_string()),
+        );
+        let order = store::event_time_order(&df)?;
+        let out = output_frame(
+            &df,
+            &state.graph,
+            state.table(),
+            &chains,
+            &per_event,
+            Some(&order),
+        )?;
+        t_attr += t0.elapsed();
+        let t0 = std::time::Instant::now();
+        let text = render::RowText::new(&out, a.out.format)?;
+        if header.is_none() {
+            header = Some(text.header());
+        }
+        // Output rows rendered in blocks on the pool; then spilled in order, keyed by
+        // (time, position in the case).
+        let times = df.column("event_time")?.datetime()?.physical();
+        let (times, order) = (&times, &order);
+        const BLOCK: usize = 8192;
+        let blocks: Vec<(Vec<u8>, Vec<usize>)> = (0..n)
+            .step_by(BLOCK)
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .map(|b| {
+                let (mut buf, mut ends) = (Vec::new(), Vec::new());
+                for j in b..(b + BLOCK).min(n) {
+                    text.row(j, &mut buf);
+                    ends.push(buf.len());
+                }
+                (buf, ends)
+            })
+            .collect();
+        let rows = blocks.iter().enumerate().flat_map(|(bi, (buf, ends))| {
+            (0..ends.len()).map(move |k| {
+                let j = bi * BLOCK + k;
+                let start = if k == 0 { 0 } else { ends[k - 1] };
+                let i = order[j] as usize;
+                let t = times.get(i);
+                let key = (t.is_none(), t.unwrap_or(0), (offset + i) as u64);
+                (key, &buf[start..ends[k]])
+            })
+        });
+        spill.run(rows)?;
+        t_out += t0.elapsed();
+        offset += n;
+        if n < step || offset >= events.rows() {
+            break;
+        }
+    }
+    crate::ingest::profile(
+        "attribute events (streamed)",
+        std::time::Instant::now() - t_attr,
+    );
+    crate::ingest::profile("render and spill", std::time::Instant::now() - t_out);
+    state.graph.settle();
+    note_loops(&state.graph, &a.input);
+    let t0 = std::time::Instant::now();
+    let format = a.out.format;
+    let total = spill.rows();
+    let mut w = open_output(a.out.output.as_deref())?;
+    w.write_all(&header.expect("one slice at least"))?;
+    let mut k = 0u64;
+    spill.merge(|row| {
+        w.write_all(render::separator(format, k == 0))?;
+        w.write_all(row)?;
+        k += 1;
+        Ok(())
+    })?;
+    debug_assert_eq!(k, total);
+    w.write_all(render::footer(format, total as usize))?;
+    w.flush()?;
+    crate::ingest::profile("merge and write output", t0);
+    Ok(Some(code))
 }
 
 fn split_id(args: &[String]) -> (Vec<PathBuf>, String) {

@@ -36,10 +36,24 @@ impl std::fmt::Display for Problem {
 /// Prints a phase timing on stderr when `TRAILGRAPH_PROFILE` is set (for benchmarks; output
 /// on stdout is unaffected).
 pub fn profile(phase: &str, since: std::time::Instant) {
+    profile_took(phase, since.elapsed());
+}
+
+/// `profile` of a phase that took `took` in all.
+pub fn profile_took(phase: &str, took: std::time::Duration) {
     if std::env::var_os("TRAILGRAPH_PROFILE").is_some() {
+        // Resident memory now (Linux), to see which phase holds what.
+        let rss = std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("VmRSS:"))
+                    .map(|v| v.trim().to_string())
+            })
+            .unwrap_or_default();
         eprintln!(
-            "profile: {phase:<28} {:>8.3} s",
-            since.elapsed().as_secs_f64()
+            "profile: {phase:<28} {:>8.3} s  rss {rss}",
+            took.as_secs_f64()
         );
     }
 }

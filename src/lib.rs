@@ -21,6 +21,7 @@ pub mod query;
 pub mod record;
 pub mod render;
 pub mod report;
+pub mod spill;
 pub mod store;
 pub mod summary;
 pub mod table;

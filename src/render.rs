@@ -113,66 +113,131 @@ impl<'a> Cell<'a> {
 /// Writes `df` in `format`. Parquet needs a seekable file: pass `parquet_path`.
 pub fn write(df: &DataFrame, format: Format, out: &mut dyn Write) -> Result<()> {
     let df = crate::attribute::single_chunk(df);
-    let cells: Vec<Cell> = df.columns().iter().map(Cell::new).collect();
-    let names: Vec<String> = df
-        .get_column_names()
+    let n = df.height();
+    if format == Format::Parquet {
+        bail!("Parquet output needs a file: add -o FILE.parquet");
+    }
+    if format == Format::Table {
+        let cells: Vec<Cell> = df.columns().iter().map(Cell::new).collect();
+        return write_table(&column_names(&df), &cells, n, out);
+    }
+    let rows = RowText::new(&df, format)?;
+    out.write_all(&rows.header())?;
+    in_blocks(n, out, |range, buf| {
+        for i in range {
+            buf.extend_from_slice(rows.separator(i == 0));
+            rows.row(i, buf);
+        }
+    })?;
+    out.write_all(rows.footer(n))?;
+    Ok(())
+}
+
+fn column_names(df: &DataFrame) -> Vec<String> {
+    df.get_column_names()
         .iter()
         .map(|s| s.to_string())
-        .collect();
-    let n = df.height();
-    match format {
-        Format::Csv => {
-            let header: Vec<_> = names.iter().map(|h| csv_field(h).into_owned()).collect();
-            writeln!(out, "{}", header.join(","))?;
-            in_blocks(n, out, |rows, buf| {
-                for i in rows {
-                    for (j, c) in cells.iter().enumerate() {
-                        if j > 0 {
-                            buf.push(b',');
-                        }
-                        c.csv_at(i, buf);
-                    }
-                    buf.push(b'\n');
-                }
-            })?;
+        .collect()
+}
+
+/// What goes before a row of `format` (`first`: before the first one); see `RowText`.
+pub fn separator(format: Format, first: bool) -> &'static [u8] {
+    match (format, first) {
+        (Format::Json, true) => b"\n  ",
+        (Format::Json, false) => b",\n  ",
+        _ => b"",
+    }
+}
+
+/// What follows the last of `n` rows of `format`; see `RowText`.
+pub fn footer(format: Format, n: usize) -> &'static [u8] {
+    match (format, n) {
+        (Format::Json, 0) => b"]\n",
+        (Format::Json, _) => b"\n]\n",
+        _ => b"",
+    }
+}
+
+/// The rows of a frame as text (CSV, JSON, NDJSON), one at a time, for output assembled in
+/// any order: `header`, then for each row its `separator` and `row`, then `footer`, is what
+/// `write` writes.
+pub struct RowText<'a> {
+    cells: Vec<Cell<'a>>,
+    names: Vec<String>,
+    /// JSON keys, quoted.
+    keys: Vec<String>,
+    format: Format,
+}
+
+impl<'a> RowText<'a> {
+    /// `df` must be single-chunk (see `attribute::single_chunk`).
+    pub fn new(df: &'a DataFrame, format: Format) -> Result<RowText<'a>> {
+        if matches!(format, Format::Table | Format::Parquet) {
+            bail!("{format:?} is not a row-wise text format");
         }
-        Format::Ndjson | Format::Json => {
-            let json = format == Format::Json;
-            if json {
-                out.write_all(b"[")?;
-            }
-            let keys: Vec<String> = names
+        let names = column_names(df);
+        Ok(RowText {
+            cells: df.columns().iter().map(Cell::new).collect(),
+            keys: names
                 .iter()
                 .map(|k| serde_json::to_string(k).expect("string"))
-                .collect();
-            in_blocks(n, out, |rows, buf| {
-                for i in rows {
-                    if json {
-                        buf.extend_from_slice(if i == 0 { b"\n  " } else { b",\n  " });
-                    }
-                    buf.push(b'{');
-                    for (j, c) in cells.iter().enumerate() {
-                        if j > 0 {
-                            buf.push(b',');
-                        }
-                        buf.extend_from_slice(keys[j].as_bytes());
-                        buf.push(b':');
-                        c.json_at(i, buf);
-                    }
-                    buf.push(b'}');
-                    if !json {
-                        buf.push(b'\n');
-                    }
-                }
-            })?;
-            if json {
-                out.write_all(if n == 0 { b"]\n" } else { b"\n]\n" })?;
-            }
-        }
-        Format::Table => write_table(&names, &cells, n, out)?,
-        Format::Parquet => bail!("Parquet output needs a file: add -o FILE.parquet"),
+                .collect(),
+            names,
+            format,
+        })
     }
-    Ok(())
+
+    pub fn header(&self) -> Vec<u8> {
+        match self.format {
+            Format::Csv => {
+                let header: Vec<_> = self
+                    .names
+                    .iter()
+                    .map(|h| csv_field(h).into_owned())
+                    .collect();
+                (header.join(",") + "\n").into_bytes()
+            }
+            Format::Json => b"[".to_vec(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// What goes before a row (`first`: before the first one).
+    pub fn separator(&self, first: bool) -> &'static [u8] {
+        separator(self.format, first)
+    }
+
+    /// What follows the last of `n` rows.
+    pub fn footer(&self, n: usize) -> &'static [u8] {
+        footer(self.format, n)
+    }
+
+    /// Appends row `i`.
+    pub fn row(&self, i: usize, buf: &mut Vec<u8>) {
+        if self.format == Format::Csv {
+            for (j, c) in self.cells.iter().enumerate() {
+                if j > 0 {
+                    buf.push(b',');
+                }
+                c.csv_at(i, buf);
+            }
+            buf.push(b'\n');
+            return;
+        }
+        buf.push(b'{');
+        for (j, c) in self.cells.iter().enumerate() {
+            if j > 0 {
+                buf.push(b',');
+            }
+            buf.extend_from_slice(self.keys[j].as_bytes());
+            buf.push(b':');
+            c.json_at(i, buf);
+        }
+        buf.push(b'}');
+        if self.format == Format::Ndjson {
+            buf.push(b'\n');
+        }
+    }
 }
 
 /// Renders rows `0..n` in blocks on rayon's pool (a few blocks at a time, so memory stays

@@ -831,6 +831,73 @@ pub fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<()> {
     Ok(())
 }
 
+/// The events table of a single-part case, read a slice of rows at a time (for analyses that
+/// stream through a case instead of loading it).
+pub struct CaseEvents {
+    path: std::path::PathBuf,
+    metadata: polars::io::parquet::metadata::FileMetadataRef,
+    columns: Vec<String>,
+    rows: usize,
+}
+
+impl CaseEvents {
+    /// The events of case `dir` with `columns`; None when the case has several parts (their
+    /// rows are in canonical order only once merged: see `canonical_order`).
+    pub fn open(dir: &Path, manifest: &Manifest, columns: &[&str]) -> Result<Option<CaseEvents>> {
+        if manifest.parts != 1 {
+            return Ok(None);
+        }
+        let path = dir.join("events").join(part_name(0));
+        let f = std::fs::File::open(&path)
+            .with_context(|| format!("{}: cannot open", path.display()))?;
+        let mut r = ParquetReader::new(f);
+        let metadata = r
+            .get_metadata()
+            .map_err(|e| anyhow::anyhow!("{}: not a readable Parquet file: {e}", path.display()))?
+            .clone();
+        let rows = metadata.num_rows;
+        Ok(Some(CaseEvents {
+            path,
+            metadata,
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            rows,
+        }))
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Rows `offset..offset + len`, one chunk per column.
+    pub fn slice(&self, offset: usize, len: usize) -> Result<DataFrame> {
+        let f = std::fs::File::open(&self.path)
+            .with_context(|| format!("{}: cannot open", self.path.display()))?;
+        let mut r = ParquetReader::new(f)
+            .with_columns(Some(self.columns.clone()))
+            .with_slice(Some((offset, len)));
+        r.set_metadata(self.metadata.clone());
+        let mut df = r.finish().map_err(|e| {
+            anyhow::anyhow!("{}: not a readable Parquet file: {e}", self.path.display())
+        })?;
+        df.rechunk_mut_par();
+        Ok(df)
+    }
+
+    /// The rows where `predicate` holds, in order, one chunk per column.
+    pub fn filtered(&self, predicate: Expr) -> Result<DataFrame> {
+        let p = self.path.to_string_lossy().to_string();
+        let cols: Vec<Expr> = self.columns.iter().map(|c| col(c.as_str())).collect();
+        let mut df =
+            LazyFrame::scan_parquet(PlRefPath::from(p.as_str()), ScanArgsParquet::default())
+                .and_then(|lf| lf.filter(predicate).select(cols).collect())
+                .map_err(|e| {
+                    anyhow::anyhow!("{}: cannot scan Parquet: {e}", self.path.display())
+                })?;
+        df.rechunk_mut_par();
+        Ok(df)
+    }
+}
+
 /// Loads every part of a case directory.
 pub fn load_case(dir: &Path) -> Result<(Frames, Manifest)> {
     load_case_columns(dir, None)

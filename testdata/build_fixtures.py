@@ -880,9 +880,29 @@ def sc_cross_account_both():
                 john.account, john.ui(), None, None, version="1.05", ip="192.0.2.101")
     exp = [X(direct, john.arn, [], E), X(caller_copy, john.arn, [], E), X(role_copy, john.arn, [], E)]
     exp += [X(a, john.arn, [role.arn], E, "John") for a in acts]
+    # Cross-account actions other than AssumeRole: John, then John's role session, use a KMS key
+    # of the other account. Both accounts log each call under one sharedEventID; the key owner's
+    # copy is type AWSAccount with no key (spec 2.6), attributed like the caller's copy. One
+    # caller copy sits in the later file, one in the earlier.
+    C, R = john.account, role.account
+    def key(acct):
+        return [{"accountId": acct, "type": "AWS::KMS::Key",
+                 "ARN": f"arn:aws:kms:us-east-2:{acct}:key/{uid('xboth:key:' + acct)}"}]
+    dec = ev("xboth:decrypt", "Decrypt", "kms.amazonaws.com", T("2014-07-18T15:06:50Z"), "us-east-2", C,
+             john.ui(), {"encryptionAlgorithm": "SYMMETRIC_DEFAULT"}, None, read_only=True, version="1.08", ip="192.0.2.101",
+             resources=key(R), shared=uid("xboth:decrypt:shared"))
+    dec_copy = role_account_copy(dec, "xboth:decrypt:copy")
+    sdec = ev("xboth:sdecrypt", "Decrypt", "kms.amazonaws.com", plus(T("2014-07-18T15:07:39Z"), 100), "us-east-2",
+              R, session_ui(s, mfa="true"), {"encryptionAlgorithm": "SYMMETRIC_DEFAULT"}, None, read_only=True, version="1.08",
+              ip="192.0.2.101", resources=key(C), shared=uid("xboth:sdecrypt:shared"))
+    sdec_copy = role_account_copy(sdec, "xboth:sdecrypt:copy")
+    exp += [X(dec, john.arn, [], E), X(dec_copy, john.arn, [], E),
+            X(sdec, john.arn, [role.arn], E, "John"), X(sdec_copy, john.arn, [role.arn], E, "John")]
     scenario("cross_account_both_copies", [
-        (f"777788889999_CloudTrail_us-east-2_20140718T1510Z_{u16('xboth:f1')}.json", [direct, caller_copy], "records"),
-        (f"111122223333_CloudTrail_us-east-2_20140718T1515Z_{u16('xboth:f2')}.json", [role_copy] + acts, "records"),
+        (f"777788889999_CloudTrail_us-east-2_20140718T1510Z_{u16('xboth:f1')}.json",
+         [direct, caller_copy, dec, sdec_copy], "records"),
+        (f"111122223333_CloudTrail_us-east-2_20140718T1515Z_{u16('xboth:f2')}.json",
+         [role_copy] + acts + [dec_copy, sdec], "records"),
     ], exp)
 
 

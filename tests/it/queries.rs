@@ -239,18 +239,18 @@ fn embedded_queries_work_anywhere() {
 fn all_formats() {
     let sql = "SELECT event_id, recipient_account, event_time, origin, depth, read_only FROM attribution ORDER BY event_time, event_id, recipient_account";
     let nd = ndjson(&query(&["--sql", sql, "--format", "ndjson"]));
-    assert_eq!(nd.len(), 112);
+    assert_eq!(nd.len(), 116);
     let json: serde_json::Value =
         serde_json::from_str(&query(&["--sql", sql, "--format", "json"])).unwrap();
     assert_eq!(json.as_array().unwrap(), &nd);
     let csv = query(&["--sql", sql, "--format", "csv"]);
-    assert_eq!(csv.lines().count(), 113);
+    assert_eq!(csv.lines().count(), 117);
     assert_eq!(
         csv.lines().next().unwrap(),
         "event_id,recipient_account,event_time,origin,depth,read_only"
     );
     let table = query(&["--sql", sql]);
-    assert_eq!(table.lines().count(), 113);
+    assert_eq!(table.lines().count(), 117);
     assert!(table.starts_with("event_id "));
     // Times are ISO text in text formats.
     assert_eq!(nd[0]["event_time"], "2014-07-18T15:06:40Z");
@@ -269,7 +269,7 @@ fn all_formats() {
     let df = ParquetReader::new(std::fs::File::open(&p).unwrap())
         .finish()
         .unwrap();
-    assert_eq!(df.height(), 112);
+    assert_eq!(df.height(), 116);
     assert_eq!(
         df.column("event_time").unwrap().dtype(),
         &DataType::Datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC))
@@ -369,7 +369,7 @@ fn table_schemas() {
         "--format",
         "csv",
     ]);
-    assert_eq!(out, "n,early,total\n67,0,67\n");
+    assert_eq!(out, "n,early,total\n69,0,69\n");
 }
 
 fn fails(args: &[&str]) -> String {

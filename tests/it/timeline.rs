@@ -77,7 +77,7 @@ fn iso_millis(s: &str) -> i64 {
 fn jsonl_fields_and_attribution() {
     let rows = ndjson(&timeline(&[]));
     // One row per distinct event.
-    assert_eq!(rows.len(), 112);
+    assert_eq!(rows.len(), 116);
     let mut last = i64::MIN;
     for r in &rows {
         let keys: Vec<&str> = r.as_object().unwrap().keys().map(|k| k.as_str()).collect();
