@@ -504,14 +504,28 @@ fn attribute_streaming(a: &AttributeArgs, columns: &[&str]) -> Result<Option<u8>
     crate::ingest::profile("build session graph", t0);
     let mut chains: Vec<String> = Vec::new();
     let mut spill = crate::spill::Spill::new()?;
-    let step = a.input.opts.row_group_rows.saturating_mul(2);
+    // One slice per row group of the case (what a slice holds is about 1 KB a row); runs
+    // larger (a rendered row is a tenth of that, and fewer runs make a cheaper merge).
+    let run_rows = a.input.opts.row_group_rows.saturating_mul(4);
+    let mut run = Run::default();
     let mut header: Option<Vec<u8>> = None;
     let (mut t_attr, mut t_out) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+    let mut slices = events.row_groups();
+    if slices.is_empty() {
+        slices.push((0, 0)); // the header still comes from a (empty) frame
+    }
     let mut offset = 0;
-    loop {
+    for (first, len) in slices {
         let t0 = std::time::Instant::now();
-        let df = events.slice(offset, step)?;
+        let df = events.slice(first, len)?;
         let n = df.height();
+        if first != offset || n != len {
+            bail!(
+                "{}: the events table gave rows {first}..{} for row group at {offset} of {len} rows",
+                dir.display(),
+                first + n
+            );
+        }
         let mut at = Attributor::with_state(&df, state, Some(&cross))?;
         let per_event: Vec<u32> = (0..n).map(|i| at.row(i)).collect();
         state = at.into_state();
@@ -520,26 +534,15 @@ fn attribute_streaming(a: &AttributeArgs, columns: &[&str]) -> Result<Option<u8>
                 .iter()
                 .map(|t| t.chain_string()),
         );
-        let order = store::event_time_order(&df)?;
-        let out = output_frame(
-            &df,
-            &state.graph,
-            state.table(),
-            &chains,
-            &per_event,
-            Some(&order),
-        )?;
+        let out = output_frame(&df, &state.graph, state.table(), &chains, &per_event, None)?;
         t_attr += t0.elapsed();
         let t0 = std::time::Instant::now();
         let text = render::RowText::new(&out, a.out.format)?;
         if header.is_none() {
             header = Some(text.header());
         }
-        // Output rows rendered in blocks on the pool; then spilled in order, keyed by
-        // (time, position in the case).
-        let times = df.column("event_time")?.datetime()?.physical();
-        let (times, order) = (&times, &order);
-        const BLOCK: usize = 8192;
+        // Rows rendered in blocks on the pool, keyed by (time, position in the case).
+        const BLOCK: usize = 4096;
         let blocks: Vec<(Vec<u8>, Vec<usize>)> = (0..n)
             .step_by(BLOCK)
             .collect::<Vec<_>>()
@@ -553,28 +556,29 @@ fn attribute_streaming(a: &AttributeArgs, columns: &[&str]) -> Result<Option<u8>
                 (buf, ends)
             })
             .collect();
-        let rows = blocks.iter().enumerate().flat_map(|(bi, (buf, ends))| {
-            (0..ends.len()).map(move |k| {
-                let j = bi * BLOCK + k;
-                let start = if k == 0 { 0 } else { ends[k - 1] };
-                let i = order[j] as usize;
+        let times = df.column("event_time")?.datetime()?.physical();
+        let mut i = 0;
+        for (buf, ends) in &blocks {
+            let mut start = 0;
+            for &end in ends {
                 let t = times.get(i);
-                let key = (t.is_none(), t.unwrap_or(0), (offset + i) as u64);
-                (key, &buf[start..ends[k]])
-            })
-        });
-        spill.run(rows)?;
+                run.push(
+                    (t.is_none(), t.unwrap_or(0), (offset + i) as u64),
+                    &buf[start..end],
+                );
+                start = end;
+                i += 1;
+            }
+        }
+        if run.len() >= run_rows {
+            run.spill(&mut spill)?;
+        }
         t_out += t0.elapsed();
         offset += n;
-        if n < step || offset >= events.rows() {
-            break;
-        }
     }
-    crate::ingest::profile(
-        "attribute events (streamed)",
-        std::time::Instant::now() - t_attr,
-    );
-    crate::ingest::profile("render and spill", std::time::Instant::now() - t_out);
+    run.spill(&mut spill)?;
+    crate::ingest::profile_took("attribute events (streamed)", t_attr);
+    crate::ingest::profile_took("render and spill", t_out);
     state.graph.settle();
     note_loops(&state.graph, &a.input);
     let t0 = std::time::Instant::now();
@@ -594,6 +598,35 @@ fn attribute_streaming(a: &AttributeArgs, columns: &[&str]) -> Result<Option<u8>
     w.flush()?;
     crate::ingest::profile("merge and write output", t0);
     Ok(Some(code))
+}
+
+/// Rendered output rows with their merge keys, gathered until they are spilled as one run.
+#[derive(Default)]
+struct Run {
+    text: Vec<u8>,
+    rows: Vec<(crate::spill::Key, usize, usize)>,
+}
+
+impl Run {
+    fn push(&mut self, key: crate::spill::Key, row: &[u8]) {
+        let start = self.text.len();
+        self.text.extend_from_slice(row);
+        self.rows.push((key, start, self.text.len()));
+    }
+
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Writes the rows, sorted by key, as one run of `spill`, and empties the run.
+    fn spill(&mut self, spill: &mut crate::spill::Spill) -> Result<()> {
+        self.rows.sort_unstable_by_key(|r| r.0);
+        let text = &self.text;
+        spill.run(self.rows.iter().map(|&(k, s, e)| (k, &text[s..e])))?;
+        self.rows.clear();
+        self.text.clear();
+        Ok(())
+    }
 }
 
 fn split_id(args: &[String]) -> (Vec<PathBuf>, String) {

@@ -868,6 +868,20 @@ impl CaseEvents {
         self.rows
     }
 
+    /// The (first row, rows) of each row group: slices that decode nothing twice.
+    pub fn row_groups(&self) -> Vec<(usize, usize)> {
+        let mut at = 0;
+        self.metadata
+            .row_groups
+            .iter()
+            .map(|g| {
+                let r = (at, g.num_rows());
+                at += g.num_rows();
+                r
+            })
+            .collect()
+    }
+
     /// Rows `offset..offset + len`, one chunk per column.
     pub fn slice(&self, offset: usize, len: usize) -> Result<DataFrame> {
         let f = std::fs::File::open(&self.path)

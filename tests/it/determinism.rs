@@ -121,7 +121,7 @@ fn same_output_any_chunking() {
         args.extend_from_slice(&flags);
         args.extend_from_slice(&inputs);
         run_ok(args, 0);
-        // A one-part case streams (slices of 2 × rows, one sorted run each, merged).
+        // A one-part case streams (a slice per row group, runs of 4 × rows, merged).
         assert_eq!(
             attribute(&flags, &[case_s]),
             reference,
@@ -139,7 +139,7 @@ fn same_output_any_chunking() {
 /// `attribute` on a one-part case streams through it a slice at a time and merges sorted runs;
 /// on logs it holds everything. Both must write the same bytes, in every streamed format, also
 /// when the rows attribution consults across the input (the caller copy of a cross-account
-/// call, the Identity Center portal calls) sit in other slices: two-row slices here.
+/// call, the Identity Center portal calls) sit in other slices: one-row slices here.
 #[test]
 fn streamed_attribution_equals_in_memory() {
     let dir = tempfile::tempdir().unwrap();
@@ -147,11 +147,6 @@ fn streamed_attribution_equals_in_memory() {
         .iter()
         .map(|p| p.to_str().unwrap().to_string())
         .collect();
-    let case = dir.path().join("case");
-    let case_s = case.to_str().unwrap();
-    let mut args = vec!["ingest", "-q", "-o", case_s];
-    args.extend(inputs.iter().map(|s| s.as_str()));
-    run_ok(args, 0);
     for format in ["csv", "json", "ndjson"] {
         let mut args = vec!["attribute", "-q", "--format", format];
         args.extend(inputs.iter().map(|s| s.as_str()));
@@ -164,7 +159,13 @@ fn streamed_attribution_equals_in_memory() {
             in_memory.contains("saml:"),
             "SAML and Identity Center origins"
         );
+        // The case is read a row group at a time; runs hold 4 × --row-group-rows rows.
         for rows in ["1", "3", "65536"] {
+            let case = dir.path().join(format!("case-{format}-{rows}"));
+            let case_s = case.to_str().unwrap();
+            let mut args = vec!["ingest", "-q", "--row-group-rows", rows, "-o", case_s];
+            args.extend(inputs.iter().map(|s| s.as_str()));
+            run_ok(args, 0);
             let streamed = run_ok(
                 [
                     "attribute",
@@ -177,7 +178,7 @@ fn streamed_attribution_equals_in_memory() {
                 ],
                 0,
             );
-            assert_eq!(streamed, in_memory, "{format}, slices of 2 × {rows} rows");
+            assert_eq!(streamed, in_memory, "{format}, row groups of {rows} rows");
         }
     }
     // An empty case streams too.
