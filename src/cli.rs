@@ -121,6 +121,48 @@ pub struct AttributeArgs {
     pub input: InputArgs,
     #[command(flatten)]
     pub out: OutputArgs,
+    /// Hold log files in memory only up to about this many MB (estimated from their size:
+    /// about 12× a gzip file, 1.5× a plain one); larger input is read into a scratch case in
+    /// TMPDIR and streamed, in memory that grows with sessions, not events. A case directory
+    /// always streams. Default: half the available memory. (Parquet and table output are
+    /// always built in memory.)
+    #[arg(long, value_name = "MB")]
+    pub in_memory_limit: Option<u64>,
+}
+
+/// Whether log `files` fit in memory as frames: their estimated size against `limit_mb`, or
+/// half the available memory.
+fn fits_in_memory(files: &[crate::discover::InputFile], limit_mb: Option<u64>) -> bool {
+    let estimate: u64 = files
+        .iter()
+        .map(|f| {
+            let packed = f.display.ends_with(".gz") || f.display.ends_with(".zip");
+            if packed {
+                f.size.saturating_mul(12)
+            } else {
+                f.size.saturating_mul(3) / 2
+            }
+        })
+        .sum();
+    let limit = match limit_mb {
+        Some(mb) => mb.saturating_mul(1 << 20),
+        None => available_memory().unwrap_or(8 << 30) / 2,
+    };
+    estimate <= limit
+}
+
+/// MemAvailable of /proc/meminfo (Linux), in bytes.
+fn available_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kb: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("MemAvailable:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -482,15 +524,34 @@ fn attribute_streaming(a: &AttributeArgs, columns: &[&str]) -> Result<Option<u8>
     };
     use rayon::prelude::*;
     let found = crate::discover::discover(&a.input.inputs)?;
-    if found.cases.len() != 1 || !found.files.is_empty() {
-        return Ok(None);
-    }
-    let dir = &found.cases[0];
-    let manifest = store::read_manifest(dir)?;
-    let Some(events) = store::CaseEvents::open(dir, &manifest, columns)? else {
-        return Ok(None);
+    // Log files go through a scratch case first: all must be read before the first event can
+    // be attributed (a use may precede its issuance), and held in memory they would make
+    // memory grow with events.
+    let scratch: crate::spill::ScratchDir;
+    let (dir, manifest, events, code) = match (&found.cases[..], found.files.is_empty()) {
+        ([dir], true) => {
+            let manifest = store::read_manifest(dir)?;
+            let Some(events) = store::CaseEvents::open(dir, &manifest, columns)? else {
+                return Ok(None);
+            };
+            let code = report_problems(&manifest.problems(), &a.input);
+            (dir.clone(), manifest, events, code)
+        }
+        ([], false) if !fits_in_memory(&found.files, a.in_memory_limit) => {
+            scratch = crate::spill::ScratchDir::new()?;
+            let dir = scratch.path().to_path_buf();
+            let t0 = std::time::Instant::now();
+            let ing = store::scratch_case(&dir, &found.files, &a.input.ingest_options(), columns)?;
+            crate::ingest::profile("read logs into a scratch case", t0);
+            let code = report_problems(&ing.problems, &a.input);
+            let mut manifest = Manifest::new();
+            manifest.parts = 1;
+            let events = store::CaseEvents::open_part(&dir, columns)?;
+            (dir, manifest, events, code)
+        }
+        _ => return Ok(None),
     };
-    let code = report_problems(&manifest.problems(), &a.input);
+    let dir = &dir;
     if code == 2 {
         return Ok(Some(2));
     }
@@ -499,7 +560,10 @@ fn attribute_streaming(a: &AttributeArgs, columns: &[&str]) -> Result<Option<u8>
     crate::ingest::profile("load issuances", t0);
     let graph = crate::graph::SessionGraph::build(&issuances_in(&issuances)?);
     drop(issuances);
-    let cross = Attributor::context(&events.filtered(cross_rows_filter())?, &graph)?;
+    let cross_rows = events.filtered(cross_rows_filter())?;
+    crate::ingest::profile("scan cross rows", t0);
+    let cross = Attributor::context(&cross_rows, &graph)?;
+    drop(cross_rows);
     let mut state = AttributionState::new(graph);
     crate::ingest::profile("build session graph", t0);
     let mut chains: Vec<String> = Vec::new();

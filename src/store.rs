@@ -577,16 +577,7 @@ pub fn ingest_frames(
     events_columns: Option<&[&str]>,
 ) -> Result<(Ingested, Frames)> {
     let ev = Chunker::new(EventBatch::SCHEMA, events_columns, opts.chunk_rows);
-    // Fill only the columns asked for (and the de-duplication key, always needed).
-    let mut opts = opts.clone();
-    if let Some(c) = events_columns {
-        opts.event_columns = Some(
-            EventBatch::SCHEMA
-                .iter()
-                .map(|(n, _)| c.contains(n) || matches!(*n, "event_id" | "recipient_account"))
-                .collect(),
-        );
-    }
+    let opts = with_event_columns(opts, events_columns);
     let (ing, events, ev, issuances) =
         stream(files, &opts, seen, ev, Builder::spawn(None, append))?;
     let events = match events {
@@ -606,14 +597,17 @@ struct PartFile {
     path: std::path::PathBuf,
     tmp: std::path::PathBuf,
     writer: Option<PqWriter>,
+    /// Written to be read once, by this process (see `PqWriter::new`).
+    scratch: bool,
 }
 
 impl PartFile {
-    fn new(path: std::path::PathBuf) -> PartFile {
+    fn new(path: std::path::PathBuf, scratch: bool) -> PartFile {
         PartFile {
             tmp: path.with_extension("parquet.tmp"),
             path,
             writer: None,
+            scratch,
         }
     }
 
@@ -621,7 +615,7 @@ impl PartFile {
         if self.writer.is_none() {
             let f = std::fs::File::create(&self.tmp)
                 .with_context(|| format!("{}: cannot create", self.tmp.display()))?;
-            self.writer = Some(PqWriter::new(f, df.schema()).map_err(|e| {
+            self.writer = Some(PqWriter::new(f, df.schema(), self.scratch).map_err(|e| {
                 anyhow::anyhow!("{}: cannot write Parquet: {e}", self.path.display())
             })?);
         }
@@ -660,7 +654,9 @@ const PLAIN_COLUMNS: &[&str] = &[
 
 /// The Parquet writer of the case store: polars' own encoder (`polars-parquet`), driven
 /// directly so that each column gets its encoding (see `PLAIN_COLUMNS`), one row group per
-/// chunk of the frames written, Snappy pages, min/max/null statistics.
+/// chunk of the frames written, Snappy pages, min/max/null statistics (none in a `scratch`
+/// file, read back once by this process). Plain, uncompressed pages would be cheaper to make
+/// but are 5× larger: writing and mapping them back costs more than it saves.
 struct PqWriter {
     writer: polars_parquet::write::FileWriter<std::io::BufWriter<std::fs::File>>,
     fields: Vec<polars_parquet::write::ParquetType>,
@@ -669,7 +665,7 @@ struct PqWriter {
 }
 
 impl PqWriter {
-    fn new(f: std::fs::File, schema: &Schema) -> PolarsResult<PqWriter> {
+    fn new(f: std::fs::File, schema: &Schema, scratch: bool) -> PolarsResult<PqWriter> {
         use polars_parquet::write as pq;
         let arrow = schema.to_arrow(CompatLevel::newest());
         let parquet = pq::to_parquet_schema(&arrow)?;
@@ -685,7 +681,11 @@ impl PqWriter {
             });
         }
         let options = pq::WriteOptions {
-            statistics: pq::StatisticsOptions::default(),
+            statistics: if scratch {
+                pq::StatisticsOptions::empty()
+            } else {
+                pq::StatisticsOptions::default()
+            },
             version: pq::Version::V1,
             compression: pq::CompressionOptions::Snappy,
             data_page_size: None,
@@ -757,12 +757,37 @@ pub fn ingest_part(
     opts: &crate::ingest::IngestOptions,
     seen: &mut crate::ingest::SeenKeys,
 ) -> Result<(Ingested, usize)> {
+    write_part(dir, part, files, opts, seen, None)
+}
+
+/// Like `ingest_part` (part 0), as a scratch case in `dir` for one analysis: only
+/// `events_columns` of the events table, without statistics (see `PqWriter::new`).
+pub fn scratch_case(
+    dir: &Path,
+    files: &[crate::discover::InputFile],
+    opts: &crate::ingest::IngestOptions,
+    events_columns: &[&str],
+) -> Result<Ingested> {
+    let mut seen = crate::ingest::SeenKeys::default();
+    Ok(write_part(dir, 0, files, opts, &mut seen, Some(events_columns))?.0)
+}
+
+fn write_part(
+    dir: &Path,
+    part: u32,
+    files: &[crate::discover::InputFile],
+    opts: &crate::ingest::IngestOptions,
+    seen: &mut crate::ingest::SeenKeys,
+    events_columns: Option<&[&str]>,
+) -> Result<(Ingested, usize)> {
     for table in ["events", "issuances"] {
         let d = dir.join(table);
         std::fs::create_dir_all(&d).with_context(|| format!("{}: cannot create", d.display()))?;
     }
-    let ev = Chunker::new(EventBatch::SCHEMA, None, opts.chunk_rows);
-    let ev_file = PartFile::new(dir.join("events").join(part_name(part)));
+    let scratch = events_columns.is_some();
+    let ev = Chunker::new(EventBatch::SCHEMA, events_columns, opts.chunk_rows);
+    let opts = &with_event_columns(opts, events_columns);
+    let ev_file = PartFile::new(dir.join("events").join(part_name(part)), scratch);
     let builder = Builder::spawn(ev_file, |f, df| f.write(&df));
     let (ing, mut ev_file, ev, issuances) = stream(files, opts, seen, ev, builder)?;
     let t0 = std::time::Instant::now();
@@ -770,11 +795,29 @@ pub fn ingest_part(
         ev_file.write(&ev.empty()?)?;
     }
     ev_file.finish()?;
-    let mut iss_file = PartFile::new(dir.join("issuances").join(part_name(part)));
+    let mut iss_file = PartFile::new(dir.join("issuances").join(part_name(part)), scratch);
     iss_file.write(&issuances)?;
     iss_file.finish()?;
     crate::ingest::profile("finish Parquet", t0);
     Ok((ing, issuances.height()))
+}
+
+/// `opts` filling only `columns` of the events table (and the de-duplication key, always
+/// needed); all of them when None.
+fn with_event_columns(
+    opts: &crate::ingest::IngestOptions,
+    columns: Option<&[&str]>,
+) -> crate::ingest::IngestOptions {
+    let mut opts = opts.clone();
+    if let Some(c) = columns {
+        opts.event_columns = Some(
+            EventBatch::SCHEMA
+                .iter()
+                .map(|(n, _)| c.contains(n) || matches!(*n, "event_id" | "recipient_account"))
+                .collect(),
+        );
+    }
+    opts
 }
 
 /// Removes part `part` (written by `ingest_part` but not to be recorded), and the case's
@@ -847,6 +890,11 @@ impl CaseEvents {
         if manifest.parts != 1 {
             return Ok(None);
         }
+        Self::open_part(dir, columns).map(Some)
+    }
+
+    /// The events of part 0 of the case (or scratch case) in `dir`, with `columns`.
+    pub fn open_part(dir: &Path, columns: &[&str]) -> Result<CaseEvents> {
         let path = dir.join("events").join(part_name(0));
         let f = std::fs::File::open(&path)
             .with_context(|| format!("{}: cannot open", path.display()))?;
@@ -856,12 +904,12 @@ impl CaseEvents {
             .map_err(|e| anyhow::anyhow!("{}: not a readable Parquet file: {e}", path.display()))?
             .clone();
         let rows = metadata.num_rows;
-        Ok(Some(CaseEvents {
+        Ok(CaseEvents {
             path,
             metadata,
             columns: columns.iter().map(|c| c.to_string()).collect(),
             rows,
-        }))
+        })
     }
 
     pub fn rows(&self) -> usize {

@@ -137,7 +137,8 @@ fn same_output_any_chunking() {
 }
 
 /// `attribute` on a one-part case streams through it a slice at a time and merges sorted runs;
-/// on logs it holds everything. Both must write the same bytes, in every streamed format, also
+/// on logs it holds everything (below --in-memory-limit; above, it streams a scratch case).
+/// All must write the same bytes, in every streamed format, also
 /// when the rows attribution consults across the input (the caller copy of a cross-account
 /// call, the Identity Center portal calls) sit in other slices: one-row slices here.
 #[test]
@@ -180,6 +181,36 @@ fn streamed_attribution_equals_in_memory() {
             );
             assert_eq!(streamed, in_memory, "{format}, row groups of {rows} rows");
         }
+        // Log files over --in-memory-limit go through a scratch case in TMPDIR (removed after).
+        let tmp = tempfile::tempdir().unwrap();
+        let mut args = vec![
+            "attribute",
+            "-q",
+            "--in-memory-limit",
+            "0",
+            "--row-group-rows",
+            "2",
+        ];
+        args.extend(["--format", format]);
+        args.extend(inputs.iter().map(|s| s.as_str()));
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_trailgraph"))
+            .args(&args)
+            .env("TMPDIR", tmp.path())
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap(),
+            in_memory,
+            "{format}, logs via a scratch case"
+        );
+        let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+        assert!(left.is_empty(), "temporary files left: {left:?}");
     }
     // An empty case streams too.
     let empty = dir.path().join("empty");
