@@ -219,9 +219,14 @@ fi
 if has attribute; then
     timed attribute "$TG" attribute "$CORPUS" --format csv -o /dev/null -q "${THREADS[@]}"
     record attribute "trailgraph attribute (raw logs)"
+    if flag attribute '--in-memory-limit'; then
+        # What input over the in-memory limit does: a scratch case, streamed.
+        timed attribute_stream "$TG" attribute "$CORPUS" --in-memory-limit 0 --format csv -o /dev/null -q "${THREADS[@]}"
+        record attribute_stream "trailgraph attribute (streamed logs)"
+    fi
     if [ -n "${WALL[ingest]:-}" ]; then
         timed attribute_case "$TG" attribute "$CASE" --format csv -o /dev/null -q "${THREADS[@]}"
-        record attribute_case "trailgraph attribute (case store)"
+        record attribute_case "trailgraph attribute (case, streamed)"
     fi
 else
     row "trailgraph attribute" - - "not available"
@@ -303,6 +308,7 @@ ratio() { # ratio LABEL KEY_NUM KEY_DEN
 ratio "ingest / gzip -dc" ingest gzip
 ratio "ingest / decompress+parse limit (target <= 1.25)" ingest limit
 ratio "attribute (raw) / ingest" attribute ingest
+ratio "attribute (raw, streamed) / ingest" attribute_stream ingest
 ratio "attribute (case) / ingest" attribute_case ingest
 ratio "anomalies / ingest" anomalies ingest
 ratio "report / ingest" report ingest

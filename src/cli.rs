@@ -121,11 +121,11 @@ pub struct AttributeArgs {
     pub input: InputArgs,
     #[command(flatten)]
     pub out: OutputArgs,
-    /// Hold log files in memory only up to about this many MB (estimated from their size:
-    /// about 12× a gzip file, 1.5× a plain one); larger input is read into a scratch case in
-    /// TMPDIR and streamed, in memory that grows with sessions, not events. A case directory
-    /// always streams. Default: half the available memory. (Parquet and table output are
-    /// always built in memory.)
+    /// Hold log files in memory only up to about this many MB (estimated from their size: about
+    /// 12× a gzip file, 1.5× a plain one); larger input goes through a scratch case in TMPDIR
+    /// and is streamed, in memory that grows with sessions, not events, as a case directory made
+    /// by one `ingest` always is. Default: half the available memory. Streaming applies to csv,
+    /// json and ndjson output
     #[arg(long, value_name = "MB")]
     pub in_memory_limit: Option<u64>,
 }
@@ -512,12 +512,13 @@ fn cmd_attribute(a: AttributeArgs) -> Result<u8> {
     Ok(code)
 }
 
-/// `attribute` of a single one-part case into CSV, JSON or NDJSON, in bounded memory: the
+/// `attribute` of a single case into CSV, JSON or NDJSON, in bounded memory: the
 /// events are read a slice at a time and attributed against one session graph (built from the
 /// issuances, plus the few rows attribution looks up across slices: see
 /// `Attributor::context`); each slice's output rows, sorted by time, are spilled as a run, and a
-/// merge of the runs writes the output. Same bytes as the in-memory path. None when INPUT is
-/// not a single one-part case (the in-memory path handles it).
+/// merge of the runs writes the output. Same bytes as the in-memory path. Log files over
+/// `--in-memory-limit` go through a scratch case. None when INPUT is something else (the
+/// in-memory path handles it).
 fn attribute_streaming(a: &AttributeArgs, columns: &[&str]) -> Result<Option<u8>> {
     use crate::attribute::{
         cross_rows_filter, issuances_in, output_frame, AttributionState, Attributor,
@@ -531,9 +532,7 @@ fn attribute_streaming(a: &AttributeArgs, columns: &[&str]) -> Result<Option<u8>
     let (dir, manifest, events, code) = match (&found.cases[..], found.files.is_empty()) {
         ([dir], true) => {
             let manifest = store::read_manifest(dir)?;
-            let Some(events) = store::CaseEvents::open(dir, &manifest, columns)? else {
-                return Ok(None);
-            };
+            let events = store::CaseEvents::open(dir, &manifest, columns)?;
             let code = report_problems(&manifest.problems(), &a.input);
             (dir.clone(), manifest, events, code)
         }
@@ -574,22 +573,28 @@ fn attribute_streaming(a: &AttributeArgs, columns: &[&str]) -> Result<Option<u8>
     let mut run = Run::default();
     let mut header: Option<Vec<u8>> = None;
     let (mut t_attr, mut t_out) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+    // Rows merge by (time, position). In a one-part case a row's position is its row number;
+    // the parts of a case are each in canonical order but interleave, so there it is (the rank
+    // of its file among all, its record index), as `store::canonical_order` orders them.
+    let file_rank: Option<rustc_hash::FxHashMap<String, u64>> = if events.parts() > 1 {
+        Some(events.source_files()?.into_iter().zip(0..).collect())
+    } else {
+        None
+    };
     let mut slices = events.row_groups();
     if slices.is_empty() {
-        slices.push((0, 0)); // the header still comes from a (empty) frame
+        // The header still comes from an (empty) frame.
+        slices.push(store::RowGroup {
+            part: 0,
+            first: 0,
+            rows: 0,
+        });
     }
-    let mut offset = 0;
-    for (first, len) in slices {
+    let mut offset = 0u64;
+    for g in slices {
         let t0 = std::time::Instant::now();
-        let df = events.slice(first, len)?;
+        let df = events.slice(g)?;
         let n = df.height();
-        if first != offset || n != len {
-            bail!(
-                "{}: the events table gave rows {first}..{} for row group at {offset} of {len} rows",
-                dir.display(),
-                first + n
-            );
-        }
         let mut at = Attributor::with_state(&df, state, Some(&cross))?;
         let per_event: Vec<u32> = (0..n).map(|i| at.row(i)).collect();
         state = at.into_state();
@@ -621,13 +626,28 @@ fn attribute_streaming(a: &AttributeArgs, columns: &[&str]) -> Result<Option<u8>
             })
             .collect();
         let times = df.column("event_time")?.datetime()?.physical();
+        let (files, records) = (
+            df.column("source_file")?.str()?,
+            df.column("record_index")?.u64()?,
+        );
         let mut i = 0;
         for (buf, ends) in &blocks {
             let mut start = 0;
             for &end in ends {
                 let t = times.get(i);
+                let position = match &file_rank {
+                    None => (0, offset + i as u64),
+                    Some(rank) => (
+                        files
+                            .get(i)
+                            .and_then(|f| rank.get(f))
+                            .copied()
+                            .unwrap_or(u64::MAX),
+                        records.get(i).unwrap_or(0),
+                    ),
+                };
                 run.push(
-                    (t.is_none(), t.unwrap_or(0), (offset + i) as u64),
+                    (t.is_none(), t.unwrap_or(0), position.0, position.1),
                     &buf[start..end],
                 );
                 start = end;
@@ -638,7 +658,7 @@ fn attribute_streaming(a: &AttributeArgs, columns: &[&str]) -> Result<Option<u8>
             run.spill(&mut spill)?;
         }
         t_out += t0.elapsed();
-        offset += n;
+        offset += n as u64;
     }
     run.spill(&mut spill)?;
     crate::ingest::profile_took("attribute events (streamed)", t_attr);

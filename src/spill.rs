@@ -13,11 +13,11 @@ use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 
 /// The order of the merge: rows sort by key, ascending. For events: (time is null, time,
-/// position in the input): by time, nulls last, ties in input order.
-pub type Key = (bool, i64, u64);
+/// position in the input as (file, record)): by time, nulls last, ties in input order.
+pub type Key = (bool, i64, u64, u64);
 
-/// Bytes per record header: key (1 + 8 + 8) and payload length (4).
-const HEADER: usize = 21;
+/// Bytes per record header: key (1 + 8 + 8 + 8) and payload length (4).
+const HEADER: usize = 29;
 /// Read buffer per run while merging.
 const BUF: usize = 64 * 1024;
 
@@ -69,7 +69,8 @@ impl Spill {
             h[0] = key.0 as u8;
             h[1..9].copy_from_slice(&key.1.to_le_bytes());
             h[9..17].copy_from_slice(&key.2.to_le_bytes());
-            h[17..21].copy_from_slice(&len.to_le_bytes());
+            h[17..25].copy_from_slice(&key.3.to_le_bytes());
+            h[25..29].copy_from_slice(&len.to_le_bytes());
             f.write_all(&h)
                 .and_then(|_| f.write_all(payload))
                 .with_context(|| format!("{}: cannot write", self.path.display()))?;
@@ -148,7 +149,7 @@ impl Cursor {
             return Ok(None);
         }
         let h = &self.buf[self.at..self.at + HEADER];
-        let len = u32::from_le_bytes(h[17..21].try_into().expect("4 bytes")) as usize;
+        let len = u32::from_le_bytes(h[25..29].try_into().expect("4 bytes")) as usize;
         if !self.fill(HEADER + len, &mut file, path)? {
             anyhow::bail!("{}: temporary file cut short", path.display());
         }
@@ -157,13 +158,14 @@ impl Cursor {
             h[0] != 0,
             i64::from_le_bytes(h[1..9].try_into().expect("8 bytes")),
             u64::from_le_bytes(h[9..17].try_into().expect("8 bytes")),
+            u64::from_le_bytes(h[17..25].try_into().expect("8 bytes")),
         )))
     }
 
     /// The payload of the current record (after `peek` returned a key).
     fn payload(&self) -> &[u8] {
         let h = &self.buf[self.at..self.at + HEADER];
-        let len = u32::from_le_bytes(h[17..21].try_into().expect("4 bytes")) as usize;
+        let len = u32::from_le_bytes(h[25..29].try_into().expect("4 bytes")) as usize;
         &self.buf[self.at + HEADER..self.at + HEADER + len]
     }
 
@@ -235,17 +237,17 @@ mod tests {
         // than the read buffer and an empty payload.
         let big = vec![b'x'; BUF * 2 + 3];
         let r1: Vec<(Key, Vec<u8>)> = vec![
-            ((false, 1, 0), b"a".to_vec()),
-            ((false, 5, 1), b"b".to_vec()),
-            ((true, 0, 2), b"n1".to_vec()),
+            ((false, 1, 0, 0), b"a".to_vec()),
+            ((false, 5, 0, 1), b"b".to_vec()),
+            ((true, 0, 0, 2), b"n1".to_vec()),
         ];
         let r2: Vec<(Key, Vec<u8>)> = vec![
-            ((false, 1, 3), big.clone()),
-            ((false, 3, 4), Vec::new()),
-            ((true, 0, 5), b"n2".to_vec()),
+            ((false, 1, 1, 3), big.clone()),
+            ((false, 3, 1, 4), Vec::new()),
+            ((true, 0, 1, 5), b"n2".to_vec()),
         ];
         let r3: Vec<(Key, Vec<u8>)> = (0..5000)
-            .map(|i| ((false, 2 + i, 10 + i as u64), format!("r{i}").into_bytes()))
+            .map(|i| ((false, 2 + i, 2, i as u64), format!("r{i}").into_bytes()))
             .collect();
         for r in [&r1, &r2, &r3] {
             s.run(r.iter().map(|(k, p)| (*k, &p[..]))).unwrap();

@@ -874,89 +874,152 @@ pub fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<()> {
     Ok(())
 }
 
-/// The events table of a single-part case, read a slice of rows at a time (for analyses that
-/// stream through a case instead of loading it).
+/// The events table of a case, read a row group at a time (for analyses that stream through a
+/// case instead of loading it).
 pub struct CaseEvents {
-    path: std::path::PathBuf,
-    metadata: polars::io::parquet::metadata::FileMetadataRef,
+    /// Each part's events file and its Parquet metadata.
+    parts: Vec<(
+        std::path::PathBuf,
+        polars::io::parquet::metadata::FileMetadataRef,
+    )>,
     columns: Vec<String>,
-    rows: usize,
+}
+
+/// One row group of a case's events: rows `first..first + rows` of part `part`.
+#[derive(Debug, Clone, Copy)]
+pub struct RowGroup {
+    pub part: usize,
+    pub first: usize,
+    pub rows: usize,
 }
 
 impl CaseEvents {
-    /// The events of case `dir` with `columns`; None when the case has several parts (their
-    /// rows are in canonical order only once merged: see `canonical_order`).
-    pub fn open(dir: &Path, manifest: &Manifest, columns: &[&str]) -> Result<Option<CaseEvents>> {
-        if manifest.parts != 1 {
-            return Ok(None);
-        }
-        Self::open_part(dir, columns).map(Some)
+    /// The events of case `dir` (every part), with `columns`.
+    pub fn open(dir: &Path, manifest: &Manifest, columns: &[&str]) -> Result<CaseEvents> {
+        let paths = (0..manifest.parts)
+            .map(|p| dir.join("events").join(part_name(p)))
+            .filter(|p| p.exists())
+            .collect();
+        Self::open_paths(paths, columns)
     }
 
     /// The events of part 0 of the case (or scratch case) in `dir`, with `columns`.
     pub fn open_part(dir: &Path, columns: &[&str]) -> Result<CaseEvents> {
-        let path = dir.join("events").join(part_name(0));
-        let f = std::fs::File::open(&path)
-            .with_context(|| format!("{}: cannot open", path.display()))?;
-        let mut r = ParquetReader::new(f);
-        let metadata = r
-            .get_metadata()
-            .map_err(|e| anyhow::anyhow!("{}: not a readable Parquet file: {e}", path.display()))?
-            .clone();
-        let rows = metadata.num_rows;
+        Self::open_paths(vec![dir.join("events").join(part_name(0))], columns)
+    }
+
+    fn open_paths(paths: Vec<std::path::PathBuf>, columns: &[&str]) -> Result<CaseEvents> {
+        let mut parts = Vec::new();
+        for path in paths {
+            let f = std::fs::File::open(&path)
+                .with_context(|| format!("{}: cannot open", path.display()))?;
+            let metadata = ParquetReader::new(f)
+                .get_metadata()
+                .map_err(|e| {
+                    anyhow::anyhow!("{}: not a readable Parquet file: {e}", path.display())
+                })?
+                .clone();
+            parts.push((path, metadata));
+        }
         Ok(CaseEvents {
-            path,
-            metadata,
+            parts,
             columns: columns.iter().map(|c| c.to_string()).collect(),
-            rows,
         })
     }
 
+    /// Parts with an events file.
+    pub fn parts(&self) -> usize {
+        self.parts.len()
+    }
+
     pub fn rows(&self) -> usize {
-        self.rows
+        self.parts.iter().map(|(_, m)| m.num_rows).sum()
     }
 
-    /// The (first row, rows) of each row group: slices that decode nothing twice.
-    pub fn row_groups(&self) -> Vec<(usize, usize)> {
-        let mut at = 0;
-        self.metadata
-            .row_groups
-            .iter()
-            .map(|g| {
-                let r = (at, g.num_rows());
-                at += g.num_rows();
-                r
-            })
-            .collect()
+    /// Every row group, part by part: slices that decode nothing twice.
+    pub fn row_groups(&self) -> Vec<RowGroup> {
+        let mut out = Vec::new();
+        for (part, (_, m)) in self.parts.iter().enumerate() {
+            let mut first = 0;
+            for g in &m.row_groups {
+                out.push(RowGroup {
+                    part,
+                    first,
+                    rows: g.num_rows(),
+                });
+                first += g.num_rows();
+            }
+        }
+        out
     }
 
-    /// Rows `offset..offset + len`, one chunk per column.
-    pub fn slice(&self, offset: usize, len: usize) -> Result<DataFrame> {
-        let f = std::fs::File::open(&self.path)
-            .with_context(|| format!("{}: cannot open", self.path.display()))?;
+    /// The rows of `g` (all of them, or an error), one chunk per column.
+    pub fn slice(&self, g: RowGroup) -> Result<DataFrame> {
+        let (path, metadata) = &self.parts[g.part];
+        let f = std::fs::File::open(path)
+            .with_context(|| format!("{}: cannot open", path.display()))?;
         let mut r = ParquetReader::new(f)
             .with_columns(Some(self.columns.clone()))
-            .with_slice(Some((offset, len)));
-        r.set_metadata(self.metadata.clone());
-        let mut df = r.finish().map_err(|e| {
-            anyhow::anyhow!("{}: not a readable Parquet file: {e}", self.path.display())
-        })?;
+            .with_slice(Some((g.first, g.rows)));
+        r.set_metadata(metadata.clone());
+        let mut df = r
+            .finish()
+            .map_err(|e| anyhow::anyhow!("{}: not a readable Parquet file: {e}", path.display()))?;
+        if df.height() != g.rows {
+            bail!(
+                "{}: row group at row {} gave {} of its {} rows",
+                path.display(),
+                g.first,
+                df.height(),
+                g.rows
+            );
+        }
         df.rechunk_mut_par();
         Ok(df)
     }
 
-    /// The rows where `predicate` holds, in order, one chunk per column.
+    /// The rows where `predicate` holds, in canonical order (see `canonical_order`), one chunk
+    /// per column.
     pub fn filtered(&self, predicate: Expr) -> Result<DataFrame> {
-        let p = self.path.to_string_lossy().to_string();
         let cols: Vec<Expr> = self.columns.iter().map(|c| col(c.as_str())).collect();
-        let mut df =
-            LazyFrame::scan_parquet(PlRefPath::from(p.as_str()), ScanArgsParquet::default())
-                .and_then(|lf| lf.filter(predicate).select(cols).collect())
-                .map_err(|e| {
-                    anyhow::anyhow!("{}: cannot scan Parquet: {e}", self.path.display())
-                })?;
+        let mut acc: Option<DataFrame> = None;
+        for (path, _) in &self.parts {
+            let p = path.to_string_lossy().to_string();
+            let df =
+                LazyFrame::scan_parquet(PlRefPath::from(p.as_str()), ScanArgsParquet::default())
+                    .and_then(|lf| lf.filter(predicate.clone()).select(cols.clone()).collect())
+                    .map_err(|e| anyhow::anyhow!("{}: cannot scan Parquet: {e}", path.display()))?;
+            append(&mut acc, df)?;
+        }
+        let Some(mut df) = acc else {
+            bail!("a case without events files");
+        };
+        if self.parts.len() > 1 {
+            df = canonical_order(&df)?;
+        }
         df.rechunk_mut_par();
         Ok(df)
+    }
+
+    /// Every `source_file` of the events, sorted and distinct: a row's canonical position is
+    /// (the rank of its file here, its record_index).
+    pub fn source_files(&self) -> Result<Vec<String>> {
+        let mut files = std::collections::BTreeSet::new();
+        for g in self.row_groups() {
+            let (path, metadata) = &self.parts[g.part];
+            let f = std::fs::File::open(path)
+                .with_context(|| format!("{}: cannot open", path.display()))?;
+            let mut r = ParquetReader::new(f)
+                .with_columns(Some(vec!["source_file".to_string()]))
+                .with_slice(Some((g.first, g.rows)));
+            r.set_metadata(metadata.clone());
+            let df = r.finish().map_err(|e| {
+                anyhow::anyhow!("{}: not a readable Parquet file: {e}", path.display())
+            })?;
+            let c = df.column("source_file")?.str()?.unique()?;
+            files.extend(c.iter().flatten().map(String::from));
+        }
+        Ok(files.into_iter().collect())
     }
 }
 

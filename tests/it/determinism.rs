@@ -181,6 +181,25 @@ fn streamed_attribution_equals_in_memory() {
             );
             assert_eq!(streamed, in_memory, "{format}, row groups of {rows} rows");
         }
+        // A case of two parts (a second ingest adds the other files): the parts interleave in
+        // file order, and the merge puts rows back in canonical order.
+        let case = dir.path().join(format!("case-{format}-parts"));
+        let case_s = case.to_str().unwrap();
+        let odd: Vec<&str> = inputs
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .map(|s| s.as_str())
+            .collect();
+        for batch in [odd, inputs.iter().map(|s| s.as_str()).collect()] {
+            let mut args = vec!["ingest", "-q", "--row-group-rows", "2", "-o", case_s];
+            args.extend(batch);
+            run_ok(args, 0);
+        }
+        let parts = std::fs::read_dir(case.join("events")).unwrap().count();
+        assert_eq!(parts, 2, "two parts");
+        let streamed = run_ok(["attribute", "-q", "--format", format, case_s], 0);
+        assert_eq!(streamed, in_memory, "{format}, a case of two parts");
         // Log files over --in-memory-limit go through a scratch case in TMPDIR (removed after).
         let tmp = tempfile::tempdir().unwrap();
         let mut args = vec![
