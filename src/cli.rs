@@ -557,8 +557,10 @@ fn attribute_streaming(a: &AttributeArgs, columns: &[&str]) -> Result<Option<u8>
     let t0 = std::time::Instant::now();
     let issuances = store::load_case_issuances(dir, &manifest)?;
     crate::ingest::profile("load issuances", t0);
-    let graph = crate::graph::SessionGraph::build(&issuances_in(&issuances)?);
+    let rows = issuances_in(&issuances)?;
     drop(issuances);
+    let graph = crate::graph::SessionGraph::build(&rows);
+    drop(rows);
     let cross_rows = events.filtered(cross_rows_filter())?;
     crate::ingest::profile("scan cross rows", t0);
     let cross = Attributor::context(&cross_rows, &graph)?;
