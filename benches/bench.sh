@@ -11,6 +11,7 @@
 #   BENCH_REPEAT=1            runs per step (the fastest is kept)
 #   BENCH_NO_BUILD=1          use the binaries already in target/release
 #   BENCH_SKIP_DUCKDB=1       do not run (or install) the DuckDB peer
+#   BENCH_MEMORY_RECORDS=300000 records of the memory corpus (then with 3 copies of every action; 0 skips)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -290,6 +291,48 @@ print(best or json.loads(open(sys.argv[1]).readline())["event_id"])' "$BIG/truth
     say "wall s: ${lat[*]} (three runs)   exit $T_RC   peak ${T_RSS} MB"
 else
     say "not available (needs the who and ingest commands)"
+fi
+
+# memory: the same sessions, more events
+hr "memory: the same sessions, 4x the events (attribute --format csv)"
+MEM_RECORDS=${BENCH_MEMORY_RECORDS:-300000}
+if has attribute && flag attribute '--in-memory-limit' && [ "$MEM_RECORDS" != 0 ]; then
+    generate "$MEM_RECORDS"
+    M1=$(corpus_dir "$MEM_RECORDS")/corpus/AWSLogs
+    M4=$(corpus_dir "$MEM_RECORDS")-copies3
+    if [ ! -d "$M4/AWSLogs" ]; then
+        rm -rf "$M4.tmp" && mkdir -p "$M4.tmp"
+        python3 "$here/same_sessions.py" "$M1" "$M4.tmp/AWSLogs" 3 && mv "$M4.tmp" "$M4"
+    fi
+    printf '%-38s %14s %14s\n' "" "1x events" "4x events"
+    mem_row() { # mem_row LABEL KEY ARGS... (the inputs are appended)
+        local label=$1 key=$2 one four
+        shift 2
+        REPEAT=1 timed "mem-$key-1" "$TG" attribute -q --format csv -o /dev/null "$@" "$M1"
+        one="${T_RSS} MB"
+        REPEAT=1 timed "mem-$key-4" "$TG" attribute -q --format csv -o /dev/null "$@" "$M1" "$M4/AWSLogs"
+        four="${T_RSS} MB"
+        say "$(printf '%-38s %14s %14s' "$label" "$one" "$four")"
+    }
+    mem_row "log files held in memory" logs
+    mem_row "log files, streamed" stream --in-memory-limit 0
+    if has ingest; then
+        for k in 1 4; do
+            c=$work/mem-case-$k
+            rm -rf "$c"
+            inputs=("$M1")
+            [ $k = 1 ] || inputs+=("$M4/AWSLogs")
+            REPEAT=1 timed "mem-ingest-$k" "$TG" ingest -q -o "$c" "${inputs[@]}"
+            REPEAT=1 timed "mem-case-$k" "$TG" attribute -q --format csv -o /dev/null "$c"
+            eval "case_rss_$k=\${T_RSS}"
+            events_k=$("$TG" summary "$c" --format json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["records"]["events"], sum(d["issuances"].values()))')
+            eval "counts_$k=\$events_k"
+        done
+        say "$(printf '%-38s %14s %14s' "case store, streamed" "${case_rss_1} MB" "${case_rss_4} MB")"
+        say "(events, issuances): 1x ${counts_1// /, }   4x ${counts_4// /, }"
+    fi
+else
+    say "skipped (BENCH_MEMORY_RECORDS=0, or no attribute --in-memory-limit)"
 fi
 
 # ratios

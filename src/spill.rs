@@ -21,6 +21,13 @@ const HEADER: usize = 29;
 /// Read buffer per run while merging.
 const BUF: usize = 64 * 1024;
 
+/// A new name in the system temporary directory: `trailgraph-<kind>-<process id>-<n>`.
+fn temp_path(kind: &str) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir().join(format!("trailgraph-{kind}-{}-{n}", std::process::id()))
+}
+
 /// A temporary file of sorted runs.
 pub struct Spill {
     path: PathBuf,
@@ -34,10 +41,7 @@ pub struct Spill {
 impl Spill {
     /// A new, empty temporary file in the system temporary directory.
     pub fn new() -> Result<Spill> {
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let path =
-            std::env::temp_dir().join(format!("trailgraph-spill-{}-{n}.tmp", std::process::id()));
+        let path = temp_path("spill");
         let f = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -205,10 +209,7 @@ pub struct ScratchDir {
 
 impl ScratchDir {
     pub fn new() -> Result<ScratchDir> {
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let path =
-            std::env::temp_dir().join(format!("trailgraph-scratch-{}-{n}", std::process::id()));
+        let path = temp_path("scratch");
         std::fs::create_dir(&path)
             .with_context(|| format!("{}: cannot create a temporary directory", path.display()))?;
         Ok(ScratchDir { path })

@@ -1,7 +1,7 @@
 //! Output is a pure function of the input bytes and flags: the same for any thread count and
 //! any file creation order.
 
-use crate::util::{copy_tree, run, run_ok, testdata};
+use crate::util::{copy_tree, run, run_ok, stdout_of, testdata};
 
 fn outputs(input: &str, threads: &str) -> Vec<String> {
     let mut v = Vec::new();
@@ -218,13 +218,7 @@ fn streamed_attribution_equals_in_memory() {
             .output()
             .unwrap();
         assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert_eq!(
-            String::from_utf8(out.stdout).unwrap(),
+            stdout_of(out, 0),
             in_memory,
             "{format}, logs via a scratch case"
         );

@@ -34,7 +34,11 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
-    let out = run(args);
+    stdout_of(run(args), code)
+}
+
+/// The stdout of a finished run as text, asserting its exit code.
+pub fn stdout_of(out: Output, code: i32) -> String {
     assert_eq!(
         out.status.code(),
         Some(code),
