@@ -642,6 +642,18 @@ impl Drop for PartFile {
     }
 }
 
+/// The threads that encode Parquet columns, as many as the global pool has.
+fn encode_pool() -> &'static rayon::ThreadPool {
+    static POOL: std::sync::OnceLock<rayon::ThreadPool> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(rayon::current_num_threads())
+            .thread_name(|i| format!("trailgraph-encode-{i}"))
+            .build()
+            .expect("cannot start the Parquet encoding threads")
+    })
+}
+
 /// Columns whose values are (nearly) all distinct: written plainly, without polars' attempt at
 /// a dictionary (a cardinality estimate and a hash of every value, for nothing). Every other
 /// column gets polars' usual choice (a dictionary when it pays).
@@ -704,36 +716,41 @@ impl PqWriter {
         })
     }
 
-    /// Writes each chunk of `df` as one row group.
+    /// Writes each chunk of `df` as one row group, its columns encoded and compressed in
+    /// parallel (on `encode_pool`: the writer runs on the ingest's builder thread, which must not
+    /// wait on the global pool).
     fn write(&mut self, df: &DataFrame) -> PolarsResult<()> {
         use polars_parquet::write as pq;
-        use polars_parquet::write::FallibleStreamingIterator;
+        use rayon::prelude::*;
+        let (fields, encodings, options) = (&self.fields, &self.encodings, self.options);
         for batch in df.iter_chunks(CompatLevel::newest(), false) {
             let rows = batch.len();
             if rows == 0 {
                 continue;
             }
-            let mut columns = Vec::with_capacity(self.fields.len());
-            for ((array, ty), enc) in batch
-                .columns()
-                .iter()
-                .zip(&self.fields)
-                .zip(&self.encodings)
-            {
-                for pages in pq::array_to_columns(array, ty.clone(), self.options, &[*enc])? {
-                    let pages = pages.map(|p| {
-                        p.map_err(|e| {
-                            polars_parquet::read::ParquetError::FeatureNotSupported(e.to_string())
-                        })
-                    });
-                    let compressed =
-                        pq::Compressor::new_from_vec(pages, self.options.compression, vec![])
-                            .map_err(PolarsError::from);
-                    columns.push(Ok(pq::DynStreamingIterator::new(compressed)));
-                }
-            }
-            self.writer
-                .write(rows as u64, pq::DynIter::new(columns.into_iter()))?;
+            let columns: Vec<Vec<pq::CompressedPage>> = encode_pool().install(|| {
+                batch
+                    .columns()
+                    .par_iter()
+                    .zip(fields)
+                    .zip(encodings)
+                    .map(|((array, ty), enc)| {
+                        let mut out = Vec::new();
+                        for pages in pq::array_to_columns(array, ty.clone(), options, &[*enc])? {
+                            for page in pages {
+                                out.push(pq::compress(page?, Vec::new(), options.compression)?);
+                            }
+                        }
+                        Ok(out)
+                    })
+                    .collect::<PolarsResult<_>>()
+            })?;
+            let group = columns.iter().map(|pages| {
+                Ok(pq::DynStreamingIterator::new(
+                    pq::fallible_streaming_iterator::convert(pages.iter().map(PolarsResult::Ok)),
+                ))
+            });
+            self.writer.write(rows as u64, pq::DynIter::new(group))?;
         }
         Ok(())
     }
