@@ -707,10 +707,7 @@ pub fn output_frame(
         None => per_event,
     };
     let n = pe.len();
-    fn col<'a>(name: &str, per_event: &[u32], f: impl Fn(usize) -> Option<&'a str>) -> Column {
-        StringChunked::from_iter_options(name.into(), per_event.iter().map(|&t| f(t as usize)))
-            .into_column()
-    }
+    let d = table.len();
     let names = [
         "event_id",
         "event_time",
@@ -731,22 +728,89 @@ pub fn output_frame(
             .map(|c| ev.column(c).cloned())
             .collect::<PolarsResult<_>>()?,
     };
-    cols.push(col("session_id", pe, |t| {
+    cols.push(table_column("session_id", d, pe, |t| {
         table[t].session.map(|s| graph.sessions[s].id.as_str())
     }));
-    cols.push(col("origin", pe, |t| Some(table[t].origin.as_str())));
-    cols.push(col("chain", pe, |t| Some(chains[t].as_str())));
+    cols.push(table_column("origin", d, pe, |t| Some(table[t].origin.as_str())));
+    cols.push(table_column("chain", d, pe, |t| Some(chains[t].as_str())));
     cols.push(Column::new(
         "depth".into(),
         pe.iter()
             .map(|&t| table[t as usize].depth() as u32)
             .collect::<Vec<u32>>(),
     ));
-    cols.push(col("confidence", pe, |t| {
+    cols.push(table_column("confidence", d, pe, |t| {
         Some(table[t].confidence.as_str())
     }));
-    cols.push(col("source_identity", pe, |t| {
+    cols.push(table_column("source_identity", d, pe, |t| {
         table[t].source_identity.as_deref()
     }));
     Ok(DataFrame::new(n, cols)?)
+}
+
+/// A string column whose row i is `value(per_event[i])` (`value` is defined on `0..distinct`),
+/// without a copy of the string per row: each distinct value is stored once and every row is a
+/// view of it (polars' string layout), so a chain shared by a million events costs a million
+/// 16-byte views, not a million chains.
+fn table_column<'a>(
+    name: &str,
+    distinct: usize,
+    per_event: &[u32],
+    value: impl Fn(usize) -> Option<&'a str>,
+) -> Column {
+    use polars_arrow::array::{Utf8ViewArray, View};
+    use polars_arrow::bitmap::Bitmap;
+    use polars_arrow::datatypes::ArrowDataType;
+    use polars_buffer::Buffer;
+    let mut data: Vec<u8> = Vec::new();
+    let mut views: Vec<Option<View>> = Vec::with_capacity(distinct);
+    for t in 0..distinct {
+        views.push(value(t).map(|v| {
+            let at = data.len() as u32;
+            if v.len() > View::MAX_INLINE_SIZE as usize {
+                data.extend_from_slice(v.as_bytes());
+            }
+            View::new_from_bytes(v.as_bytes(), 0, at)
+        }));
+    }
+    if data.len() > u32::MAX as usize {
+        // Offsets into one buffer are 32 bits: fall back to a copy per row.
+        return StringChunked::from_iter_options(
+            name.into(),
+            per_event.iter().map(|&t| value(t as usize)),
+        )
+        .into_column();
+    }
+    let mut bytes_len = 0usize;
+    let rows: Vec<View> = per_event
+        .iter()
+        .map(|&t| match views[t as usize] {
+            Some(v) => {
+                bytes_len += v.length as usize;
+                v
+            }
+            None => View::default(),
+        })
+        .collect();
+    let validity: Bitmap = per_event.iter().map(|&t| views[t as usize].is_some()).collect();
+    let validity = (validity.unset_bits() > 0).then_some(validity);
+    let buffer_len = data.len();
+    let buffers: Vec<Buffer<u8>> = if buffer_len > 0 {
+        vec![Buffer::from(data)]
+    } else {
+        Vec::new()
+    };
+    // SAFETY: every non-null view was made by `View::new_from_bytes` from a `&str` stored at its
+    // offset in buffer 0 (or inline); null rows are zero views.
+    let arr = unsafe {
+        Utf8ViewArray::new_unchecked(
+            ArrowDataType::Utf8View,
+            Buffer::from(rows),
+            Buffer::from(buffers),
+            validity,
+            Some(bytes_len),
+            buffer_len,
+        )
+    };
+    StringChunked::with_chunk(name.into(), arr).into_column()
 }
