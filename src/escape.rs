@@ -29,7 +29,7 @@ fn needs_term_escape(c: char) -> bool {
 /// Plain numbers (e.g. `-1`) are left alone.
 pub fn csv_field(s: &str) -> Cow<'_, str> {
     let risky = s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.parse::<f64>().is_err();
-    let needs_quote = risky || s.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'));
+    let needs_quote = risky || needs_csv_quotes(s.as_bytes());
     if !needs_quote {
         return Cow::Borrowed(s);
     }
@@ -46,6 +46,30 @@ pub fn csv_field(s: &str) -> Cow<'_, str> {
     }
     out.push('"');
     Cow::Owned(out)
+}
+
+/// Whether `b` holds a comma, a double quote, LF or CR: eight bytes at a time (most fields are
+/// short, where a byte loop or memchr's setup dominate).
+fn needs_csv_quotes(b: &[u8]) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    // Non-zero when some byte of `x` equals `n` (exact: no false positives from borrows
+    // carried into a byte that matches, because only the lowest match matters for "any").
+    fn has(x: u64, n: u8) -> u64 {
+        let y = x ^ (LO * n as u64);
+        y.wrapping_sub(LO) & !y & HI
+    }
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let x = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+        if has(x, b',') | has(x, b'"') | has(x, b'\n') | has(x, b'\r') != 0 {
+            return true;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .any(|c| matches!(c, b',' | b'"' | b'\n' | b'\r'))
 }
 
 /// HTML text and attribute escaping.
@@ -94,6 +118,27 @@ pub fn dot(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_quote_scan_matches_a_byte_loop() {
+        let naive = |b: &[u8]| b.iter().any(|c| matches!(c, b',' | b'"' | b'\n' | b'\r'));
+        // Every length up to 40, every byte value at every position, over a filler of bytes next
+        // to the special ones (0x2b, 0x2d, 0x21, 0x0b…) and high bytes.
+        for len in 0..40usize {
+            for filler in [b'a', b'+', b'!', 0x0b, 0x0c, 0xff, 0x80, b'#'] {
+                let mut v = vec![filler; len];
+                assert_eq!(needs_csv_quotes(&v), naive(&v));
+                for at in 0..len {
+                    for byte in 0..=255u8 {
+                        v[at] = byte;
+                        assert_eq!(needs_csv_quotes(&v), naive(&v), "{v:?}");
+                    }
+                    v[at] = filler;
+                }
+            }
+        }
+    }
+
     #[test]
     fn escapes() {
         assert_eq!(term("a\x1b[2Jb"), "a\\u{1b}[2Jb");
