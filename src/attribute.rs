@@ -731,7 +731,9 @@ pub fn output_frame(
     cols.push(table_column("session_id", d, pe, |t| {
         table[t].session.map(|s| graph.sessions[s].id.as_str())
     }));
-    cols.push(table_column("origin", d, pe, |t| Some(table[t].origin.as_str())));
+    cols.push(table_column("origin", d, pe, |t| {
+        Some(table[t].origin.as_str())
+    }));
     cols.push(table_column("chain", d, pe, |t| Some(chains[t].as_str())));
     cols.push(Column::new(
         "depth".into(),
@@ -752,7 +754,7 @@ pub fn output_frame(
 /// without a copy of the string per row: each distinct value is stored once and every row is a
 /// view of it (polars' string layout), so a chain shared by a million events costs a million
 /// 16-byte views, not a million chains.
-fn table_column<'a>(
+pub fn table_column<'a>(
     name: &str,
     distinct: usize,
     per_event: &[u32],
@@ -792,7 +794,10 @@ fn table_column<'a>(
             None => View::default(),
         })
         .collect();
-    let validity: Bitmap = per_event.iter().map(|&t| views[t as usize].is_some()).collect();
+    let validity: Bitmap = per_event
+        .iter()
+        .map(|&t| views[t as usize].is_some())
+        .collect();
     let validity = (validity.unset_bits() > 0).then_some(validity);
     let buffer_len = data.len();
     let buffers: Vec<Buffer<u8>> = if buffer_len > 0 {

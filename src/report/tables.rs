@@ -140,19 +140,11 @@ pub fn timeline_frame(m: &Model, items: &[TimelineItem]) -> Result<DataFrame> {
     let n = items.len();
     // The attribution strings once per distinct attribution; per item, a reference.
     let chains: Vec<String> = m.at.table.iter().map(|a| a.chain_string()).collect();
-    fn att_col<'a>(
-        name: &str,
-        items: &[TimelineItem],
-        per_event: &[u32],
-        f: impl Fn(usize) -> Option<&'a str>,
-    ) -> Column {
-        StringChunked::from_iter_options(
-            name.into(),
-            items.iter().map(|t| f(per_event[t.row] as usize)),
-        )
-        .into_column()
-    }
-    let pe = &m.at.per_event[..];
+    // Strings of the attribution table: stored once, a view per item (attribute::table_column).
+    let d = m.at.table.len();
+    use crate::attribute::table_column as att_col;
+    let pe: Vec<u32> = items.iter().map(|t| m.at.per_event[t.row]).collect();
+    let pe = &pe[..];
     let category: Vec<&str> = items.iter().map(|t| t.category.as_str()).collect();
     let note: Vec<Option<String>> = items
         .iter()
@@ -173,8 +165,8 @@ pub fn timeline_frame(m: &Model, items: &[TimelineItem]) -> Result<DataFrame> {
         get("event_source")?,
         get("recipient_account")?,
         get("aws_region")?,
-        att_col("origin", items, pe, |a| Some(m.at.table[a].origin.as_str())),
-        att_col("chain", items, pe, |a| Some(chains[a].as_str())),
+        att_col("origin", d, pe, |a| Some(m.at.table[a].origin.as_str())),
+        att_col("chain", d, pe, |a| Some(chains[a].as_str())),
         Column::new(
             "depth".into(),
             items
@@ -182,10 +174,10 @@ pub fn timeline_frame(m: &Model, items: &[TimelineItem]) -> Result<DataFrame> {
                 .map(|t| m.at.of(t.row).depth() as u32)
                 .collect::<Vec<_>>(),
         ),
-        att_col("confidence", items, pe, |a| {
+        att_col("confidence", d, pe, |a| {
             Some(m.at.table[a].confidence.as_str())
         }),
-        att_col("session_id", items, pe, |a| {
+        att_col("session_id", d, pe, |a| {
             m.at.table[a]
                 .session
                 .map(|s| m.at.graph.sessions[s].id.as_str())
