@@ -124,8 +124,8 @@ pub struct AttributeArgs {
     /// Hold log files in memory only up to about this many MB (estimated from their size: about
     /// 12× a gzip file, 1.5× a plain one); larger input goes through a scratch case in TMPDIR
     /// and is streamed, in memory that grows with sessions, not events, as a case directory made
-    /// by one `ingest` always is. Default: half the available memory. Streaming applies to csv,
-    /// json and ndjson output
+    /// by one `ingest` always is. Default: half the available memory. Streaming applies to all
+    /// formats but table
     #[arg(long, value_name = "MB")]
     pub in_memory_limit: Option<u64>,
 }
@@ -488,7 +488,13 @@ fn cmd_attribute(a: AttributeArgs) -> Result<u8> {
         .chain(&["event_name", "event_source", "aws_region", "source_ip"])
         .copied()
         .collect();
-    if matches!(a.out.format, Format::Csv | Format::Json | Format::Ndjson) {
+    if a.out.format == Format::Parquet && a.out.output.is_none() {
+        bail!("--format parquet needs -o FILE");
+    }
+    if matches!(
+        a.out.format,
+        Format::Csv | Format::Json | Format::Ndjson | Format::Parquet
+    ) {
         if let Some(code) = attribute_streaming(&a, &columns)? {
             return Ok(code);
         }
@@ -512,7 +518,7 @@ fn cmd_attribute(a: AttributeArgs) -> Result<u8> {
     Ok(code)
 }
 
-/// `attribute` of a single case into CSV, JSON or NDJSON, in bounded memory: the
+/// `attribute` of a single case into CSV, JSON, NDJSON or Parquet, in bounded memory: the
 /// events are read a slice at a time and attributed against one session graph (built from the
 /// issuances, plus the few rows attribution looks up across slices: see
 /// `Attributor::context`); each slice's output rows, sorted by time, are spilled as a run, and a
@@ -574,6 +580,8 @@ fn attribute_streaming(a: &AttributeArgs, columns: &[&str]) -> Result<Option<u8>
     let run_rows = a.input.opts.row_group_rows.saturating_mul(4);
     let mut run = Run::default();
     let mut header: Option<Vec<u8>> = None;
+    let parquet = a.out.format == Format::Parquet;
+    let mut time_dtype: Option<polars::prelude::DataType> = None;
     let (mut t_attr, mut t_out) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
     // Rows merge by (time, position). In a one-part case a row's position is its row number;
     // the parts of a case are each in canonical order but interleave, so there it is (the rank
@@ -605,28 +613,47 @@ fn attribute_streaming(a: &AttributeArgs, columns: &[&str]) -> Result<Option<u8>
                 .iter()
                 .map(|t| t.chain_string()),
         );
-        let out = output_frame(&df, &state.graph, state.table(), &chains, &per_event, None)?;
         t_attr += t0.elapsed();
         let t0 = std::time::Instant::now();
-        let text = render::RowText::new(&out, a.out.format)?;
-        if header.is_none() {
-            header = Some(text.header());
-        }
-        // Rows rendered in blocks on the pool, keyed by (time, position in the case).
+        // Rows rendered (text formats) or encoded (Parquet: the columns are built after the
+        // merge) in blocks on the pool, keyed by (time, position in the case).
         const BLOCK: usize = 4096;
-        let blocks: Vec<(Vec<u8>, Vec<usize>)> = (0..n)
-            .step_by(BLOCK)
-            .collect::<Vec<_>>()
-            .into_par_iter()
-            .map(|b| {
-                let (mut buf, mut ends) = (Vec::new(), Vec::new());
-                for j in b..(b + BLOCK).min(n) {
-                    text.row(j, &mut buf);
-                    ends.push(buf.len());
-                }
-                (buf, ends)
-            })
-            .collect();
+        let block_starts: Vec<usize> = (0..n).step_by(BLOCK).collect();
+        let blocks: Vec<(Vec<u8>, Vec<usize>)> = if parquet {
+            if time_dtype.is_none() {
+                time_dtype = Some(df.column("event_time")?.dtype().clone());
+            }
+            let rows = ParquetRows::new(&df)?;
+            block_starts
+                .into_par_iter()
+                .map(|b| {
+                    let (mut buf, mut ends) = (Vec::new(), Vec::new());
+                    let end = (b + BLOCK).min(n);
+                    for (j, &att) in per_event[b..end].iter().enumerate() {
+                        rows.encode(b + j, att, &mut buf);
+                        ends.push(buf.len());
+                    }
+                    (buf, ends)
+                })
+                .collect()
+        } else {
+            let out = output_frame(&df, &state.graph, state.table(), &chains, &per_event, None)?;
+            let text = render::RowText::new(&out, a.out.format)?;
+            if header.is_none() {
+                header = Some(text.header());
+            }
+            block_starts
+                .into_par_iter()
+                .map(|b| {
+                    let (mut buf, mut ends) = (Vec::new(), Vec::new());
+                    for j in b..(b + BLOCK).min(n) {
+                        text.row(j, &mut buf);
+                        ends.push(buf.len());
+                    }
+                    (buf, ends)
+                })
+                .collect()
+        };
         let times = df.column("event_time")?.datetime()?.physical();
         let (files, records) = (
             df.column("source_file")?.str()?,
@@ -668,6 +695,20 @@ fn attribute_streaming(a: &AttributeArgs, columns: &[&str]) -> Result<Option<u8>
     state.graph.settle();
     note_loops(&state.graph, &a.input);
     let t0 = std::time::Instant::now();
+    if parquet {
+        let path = a.out.output.as_deref().expect("checked before");
+        let mut sink = ParquetSink::new(
+            path,
+            time_dtype.expect("one slice at least"),
+            &state.graph,
+            state.table(),
+            &chains,
+        );
+        spill.merge(|row| sink.push(row))?;
+        sink.finish()?;
+        crate::ingest::profile("merge and write output", t0);
+        return Ok(Some(code));
+    }
     let format = a.out.format;
     let total = spill.rows();
     let mut w = open_output(a.out.output.as_deref())?;
@@ -684,6 +725,180 @@ fn attribute_streaming(a: &AttributeArgs, columns: &[&str]) -> Result<Option<u8>
     w.flush()?;
     crate::ingest::profile("merge and write output", t0);
     Ok(Some(code))
+}
+
+/// The columns of `attribute`'s output that come from the events as they are (the others come
+/// from the attribution table).
+const EVENT_OUTPUT: [&str; 8] = [
+    "event_id",
+    "event_time",
+    "event_name",
+    "event_source",
+    "recipient_account",
+    "aws_region",
+    "source_ip",
+    "access_key_id",
+];
+
+/// Rows of a slice as bytes for the spill when the output is Parquet: the event output columns
+/// and the attribution index, so that the merge can build the output frame a batch at a time.
+/// Per string: length (u32; `u32::MAX` for null) and bytes; the time: flag and i64 (ms); the
+/// attribution: u32.
+struct ParquetRows<'a> {
+    strings: Vec<&'a polars::prelude::StringChunked>,
+    times: &'a polars::prelude::Int64Chunked,
+}
+
+impl<'a> ParquetRows<'a> {
+    fn new(df: &'a DataFrame) -> Result<ParquetRows<'a>> {
+        let mut strings = Vec::new();
+        for name in EVENT_OUTPUT.iter().filter(|n| **n != "event_time") {
+            strings.push(df.column(name)?.str()?);
+        }
+        let times = df.column("event_time")?.datetime()?.physical();
+        Ok(ParquetRows { strings, times })
+    }
+
+    fn encode(&self, i: usize, attribution: u32, buf: &mut Vec<u8>) {
+        for c in &self.strings {
+            match c.get(i) {
+                Some(s) => {
+                    buf.extend_from_slice(&(s.len() as u32).to_le_bytes());
+                    buf.extend_from_slice(s.as_bytes());
+                }
+                None => buf.extend_from_slice(&u32::MAX.to_le_bytes()),
+            }
+        }
+        let t = self.times.get(i);
+        buf.push(t.is_some() as u8);
+        buf.extend_from_slice(&t.unwrap_or(0).to_le_bytes());
+        buf.extend_from_slice(&attribution.to_le_bytes());
+    }
+}
+
+/// Builds `attribute`'s Parquet output from merged `ParquetRows`, one row group per batch.
+struct ParquetSink<'a> {
+    path: &'a Path,
+    time_dtype: polars::prelude::DataType,
+    graph: &'a crate::graph::SessionGraph,
+    table: &'a [crate::graph::Attribution],
+    chains: &'a [String],
+    strings: Vec<Vec<Option<String>>>,
+    times: Vec<Option<i64>>,
+    attributions: Vec<u32>,
+    writer: Option<polars::io::parquet::write::BatchedWriter<std::fs::File>>,
+}
+
+impl<'a> ParquetSink<'a> {
+    const BATCH: usize = 65_536;
+
+    fn new(
+        path: &'a Path,
+        time_dtype: polars::prelude::DataType,
+        graph: &'a crate::graph::SessionGraph,
+        table: &'a [crate::graph::Attribution],
+        chains: &'a [String],
+    ) -> ParquetSink<'a> {
+        ParquetSink {
+            path,
+            time_dtype,
+            graph,
+            table,
+            chains,
+            strings: vec![Vec::new(); EVENT_OUTPUT.len() - 1],
+            times: Vec::new(),
+            attributions: Vec::new(),
+            writer: None,
+        }
+    }
+
+    fn push(&mut self, mut row: &[u8]) -> Result<()> {
+        fn take<'r>(row: &mut &'r [u8], n: usize) -> Result<&'r [u8]> {
+            anyhow::ensure!(row.len() >= n, "a spilled row is cut short");
+            let (head, rest) = row.split_at(n);
+            *row = rest;
+            Ok(head)
+        }
+        for col in &mut self.strings {
+            let len = u32::from_le_bytes(take(&mut row, 4)?.try_into()?);
+            col.push(if len == u32::MAX {
+                None
+            } else {
+                Some(String::from_utf8(take(&mut row, len as usize)?.to_vec())?)
+            });
+        }
+        let set = take(&mut row, 1)?[0] != 0;
+        let t = i64::from_le_bytes(take(&mut row, 8)?.try_into()?);
+        self.times.push(set.then_some(t));
+        self.attributions
+            .push(u32::from_le_bytes(take(&mut row, 4)?.try_into()?));
+        if self.times.len() >= Self::BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// The output frame of the rows gathered so far (emptied).
+    fn batch(&mut self) -> Result<DataFrame> {
+        use polars::prelude::*;
+        let n = self.times.len();
+        let mut strings = self.strings.iter_mut();
+        let mut cols: Vec<Column> = Vec::new();
+        for name in EVENT_OUTPUT {
+            if name == "event_time" {
+                let t = Int64Chunked::from_iter_options(name.into(), self.times.drain(..));
+                cols.push(t.into_column().cast(&self.time_dtype)?);
+            } else {
+                let values = std::mem::take(strings.next().expect("one per string column"));
+                cols.push(
+                    StringChunked::from_iter_options(name.into(), values.into_iter()).into_column(),
+                );
+            }
+        }
+        let events = DataFrame::new(n, cols)?;
+        let atts = std::mem::take(&mut self.attributions);
+        crate::attribute::output_frame(&events, self.graph, self.table, self.chains, &atts, None)
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        let df = self.batch()?;
+        let path = self.path;
+        let err = |e: polars::prelude::PolarsError| {
+            anyhow::anyhow!("{}: cannot write Parquet: {e}", path.display())
+        };
+        if self.writer.is_none() {
+            let f = std::fs::File::create(path)
+                .with_context(|| format!("{}: cannot create", path.display()))?;
+            self.writer = Some(
+                polars::prelude::ParquetWriter::new(f)
+                    .with_compression(polars::prelude::ParquetCompression::Zstd(None))
+                    .batched(df.schema())
+                    .map_err(err)?,
+            );
+        }
+        self.writer
+            .as_mut()
+            .expect("just set")
+            .write_batch(&df)
+            .map_err(err)
+    }
+
+    fn finish(mut self) -> Result<()> {
+        if !self.times.is_empty() || self.writer.is_none() {
+            if self.writer.is_none() && self.times.is_empty() {
+                // No rows: a file with the schema and no row group.
+                return render::write_parquet(&self.batch()?, self.path);
+            }
+            self.flush()?;
+        }
+        let path = self.path;
+        self.writer
+            .take()
+            .expect("written")
+            .finish()
+            .map_err(|e| anyhow::anyhow!("{}: cannot write Parquet: {e}", path.display()))?;
+        Ok(())
+    }
 }
 
 /// Rendered output rows with their merge keys, gathered until they are spilled as one run.

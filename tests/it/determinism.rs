@@ -225,6 +225,42 @@ fn streamed_attribution_equals_in_memory() {
         let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
         assert!(left.is_empty(), "temporary files left: {left:?}");
     }
+    // Parquet output streams as well: the same frame, whatever the row groups.
+    let read = |p: &std::path::Path| {
+        use polars::prelude::*;
+        ParquetReader::new(std::fs::File::open(p).unwrap())
+            .finish()
+            .unwrap()
+    };
+    let mut args = vec!["attribute", "-q", "--format", "parquet", "-o"];
+    let mem = dir.path().join("in-memory.parquet");
+    args.push(mem.to_str().unwrap());
+    args.extend(inputs.iter().map(|s| s.as_str()));
+    run_ok(args, 0);
+    let in_memory = read(&mem);
+    assert!(in_memory.height() > 100, "{}", in_memory.height());
+    let case = dir.path().join("case-csv-1");
+    let out = dir.path().join("streamed.parquet");
+    run_ok(
+        [
+            "attribute",
+            "-q",
+            "--row-group-rows",
+            "1",
+            "--format",
+            "parquet",
+            "-o",
+            out.to_str().unwrap(),
+            case.to_str().unwrap(),
+        ],
+        0,
+    );
+    let streamed = read(&out);
+    assert_eq!(streamed.schema(), in_memory.schema());
+    assert!(
+        streamed.equals_missing(&in_memory),
+        "{streamed}\n{in_memory}"
+    );
     // An empty case streams too.
     let empty = dir.path().join("empty");
     let e = testdata("hazards/empty.json");
