@@ -124,8 +124,7 @@ pub struct AttributeArgs {
     /// Hold log files in memory only up to about this many MB (estimated from their size: about
     /// 12× a gzip file, 1.5× a plain one); larger input goes through a scratch case in TMPDIR
     /// and is streamed, in memory that grows with sessions, not events, as a case directory made
-    /// by one `ingest` always is. Default: half the available memory. Streaming applies to all
-    /// formats but table
+    /// by one `ingest` always is. Default: half the available memory
     #[arg(long, value_name = "MB")]
     pub in_memory_limit: Option<u64>,
 }
@@ -491,10 +490,7 @@ fn cmd_attribute(a: AttributeArgs) -> Result<u8> {
     if a.out.format == Format::Parquet && a.out.output.is_none() {
         bail!("--format parquet needs -o FILE");
     }
-    if matches!(
-        a.out.format,
-        Format::Csv | Format::Json | Format::Ndjson | Format::Parquet
-    ) {
+    {
         if let Some(code) = attribute_streaming(&a, &columns)? {
             return Ok(code);
         }
@@ -518,7 +514,7 @@ fn cmd_attribute(a: AttributeArgs) -> Result<u8> {
     Ok(code)
 }
 
-/// `attribute` of a single case into CSV, JSON, NDJSON or Parquet, in bounded memory: the
+/// `attribute` of a single case (any output format), in bounded memory: the
 /// events are read a slice at a time and attributed against one session graph (built from the
 /// issuances, plus the few rows attribution looks up across slices: see
 /// `Attributor::context`); each slice's output rows, sorted by time, are spilled as a run, and a
@@ -580,7 +576,9 @@ fn attribute_streaming(a: &AttributeArgs, columns: &[&str]) -> Result<Option<u8>
     let run_rows = a.input.opts.row_group_rows.saturating_mul(4);
     let mut run = Run::default();
     let mut header: Option<Vec<u8>> = None;
-    let parquet = a.out.format == Format::Parquet;
+    // Parquet and the aligned table are built from frames after the merge; text is rendered
+    // before it.
+    let framed = matches!(a.out.format, Format::Parquet | Format::Table);
     let mut time_dtype: Option<polars::prelude::DataType> = None;
     let (mut t_attr, mut t_out) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
     // Rows merge by (time, position). In a one-part case a row's position is its row number;
@@ -619,11 +617,11 @@ fn attribute_streaming(a: &AttributeArgs, columns: &[&str]) -> Result<Option<u8>
         // merge) in blocks on the pool, keyed by (time, position in the case).
         const BLOCK: usize = 4096;
         let block_starts: Vec<usize> = (0..n).step_by(BLOCK).collect();
-        let blocks: Vec<(Vec<u8>, Vec<usize>)> = if parquet {
+        let blocks: Vec<(Vec<u8>, Vec<usize>)> = if framed {
             if time_dtype.is_none() {
                 time_dtype = Some(df.column("event_time")?.dtype().clone());
             }
-            let rows = ParquetRows::new(&df)?;
+            let rows = EventRows::new(&df)?;
             block_starts
                 .into_par_iter()
                 .map(|b| {
@@ -695,10 +693,20 @@ fn attribute_streaming(a: &AttributeArgs, columns: &[&str]) -> Result<Option<u8>
     state.graph.settle();
     note_loops(&state.graph, &a.input);
     let t0 = std::time::Instant::now();
-    if parquet {
-        let path = a.out.output.as_deref().expect("checked before");
-        let mut sink = ParquetSink::new(
-            path,
+    if framed {
+        let to = match a.out.format {
+            Format::Parquet => FrameOut::Parquet {
+                path: a.out.output.as_deref().expect("checked before"),
+                writer: None,
+            },
+            _ => FrameOut::Table {
+                out: open_output(a.out.output.as_deref())?,
+                table: render::TableWriter::default(),
+            },
+        };
+        let mut sink = FrameSink::new(
+            to,
+            a.input.opts.row_group_rows,
             time_dtype.expect("one slice at least"),
             &state.graph,
             state.table(),
@@ -740,23 +748,24 @@ const EVENT_OUTPUT: [&str; 8] = [
     "access_key_id",
 ];
 
-/// Rows of a slice as bytes for the spill when the output is Parquet: the event output columns
-/// and the attribution index, so that the merge can build the output frame a batch at a time.
+/// Rows of a slice as bytes for the spill when the output is built from frames (Parquet, table):
+/// the event output columns and the attribution index, so that the merge can build the output
+/// frame a batch at a time.
 /// Per string: length (u32; `u32::MAX` for null) and bytes; the time: flag and i64 (ms); the
 /// attribution: u32.
-struct ParquetRows<'a> {
+struct EventRows<'a> {
     strings: Vec<&'a polars::prelude::StringChunked>,
     times: &'a polars::prelude::Int64Chunked,
 }
 
-impl<'a> ParquetRows<'a> {
-    fn new(df: &'a DataFrame) -> Result<ParquetRows<'a>> {
+impl<'a> EventRows<'a> {
+    fn new(df: &'a DataFrame) -> Result<EventRows<'a>> {
         let mut strings = Vec::new();
         for name in EVENT_OUTPUT.iter().filter(|n| **n != "event_time") {
             strings.push(df.column(name)?.str()?);
         }
         let times = df.column("event_time")?.datetime()?.physical();
-        Ok(ParquetRows { strings, times })
+        Ok(EventRows { strings, times })
     }
 
     fn encode(&self, i: usize, attribution: u32, buf: &mut Vec<u8>) {
@@ -776,9 +785,22 @@ impl<'a> ParquetRows<'a> {
     }
 }
 
-/// Builds `attribute`'s Parquet output from merged `ParquetRows`, one row group per batch.
-struct ParquetSink<'a> {
-    path: &'a Path,
+/// Where `FrameSink` writes each batch.
+enum FrameOut<'a> {
+    /// One row group per batch.
+    Parquet {
+        path: &'a Path,
+        writer: Option<Box<polars::io::parquet::write::BatchedWriter<std::fs::File>>>,
+    },
+    Table {
+        out: Box<dyn Write>,
+        table: render::TableWriter,
+    },
+}
+
+/// Builds `attribute`'s output frame from merged `EventRows` a batch at a time.
+struct FrameSink<'a> {
+    to: FrameOut<'a>,
     time_dtype: polars::prelude::DataType,
     graph: &'a crate::graph::SessionGraph,
     table: &'a [crate::graph::Attribution],
@@ -786,21 +808,24 @@ struct ParquetSink<'a> {
     strings: Vec<Vec<Option<String>>>,
     times: Vec<Option<i64>>,
     attributions: Vec<u32>,
-    writer: Option<polars::io::parquet::write::BatchedWriter<std::fs::File>>,
+    /// Batches written.
+    batches: usize,
+    /// Rows per batch (the first batch of a table has at least the 1,000 rows its column
+    /// widths come from).
+    batch_rows: usize,
 }
 
-impl<'a> ParquetSink<'a> {
-    const BATCH: usize = 65_536;
-
+impl<'a> FrameSink<'a> {
     fn new(
-        path: &'a Path,
+        to: FrameOut<'a>,
+        batch_rows: usize,
         time_dtype: polars::prelude::DataType,
         graph: &'a crate::graph::SessionGraph,
         table: &'a [crate::graph::Attribution],
         chains: &'a [String],
-    ) -> ParquetSink<'a> {
-        ParquetSink {
-            path,
+    ) -> FrameSink<'a> {
+        FrameSink {
+            to,
             time_dtype,
             graph,
             table,
@@ -808,7 +833,8 @@ impl<'a> ParquetSink<'a> {
             strings: vec![Vec::new(); EVENT_OUTPUT.len() - 1],
             times: Vec::new(),
             attributions: Vec::new(),
-            writer: None,
+            batches: 0,
+            batch_rows: batch_rows.max(1),
         }
     }
 
@@ -832,7 +858,8 @@ impl<'a> ParquetSink<'a> {
         self.times.push(set.then_some(t));
         self.attributions
             .push(u32::from_le_bytes(take(&mut row, 4)?.try_into()?));
-        if self.times.len() >= Self::BATCH {
+        let first_table = self.batches == 0 && matches!(self.to, FrameOut::Table { .. });
+        if self.times.len() >= self.batch_rows && !(first_table && self.times.len() < 1000) {
             self.flush()?;
         }
         Ok(())
@@ -862,41 +889,52 @@ impl<'a> ParquetSink<'a> {
 
     fn flush(&mut self) -> Result<()> {
         let df = self.batch()?;
-        let path = self.path;
-        let err = |e: polars::prelude::PolarsError| {
-            anyhow::anyhow!("{}: cannot write Parquet: {e}", path.display())
-        };
-        if self.writer.is_none() {
-            let f = std::fs::File::create(path)
-                .with_context(|| format!("{}: cannot create", path.display()))?;
-            self.writer = Some(
-                polars::prelude::ParquetWriter::new(f)
-                    .with_compression(polars::prelude::ParquetCompression::Zstd(None))
-                    .batched(df.schema())
-                    .map_err(err)?,
-            );
+        self.batches += 1;
+        match &mut self.to {
+            FrameOut::Parquet { path, writer } => {
+                let path: &Path = path;
+                let err = |e: polars::prelude::PolarsError| {
+                    anyhow::anyhow!("{}: cannot write Parquet: {e}", path.display())
+                };
+                if writer.is_none() {
+                    let f = std::fs::File::create(path)
+                        .with_context(|| format!("{}: cannot create", path.display()))?;
+                    *writer = Some(Box::new(
+                        polars::prelude::ParquetWriter::new(f)
+                            .with_compression(polars::prelude::ParquetCompression::Zstd(None))
+                            .batched(df.schema())
+                            .map_err(err)?,
+                    ));
+                }
+                writer
+                    .as_mut()
+                    .expect("just set")
+                    .write_batch(&df)
+                    .map_err(err)
+            }
+            FrameOut::Table { out, table } => table.write(&df, out.as_mut()),
         }
-        self.writer
-            .as_mut()
-            .expect("just set")
-            .write_batch(&df)
-            .map_err(err)
     }
 
     fn finish(mut self) -> Result<()> {
-        if !self.times.is_empty() || self.writer.is_none() {
-            if self.writer.is_none() && self.times.is_empty() {
-                // No rows: a file with the schema and no row group.
-                return render::write_parquet(&self.batch()?, self.path);
-            }
+        if let (FrameOut::Parquet { path, .. }, 0, true) =
+            (&self.to, self.batches, self.times.is_empty())
+        {
+            // No rows: a file with the schema and no row group.
+            let path = *path;
+            return render::write_parquet(&self.batch()?, path);
+        }
+        if !self.times.is_empty() || self.batches == 0 {
             self.flush()?;
         }
-        let path = self.path;
-        self.writer
-            .take()
-            .expect("written")
-            .finish()
-            .map_err(|e| anyhow::anyhow!("{}: cannot write Parquet: {e}", path.display()))?;
+        match self.to {
+            FrameOut::Parquet { path, writer } => {
+                writer.expect("written").finish().map_err(|e| {
+                    anyhow::anyhow!("{}: cannot write Parquet: {e}", path.display())
+                })?;
+            }
+            FrameOut::Table { mut out, .. } => out.flush()?,
+        }
         Ok(())
     }
 }

@@ -291,46 +291,80 @@ pub fn write_parquet(df: &DataFrame, path: &std::path::Path) -> Result<()> {
 const MAX_WIDTH: usize = 64;
 
 fn write_table(names: &[String], cells: &[Cell], n: usize, out: &mut dyn Write) -> Result<()> {
-    let fit = |s: &str| -> String {
-        let s = term(s);
-        if s.chars().count() > MAX_WIDTH {
-            let mut t: String = s.chars().take(MAX_WIDTH - 1).collect();
-            t.push('…');
-            t
-        } else {
-            s.into_owned()
-        }
-    };
-    // Widths from the header and the first rows (tables are for people; use csv for bulk).
-    let sample = n.min(1000);
-    let mut widths: Vec<usize> = names.iter().map(|h| h.chars().count()).collect();
-    for i in 0..sample {
-        for (j, c) in cells.iter().enumerate() {
-            widths[j] = widths[j].max(fit(&c.text_at(i).unwrap_or_default()).chars().count());
-        }
+    let mut t = TableWriter::default();
+    t.write_cells(names, cells, n, out)
+}
+
+/// An aligned table written in pieces (frames with the same columns, one after the other): the
+/// column widths come from the header and the first 1,000 rows of the first piece.
+#[derive(Default)]
+pub struct TableWriter {
+    widths: Option<Vec<usize>>,
+}
+
+impl TableWriter {
+    /// Writes the rows of `df` (the header too, before the first piece).
+    pub fn write(&mut self, df: &DataFrame, out: &mut dyn Write) -> Result<()> {
+        let df = crate::attribute::single_chunk(df);
+        let cells: Vec<Cell> = df.columns().iter().map(Cell::new).collect();
+        self.write_cells(&column_names(&df), &cells, df.height(), out)
     }
-    let line = |vals: Vec<String>| -> String {
-        let mut s = String::new();
-        for (j, v) in vals.iter().enumerate() {
-            if j > 0 {
-                s.push_str("  ");
+
+    fn write_cells(
+        &mut self,
+        names: &[String],
+        cells: &[Cell],
+        n: usize,
+        out: &mut dyn Write,
+    ) -> Result<()> {
+        let fit = |s: &str| -> String {
+            let s = term(s);
+            if s.chars().count() > MAX_WIDTH {
+                let mut t: String = s.chars().take(MAX_WIDTH - 1).collect();
+                t.push('…');
+                t
+            } else {
+                s.into_owned()
             }
-            s.push_str(v);
-            if j + 1 < vals.len() {
-                let pad = widths[j].saturating_sub(v.chars().count());
-                s.extend(std::iter::repeat_n(' ', pad));
+        };
+        let first = self.widths.is_none();
+        let widths = self.widths.get_or_insert_with(|| {
+            // Widths from the header and the first rows (tables are for people; use csv for
+            // bulk).
+            let mut widths: Vec<usize> = names.iter().map(|h| h.chars().count()).collect();
+            for i in 0..n.min(1000) {
+                for (j, c) in cells.iter().enumerate() {
+                    widths[j] =
+                        widths[j].max(fit(&c.text_at(i).unwrap_or_default()).chars().count());
+                }
             }
+            widths
+        });
+        let line = |vals: Vec<String>| -> String {
+            let mut s = String::new();
+            for (j, v) in vals.iter().enumerate() {
+                if j > 0 {
+                    s.push_str("  ");
+                }
+                s.push_str(v);
+                if j + 1 < vals.len() {
+                    let pad = widths[j].saturating_sub(v.chars().count());
+                    s.extend(std::iter::repeat_n(' ', pad));
+                }
+            }
+            s.push('\n');
+            s
+        };
+        if first {
+            out.write_all(line(names.to_vec()).as_bytes())?;
         }
-        s.push('\n');
-        s
-    };
-    out.write_all(line(names.to_vec()).as_bytes())?;
-    for i in 0..n {
-        let vals: Vec<String> = cells
-            .iter()
-            .map(|c| fit(&c.text_at(i).unwrap_or_default()))
-            .collect();
-        out.write_all(line(vals).as_bytes())?;
+        for i in 0..n {
+            let vals: Vec<String> = cells
+                .iter()
+                .map(|c| fit(&c.text_at(i).unwrap_or_default()))
+                .collect();
+            out.write_all(line(vals).as_bytes())?;
+        }
+        Ok(())
     }
-    Ok(())
 }

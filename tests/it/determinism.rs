@@ -127,6 +127,19 @@ fn same_output_any_chunking() {
             reference,
             "case, {rows} rows, -j{threads}"
         );
+        // The aligned table too (built after the merge, a batch of `rows` rows at a time; the
+        // widths from the first 1,000).
+        let table = |extra: &[&str], inputs: &[&str]| {
+            let mut args = vec!["attribute", "-q", "--format", "table"];
+            args.extend_from_slice(extra);
+            args.extend_from_slice(inputs);
+            run_ok(args, 0)
+        };
+        assert_eq!(
+            table(&flags, &[case_s]),
+            table(&[], &inputs),
+            "table, {rows} rows"
+        );
         let summary = |i: &[&str]| {
             let mut args = vec!["summary", "-q", "--format", "json"];
             args.extend_from_slice(i);
@@ -148,7 +161,7 @@ fn streamed_attribution_equals_in_memory() {
         .iter()
         .map(|p| p.to_str().unwrap().to_string())
         .collect();
-    for format in ["csv", "json", "ndjson"] {
+    for format in ["csv", "json", "ndjson", "table"] {
         let mut args = vec!["attribute", "-q", "--format", format];
         args.extend(inputs.iter().map(|s| s.as_str()));
         let in_memory = run_ok(args, 0);
