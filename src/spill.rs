@@ -3,8 +3,8 @@
 //! sorted runs, which a k-way merge then writes out. Memory holds one run while it is written
 //! and a small buffer per run while merging, whatever the number of rows.
 //!
-//! The temporary file lives in the system temporary directory (`TMPDIR`) and is removed when
-//! the `Spill` is dropped, also on error.
+//! The temporary file lives in the system temporary directory (`TMPDIR`); on Unix its name is
+//! removed as soon as it is open, elsewhere when the `Spill` is dropped (also on error).
 
 use anyhow::{Context, Result};
 use std::collections::BinaryHeap;
@@ -48,6 +48,10 @@ impl Spill {
             .create_new(true)
             .open(&path)
             .with_context(|| format!("{}: cannot create a temporary file", path.display()))?;
+        // On Unix the open file outlives its name: remove the name now, and nothing is left
+        // behind even if the process is killed.
+        #[cfg(unix)]
+        let _ = std::fs::remove_file(&path);
         Ok(Spill {
             path,
             file: Some(BufWriter::with_capacity(1 << 20, f)),
