@@ -46,6 +46,55 @@ impl<'a> Cols<'a> {
     }
 }
 
+/// A column of a single-chunk frame read by row through its arrow array (no chunk lookup per
+/// read, as `ChunkedArray::get` does): attribution reads ~30 cells per event.
+#[derive(Clone, Copy)]
+pub struct Arr<'a, A>(Option<&'a A>);
+
+impl<'a, A: polars_arrow::array::Array> Arr<'a, A> {
+    fn of<T: PolarsDataType<Array = A>>(c: &'a ChunkedArray<T>) -> Result<Self> {
+        match c.chunks().len() {
+            0 => Ok(Arr(None)),
+            1 => Ok(Arr(Some(c.downcast_iter().next().expect("one chunk")))),
+            n => anyhow::bail!("{}: {n} chunks where one is needed", c.name()),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.0.map_or(0, |a| a.len())
+    }
+}
+
+impl<'a> Arr<'a, polars_arrow::array::Utf8ViewArray> {
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<&'a str> {
+        self.0.and_then(|a| a.get(i))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Option<&'a str>> + '_ {
+        (0..self.len()).map(|i| self.get(i))
+    }
+}
+
+impl<'a> Arr<'a, polars_arrow::array::PrimitiveArray<i64>> {
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<i64> {
+        self.0
+            .and_then(|a| polars_arrow::array::Array::is_valid(a, i).then(|| a.value(i)))
+    }
+}
+
+impl<'a> Arr<'a, polars_arrow::array::BooleanArray> {
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<bool> {
+        self.0.and_then(|a| a.get(i))
+    }
+}
+
+type StrArr<'a> = Arr<'a, polars_arrow::array::Utf8ViewArray>;
+type TimeArr<'a> = Arr<'a, polars_arrow::array::PrimitiveArray<i64>>;
+type BoolArr<'a> = Arr<'a, polars_arrow::array::BooleanArray>;
+
 fn own(v: Option<&str>) -> Option<String> {
     v.map(String::from)
 }
@@ -152,42 +201,44 @@ pub fn issuances_in(df: &DataFrame) -> Result<Vec<IssuanceIn>> {
 
 /// The identity columns of the events frame.
 pub struct IdentityCols<'a> {
-    kind: &'a StringChunked,
-    arn: &'a StringChunked,
-    pid: &'a StringChunked,
-    acct: &'a StringChunked,
-    key: &'a StringChunked,
-    cd: &'a Int64Chunked,
-    inv: &'a StringChunked,
-    iarn: &'a StringChunked,
-    ityp: &'a StringChunked,
-    user: &'a StringChunked,
-    idp: &'a StringChunked,
-    si: &'a StringChunked,
-    mfa: &'a BooleanChunked,
-    obo: &'a StringChunked,
-    obs: &'a StringChunked,
+    kind: StrArr<'a>,
+    arn: StrArr<'a>,
+    pid: StrArr<'a>,
+    acct: StrArr<'a>,
+    key: StrArr<'a>,
+    cd: TimeArr<'a>,
+    inv: StrArr<'a>,
+    iarn: StrArr<'a>,
+    ityp: StrArr<'a>,
+    user: StrArr<'a>,
+    idp: StrArr<'a>,
+    si: StrArr<'a>,
+    mfa: BoolArr<'a>,
+    obo: StrArr<'a>,
+    obs: StrArr<'a>,
 }
 
 impl<'a> IdentityCols<'a> {
+    /// `df` must be single-chunk (see `single_chunk`).
     pub fn new(df: &'a DataFrame) -> Result<Self> {
         let c = Cols::new(df);
+        let s = |n: &str| -> Result<StrArr<'a>> { Arr::of(c.s(n)?) };
         Ok(IdentityCols {
-            kind: c.s("identity_type")?,
-            arn: c.s("identity_arn")?,
-            pid: c.s("principal_id")?,
-            acct: c.s("identity_account")?,
-            key: c.s("access_key_id")?,
-            cd: c.t("creation_date")?,
-            inv: c.s("invoked_by")?,
-            iarn: c.s("issuer_arn")?,
-            ityp: c.s("issuer_type")?,
-            user: c.s("user_name")?,
-            idp: c.s("identity_provider")?,
-            si: c.s("source_identity")?,
-            mfa: c.b("mfa_authenticated")?,
-            obo: c.s("on_behalf_of_user_id")?,
-            obs: c.s("on_behalf_of_store_arn")?,
+            kind: s("identity_type")?,
+            arn: s("identity_arn")?,
+            pid: s("principal_id")?,
+            acct: s("identity_account")?,
+            key: s("access_key_id")?,
+            cd: Arr::of(c.t("creation_date")?)?,
+            inv: s("invoked_by")?,
+            iarn: s("issuer_arn")?,
+            ityp: s("issuer_type")?,
+            user: s("user_name")?,
+            idp: s("identity_provider")?,
+            si: s("source_identity")?,
+            mfa: Arr::of(c.b("mfa_authenticated")?)?,
+            obo: s("on_behalf_of_user_id")?,
+            obs: s("on_behalf_of_store_arn")?,
         })
     }
 
@@ -350,10 +401,10 @@ pub fn cross_rows_filter() -> Expr {
 pub struct Attributor<'a> {
     pub state: AttributionState,
     ids: IdentityCols<'a>,
-    eid: &'a StringChunked,
-    rcpt: &'a StringChunked,
-    shared: &'a StringChunked,
-    et: &'a Int64Chunked,
+    eid: StrArr<'a>,
+    rcpt: StrArr<'a>,
+    shared: StrArr<'a>,
+    et: TimeArr<'a>,
     /// The non-AWSAccount copy of each cross-account action, by sharedEventID.
     partner: FxHashMap<&'a str, usize>,
     /// Identity Center portal calls → the SAML session they led to.
@@ -389,10 +440,10 @@ impl<'a> Attributor<'a> {
         let ids = IdentityCols::new(events)?;
         let c = Cols::new(events);
         let (eid, rcpt, shared, et) = (
-            c.s("event_id")?,
-            c.s("recipient_account")?,
-            c.s("shared_event_id")?,
-            c.t("event_time")?,
+            Arr::of(c.s("event_id")?)?,
+            Arr::of(c.s("recipient_account")?)?,
+            Arr::of(c.s("shared_event_id")?)?,
+            Arr::of(c.t("event_time")?)?,
         );
         let mut partner: FxHashMap<&str, usize> = FxHashMap::default();
         if cross.is_none() {

@@ -124,13 +124,17 @@ pub struct AttributeArgs {
     /// Hold log files in memory only up to about this many MB (estimated from their size: about
     /// 12× a gzip file, 1.5× a plain one); larger input goes through a scratch case in TMPDIR
     /// and is streamed, in memory that grows with sessions, not events, as a case directory made
-    /// by one `ingest` always is. Default: half the available memory
+    /// by one `ingest` always is. Default: 2048, or half the available memory if less
     #[arg(long, value_name = "MB")]
     pub in_memory_limit: Option<u64>,
 }
 
+/// The most memory `attribute` gives log files held as frames by default (2 GiB: a trail of
+/// about 150 MB of gzip); past it they stream, whose memory does not grow with events.
+const DEFAULT_IN_MEMORY_LIMIT: u64 = 2 << 30;
+
 /// Whether log `files` fit in memory as frames: their estimated size against `limit_mb`, or
-/// half the available memory.
+/// by default against half the available memory, at most `DEFAULT_IN_MEMORY_LIMIT`.
 fn fits_in_memory(files: &[crate::discover::InputFile], limit_mb: Option<u64>) -> bool {
     let estimate: u64 = files
         .iter()
@@ -145,7 +149,7 @@ fn fits_in_memory(files: &[crate::discover::InputFile], limit_mb: Option<u64>) -
         .sum();
     let limit = match limit_mb {
         Some(mb) => mb.saturating_mul(1 << 20),
-        None => available_memory().unwrap_or(8 << 30) / 2,
+        None => (available_memory().unwrap_or(4 << 30) / 2).min(DEFAULT_IN_MEMORY_LIMIT),
     };
     estimate <= limit
 }
