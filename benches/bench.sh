@@ -314,7 +314,7 @@ if has attribute && flag attribute '--in-memory-limit' && [ "$MEM_RECORDS" != 0 
         four="${T_RSS} MB"
         say "$(printf '%-38s %14s %14s' "$label" "$one" "$four")"
     }
-    mem_row "log files held in memory" logs
+    mem_row "log files held in memory" logs --in-memory-limit 1000000
     mem_row "log files, streamed" stream --in-memory-limit 0
     if has ingest; then
         for k in 1 4; do
