@@ -738,6 +738,19 @@ pub fn attribution_frame_ordered(
     )
 }
 
+/// The columns of the `attribute` output that are events columns as they are (the others come
+/// from the attribution table).
+pub const EVENT_OUTPUT_COLUMNS: [&str; 8] = [
+    "event_id",
+    "event_time",
+    "event_name",
+    "event_source",
+    "recipient_account",
+    "aws_region",
+    "source_ip",
+    "access_key_id",
+];
+
 /// The `attribute` output rows of `events` (rows `order`, or all in frame order), where
 /// `per_event[i]` indexes the attribution of row i in `table`, and `chains[t]` is
 /// `table[t].chain_string()`.
@@ -759,16 +772,7 @@ pub fn output_frame(
     };
     let n = pe.len();
     let d = table.len();
-    let names = [
-        "event_id",
-        "event_time",
-        "event_name",
-        "event_source",
-        "recipient_account",
-        "aws_region",
-        "source_ip",
-        "access_key_id",
-    ];
+    let names = EVENT_OUTPUT_COLUMNS;
     let mut cols: Vec<Column> = match order {
         Some(o) => {
             let idx = IdxCa::from_vec("".into(), o.to_vec());
@@ -811,9 +815,8 @@ pub fn table_column<'a>(
     per_event: &[u32],
     value: impl Fn(usize) -> Option<&'a str>,
 ) -> Column {
-    use polars_arrow::array::{Utf8ViewArray, View};
+    use polars_arrow::array::View;
     use polars_arrow::bitmap::Bitmap;
-    use polars_arrow::datatypes::ArrowDataType;
     use polars_buffer::Buffer;
     let mut data: Vec<u8> = Vec::new();
     let mut views: Vec<Option<View>> = Vec::with_capacity(distinct);
@@ -858,15 +861,5 @@ pub fn table_column<'a>(
     };
     // SAFETY: every non-null view was made by `View::new_from_bytes` from a `&str` stored at its
     // offset in buffer 0 (or inline); null rows are zero views.
-    let arr = unsafe {
-        Utf8ViewArray::new_unchecked(
-            ArrowDataType::Utf8View,
-            Buffer::from(rows),
-            Buffer::from(buffers),
-            validity,
-            Some(bytes_len),
-            buffer_len,
-        )
-    };
-    StringChunked::with_chunk(name.into(), arr).into_column()
+    unsafe { crate::store::view_column(name, rows, buffers, validity, bytes_len, buffer_len) }
 }

@@ -739,18 +739,7 @@ fn attribute_streaming(a: &AttributeArgs, columns: &[&str]) -> Result<Option<u8>
     Ok(Some(code))
 }
 
-/// The columns of `attribute`'s output that come from the events as they are (the others come
-/// from the attribution table).
-const EVENT_OUTPUT: [&str; 8] = [
-    "event_id",
-    "event_time",
-    "event_name",
-    "event_source",
-    "recipient_account",
-    "aws_region",
-    "source_ip",
-    "access_key_id",
-];
+use crate::attribute::EVENT_OUTPUT_COLUMNS as EVENT_OUTPUT;
 
 /// Rows of a slice as bytes for the spill when the output is built from frames (Parquet, table):
 /// the event output columns and the attribution index, so that the merge can build the output

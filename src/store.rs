@@ -378,9 +378,8 @@ fn string_column_with(
     keep: &[&[bool]],
     max_buffer: usize,
 ) -> Column {
-    use polars_arrow::array::{Utf8ViewArray, View};
+    use polars_arrow::array::View;
     use polars_arrow::bitmap::MutableBitmap;
-    use polars_arrow::datatypes::ArrowDataType;
     use polars_buffer::Buffer;
     let rows: usize = keep.iter().map(|k| k.iter().filter(|x| **x).count()).sum();
     let mut views: Vec<View> = Vec::with_capacity(rows);
@@ -452,6 +451,28 @@ fn string_column_with(
     let validity = (validity.unset_bits() > 0).then(|| validity.into());
     // SAFETY: every view was made by `View::new_from_bytes` from valid UTF-8 (a `String`) at
     // its offset in the buffer it names; inline views hold their bytes; null views are zero.
+    unsafe { view_column(name, views, buffers, validity, bytes_len, buffer_len) }
+}
+
+/// A polars string column from arrow views over `buffers` (`bytes_len`: the total length of
+/// the non-null values; `buffer_len`: the total size of the buffers).
+///
+/// # Safety
+/// Every non-null view must have been made by `View::new_from_bytes` from valid UTF-8, stored
+/// at the offset it names in the buffer it names (or inline, up to 12 bytes); null views are
+/// zero.
+pub unsafe fn view_column(
+    name: &str,
+    views: Vec<polars_arrow::array::View>,
+    buffers: Vec<polars_buffer::Buffer<u8>>,
+    validity: Option<polars_arrow::bitmap::Bitmap>,
+    bytes_len: usize,
+    buffer_len: usize,
+) -> Column {
+    use polars_arrow::array::Utf8ViewArray;
+    use polars_arrow::datatypes::ArrowDataType;
+    use polars_buffer::Buffer;
+    // SAFETY: the caller's contract.
     let arr = unsafe {
         Utf8ViewArray::new_unchecked(
             ArrowDataType::Utf8View,
