@@ -632,6 +632,33 @@ pub fn attribute_all(frames: &Frames) -> Result<Attributed> {
     Ok(r)
 }
 
+/// `attribute_all` over an events frame of any number of chunks, a chunk at a time (no
+/// contiguous copy of the frame is made), with the cross-chunk rows taken from all of it.
+pub fn attribute_chunked(frames: &mut Frames) -> Result<Attributed> {
+    let t0 = std::time::Instant::now();
+    let graph = SessionGraph::build(&issuances_in(&frames.issuances)?);
+    let cross_rows = frames
+        .events
+        .clone()
+        .lazy()
+        .filter(cross_rows_filter())
+        .collect()?;
+    let cross = Attributor::context(&cross_rows, &graph)?;
+    drop(cross_rows);
+    crate::ingest::profile("build session graph", t0);
+    let t0 = std::time::Instant::now();
+    let mut state = AttributionState::new(graph);
+    let mut per_event = Vec::with_capacity(frames.events.height());
+    for chunk in frames.events.split_chunks() {
+        let mut a = Attributor::with_state(&chunk, state, Some(&cross))?;
+        per_event.extend((0..chunk.height()).map(|i| a.row(i)));
+        state = a.into_state();
+    }
+    let r = state.finish(per_event);
+    crate::ingest::profile("attribute events", t0);
+    Ok(r)
+}
+
 /// Builds the session graph and attributes only `rows` (others are left unattributed).
 pub fn attribute_rows(frames: &Frames, rows: &[usize]) -> Result<Attributed> {
     let ev = single_chunk(&frames.events);

@@ -499,13 +499,13 @@ fn cmd_attribute(a: AttributeArgs) -> Result<u8> {
             return Ok(code);
         }
     }
-    let loaded =
-        crate::load::load_columns(&a.input.inputs, &a.input.ingest_options(), Some(&columns))?;
+    let mut loaded =
+        crate::load::load_chunked(&a.input.inputs, &a.input.ingest_options(), Some(&columns))?;
     let code = report_problems(&loaded.problems, &a.input);
     if code == 2 {
         return Ok(2);
     }
-    let at = attribute_all(&loaded.frames)?;
+    let at = crate::attribute::attribute_chunked(&mut loaded.frames)?;
     note_loops(&at.graph, &a.input);
     // Rows by event time (stable: ties keep the canonical order), built in that order.
     let t0 = std::time::Instant::now();

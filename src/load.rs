@@ -27,6 +27,22 @@ pub fn load_columns(
     opts: &IngestOptions,
     events_columns: Option<&[&str]>,
 ) -> Result<Loaded> {
+    let mut loaded = load_chunked(inputs, opts, events_columns)?;
+    // One contiguous chunk per column: every later stage reads rows by index.
+    let t0 = std::time::Instant::now();
+    loaded.frames.events.rechunk_mut_par();
+    loaded.frames.issuances.rechunk_mut_par();
+    crate::ingest::profile("rechunk", t0);
+    Ok(loaded)
+}
+
+/// `load_columns` without the final rechunk: the events frame may have several chunks (about
+/// one per 64k rows from log files), for a caller that works a chunk at a time.
+pub fn load_chunked(
+    inputs: &[PathBuf],
+    opts: &IngestOptions,
+    events_columns: Option<&[&str]>,
+) -> Result<Loaded> {
     let found = discover(inputs)?;
     let mut frames = Vec::new();
     let mut stats = Stats::default();
@@ -52,12 +68,7 @@ pub fn load_columns(
             issuances: f.issuances,
         });
     }
-    let mut frames = store::concat(frames)?;
-    // One contiguous chunk per column: every later stage reads rows by index.
-    let t0 = std::time::Instant::now();
-    frames.events.rechunk_mut_par();
-    frames.issuances.rechunk_mut_par();
-    crate::ingest::profile("rechunk", t0);
+    let frames = store::concat(frames)?;
     Ok(Loaded {
         frames,
         stats,
