@@ -539,6 +539,9 @@ fn attribute_streaming(a: &AttributeArgs, columns: &[&str]) -> Result<Option<u8>
         ([dir], true) => {
             let manifest = store::read_manifest(dir)?;
             let events = store::CaseEvents::open(dir, &manifest, columns)?;
+            if events.parts() == 0 {
+                return Ok(None); // no events file at all: the in-memory path says what it has
+            }
             let code = report_problems(&manifest.problems(), &a.input);
             (dir.clone(), manifest, events, code)
         }
