@@ -295,4 +295,19 @@ fn streamed_attribution_equals_in_memory() {
         let text = String::from_utf8(out.stdout).unwrap();
         assert_eq!(text.lines().count(), expected, "{format}: {text:?}");
     }
+    let p = dir.path().join("empty.parquet");
+    let (p_s, e_s) = (p.to_str().unwrap(), empty.to_str().unwrap());
+    // (exit 1: the empty file is an input problem)
+    let parquet = ["attribute", "-q", "--format", "parquet", "-o", p_s, e_s];
+    run_ok(parquet, 1);
+    let df = read(&p);
+    assert_eq!((df.height(), df.schema()), (0, in_memory.schema()));
+    // A case whose events files are gone answers (with no rows) instead of failing.
+    let gone = dir.path().join("case-csv-3");
+    std::fs::remove_dir_all(gone.join("events")).unwrap();
+    let out = run_ok(
+        ["attribute", "-q", "--format", "csv", gone.to_str().unwrap()],
+        0,
+    );
+    assert_eq!(out.lines().count(), 1, "{out}");
 }
