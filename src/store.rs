@@ -388,56 +388,37 @@ fn string_column_with(
     let (mut bytes_len, mut buffer_len) = (0usize, 0usize);
     for (c, k) in files.into_iter().zip(keep) {
         let (data, ends, valid) = c.into_parts();
-        if data.len() > max_buffer {
-            let mut spill: Vec<u8> = Vec::new();
-            let mut start = 0usize;
-            for (i, &end) in ends.iter().enumerate() {
-                if k[i] {
-                    if valid[i] {
-                        let v = &data.as_bytes()[start..end];
-                        bytes_len += v.len();
-                        if v.len() > View::MAX_INLINE_SIZE as usize {
-                            if !spill.is_empty() && spill.len() + v.len() > max_buffer {
-                                buffer_len += spill.len();
-                                buffers.push(Buffer::from(std::mem::take(&mut spill)));
-                            }
-                            let at = spill.len() as u32;
-                            spill.extend_from_slice(v);
-                            views.push(View::new_from_bytes(v, buffers.len() as u32, at));
-                        } else {
-                            views.push(View::new_from_bytes(v, 0, 0));
-                        }
-                        validity.push(true);
-                    } else {
-                        views.push(View::default());
-                        validity.push(false);
-                    }
-                }
-                start = end;
-            }
-            if !spill.is_empty() {
-                buffer_len += spill.len();
-                buffers.push(Buffer::from(spill));
-            }
-            continue;
-        }
+        let spilled = data.len() > max_buffer;
         let idx = buffers.len() as u32;
         let mut referenced = false;
-        let mut start = 0usize;
-        for (i, &end) in ends.iter().enumerate() {
-            if k[i] {
-                if valid[i] {
-                    let v = &data.as_bytes()[start..end];
-                    bytes_len += v.len();
-                    referenced |= v.len() > View::MAX_INLINE_SIZE as usize;
-                    views.push(View::new_from_bytes(v, idx, start as u32));
-                    validity.push(true);
-                } else {
-                    views.push(View::default());
-                    validity.push(false);
+        let mut spill: Vec<u8> = Vec::new();
+        for value in kept_values(data.as_bytes(), &ends, &valid, k) {
+            let Some((v, at)) = value else {
+                views.push(View::default());
+                validity.push(false);
+                continue;
+            };
+            bytes_len += v.len();
+            validity.push(true);
+            if v.len() <= View::MAX_INLINE_SIZE as usize {
+                views.push(View::new_from_bytes(v, 0, 0));
+            } else if !spilled {
+                referenced = true;
+                views.push(View::new_from_bytes(v, idx, at as u32));
+            } else {
+                // An arena over `max_buffer`: copied into buffers of at most that size.
+                if !spill.is_empty() && spill.len() + v.len() > max_buffer {
+                    buffer_len += spill.len();
+                    buffers.push(Buffer::from(std::mem::take(&mut spill)));
                 }
+                let at = spill.len() as u32;
+                spill.extend_from_slice(v);
+                views.push(View::new_from_bytes(v, buffers.len() as u32, at));
             }
-            start = end;
+        }
+        if !spill.is_empty() {
+            buffer_len += spill.len();
+            buffers.push(Buffer::from(spill));
         }
         if referenced {
             let mut data = data.into_bytes();
@@ -452,6 +433,21 @@ fn string_column_with(
     // SAFETY: every view was made by `View::new_from_bytes` from valid UTF-8 (a `String`) at
     // its offset in the buffer it names; inline views hold their bytes; null views are zero.
     unsafe { view_column(name, views, buffers, validity, bytes_len, buffer_len) }
+}
+
+/// The rows of one file's string column that `keep` selects: None for a null, else the value
+/// and its offset in `data` (the arena; `ends[i]` is where row i's value ends).
+fn kept_values<'d>(
+    data: &'d [u8],
+    ends: &'d [usize],
+    valid: &'d [bool],
+    keep: &'d [bool],
+) -> impl Iterator<Item = Option<(&'d [u8], usize)>> + 'd {
+    let mut start = 0;
+    ends.iter().enumerate().filter_map(move |(i, &end)| {
+        let at = std::mem::replace(&mut start, end);
+        keep[i].then(|| valid[i].then(|| (&data[at..end], at)))
+    })
 }
 
 /// A polars string column from arrow views over `buffers` (`bytes_len`: the total length of
