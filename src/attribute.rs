@@ -48,8 +48,16 @@ impl<'a> Cols<'a> {
 
 /// A column of a single-chunk frame read by row through its arrow array (no chunk lookup per
 /// read, as `ChunkedArray::get` does): attribution reads ~30 cells per event.
-#[derive(Clone, Copy)]
 pub struct Arr<'a, A>(Option<&'a A>);
+
+// Not derived: a derive would require `A: Copy`; the reference is Copy whatever `A` is.
+impl<A> Clone for Arr<'_, A> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<A> Copy for Arr<'_, A> {}
 
 impl<'a, A: polars_arrow::array::Array> Arr<'a, A> {
     fn of<T: PolarsDataType<Array = A>>(c: &'a ChunkedArray<T>) -> Result<Self> {
@@ -396,6 +404,47 @@ pub fn cross_rows_filter() -> Expr {
         .or(col("identity_type").eq(lit("IdentityCenterUser")))
 }
 
+/// The caller copy of each cross-account action: the first row per sharedEventID whose
+/// identity type is not AWSAccount.
+fn partners<'a>(ids: &IdentityCols<'a>, shared: StrArr<'a>) -> FxHashMap<&'a str, usize> {
+    let mut partner = FxHashMap::default();
+    for (i, s) in shared.iter().enumerate() {
+        if let Some(s) = s {
+            if ids.kind.get(i) != Some("AWSAccount") {
+                partner.entry(s).or_insert(i);
+            }
+        }
+    }
+    partner
+}
+
+/// Identity Center portal calls (IdC account) → the SAML session they led to (spec 2.4.11):
+/// per row by (account, permission set, time) for GetRoleCredentials/Federate; and per IdC
+/// user id, the first such session, for the user's other portal calls.
+fn idc_sessions<'a>(
+    ids: &IdentityCols<'a>,
+    (sso_acct, sso_role): (StrArr<'a>, StrArr<'a>),
+    et: TimeArr<'a>,
+    graph: &SessionGraph,
+) -> (FxHashMap<usize, usize>, FxHashMap<&'a str, usize>) {
+    let mut idc_row = FxHashMap::default();
+    let mut idc_user = FxHashMap::default();
+    for (i, k) in ids.kind.iter().enumerate() {
+        if k != Some("IdentityCenterUser") {
+            continue;
+        }
+        if let (Some(a), Some(r), Some(t)) = (sso_acct.get(i), sso_role.get(i), et.get(i)) {
+            if let Some(s) = graph.sso_session_for(a, r, t, SSO_WINDOW_MS) {
+                idc_row.insert(i, s);
+                if let Some(u) = ids.obo.get(i) {
+                    idc_user.entry(u).or_insert(s);
+                }
+            }
+        }
+    }
+    (idc_row, idc_user)
+}
+
 /// Attributes events of one frame on demand; `attribute_all` runs it over every row, `who`
 /// over the few rows it needs, the streaming `attribute` over one frame after another.
 pub struct Attributor<'a> {
@@ -445,35 +494,15 @@ impl<'a> Attributor<'a> {
             Arr::of(c.s("shared_event_id")?)?,
             Arr::of(c.t("event_time")?)?,
         );
-        let mut partner: FxHashMap<&str, usize> = FxHashMap::default();
-        if cross.is_none() {
-            for (i, s) in shared.iter().enumerate() {
-                if let Some(s) = s {
-                    if ids.kind.get(i) != Some("AWSAccount") {
-                        partner.entry(s).or_insert(i);
-                    }
-                }
-            }
-        }
-        // Identity Center portal calls (IdC account) → the SAML session they led to (spec
-        // 2.4.11): first by (account, permission set, time) for GetRoleCredentials/Federate,
-        // then by the IdC user id for the user's other portal calls.
-        let (sso_acct, sso_role) = (c.s("sso_account_id")?, c.s("sso_role_name")?);
-        let mut idc_user: FxHashMap<&str, usize> = FxHashMap::default();
-        let mut idc_row: FxHashMap<usize, usize> = FxHashMap::default();
-        for (i, k) in ids.kind.iter().enumerate() {
-            if k != Some("IdentityCenterUser") {
-                continue;
-            }
-            if let (Some(a), Some(r), Some(t)) = (sso_acct.get(i), sso_role.get(i), et.get(i)) {
-                if let Some(s) = state.graph.sso_session_for(a, r, t, SSO_WINDOW_MS) {
-                    idc_row.insert(i, s);
-                    if let Some(u) = ids.obo.get(i) {
-                        idc_user.entry(u).or_insert(s);
-                    }
-                }
-            }
-        }
+        let partner = match cross {
+            None => partners(&ids, shared),
+            Some(_) => FxHashMap::default(),
+        };
+        let sso = (
+            Arr::of(c.s("sso_account_id")?)?,
+            Arr::of(c.s("sso_role_name")?)?,
+        );
+        let (idc_row, idc_user) = idc_sessions(&ids, sso, et, &state.graph);
         Ok(Attributor {
             state,
             ids,
@@ -493,32 +522,21 @@ impl<'a> Attributor<'a> {
     /// IdentityCenterUser row, in input order (see `CROSS_ROWS_FILTER`).
     pub fn context(events: &DataFrame, graph: &SessionGraph) -> Result<CrossRows> {
         let events = single_chunk(events);
-        let a = Attributor::with_state(
-            &events,
-            AttributionState::new(SessionGraph::build(&[])),
-            None,
-        )?;
-        let mut partner = FxHashMap::default();
-        for (s, &i) in &a.partner {
-            partner.insert(s.to_string(), (a.ids.identity(i), a.ids.signature(i)));
-        }
-        // idc_user needs the graph; `a` was built on an empty one.
+        let ids = IdentityCols::new(&events)?;
         let c = Cols::new(&events);
-        let (sso_acct, sso_role) = (c.s("sso_account_id")?, c.s("sso_role_name")?);
-        let mut idc_user = FxHashMap::default();
-        for (i, k) in a.ids.kind.iter().enumerate() {
-            if k != Some("IdentityCenterUser") {
-                continue;
-            }
-            if let (Some(acct), Some(r), Some(t)) = (sso_acct.get(i), sso_role.get(i), a.et.get(i))
-            {
-                if let Some(s) = graph.sso_session_for(acct, r, t, SSO_WINDOW_MS) {
-                    if let Some(u) = a.ids.obo.get(i) {
-                        idc_user.entry(u.to_string()).or_insert(s);
-                    }
-                }
-            }
-        }
+        let partner = partners(&ids, Arr::of(c.s("shared_event_id")?)?)
+            .into_iter()
+            .map(|(s, i)| (s.to_string(), (ids.identity(i), ids.signature(i))))
+            .collect();
+        let sso = (
+            Arr::of(c.s("sso_account_id")?)?,
+            Arr::of(c.s("sso_role_name")?)?,
+        );
+        let (_, idc_user) = idc_sessions(&ids, sso, Arr::of(c.t("event_time")?)?, graph);
+        let idc_user = idc_user
+            .into_iter()
+            .map(|(u, s)| (u.to_string(), s))
+            .collect();
         Ok(CrossRows { partner, idc_user })
     }
 
