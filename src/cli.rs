@@ -529,7 +529,6 @@ fn attribute_streaming(a: &AttributeArgs, columns: &[&str]) -> Result<Option<u8>
     use crate::attribute::{
         cross_rows_filter, issuances_in, output_frame, AttributionState, Attributor,
     };
-    use rayon::prelude::*;
     let found = crate::discover::discover(&a.input.inputs)?;
     // Log files go through a scratch case first: all must be read before the first event can
     // be attributed (a use may precede its issuance), and held in memory they would make
@@ -622,42 +621,19 @@ fn attribute_streaming(a: &AttributeArgs, columns: &[&str]) -> Result<Option<u8>
         let t0 = std::time::Instant::now();
         // Rows rendered (text formats) or encoded (Parquet: the columns are built after the
         // merge) in blocks on the pool, keyed by (time, position in the case).
-        const BLOCK: usize = 4096;
-        let block_starts: Vec<usize> = (0..n).step_by(BLOCK).collect();
-        let blocks: Vec<(Vec<u8>, Vec<usize>)> = if framed {
+        let blocks = if framed {
             if time_dtype.is_none() {
                 time_dtype = Some(df.column("event_time")?.dtype().clone());
             }
             let rows = EventRows::new(&df)?;
-            block_starts
-                .into_par_iter()
-                .map(|b| {
-                    let (mut buf, mut ends) = (Vec::new(), Vec::new());
-                    let end = (b + BLOCK).min(n);
-                    for (j, &att) in per_event[b..end].iter().enumerate() {
-                        rows.encode(b + j, att, &mut buf);
-                        ends.push(buf.len());
-                    }
-                    (buf, ends)
-                })
-                .collect()
+            row_blocks(n, |j, buf| rows.encode(j, per_event[j], buf))
         } else {
             let out = output_frame(&df, &state.graph, state.table(), &chains, &per_event, None)?;
             let text = render::RowText::new(&out, a.out.format)?;
             if header.is_none() {
                 header = Some(text.header());
             }
-            block_starts
-                .into_par_iter()
-                .map(|b| {
-                    let (mut buf, mut ends) = (Vec::new(), Vec::new());
-                    for j in b..(b + BLOCK).min(n) {
-                        text.row(j, &mut buf);
-                        ends.push(buf.len());
-                    }
-                    (buf, ends)
-                })
-                .collect()
+            row_blocks(n, |j, buf| text.row(j, buf))
         };
         let times = df.column("event_time")?.datetime()?.physical();
         let (files, records) = (
@@ -913,13 +889,7 @@ impl<'a> FrameSink<'a> {
     }
 
     fn finish(mut self) -> Result<()> {
-        if let (FrameOut::Parquet { path, .. }, 0, true) =
-            (&self.to, self.batches, self.times.is_empty())
-        {
-            // No rows: a file with the schema and no row group.
-            let path = *path;
-            return render::write_parquet(&self.batch()?, path);
-        }
+        // With no rows at all, one empty batch: the table's header, the Parquet schema.
         if !self.times.is_empty() || self.batches == 0 {
             self.flush()?;
         }
@@ -933,6 +903,26 @@ impl<'a> FrameSink<'a> {
         }
         Ok(())
     }
+}
+
+/// Rows `0..n` written by `row` in blocks on the rayon pool: per block, the bytes and the end
+/// of each row in them, blocks in row order.
+fn row_blocks(n: usize, row: impl Fn(usize, &mut Vec<u8>) + Sync) -> Vec<(Vec<u8>, Vec<usize>)> {
+    use rayon::prelude::*;
+    const BLOCK: usize = 4096;
+    (0..n)
+        .step_by(BLOCK)
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|b| {
+            let (mut buf, mut ends) = (Vec::new(), Vec::new());
+            for j in b..(b + BLOCK).min(n) {
+                row(j, &mut buf);
+                ends.push(buf.len());
+            }
+            (buf, ends)
+        })
+        .collect()
 }
 
 /// Rendered output rows with their merge keys, gathered until they are spilled as one run.
