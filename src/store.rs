@@ -966,10 +966,6 @@ impl CaseEvents {
         self.parts.len()
     }
 
-    pub fn rows(&self) -> usize {
-        self.parts.iter().map(|(_, m)| m.num_rows).sum()
-    }
-
     /// Every row group, part by part: slices that decode nothing twice.
     pub fn row_groups(&self) -> Vec<RowGroup> {
         let mut out = Vec::new();
