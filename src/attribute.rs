@@ -10,6 +10,7 @@ use crate::model::{Confidence, IssuanceKind, Millis};
 use crate::store::Frames;
 use anyhow::Result;
 use polars::prelude::*;
+use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHasher};
 use std::hash::{Hash, Hasher};
 
@@ -461,6 +462,10 @@ pub struct Attributor<'a> {
     idc_user: FxHashMap<&'a str, usize>,
     /// Set when the frame is part of the input: these replace `partner` and `idc_user`.
     cross: Option<&'a CrossRows>,
+    /// The identity signature of every row, when computed ahead (`with_signatures`).
+    sigs: Option<Vec<u128>>,
+    /// Rows of the frame.
+    height: usize,
 }
 
 impl<'a> Attributor<'a> {
@@ -514,7 +519,25 @@ impl<'a> Attributor<'a> {
             idc_row,
             idc_user,
             cross,
+            sigs: None,
+            height: events.height(),
         })
+    }
+
+    /// Computes the identity signature of every row up front, in parallel (hashing fifteen
+    /// columns a row is most of what attributing an event costs, and needs no state); for
+    /// callers about to attribute all rows.
+    pub fn with_signatures(mut self) -> Self {
+        use rayon::prelude::*;
+        let ids = &self.ids;
+        self.sigs = Some(
+            (0..self.height)
+                .into_par_iter()
+                .with_min_len(4096)
+                .map(|i| ids.signature(i))
+                .collect(),
+        );
+        self
     }
 
     /// The cross-frame context of `events`, which must hold (at least) every row of the input
@@ -591,7 +614,11 @@ impl<'a> Attributor<'a> {
             (Some("AWSAccount"), Some(s)) => self.partner.get(s).copied().unwrap_or(i),
             _ => i,
         };
-        let (sig, dated) = (self.ids.signature(row), self.ids.cd.get(row).is_some());
+        let sig = match &self.sigs {
+            Some(s) => s[row],
+            None => self.ids.signature(row),
+        };
+        let dated = self.ids.cd.get(row).is_some();
         if let Some(a) = self.memoised(sig, dated) {
             return a;
         }
@@ -641,7 +668,7 @@ impl<'a> Attributor<'a> {
 pub fn attribute_all(frames: &Frames) -> Result<Attributed> {
     let t0 = std::time::Instant::now();
     let ev = single_chunk(&frames.events);
-    let mut a = Attributor::new(&ev, &frames.issuances)?;
+    let mut a = Attributor::new(&ev, &frames.issuances)?.with_signatures();
     crate::ingest::profile("build session graph", t0);
     let t0 = std::time::Instant::now();
     let per_event: Vec<u32> = (0..ev.height()).map(|i| a.row(i)).collect();
@@ -668,7 +695,7 @@ pub fn attribute_chunked(frames: &mut Frames) -> Result<Attributed> {
     let mut state = AttributionState::new(graph);
     let mut per_event = Vec::with_capacity(frames.events.height());
     for chunk in frames.events.split_chunks() {
-        let mut a = Attributor::with_state(&chunk, state, Some(&cross))?;
+        let mut a = Attributor::with_state(&chunk, state, Some(&cross))?.with_signatures();
         per_event.extend((0..chunk.height()).map(|i| a.row(i)));
         state = a.into_state();
     }
@@ -821,7 +848,17 @@ pub fn output_frame(
     let mut cols: Vec<Column> = match order {
         Some(o) => {
             let idx = IdxCa::from_vec("".into(), o.to_vec());
-            ev.select(names)?.take(&idx)?.columns().to_vec()
+            // Strings gathered as views of the same buffers: no string is copied.
+            names
+                .par_iter()
+                .map(|c| {
+                    let col = ev.column(c)?;
+                    Ok(match col.dtype() {
+                        DataType::String => crate::store::gather_strings(col.str()?, o),
+                        _ => col.take(&idx)?,
+                    })
+                })
+                .collect::<Result<_>>()?
         }
         None => names
             .iter()

@@ -609,7 +609,7 @@ fn attribute_streaming(a: &AttributeArgs, columns: &[&str]) -> Result<Option<u8>
         let t0 = std::time::Instant::now();
         let df = events.slice(g)?;
         let n = df.height();
-        let mut at = Attributor::with_state(&df, state, Some(&cross))?;
+        let mut at = Attributor::with_state(&df, state, Some(&cross))?.with_signatures();
         let per_event: Vec<u32> = (0..n).map(|i| at.row(i)).collect();
         state = at.into_state();
         chains.extend(

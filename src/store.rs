@@ -161,9 +161,10 @@ fn build_column<'a>(name: &str, kind: Kind, parts: &[Part<'a>], idx: usize) -> C
                     unreachable!("schema mismatch")
                 };
                 let c: &crate::table::StrCol = c;
-                (0..c.len())
-                    .filter(move |i| keep.is_none_or(|k| k[*i]))
-                    .map(move |i| c.get(i))
+                c.iter()
+                    .enumerate()
+                    .filter(move |(i, _)| keep.is_none_or(|k| k[*i]))
+                    .map(|(_, v)| v)
             });
             StringChunked::from_iter_options(name, it).into_column()
         }
@@ -387,12 +388,12 @@ fn string_column_with(
     let mut buffers: Vec<Buffer<u8>> = Vec::new();
     let (mut bytes_len, mut buffer_len) = (0usize, 0usize);
     for (c, k) in files.into_iter().zip(keep) {
-        let (data, ends, valid) = c.into_parts();
+        let (data, ends, tags) = c.into_parts();
         let spilled = data.len() > max_buffer;
         let idx = buffers.len() as u32;
         let mut referenced = false;
         let mut spill: Vec<u8> = Vec::new();
-        for value in kept_values(data.as_bytes(), &ends, &valid, k) {
+        for value in kept_values(data.as_bytes(), &ends, &tags, k) {
             let Some((v, at)) = value else {
                 views.push(View::default());
                 validity.push(false);
@@ -436,18 +437,16 @@ fn string_column_with(
 }
 
 /// The rows of one file's string column that `keep` selects: None for a null, else the value
-/// and its offset in `data` (the arena; `ends[i]` is where row i's value ends).
+/// and its offset in `data` (see `table::values`).
 fn kept_values<'d>(
     data: &'d [u8],
     ends: &'d [usize],
-    valid: &'d [bool],
+    tags: &'d [u8],
     keep: &'d [bool],
 ) -> impl Iterator<Item = Option<(&'d [u8], usize)>> + 'd {
-    let mut start = 0;
-    ends.iter().enumerate().filter_map(move |(i, &end)| {
-        let at = std::mem::replace(&mut start, end);
-        keep[i].then(|| valid[i].then(|| (&data[at..end], at)))
-    })
+    crate::table::values(data, ends, tags)
+        .zip(keep)
+        .filter_map(|(v, k)| k.then_some(v))
 }
 
 /// A polars string column from arrow views over `buffers` (`bytes_len`: the total length of
@@ -480,6 +479,54 @@ pub unsafe fn view_column(
         )
     };
     StringChunked::with_chunk(name.into(), arr).into_column()
+}
+
+/// Rows `idx` of a string column (in that order), as a column whose views point into the
+/// column's own buffers: 16 bytes copied a row and none of the strings (polars' gather copies
+/// every value longer than 12 bytes into new buffers).
+pub fn gather_strings(c: &StringChunked, idx: &[IdxSize]) -> Column {
+    use polars_arrow::array::{Array, Utf8ViewArray, View};
+    use polars_arrow::bitmap::MutableBitmap;
+    let arrs: Vec<&Utf8ViewArray> = c.downcast_iter().collect();
+    // The first row of each chunk, and where its buffers start among all.
+    let (mut starts, mut base) = (Vec::with_capacity(arrs.len()), Vec::new());
+    let mut buffers = Vec::new();
+    let (mut rows, mut buffer_len) = (0usize, 0usize);
+    for a in &arrs {
+        starts.push(rows);
+        rows += a.len();
+        base.push(buffers.len() as u32);
+        for b in a.data_buffers().iter() {
+            buffer_len += b.len();
+            buffers.push(b.clone());
+        }
+    }
+    let mut views = Vec::with_capacity(idx.len());
+    let mut validity = MutableBitmap::with_capacity(idx.len());
+    let mut bytes_len = 0;
+    for &g in idx {
+        let g = g as usize;
+        // The last chunk starting at or before g holds it (an empty chunk shares its start
+        // with the next one).
+        let k = starts.partition_point(|&s| s <= g) - 1;
+        let (a, i) = (arrs[k], g - starts[k]);
+        if a.is_valid(i) {
+            let mut v = a.views()[i];
+            bytes_len += v.length as usize;
+            if v.length > View::MAX_INLINE_SIZE {
+                v.buffer_idx += base[k];
+            }
+            views.push(v);
+            validity.push(true);
+        } else {
+            views.push(View::default());
+            validity.push(false);
+        }
+    }
+    let validity = (validity.unset_bits() > 0).then(|| validity.into());
+    // SAFETY: every non-null view is a valid view of its chunk, with its buffer index moved to
+    // where that chunk's buffers are in `buffers`; null views are zero.
+    unsafe { view_column(c.name(), views, buffers, validity, bytes_len, buffer_len) }
 }
 
 /// A thread that builds the chunks it is sent into frames and hands each to `f` (in order).
@@ -1237,6 +1284,34 @@ mod tests {
         c
     }
 
+    /// Gathering a multi-chunk string column by views gives what polars' own gather gives.
+    #[test]
+    fn gather_strings_matches_take() {
+        let mut c = StringChunked::from_iter_options(
+            "c".into(),
+            [Some("a value longer than twelve"), None, Some("short")].into_iter(),
+        );
+        c.append(&StringChunked::from_iter_options(
+            "c".into(),
+            std::iter::empty::<Option<&str>>(),
+        ))
+        .unwrap();
+        c.append(&StringChunked::from_iter_options(
+            "c".into(),
+            [Some("second chunk, long enough too"), Some("x"), None].into_iter(),
+        ))
+        .unwrap();
+        assert!(c.chunks().len() >= 2);
+        let idx: Vec<IdxSize> = vec![3, 0, 5, 1, 4, 2, 3, 0];
+        let got = gather_strings(&c, &idx);
+        let want = c.take(&IdxCa::from_vec("".into(), idx.clone())).unwrap();
+        assert_eq!(
+            got.str().unwrap().iter().collect::<Vec<_>>(),
+            want.iter().collect::<Vec<_>>()
+        );
+        assert_eq!(got.null_count(), 2);
+    }
+
     /// The views over the arenas give back exactly the kept values, also when an arena is
     /// over the buffer limit and is copied into several buffers.
     #[test]
@@ -1246,6 +1321,10 @@ mod tests {
             Some("short"),
             None,
             Some(long),
+            Some(long),
+            None,
+            Some(long),
+            Some(""),
             Some(""),
             Some("dropped row value"),
         ];
@@ -1255,14 +1334,28 @@ mod tests {
             None,
             Some("a third value that is long enough"),
         ];
-        let keep_a = [true, true, true, true, false];
+        let keep_a = [true, true, true, false, true, true, true, true, false];
         let keep_b = [true, true, true, true];
-        let expect: Vec<Option<&str>> = a[..4].iter().chain(&b).copied().collect();
+        let expect: Vec<Option<&str>> = a
+            .iter()
+            .zip(keep_a)
+            .filter_map(|(v, k)| k.then_some(*v))
+            .chain(b.iter().copied())
+            .collect();
+        // A value equal to the one before it (nulls between) is stored once, and every way of
+        // reading the column gives it back.
+        let ca = col(&a);
+        assert_eq!(
+            ca.bytes(),
+            "short".len() + long.len() + "dropped row value".len()
+        );
+        assert_eq!(ca.iter().collect::<Vec<_>>(), a);
+        assert_eq!((0..a.len()).map(|i| ca.get(i)).collect::<Vec<_>>(), a);
         for max in [u32::MAX as usize, 40, 8] {
             let c = string_column_with("c", vec![col(&a), col(&b)], &[&keep_a, &keep_b], max);
             let got: Vec<Option<&str>> = c.str().unwrap().iter().collect();
             assert_eq!(got, expect, "max_buffer {max}");
-            assert_eq!(c.null_count(), 2);
+            assert_eq!(c.null_count(), 3);
         }
     }
 }

@@ -7,20 +7,44 @@
 use std::borrow::Cow;
 
 /// A nullable string column stored as one arena.
+///
+/// A value equal to the one before it (the file name on every row of a file, the same caller's
+/// user agent and ARN on consecutive records) is not stored again: its row is tagged `SAME`.
 #[derive(Default, Debug, Clone)]
 pub struct StrCol {
     data: String,
+    /// Where each row's value ends in `data` (a `SAME` or null row adds no bytes).
     ends: Vec<usize>,
-    valid: Vec<bool>,
+    /// Per row: `NULL`, `NEW` (the bytes since the previous end) or `SAME`.
+    tags: Vec<u8>,
+    /// The range of the last non-null value.
+    last: Option<(usize, usize)>,
 }
+
+/// Row tags of a `StrCol`.
+pub const NULL: u8 = 0;
+pub const NEW: u8 = 1;
+/// The same value as the last non-null row before it.
+pub const SAME: u8 = 2;
 
 impl StrCol {
     pub fn push(&mut self, v: Option<&str>) {
-        if let Some(s) = v {
-            self.data.push_str(s);
-        }
+        let tag = match v {
+            None => NULL,
+            Some(s) => match self.last {
+                Some((a, b)) if b - a == s.len() && &self.data.as_bytes()[a..b] == s.as_bytes() => {
+                    SAME
+                }
+                _ => {
+                    let start = self.data.len();
+                    self.data.push_str(s);
+                    self.last = Some((start, self.data.len()));
+                    NEW
+                }
+            },
+        };
         self.ends.push(self.data.len());
-        self.valid.push(v.is_some());
+        self.tags.push(tag);
     }
     pub fn len(&self) -> usize {
         self.ends.len()
@@ -28,30 +52,60 @@ impl StrCol {
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()
     }
+    /// Row i's value (a `SAME` row walks back to its value: for random access to a few rows;
+    /// `iter` reads them all in one pass).
     pub fn get(&self, i: usize) -> Option<&str> {
-        if !self.valid[i] {
-            return None;
+        let mut j = i;
+        loop {
+            match self.tags[j] {
+                NULL if j == i => return None,
+                NEW => break,
+                _ => j -= 1, // a SAME row always has a non-null row before it
+            }
         }
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        Some(&self.data[start..self.ends[i]])
+        let start = if j == 0 { 0 } else { self.ends[j - 1] };
+        Some(&self.data[start..self.ends[j]])
     }
     pub fn iter(&self) -> impl Iterator<Item = Option<&str>> + '_ {
-        (0..self.len()).map(move |i| self.get(i))
+        let data = self.data.as_str();
+        values(data.as_bytes(), &self.ends, &self.tags)
+            .map(move |v| v.map(|(s, at)| &data[at..at + s.len()]))
     }
     /// Room for `rows` more values of `bytes` bytes in all.
     pub fn reserve(&mut self, rows: usize, bytes: usize) {
         self.data.reserve(bytes);
         self.ends.reserve(rows);
-        self.valid.reserve(rows);
+        self.tags.reserve(rows);
     }
     /// Bytes in the arena.
     pub fn bytes(&self) -> usize {
         self.data.len()
     }
-    /// The arena, the end offset of each value in it, and which values are present.
-    pub fn into_parts(self) -> (String, Vec<usize>, Vec<bool>) {
-        (self.data, self.ends, self.valid)
+    /// The arena, the end offset of each row in it, and the row tags (see `values`).
+    pub fn into_parts(self) -> (String, Vec<usize>, Vec<u8>) {
+        (self.data, self.ends, self.tags)
     }
+}
+
+/// The rows of a `StrCol`'s parts in order: None for a null, else the value's bytes and their
+/// offset in `data`.
+pub fn values<'d>(
+    data: &'d [u8],
+    ends: &'d [usize],
+    tags: &'d [u8],
+) -> impl Iterator<Item = Option<(&'d [u8], usize)>> + 'd {
+    let (mut start, mut last) = (0, (0, 0));
+    ends.iter().zip(tags).map(move |(&end, &tag)| {
+        let at = std::mem::replace(&mut start, end);
+        match tag {
+            NULL => None,
+            NEW => {
+                last = (at, end);
+                Some((&data[at..end], at))
+            }
+            _ => Some((&data[last.0..last.1], last.0)),
+        }
+    })
 }
 
 /// A borrowed view of one column of a batch, for conversion to the store.
