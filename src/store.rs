@@ -12,6 +12,7 @@ use crate::ingest::{FileOutcome, Ingested, Problem, Stats};
 use crate::table::{ColData, ColRef, EventBatch, IssuanceBatch, Kind};
 use anyhow::{bail, Context, Result};
 use polars::prelude::*;
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -728,15 +729,72 @@ const PLAIN_COLUMNS: &[&str] = &[
     "request_parameters",
 ];
 
+/// Columns of random identifiers (UUIDs as text), written without compression: Snappy makes
+/// them only a tenth smaller, and compressing them was a tenth of the writer's work.
+const UNCOMPRESSED_COLUMNS: &[&str] = &["event_id", "request_id", "shared_event_id"];
+
+/// A string array as a dictionary array for Parquet's dictionary encoding: the distinct values
+/// in order of first appearance (as polars' cast to a dictionary makes them), or None when more
+/// than three quarters of the values are distinct (polars' rule: plain is then smaller). A row
+/// whose view is the same as the row before it (ingest stores a repeated value once, so rows
+/// of one value share a view) takes its key without a hash lookup.
+fn dictionary_of(
+    a: &polars_arrow::array::Utf8ViewArray,
+) -> Option<polars_arrow::array::DictionaryArray<u32>> {
+    use polars_arrow::array::{Array, DictionaryArray, MutableBinaryViewArray, PrimitiveArray};
+    let n = a.len();
+    let most = if n > 128 { n * 3 / 4 } else { n };
+    let buffers = a.data_buffers();
+    let mut map: FxHashMap<&[u8], u32> = FxHashMap::default();
+    let mut values = MutableBinaryViewArray::<str>::new();
+    let mut keys: Vec<u32> = Vec::with_capacity(n);
+    let mut prev: Option<(polars_arrow::array::View, u32)> = None;
+    for (i, v) in a.views().iter().enumerate() {
+        if !a.is_valid(i) {
+            keys.push(0);
+            continue;
+        }
+        if let Some((pv, k)) = prev {
+            if pv.as_u128() == v.as_u128() {
+                keys.push(k);
+                continue;
+            }
+        }
+        // SAFETY: a valid view of `a` names bytes inline or in `a`'s own buffers.
+        let bytes = unsafe { v.get_slice_unchecked(buffers) };
+        let next = map.len() as u32;
+        let k = *map.entry(bytes).or_insert_with(|| {
+            // SAFETY: the bytes of a valid value of a UTF-8 view array.
+            values.push_value(unsafe { std::str::from_utf8_unchecked(bytes) });
+            next
+        });
+        if map.len() > most {
+            return None;
+        }
+        keys.push(k);
+        prev = Some((*v, k));
+    }
+    let keys = PrimitiveArray::new(
+        polars_arrow::datatypes::ArrowDataType::UInt32,
+        keys.into(),
+        a.validity().cloned(),
+    );
+    DictionaryArray::try_from_keys(keys, values.freeze().boxed(), false).ok()
+}
+
 /// The Parquet writer of the case store: polars' own encoder (`polars-parquet`), driven
-/// directly so that each column gets its encoding (see `PLAIN_COLUMNS`), one row group per
-/// chunk of the frames written, Snappy pages, min/max/null statistics (none in a `scratch`
-/// file, read back once by this process). Plain, uncompressed pages would be cheaper to make
-/// but are 5× larger: writing and mapping them back costs more than it saves.
+/// directly so that each column gets its encoding (see `PLAIN_COLUMNS`; strings are
+/// dictionary-encoded by `dictionary_of`) and its compression (Snappy but for
+/// `UNCOMPRESSED_COLUMNS`), one row group per chunk of the frames written, min/max/null
+/// statistics (none in a `scratch` file, read back once by this process). All plain and
+/// uncompressed would be cheaper to make but 5× larger: writing and mapping that back costs
+/// more than it saves.
 struct PqWriter {
     writer: polars_parquet::write::FileWriter<std::io::BufWriter<std::fs::File>>,
     fields: Vec<polars_parquet::write::ParquetType>,
     encodings: Vec<polars_parquet::write::Encoding>,
+    /// Per column: Snappy, or none (`UNCOMPRESSED_COLUMNS`).
+    codecs: Vec<polars_parquet::write::CompressionOptions>,
     options: polars_parquet::write::WriteOptions,
 }
 
@@ -747,7 +805,13 @@ impl PqWriter {
         let parquet = pq::to_parquet_schema(&arrow)?;
         let fields = parquet.fields().to_vec();
         let mut encodings = Vec::with_capacity(fields.len());
+        let mut codecs = Vec::with_capacity(fields.len());
         for (name, field) in arrow.iter() {
+            codecs.push(if UNCOMPRESSED_COLUMNS.contains(&name.as_str()) {
+                pq::CompressionOptions::Uncompressed
+            } else {
+                pq::CompressionOptions::Snappy
+            });
             let enc = pq::get_dtype_encoding(&field.dtype);
             polars_ensure!(enc.len() == 1, ComputeError: "nested column {name}");
             encodings.push(if PLAIN_COLUMNS.contains(&name.as_str()) {
@@ -776,6 +840,7 @@ impl PqWriter {
             writer,
             fields,
             encodings,
+            codecs,
             options,
         })
     }
@@ -786,7 +851,8 @@ impl PqWriter {
     fn write(&mut self, df: &DataFrame) -> PolarsResult<()> {
         use polars_parquet::write as pq;
         use rayon::prelude::*;
-        let (fields, encodings, options) = (&self.fields, &self.encodings, self.options);
+        let (fields, encodings, codecs, options) =
+            (&self.fields, &self.encodings, &self.codecs, self.options);
         for batch in df.iter_chunks(CompatLevel::newest(), false) {
             let rows = batch.len();
             if rows == 0 {
@@ -798,11 +864,30 @@ impl PqWriter {
                     .par_iter()
                     .zip(fields)
                     .zip(encodings)
-                    .map(|((array, ty), enc)| {
+                    .zip(codecs)
+                    .map(|(((array, ty), enc), codec)| {
                         let mut out = Vec::new();
-                        for pages in pq::array_to_columns(array, ty.clone(), options, &[*enc])? {
+                        // Strings are dictionary-encoded here (see `dictionary_of`), not by
+                        // polars' estimate-then-cast.
+                        let dict;
+                        let (array, enc): (&dyn polars_arrow::array::Array, _) = match (
+                            enc,
+                            array
+                                .as_any()
+                                .downcast_ref::<polars_arrow::array::Utf8ViewArray>(),
+                        ) {
+                            (pq::Encoding::RleDictionary, Some(a)) => match dictionary_of(a) {
+                                Some(d) => {
+                                    dict = d;
+                                    (&dict, *enc)
+                                }
+                                None => (a, pq::Encoding::Plain),
+                            },
+                            _ => (array.as_ref(), *enc),
+                        };
+                        for pages in pq::array_to_columns(array, ty.clone(), options, &[enc])? {
                             for page in pages {
-                                out.push(pq::compress(page?, Vec::new(), options.compression)?);
+                                out.push(pq::compress(page?, Vec::new(), *codec)?);
                             }
                         }
                         Ok(out)
@@ -1282,6 +1367,45 @@ mod tests {
             c.push(*v);
         }
         c
+    }
+
+    /// `dictionary_of` keeps every value (nulls as nulls), numbers the distinct values in
+    /// order of first appearance, and gives up on mostly distinct columns.
+    #[test]
+    fn dictionary_of_values_and_keys() {
+        use polars_arrow::array::{Array, Utf8ViewArray};
+        let long = "arn:aws:iam::111122223333:role/a-role-name-long-enough";
+        let rows = [
+            Some(long),
+            Some(long),
+            None,
+            Some("b"),
+            Some(long),
+            Some("b"),
+            None,
+        ];
+        // Through ingest's columns, where rows repeating a value share one view.
+        let c = string_column("c", vec![col(&rows)], &[&[true; 7]]);
+        let a = c.str().unwrap().downcast_iter().next().unwrap();
+        assert_eq!(a.views()[0], a.views()[1]);
+        let d = dictionary_of(a).expect("few distinct values");
+        let values = d.values().as_any().downcast_ref::<Utf8ViewArray>().unwrap();
+        assert_eq!(values.values_iter().collect::<Vec<_>>(), [long, "b"]);
+        let back: Vec<Option<&str>> = (0..d.len())
+            .map(|i| {
+                d.is_valid(i)
+                    .then(|| values.value(d.keys().value(i) as usize))
+            })
+            .collect();
+        assert_eq!(back, rows);
+        let distinct: Vec<String> = (0..200).map(|i| format!("value number {i}")).collect();
+        let a = Utf8ViewArray::from_slice(
+            distinct
+                .iter()
+                .map(|s| Some(s.as_str()))
+                .collect::<Vec<_>>(),
+        );
+        assert!(dictionary_of(&a).is_none());
     }
 
     /// Gathering a multi-chunk string column by views gives what polars' own gather gives.
