@@ -258,10 +258,13 @@ pub fn ingest_each<T: Send>(
                         return;
                     }
                     let mut o = read_file(f, opts);
-                    o.keys = (0..o.events.len())
-                        .map(|i| {
-                            dedup_key(o.events.recipient_account.get(i), o.events.event_id.get(i))
-                        })
+                    // One pass over each column (`StrCol::get` is for a few rows).
+                    o.keys = o
+                        .events
+                        .recipient_account
+                        .iter()
+                        .zip(o.events.event_id.iter())
+                        .map(|(r, e)| dedup_key(r, e))
                         .collect();
                     o.rows = o.events.len();
                     let t = convert(&mut o);
