@@ -394,28 +394,51 @@ fn string_column_with(
         let idx = buffers.len() as u32;
         let mut referenced = false;
         let mut spill: Vec<u8> = Vec::new();
-        for value in kept_values(data.as_bytes(), &ends, &tags, k) {
-            let Some((v, at)) = value else {
-                views.push(View::default());
-                validity.push(false);
-                continue;
-            };
-            bytes_len += v.len();
-            validity.push(true);
-            if v.len() <= View::MAX_INLINE_SIZE as usize {
-                views.push(View::new_from_bytes(v, 0, 0));
-            } else if !spilled {
-                referenced = true;
-                views.push(View::new_from_bytes(v, idx, at as u32));
-            } else {
-                // An arena over `max_buffer`: copied into buffers of at most that size.
-                if !spill.is_empty() && spill.len() + v.len() > max_buffer {
-                    buffer_len += spill.len();
-                    buffers.push(Buffer::from(std::mem::take(&mut spill)));
+        if !spilled {
+            // The common case, in one pass over the tags: a repeated value takes the view of
+            // the value it repeats, without reading its bytes again.
+            let bytes = data.as_bytes();
+            let (mut start, mut last) = (0usize, View::default());
+            for ((&end, &tag), &kept) in ends.iter().zip(&tags).zip(k.iter()) {
+                let at = std::mem::replace(&mut start, end);
+                if tag == crate::table::NEW {
+                    last = View::new_from_bytes(&bytes[at..end], idx, at as u32);
                 }
-                let at = spill.len() as u32;
-                spill.extend_from_slice(v);
-                views.push(View::new_from_bytes(v, buffers.len() as u32, at));
+                if !kept {
+                    continue;
+                }
+                if tag == crate::table::NULL {
+                    views.push(View::default());
+                    validity.push(false);
+                } else {
+                    bytes_len += last.length as usize;
+                    referenced |= last.length > View::MAX_INLINE_SIZE;
+                    views.push(last);
+                    validity.push(true);
+                }
+            }
+        } else {
+            // An arena over `max_buffer` (one file's column over 4 GiB): copied into buffers of at
+            // most that size.
+            for value in kept_values(data.as_bytes(), &ends, &tags, k) {
+                let Some(v) = value else {
+                    views.push(View::default());
+                    validity.push(false);
+                    continue;
+                };
+                bytes_len += v.len();
+                validity.push(true);
+                if v.len() <= View::MAX_INLINE_SIZE as usize {
+                    views.push(View::new_from_bytes(v, 0, 0));
+                } else {
+                    if !spill.is_empty() && spill.len() + v.len() > max_buffer {
+                        buffer_len += spill.len();
+                        buffers.push(Buffer::from(std::mem::take(&mut spill)));
+                    }
+                    let at = spill.len() as u32;
+                    spill.extend_from_slice(v);
+                    views.push(View::new_from_bytes(v, buffers.len() as u32, at));
+                }
             }
         }
         if !spill.is_empty() {
@@ -438,16 +461,16 @@ fn string_column_with(
 }
 
 /// The rows of one file's string column that `keep` selects: None for a null, else the value
-/// and its offset in `data` (see `table::values`).
+/// (see `table::values`).
 fn kept_values<'d>(
     data: &'d [u8],
     ends: &'d [usize],
     tags: &'d [u8],
     keep: &'d [bool],
-) -> impl Iterator<Item = Option<(&'d [u8], usize)>> + 'd {
+) -> impl Iterator<Item = Option<&'d [u8]>> + 'd {
     crate::table::values(data, ends, tags)
         .zip(keep)
-        .filter_map(|(v, k)| k.then_some(v))
+        .filter_map(|(v, k)| k.then_some(v.map(|(v, _)| v)))
 }
 
 /// A polars string column from arrow views over `buffers` (`bytes_len`: the total length of
@@ -1458,7 +1481,7 @@ mod tests {
             None,
             Some("a third value that is long enough"),
         ];
-        let keep_a = [true, true, true, false, true, true, true, true, false];
+        let keep_a = [true, true, false, true, true, true, true, true, false];
         let keep_b = [true, true, true, true];
         let expect: Vec<Option<&str>> = a
             .iter()
