@@ -603,11 +603,10 @@ impl<'a> Attributor<'a> {
             (self.ids.kind.get(i), self.shared.get(i), self.cross)
         {
             if let Some((id, sig)) = c.partner.get(s) {
-                let dated = id.creation_date.is_some();
-                if let Some(a) = self.memoised(*sig, dated) {
+                if let Some(a) = self.memoised(*sig) {
                     return a;
                 }
-                return self.attribute_identity(id, *sig, at, dated);
+                return self.attribute_identity(id, *sig, at);
             }
         }
         let row = match (self.ids.kind.get(i), self.shared.get(i)) {
@@ -618,36 +617,26 @@ impl<'a> Attributor<'a> {
             Some(s) => s[row],
             None => self.ids.signature(row),
         };
-        let dated = self.ids.cd.get(row).is_some();
-        if let Some(a) = self.memoised(sig, dated) {
+        if let Some(a) = self.memoised(sig) {
             return a;
         }
         let id = self.ids.identity(row);
-        self.attribute_identity(&id, sig, at, dated)
+        self.attribute_identity(&id, sig, at)
     }
 
-    /// The memoised attribution of identities with signature `sig`. Links without a
-    /// creationDate (`dated` false) depend on the event time: never memoised.
-    fn memoised(&self, sig: u128, dated: bool) -> Option<u32> {
-        if dated {
-            self.state.memo.get(&sig).copied()
-        } else {
-            None
-        }
+    /// The memoised attribution of identities with signature `sig` (only attributions that
+    /// do not depend on the event time are memoised: see `SessionGraph::timeless`).
+    fn memoised(&self, sig: u128) -> Option<u32> {
+        self.state.memo.get(&sig).copied()
     }
 
     /// Attributes an action signed by `id` (signature `sig`) at `at`, and memoises it when
-    /// `dated`.
-    fn attribute_identity(
-        &mut self,
-        id: &Identity,
-        sig: u128,
-        at: Option<Millis>,
-        dated: bool,
-    ) -> u32 {
+    /// the time does not matter.
+    fn attribute_identity(&mut self, id: &Identity, sig: u128, at: Option<Millis>) -> u32 {
+        let timeless = self.state.graph.timeless(id);
         let a = self.state.graph.attribute(id, at);
         let idx = self.state.put(a);
-        if dated {
+        if timeless {
             self.state.memo.insert(sig, idx);
         }
         idx
@@ -679,22 +668,28 @@ pub fn attribute_all(frames: &Frames) -> Result<Attributed> {
 
 /// `attribute_all` over an events frame of any number of chunks, a chunk at a time (no
 /// contiguous copy of the frame is made), with the cross-chunk rows taken from all of it.
-pub fn attribute_chunked(frames: &mut Frames) -> Result<Attributed> {
+pub fn attribute_chunked(frames: &Frames) -> Result<Attributed> {
     let t0 = std::time::Instant::now();
-    let graph = SessionGraph::build(&issuances_in(&frames.issuances)?);
-    let cross_rows = frames
-        .events
-        .clone()
-        .lazy()
-        .filter(cross_rows_filter())
-        .collect()?;
+    // The graph (serial) and the scan for the cross-chunk rows (polars' pool), side by side.
+    let (graph, cross_rows) = rayon::join(
+        || -> Result<SessionGraph> { Ok(SessionGraph::build(&issuances_in(&frames.issuances)?)) },
+        || {
+            frames
+                .events
+                .clone()
+                .lazy()
+                .filter(cross_rows_filter())
+                .collect()
+        },
+    );
+    let (graph, cross_rows) = (graph?, cross_rows?);
     let cross = Attributor::context(&cross_rows, &graph)?;
     drop(cross_rows);
     crate::ingest::profile("build session graph", t0);
     let t0 = std::time::Instant::now();
     let mut state = AttributionState::new(graph);
     let mut per_event = Vec::with_capacity(frames.events.height());
-    for chunk in frames.events.split_chunks() {
+    for chunk in frames.events.clone().split_chunks() {
         let mut a = Attributor::with_state(&chunk, state, Some(&cross))?.with_signatures();
         per_event.extend((0..chunk.height()).map(|i| a.row(i)));
         state = a.into_state();

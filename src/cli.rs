@@ -499,22 +499,29 @@ fn cmd_attribute(a: AttributeArgs) -> Result<u8> {
             return Ok(code);
         }
     }
-    let mut loaded =
+    let loaded =
         crate::load::load_chunked(&a.input.inputs, &a.input.ingest_options(), Some(&columns))?;
     let code = report_problems(&loaded.problems, &a.input);
     if code == 2 {
         return Ok(2);
     }
-    let at = crate::attribute::attribute_chunked(&mut loaded.frames)?;
+    // Rows by event time (stable: ties keep the canonical order), sorted while the events are
+    // attributed (mostly serial work).
+    let (at, order) = rayon::join(
+        || crate::attribute::attribute_chunked(&loaded.frames),
+        || store::event_time_order(&loaded.frames.events),
+    );
+    let (at, order) = (at?, order?);
     note_loops(&at.graph, &a.input);
-    // Rows by event time (stable: ties keep the canonical order), built in that order.
     let t0 = std::time::Instant::now();
-    let order = store::event_time_order(&loaded.frames.events)?;
     let df = crate::attribute::attribution_frame_ordered(&loaded.frames, &at, Some(&order))?;
     crate::ingest::profile("attribution frame", t0);
     let t0 = std::time::Instant::now();
     emit(&df, &a.out)?;
     crate::ingest::profile("write output", t0);
+    // The process ends after the command: its memory goes back to the system at once, instead
+    // of millions of frees (a tenth of a second on the bench) first.
+    std::mem::forget((df, at, loaded));
     Ok(code)
 }
 

@@ -540,6 +540,24 @@ impl SessionGraph {
         }
     }
 
+    /// Whether `attribute(id, at)` is the same whatever `at`: only the links made without a
+    /// creationDate, a key or a session ARN matched within a credential lifetime, depend on the
+    /// time (`resolve_caller` steps 2b and 3). True for a dated identity, and for one with
+    /// neither a session ARN nor a key any session was issued (an IAM user's long-term key, an
+    /// AWS service).
+    pub fn timeless(&self, id: &Identity) -> bool {
+        if id.creation_date.is_some() {
+            return true;
+        }
+        let kind = id.kind.as_deref().unwrap_or("");
+        let key = id
+            .access_key_id
+            .as_deref()
+            .filter(|k| !k.is_empty() && !k.eq_ignore_ascii_case("REDACTED"));
+        !matches!(kind, "AssumedRole" | "FederatedUser")
+            && key.is_none_or(|k| !self.by_key.contains_key(k))
+    }
+
     fn latest_live(
         &self,
         cands: Option<&Vec<usize>>,

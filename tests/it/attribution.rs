@@ -488,3 +488,59 @@ fn who_on_case_equals_who_on_raw_logs() {
         );
     }
 }
+
+/// Two sessions of one role with the same session name, each used by an identical identity
+/// without a creationDate or key (so linked by session ARN within the credential lifetime):
+/// the same identity attributes to alice in the first lifetime and to bob in the second. An
+/// attribution memoised by identity alone would give both to alice.
+#[test]
+fn same_identity_without_creation_date_follows_the_time() {
+    let acct = "111122223333";
+    let issue = |user: &str, at: &str, key: &str, expires: &str, id: &str| {
+        serde_json::json!({
+            "eventVersion": "1.08", "eventTime": at, "eventSource": "sts.amazonaws.com",
+            "eventName": "AssumeRole", "awsRegion": "us-east-1", "eventID": id,
+            "eventType": "AwsApiCall", "recipientAccountId": acct,
+            "userIdentity": {"type": "IAMUser", "accountId": acct, "userName": user,
+                "arn": format!("arn:aws:iam::{acct}:user/{user}"),
+                "principalId": format!("AIDA{}", user.to_uppercase()),
+                "accessKeyId": format!("AKIA{}", user.to_uppercase())},
+            "requestParameters": {"roleArn": format!("arn:aws:iam::{acct}:role/Ops"),
+                "roleSessionName": "ops"},
+            "responseElements": {
+                "assumedRoleUser": {"arn": format!("arn:aws:sts::{acct}:assumed-role/Ops/ops"),
+                    "assumedRoleId": "AROAOPS:ops"},
+                "credentials": {"accessKeyId": key, "expiration": expires}}
+        })
+    };
+    let use_at = |at: &str, id: &str| {
+        serde_json::json!({
+            "eventVersion": "1.08", "eventTime": at, "eventSource": "s3.amazonaws.com",
+            "eventName": "ListBuckets", "awsRegion": "us-east-1", "eventID": id,
+            "eventType": "AwsApiCall", "recipientAccountId": acct,
+            "userIdentity": {"type": "AssumedRole", "accountId": acct,
+                "arn": format!("arn:aws:sts::{acct}:assumed-role/Ops/ops"),
+                "principalId": "AROAOPS:ops",
+                "sessionContext": {"sessionIssuer": {"type": "Role",
+                    "arn": format!("arn:aws:iam::{acct}:role/Ops"), "accountId": acct}}}
+        })
+    };
+    let records = serde_json::json!({"Records": [
+        issue("alice", "2024-05-01T10:00:00Z", "ASIAALICE0000000001", "2024-05-01T11:00:00Z", "i1"),
+        use_at("2024-05-01T10:30:00Z", "u1"),
+        issue("bob", "2024-05-01T12:00:00Z", "ASIABOB000000000002", "2024-05-01T13:00:00Z", "i2"),
+        use_at("2024-05-01T12:30:00Z", "u2"),
+    ]});
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("log.json");
+    std::fs::write(&f, records.to_string()).unwrap();
+    let rows = attribute(&[f]);
+    let origin = |id: &str| {
+        rows.iter()
+            .find(|r| r["event_id"] == id)
+            .unwrap_or_else(|| panic!("no row for {id}"))["origin"]
+            .clone()
+    };
+    assert_eq!(origin("u1"), format!("arn:aws:iam::{acct}:user/alice"));
+    assert_eq!(origin("u2"), format!("arn:aws:iam::{acct}:user/bob"));
+}
