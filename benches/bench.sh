@@ -12,6 +12,7 @@
 #   BENCH_NO_BUILD=1          use the binaries already in target/release
 #   BENCH_SKIP_DUCKDB=1       do not run (or install) the DuckDB peer
 #   BENCH_MEMORY_RECORDS=300000 records of the memory corpus (then with 3 copies of every action; 0 skips)
+#   BENCH_PAIRS=5             rounds of limit, ingest and attribute back to back (0 skips)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -356,6 +357,35 @@ ratio "attribute (case) / ingest" attribute_case ingest
 ratio "anomalies / ingest" anomalies ingest
 ratio "report / ingest" report ingest
 ratio "DuckDB peer / trailgraph attribute (raw)" duckdb attribute
+
+# Paired ratios: the steps above run minutes apart, and the speed of a shared machine drifts
+# between them. Here the limit, ingest and attribute run back to back, BENCH_PAIRS rounds, each
+# ratio is taken within a round, and the median over the rounds is printed.
+PAIRS=${BENCH_PAIRS:-5}
+if [ "$PAIRS" -gt 0 ] && [ -x "$LIMIT" ] && has ingest && has attribute; then
+    hr "paired ratios (limit, ingest, attribute back to back; $PAIRS rounds)"
+    PCASE=$work/pair-case
+    rounds=()
+    for ((p = 1; p <= PAIRS; p++)); do
+        REPEAT=1 timed pair-limit "$LIMIT" "$CORPUS"
+        l=$T_WALL
+        REPEAT=1 T_PRE='rm -rf "$PCASE"' timed pair-ingest "$TG" ingest "$CORPUS" -o "$PCASE" -q "${THREADS[@]}"
+        g=$T_WALL
+        REPEAT=1 timed pair-attribute "$TG" attribute "$CORPUS" --format csv -o /dev/null -q "${THREADS[@]}"
+        a=$T_WALL
+        say "round $p: limit $l s, ingest $g s, attribute $a s"
+        rounds+=("$l,$g,$a")
+    done
+    rm -rf "$PCASE"
+    python3 - "${rounds[@]}" <<'PY'
+import statistics, sys
+r = [tuple(float(x) for x in a.split(",")) for a in sys.argv[1:]]
+m = lambda xs: statistics.median(xs)
+print("median ingest / limit           %.2fx  (ingest at %.2fx the limit's records/s; target >= 0.8)"
+      % (m([g / l for l, g, a in r]), m([l / g for l, g, a in r])))
+print("median attribute (raw) / ingest %.2fx  (target <= 1.25)" % m([a / g for l, g, a in r]))
+PY
+fi
 
 # ---------------------------------------------------------------- correctness
 hr "correctness (small corpus vs generator truth)"
