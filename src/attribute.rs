@@ -528,7 +528,6 @@ impl<'a> Attributor<'a> {
     /// columns a row is most of what attributing an event costs, and needs no state); for
     /// callers about to attribute all rows.
     pub fn with_signatures(mut self) -> Self {
-        use rayon::prelude::*;
         let ids = &self.ids;
         self.sigs = Some(
             (0..self.height)

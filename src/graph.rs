@@ -178,6 +178,11 @@ pub struct SessionGraph {
     pub loops: Vec<String>,
 }
 
+/// Whether an access key id can link a use to its issuance: neither empty nor `REDACTED`.
+fn usable_key(k: &str) -> bool {
+    !k.is_empty() && !k.eq_ignore_ascii_case("REDACTED")
+}
+
 /// The canonical origin string for a principal that acts directly (no session in between).
 fn direct_origin(id: &Identity) -> Option<(String, Confidence)> {
     let kind = id.kind.as_deref().unwrap_or("");
@@ -311,10 +316,7 @@ impl SessionGraph {
                 record_index: row.record_index,
             };
             let (session_arn, role_arn, account) = session_identity(row, kind);
-            let key = row
-                .issued_key
-                .clone()
-                .filter(|k| !k.eq_ignore_ascii_case("REDACTED") && !k.is_empty());
+            let key = row.issued_key.clone().filter(|k| usable_key(k));
             let skey = (key.clone(), row.event_time, session_arn.clone());
             // Pair both copies of one call: same sharedEventID, or the same session key.
             let existing = row
@@ -453,10 +455,7 @@ impl SessionGraph {
     /// self-links).
     fn resolve_caller(&mut self, id: &Identity, at: Option<Millis>, child: Option<usize>) -> Link {
         let kind = id.kind.as_deref().unwrap_or("");
-        let key = id
-            .access_key_id
-            .as_deref()
-            .filter(|k| !k.is_empty() && !k.eq_ignore_ascii_case("REDACTED"));
+        let key = id.access_key_id.as_deref().filter(|k| usable_key(k));
         // 1. Exact: issued key + creationDate = issuance time.
         if let (Some(k), Some(cd)) = (key, id.creation_date) {
             if let Some(c) = self.by_key.get(k) {
@@ -550,10 +549,7 @@ impl SessionGraph {
             return true;
         }
         let kind = id.kind.as_deref().unwrap_or("");
-        let key = id
-            .access_key_id
-            .as_deref()
-            .filter(|k| !k.is_empty() && !k.eq_ignore_ascii_case("REDACTED"));
+        let key = id.access_key_id.as_deref().filter(|k| usable_key(k));
         !matches!(kind, "AssumedRole" | "FederatedUser")
             && key.is_none_or(|k| !self.by_key.contains_key(k))
     }
