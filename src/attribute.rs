@@ -665,25 +665,34 @@ pub fn attribute_all(frames: &Frames) -> Result<Attributed> {
     Ok(r)
 }
 
+/// The session graph of `issuances` and the context of events attributed a part at a time
+/// (`Attributor::context` over the rows `cross_rows` returns: those `cross_rows_filter`
+/// selects from all the events), the graph (serial) and the scan (polars' pool) side by side.
+pub fn graph_and_context(
+    issuances: &DataFrame,
+    cross_rows: impl FnOnce() -> Result<DataFrame> + Send,
+) -> Result<(SessionGraph, CrossRows)> {
+    let (graph, rows) = rayon::join(
+        || -> Result<SessionGraph> { Ok(SessionGraph::build(&issuances_in(issuances)?)) },
+        cross_rows,
+    );
+    let (graph, rows) = (graph?, rows?);
+    let cross = Attributor::context(&rows, &graph)?;
+    Ok((graph, cross))
+}
+
 /// `attribute_all` over an events frame of any number of chunks, a chunk at a time (no
 /// contiguous copy of the frame is made), with the cross-chunk rows taken from all of it.
 pub fn attribute_chunked(frames: &Frames) -> Result<Attributed> {
     let t0 = std::time::Instant::now();
-    // The graph (serial) and the scan for the cross-chunk rows (polars' pool), side by side.
-    let (graph, cross_rows) = rayon::join(
-        || -> Result<SessionGraph> { Ok(SessionGraph::build(&issuances_in(&frames.issuances)?)) },
-        || {
-            frames
-                .events
-                .clone()
-                .lazy()
-                .filter(cross_rows_filter())
-                .collect()
-        },
-    );
-    let (graph, cross_rows) = (graph?, cross_rows?);
-    let cross = Attributor::context(&cross_rows, &graph)?;
-    drop(cross_rows);
+    let (graph, cross) = graph_and_context(&frames.issuances, || {
+        Ok(frames
+            .events
+            .clone()
+            .lazy()
+            .filter(cross_rows_filter())
+            .collect()?)
+    })?;
     crate::ingest::profile("build session graph", t0);
     let t0 = std::time::Instant::now();
     let mut state = AttributionState::new(graph);

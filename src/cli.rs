@@ -534,7 +534,7 @@ fn cmd_attribute(a: AttributeArgs) -> Result<u8> {
 /// in-memory path handles it).
 fn attribute_streaming(a: &AttributeArgs, columns: &[&str]) -> Result<Option<u8>> {
     use crate::attribute::{
-        cross_rows_filter, issuances_in, output_frame, AttributionState, Attributor,
+        cross_rows_filter, graph_and_context, output_frame, AttributionState, Attributor,
     };
     let found = crate::discover::discover(&a.input.inputs)?;
     // Log files go through a scratch case first: all must be read before the first event can
@@ -572,14 +572,8 @@ fn attribute_streaming(a: &AttributeArgs, columns: &[&str]) -> Result<Option<u8>
     let t0 = std::time::Instant::now();
     let issuances = store::load_case_issuances(dir, &manifest)?;
     crate::ingest::profile("load issuances", t0);
-    let rows = issuances_in(&issuances)?;
+    let (graph, cross) = graph_and_context(&issuances, || events.filtered(cross_rows_filter()))?;
     drop(issuances);
-    let graph = crate::graph::SessionGraph::build(&rows);
-    drop(rows);
-    let cross_rows = events.filtered(cross_rows_filter())?;
-    crate::ingest::profile("scan cross rows", t0);
-    let cross = Attributor::context(&cross_rows, &graph)?;
-    drop(cross_rows);
     let mut state = AttributionState::new(graph);
     crate::ingest::profile("build session graph", t0);
     let mut chains: Vec<String> = Vec::new();
