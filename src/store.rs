@@ -1431,6 +1431,47 @@ mod tests {
         assert!(dictionary_of(&a).is_none());
     }
 
+    /// The case writer compresses every column with Snappy but the UUID columns, and its own
+    /// dictionary encoding reads back as the values written.
+    #[test]
+    fn writer_codecs_per_column() {
+        use polars_parquet::parquet::compression::Compression;
+        let df = df!(
+            "event_id" => ["3f1c9a2e-0b7d-4e51-9c3a-1d2e3f4a5b6c"; 300],
+            "event_name" => ["AssumeRole"; 300],
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        let mut w =
+            PqWriter::new(std::fs::File::create(&path).unwrap(), df.schema(), false).unwrap();
+        w.write(&df).unwrap();
+        w.finish().unwrap();
+        let meta =
+            polars_parquet::read::read_metadata(&mut std::fs::File::open(&path).unwrap()).unwrap();
+        let codecs: Vec<(String, Compression)> = meta.row_groups[0]
+            .parquet_columns()
+            .iter()
+            .map(|c| {
+                (
+                    c.descriptor().path_in_schema[0].to_string(),
+                    c.compression(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            codecs,
+            [
+                ("event_id".to_string(), Compression::Uncompressed),
+                ("event_name".to_string(), Compression::Snappy),
+            ]
+        );
+        let back = ParquetReader::new(std::fs::File::open(&path).unwrap())
+            .finish()
+            .unwrap();
+        assert!(back.equals(&df));
+    }
+
     /// Gathering a multi-chunk string column by views gives what polars' own gather gives.
     #[test]
     fn gather_strings_matches_take() {
