@@ -51,8 +51,18 @@ pub fn profile_took(phase: &str, took: std::time::Duration) {
                     .map(|v| v.trim().to_string())
             })
             .unwrap_or_default();
+        // Process CPU time so far (user + system, Linux), to see how parallel a phase ran.
+        let cpu = std::fs::read_to_string("/proc/self/stat")
+            .ok()
+            .and_then(|s| {
+                let after = s.rsplit_once(')')?.1;
+                let f: Vec<&str> = after.split_whitespace().collect();
+                let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+                Some(ticks as f64 / 100.0)
+            })
+            .unwrap_or(0.0);
         eprintln!(
-            "profile: {phase:<28} {:>8.3} s  rss {rss}",
+            "profile: {phase:<28} {:>8.3} s  rss {rss}  cpu {cpu:.2} s",
             took.as_secs_f64()
         );
     }
