@@ -93,6 +93,26 @@ impl<'a> Cell<'a> {
         }
     }
 
+    /// Asks the CPU to fetch the bytes of row i's string (when not inlined in its view) into
+    /// cache. Rows in time order are scattered over the buffers of many files: without this,
+    /// rendering waits on a cache miss for most long fields.
+    #[inline]
+    fn prefetch(&self, i: usize) {
+        if let Cell::Str(a) = self {
+            // The views too, further ahead: 14 columns of them are read side by side.
+            crate::store::prefetch(
+                a.views().as_ptr().wrapping_add(i + 4 * PREFETCH_ROWS) as *const u8
+            );
+            if let Some(v) = a.views().get(i) {
+                if v.length > polars_arrow::array::View::MAX_INLINE_SIZE {
+                    if let Some(b) = a.data_buffers().get(v.buffer_idx as usize) {
+                        crate::store::prefetch(b.as_ptr().wrapping_add(v.offset as usize));
+                    }
+                }
+            }
+        }
+    }
+
     fn new(c: &'a Column) -> Cell<'a> {
         match c.dtype() {
             DataType::String => Cell::Str(
@@ -214,6 +234,10 @@ impl<'a> RowText<'a> {
 
     /// Appends row `i`.
     pub fn row(&self, i: usize, buf: &mut Vec<u8>) {
+        // Rows are rendered in order: start fetching the strings of a row a few ahead.
+        for c in &self.cells {
+            c.prefetch(i + PREFETCH_ROWS);
+        }
         if self.format == Format::Csv {
             for (j, c) in self.cells.iter().enumerate() {
                 if j > 0 {
@@ -289,6 +313,9 @@ pub fn write_parquet(df: &DataFrame, path: &std::path::Path) -> Result<()> {
 }
 
 const MAX_WIDTH: usize = 64;
+
+/// How many rows ahead `RowText::row` prefetches.
+const PREFETCH_ROWS: usize = 6;
 
 fn write_table(names: &[String], cells: &[Cell], n: usize, out: &mut dyn Write) -> Result<()> {
     let mut t = TableWriter::default();
