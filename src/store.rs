@@ -389,7 +389,7 @@ fn string_column_with(
     let mut buffers: Vec<Buffer<u8>> = Vec::new();
     let (mut bytes_len, mut buffer_len) = (0usize, 0usize);
     for (c, k) in files.into_iter().zip(keep) {
-        let (data, ends, tags) = c.into_parts();
+        let (data, words) = c.into_parts();
         let spilled = data.len() > max_buffer;
         let idx = buffers.len() as u32;
         let mut referenced = false;
@@ -399,7 +399,8 @@ fn string_column_with(
             // the value it repeats, without reading its bytes again.
             let bytes = data.as_bytes();
             let (mut start, mut last) = (0usize, View::default());
-            for ((&end, &tag), &kept) in ends.iter().zip(&tags).zip(k.iter()) {
+            for (&r, &kept) in words.iter().zip(k.iter()) {
+                let (end, tag) = crate::table::row(r);
                 let at = std::mem::replace(&mut start, end);
                 if tag == crate::table::NEW {
                     last = View::new_from_bytes(&bytes[at..end], idx, at as u32);
@@ -420,7 +421,7 @@ fn string_column_with(
         } else {
             // An arena over `max_buffer` (one file's column over 4 GiB): copied into buffers of at
             // most that size.
-            for value in kept_values(data.as_bytes(), &ends, &tags, k) {
+            for value in kept_values(data.as_bytes(), &words, k) {
                 let Some(v) = value else {
                     views.push(View::default());
                     validity.push(false);
@@ -464,11 +465,10 @@ fn string_column_with(
 /// (see `table::values`).
 fn kept_values<'d>(
     data: &'d [u8],
-    ends: &'d [usize],
-    tags: &'d [u8],
+    rows: &'d [u64],
     keep: &'d [bool],
 ) -> impl Iterator<Item = Option<&'d [u8]>> + 'd {
-    crate::table::values(data, ends, tags)
+    crate::table::values(data, rows)
         .zip(keep)
         .filter_map(|(v, k)| k.then_some(v.map(|(v, _)| v)))
 }

@@ -13,10 +13,10 @@ use std::borrow::Cow;
 #[derive(Default, Debug, Clone)]
 pub struct StrCol {
     data: String,
-    /// Where each row's value ends in `data` (a `SAME` or null row adds no bytes).
-    ends: Vec<usize>,
-    /// Per row: `NULL`, `NEW` (the bytes since the previous end) or `SAME`.
-    tags: Vec<u8>,
+    /// Per row, `end << 2 | tag` (see `row`): where the row's value ends in `data` (a `SAME` or
+    /// null row adds no bytes), and its tag: `NULL`, `NEW` (the bytes since the previous end)
+    /// or `SAME`. One word a row: a row of ~40 columns is ~40 stores, not 80.
+    rows: Vec<u64>,
     /// The range of the last non-null value.
     last: Option<(usize, usize)>,
 }
@@ -26,6 +26,12 @@ pub const NULL: u8 = 0;
 pub const NEW: u8 = 1;
 /// The same value as the last non-null row before it.
 pub const SAME: u8 = 2;
+
+/// A row word of a `StrCol` as (end, tag).
+#[inline]
+pub fn row(r: u64) -> (usize, u8) {
+    ((r >> 2) as usize, (r & 3) as u8)
+}
 
 impl StrCol {
     pub fn push(&mut self, v: Option<&str>) {
@@ -43,47 +49,44 @@ impl StrCol {
                 }
             },
         };
-        self.ends.push(self.data.len());
-        self.tags.push(tag);
+        self.rows.push(((self.data.len() as u64) << 2) | tag as u64);
     }
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.rows.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.rows.is_empty()
     }
     /// Row i's value (a `SAME` row walks back to its value: for random access to a few rows;
     /// `iter` reads them all in one pass).
     pub fn get(&self, i: usize) -> Option<&str> {
         let mut j = i;
         loop {
-            match self.tags[j] {
+            match row(self.rows[j]).1 {
                 NULL if j == i => return None,
                 NEW => break,
                 _ => j -= 1, // a SAME row always has a non-null row before it
             }
         }
-        let start = if j == 0 { 0 } else { self.ends[j - 1] };
-        Some(&self.data[start..self.ends[j]])
+        let start = if j == 0 { 0 } else { row(self.rows[j - 1]).0 };
+        Some(&self.data[start..row(self.rows[j]).0])
     }
     pub fn iter(&self) -> impl Iterator<Item = Option<&str>> + '_ {
         let data = self.data.as_str();
-        values(data.as_bytes(), &self.ends, &self.tags)
-            .map(move |v| v.map(|(s, at)| &data[at..at + s.len()]))
+        values(data.as_bytes(), &self.rows).map(move |v| v.map(|(s, at)| &data[at..at + s.len()]))
     }
     /// Room for `rows` more values of `bytes` bytes in all.
     pub fn reserve(&mut self, rows: usize, bytes: usize) {
         self.data.reserve(bytes);
-        self.ends.reserve(rows);
-        self.tags.reserve(rows);
+        self.rows.reserve(rows);
     }
     /// Bytes in the arena.
     pub fn bytes(&self) -> usize {
         self.data.len()
     }
-    /// The arena, the end offset of each row in it, and the row tags (see `values`).
-    pub fn into_parts(self) -> (String, Vec<usize>, Vec<u8>) {
-        (self.data, self.ends, self.tags)
+    /// The arena and the row words (see `row` and `values`).
+    pub fn into_parts(self) -> (String, Vec<u64>) {
+        (self.data, self.rows)
     }
 }
 
@@ -91,11 +94,11 @@ impl StrCol {
 /// offset in `data`.
 pub fn values<'d>(
     data: &'d [u8],
-    ends: &'d [usize],
-    tags: &'d [u8],
+    rows: &'d [u64],
 ) -> impl Iterator<Item = Option<(&'d [u8], usize)>> + 'd {
     let (mut start, mut last) = (0, (0, 0));
-    ends.iter().zip(tags).map(move |(&end, &tag)| {
+    rows.iter().map(move |&r| {
+        let (end, tag) = row(r);
         let at = std::mem::replace(&mut start, end);
         match tag {
             NULL => None,
