@@ -278,6 +278,15 @@ impl<'a> IdentityCols<'a> {
         ((a.finish() as u128) << 64) | b.finish() as u128
     }
 
+    /// The signature of each of the `n` rows, in parallel.
+    fn signatures(&self, n: usize) -> Vec<u128> {
+        (0..n)
+            .into_par_iter()
+            .with_min_len(4096)
+            .map(|i| self.signature(i))
+            .collect()
+    }
+
     pub fn identity(&self, i: usize) -> Identity {
         Identity {
             kind: own(self.kind.get(i)),
@@ -528,14 +537,7 @@ impl<'a> Attributor<'a> {
     /// columns a row is most of what attributing an event costs, and needs no state); for
     /// callers about to attribute all rows.
     pub fn with_signatures(mut self) -> Self {
-        let ids = &self.ids;
-        self.sigs = Some(
-            (0..self.height)
-                .into_par_iter()
-                .with_min_len(4096)
-                .map(|i| ids.signature(i))
-                .collect(),
-        );
+        self.sigs = Some(self.ids.signatures(self.height));
         self
     }
 
@@ -685,20 +687,35 @@ pub fn graph_and_context(
 /// contiguous copy of the frame is made), with the cross-chunk rows taken from all of it.
 pub fn attribute_chunked(frames: &Frames) -> Result<Attributed> {
     let t0 = std::time::Instant::now();
-    let (graph, cross) = graph_and_context(&frames.issuances, || {
-        Ok(frames
-            .events
-            .clone()
-            .lazy()
-            .filter(cross_rows_filter())
-            .collect()?)
-    })?;
+    let chunks: Vec<DataFrame> = frames.events.clone().split_chunks().collect();
+    // The identity signatures need no graph: they are hashed while it is built (mostly serial
+    // work), on the other threads.
+    let (graph, sigs) = rayon::join(
+        || {
+            graph_and_context(&frames.issuances, || {
+                Ok(frames
+                    .events
+                    .clone()
+                    .lazy()
+                    .filter(cross_rows_filter())
+                    .collect()?)
+            })
+        },
+        || {
+            chunks
+                .par_iter()
+                .map(|c| Ok(IdentityCols::new(c)?.signatures(c.height())))
+                .collect::<Result<Vec<_>>>()
+        },
+    );
+    let ((graph, cross), sigs) = (graph?, sigs?);
     crate::ingest::profile("build session graph", t0);
     let t0 = std::time::Instant::now();
     let mut state = AttributionState::new(graph);
     let mut per_event = Vec::with_capacity(frames.events.height());
-    for chunk in frames.events.clone().split_chunks() {
-        let mut a = Attributor::with_state(&chunk, state, Some(&cross))?.with_signatures();
+    for (chunk, sigs) in chunks.iter().zip(sigs) {
+        let mut a = Attributor::with_state(chunk, state, Some(&cross))?;
+        a.sigs = Some(sigs);
         per_event.extend((0..chunk.height()).map(|i| a.row(i)));
         state = a.into_state();
     }
