@@ -5,13 +5,13 @@
 //! by a 128-bit hash of their identity fields and each distinct identity is resolved once
 //! (unless its link depends on the event time, which only happens without a creationDate).
 
-use crate::graph::{Attribution, Identity, IssuanceIn, SessionGraph};
+use crate::graph::{Attribution, Identity, IssuanceIn, Link, SessionGraph};
 use crate::model::{Confidence, IssuanceKind, Millis};
 use crate::store::Frames;
 use anyhow::Result;
 use polars::prelude::*;
 use rayon::prelude::*;
-use rustc_hash::{FxHashMap, FxHasher};
+use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 use std::hash::{Hash, Hasher};
 
 /// A copy of `df` whose columns are each one contiguous chunk (cheap: columns are shared).
@@ -157,9 +157,11 @@ pub fn issuances_in(df: &DataFrame) -> Result<Vec<IssuanceIn>> {
         c.s("source_file")?,
         c.u("record_index")?,
     );
-    let mut out = Vec::with_capacity(df.height());
-    for i in 0..df.height() {
-        out.push(IssuanceIn {
+    // In parallel: ~30 strings a row are copied out, and the graph build waits for them.
+    let out = (0..df.height())
+        .into_par_iter()
+        .with_min_len(1024)
+        .map(|i| IssuanceIn {
             kind: kind.get(i).and_then(IssuanceKind::parse),
             event_id: own(eid.get(i)),
             event_time: et.get(i),
@@ -203,8 +205,8 @@ pub fn issuances_in(df: &DataFrame) -> Result<Vec<IssuanceIn>> {
             target_principal: own(tp.get(i)),
             source_file: own(sf.get(i)),
             record_index: ri.get(i).unwrap_or(0),
-        });
-    }
+        })
+        .collect();
     Ok(out)
 }
 
@@ -359,6 +361,9 @@ pub struct AttributionState {
     pub graph: SessionGraph,
     table: Vec<Attribution>,
     intern: FxHashMap<Attribution, u32>,
+    /// The table index of each (session, link confidence) attributed so far: what a link to a
+    /// session gives depends on these alone (see `SessionGraph::attribution_of`).
+    by_session: FxHashMap<(usize, Confidence), u32>,
     memo: FxHashMap<u128, u32>,
 }
 
@@ -368,6 +373,7 @@ impl AttributionState {
             graph,
             table: Vec::new(),
             intern: FxHashMap::default(),
+            by_session: FxHashMap::default(),
             memo: FxHashMap::default(),
         }
     }
@@ -375,6 +381,21 @@ impl AttributionState {
     /// The distinct attributions so far (what `Attributor::row` indexes).
     pub fn table(&self) -> &[Attribution] {
         &self.table
+    }
+
+    /// The table index of what `link` gives an action of `id`.
+    fn put_link(&mut self, link: Link, id: &Identity) -> u32 {
+        if let Link::Session(s, c) = link {
+            if let Some(&t) = self.by_session.get(&(s, c)) {
+                return t;
+            }
+            let a = self.graph.attribution_of(link, id);
+            let t = self.put(a);
+            self.by_session.insert((s, c), t);
+            return t;
+        }
+        let a = self.graph.attribution_of(link, id);
+        self.put(a)
     }
 
     fn put(&mut self, a: Attribution) -> u32 {
@@ -403,6 +424,33 @@ impl AttributionState {
 pub struct CrossRows {
     partner: FxHashMap<String, (Identity, u128)>,
     idc_user: FxHashMap<String, usize>,
+}
+
+/// `CrossRows` before the session graph is known: the cross rows and their partner map.
+pub struct CrossPartners {
+    events: DataFrame,
+    partner: FxHashMap<String, (Identity, u128)>,
+}
+
+impl CrossPartners {
+    /// The Identity Center part of the context, from the session graph.
+    pub fn with_graph(self, graph: &SessionGraph) -> Result<CrossRows> {
+        let ids = IdentityCols::new(&self.events)?;
+        let c = Cols::new(&self.events);
+        let sso = (
+            Arr::of(c.s("sso_account_id")?)?,
+            Arr::of(c.s("sso_role_name")?)?,
+        );
+        let (_, idc_user) = idc_sessions(&ids, sso, Arr::of(c.t("event_time")?)?, graph);
+        let idc_user = idc_user
+            .into_iter()
+            .map(|(u, s)| (u.to_string(), s))
+            .collect();
+        Ok(CrossRows {
+            partner: self.partner,
+            idc_user,
+        })
+    }
 }
 
 /// The events rows `Attributor::context` needs from the whole input: every row with a
@@ -473,6 +521,9 @@ pub struct Attributor<'a> {
     cross: Option<&'a CrossRows>,
     /// The identity signature of every row, when computed ahead (`with_signatures`).
     sigs: Option<Vec<u128>>,
+    /// Per row, whether its eventID is one of an issuance event, when known ahead (rows not
+    /// marked skip the lookup in the graph).
+    issuance_rows: Option<Vec<bool>>,
     /// Rows of the frame.
     height: usize,
 }
@@ -529,6 +580,7 @@ impl<'a> Attributor<'a> {
             idc_user,
             cross,
             sigs: None,
+            issuance_rows: None,
             height: events.height(),
         })
     }
@@ -545,6 +597,12 @@ impl<'a> Attributor<'a> {
     /// with a sharedEventID and an identity type other than AWSAccount, and every
     /// IdentityCenterUser row, in input order (see `CROSS_ROWS_FILTER`).
     pub fn context(events: &DataFrame, graph: &SessionGraph) -> Result<CrossRows> {
+        Self::context_partners(events)?.with_graph(graph)
+    }
+
+    /// The part of `context` that needs no session graph (it may be built meanwhile); finish
+    /// with `CrossPartners::with_graph`.
+    pub fn context_partners(events: &DataFrame) -> Result<CrossPartners> {
         let events = single_chunk(events);
         let ids = IdentityCols::new(&events)?;
         let c = Cols::new(&events);
@@ -552,28 +610,16 @@ impl<'a> Attributor<'a> {
             .into_iter()
             .map(|(s, i)| (s.to_string(), (ids.identity(i), ids.signature(i))))
             .collect();
-        let sso = (
-            Arr::of(c.s("sso_account_id")?)?,
-            Arr::of(c.s("sso_role_name")?)?,
-        );
-        let (_, idc_user) = idc_sessions(&ids, sso, Arr::of(c.t("event_time")?)?, graph);
-        let idc_user = idc_user
-            .into_iter()
-            .map(|(u, s)| (u.to_string(), s))
-            .collect();
-        Ok(CrossRows { partner, idc_user })
+        Ok(CrossPartners { events, partner })
     }
 
     /// The attribution of event row `i` (an index into the distinct-attribution table).
     pub fn row(&mut self, i: usize) -> u32 {
         // An issuance event (either copy) is attributed to its caller.
-        if let Some(id) = self.eid.get(i) {
-            if let Some(a) = self
-                .state
-                .graph
-                .attribute_issuance_event(self.rcpt.get(i), id)
-            {
-                return self.state.put(a);
+        let maybe_issuance = self.issuance_rows.as_ref().is_none_or(|r| r[i]);
+        if let Some(id) = self.eid.get(i).filter(|_| maybe_issuance) {
+            if let Some(link) = self.state.graph.issuance_event_link(self.rcpt.get(i), id) {
+                return self.state.put_link(link, &Identity::default());
             }
         }
         if self.ids.kind.get(i) == Some("IdentityCenterUser") {
@@ -621,6 +667,25 @@ impl<'a> Attributor<'a> {
         if let Some(a) = self.memoised(sig) {
             return a;
         }
+        // The common case, an exact link by issued key and creationDate (the first rule of
+        // `SessionGraph::link`), without making an `Identity` first. Memoised like any dated
+        // identity (see `SessionGraph::timeless`).
+        let kind = self.ids.kind.get(row).unwrap_or("");
+        let key = self
+            .ids
+            .key
+            .get(row)
+            .filter(|k| crate::graph::usable_key(k));
+        if let Some(s) = self
+            .state
+            .graph
+            .exact_session(kind, key, self.ids.cd.get(row), None)
+        {
+            let link = Link::Session(s, Confidence::Exact);
+            let idx = self.state.put_link(link, &Identity::default());
+            self.state.memo.insert(sig, idx);
+            return idx;
+        }
         let id = self.ids.identity(row);
         self.attribute_identity(&id, sig, at)
     }
@@ -635,8 +700,8 @@ impl<'a> Attributor<'a> {
     /// the time does not matter.
     fn attribute_identity(&mut self, id: &Identity, sig: u128, at: Option<Millis>) -> u32 {
         let timeless = self.state.graph.timeless(id);
-        let a = self.state.graph.attribute(id, at);
-        let idx = self.state.put(a);
+        let link = self.state.graph.link(id, at);
+        let idx = self.state.put_link(link, id);
         if timeless {
             self.state.memo.insert(sig, idx);
         }
@@ -669,17 +734,18 @@ pub fn attribute_all(frames: &Frames) -> Result<Attributed> {
 
 /// The session graph of `issuances` and the context of events attributed a part at a time
 /// (`Attributor::context` over the rows `cross_rows` returns: those `cross_rows_filter`
-/// selects from all the events), the graph (serial) and the scan (polars' pool) side by side.
+/// selects from all the events). The graph (mostly serial) is built beside the scan and the
+/// partner map, which need no graph; only the Identity Center lookups wait for it.
 pub fn graph_and_context(
     issuances: &DataFrame,
     cross_rows: impl FnOnce() -> Result<DataFrame> + Send,
 ) -> Result<(SessionGraph, CrossRows)> {
-    let (graph, rows) = rayon::join(
+    let (graph, partners) = rayon::join(
         || -> Result<SessionGraph> { Ok(SessionGraph::build(&issuances_in(issuances)?)) },
-        cross_rows,
+        || Attributor::context_partners(&cross_rows()?),
     );
-    let (graph, rows) = (graph?, rows?);
-    let cross = Attributor::context(&rows, &graph)?;
+    let graph = graph?;
+    let cross = partners?.with_graph(&graph)?;
     Ok((graph, cross))
 }
 
@@ -688,8 +754,15 @@ pub fn graph_and_context(
 pub fn attribute_chunked(frames: &Frames) -> Result<Attributed> {
     let t0 = std::time::Instant::now();
     let chunks: Vec<DataFrame> = frames.events.clone().split_chunks().collect();
-    // The identity signatures need no graph: they are hashed while it is built (mostly serial
-    // work), on the other threads.
+    // The identity signatures need no graph: they are hashed while it is built, and the rows
+    // whose eventID is an issuance's are marked (attribution looks only those up in the graph).
+    let issuance_ids: FxHashSet<&str> = frames
+        .issuances
+        .column("event_id")?
+        .str()?
+        .iter()
+        .flatten()
+        .collect();
     let (graph, sigs) = rayon::join(
         || {
             graph_and_context(&frames.issuances, || {
@@ -704,7 +777,14 @@ pub fn attribute_chunked(frames: &Frames) -> Result<Attributed> {
         || {
             chunks
                 .par_iter()
-                .map(|c| Ok(IdentityCols::new(c)?.signatures(c.height())))
+                .map(|c| {
+                    let ids = c.column("event_id")?.str()?;
+                    let marks = ids
+                        .iter()
+                        .map(|e| e.is_some_and(|e| issuance_ids.contains(e)))
+                        .collect::<Vec<bool>>();
+                    Ok((IdentityCols::new(c)?.signatures(c.height()), marks))
+                })
                 .collect::<Result<Vec<_>>>()
         },
     );
@@ -713,9 +793,10 @@ pub fn attribute_chunked(frames: &Frames) -> Result<Attributed> {
     let t0 = std::time::Instant::now();
     let mut state = AttributionState::new(graph);
     let mut per_event = Vec::with_capacity(frames.events.height());
-    for (chunk, sigs) in chunks.iter().zip(sigs) {
+    for (chunk, (sigs, marks)) in chunks.iter().zip(sigs) {
         let mut a = Attributor::with_state(chunk, state, Some(&cross))?;
         a.sigs = Some(sigs);
+        a.issuance_rows = Some(marks);
         per_event.extend((0..chunk.height()).map(|i| a.row(i)));
         state = a.into_state();
     }

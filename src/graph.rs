@@ -179,7 +179,7 @@ pub struct SessionGraph {
 }
 
 /// Whether an access key id can link a use to its issuance: neither empty nor `REDACTED`.
-fn usable_key(k: &str) -> bool {
+pub fn usable_key(k: &str) -> bool {
     !k.is_empty() && !k.eq_ignore_ascii_case("REDACTED")
 }
 
@@ -450,6 +450,26 @@ impl SessionGraph {
         g
     }
 
+    /// The session whose issued key is `key` (usable) and issuance time `cd`, when one of
+    /// identity type `kind` can act with it (not `child`): the exact link, the first rule of
+    /// `resolve_caller`. Takes the identity's fields borrowed, so attribution can try it before
+    /// it makes an `Identity`.
+    pub fn exact_session(
+        &self,
+        kind: &str,
+        key: Option<&str>,
+        cd: Option<Millis>,
+        child: Option<usize>,
+    ) -> Option<usize> {
+        let (k, cd) = (key?, cd?);
+        let &s = self
+            .by_key
+            .get(k)?
+            .iter()
+            .find(|&&s| self.sessions[s].issued_at == Some(cd) && Some(s) != child)?;
+        self.kind_fits(s, kind).then_some(s)
+    }
+
     /// Resolves an identity that signed a request (at time `at`) to a session or origin.
     /// `child` is the session being issued, when resolving an issuance's caller (used to refuse
     /// self-links).
@@ -457,17 +477,8 @@ impl SessionGraph {
         let kind = id.kind.as_deref().unwrap_or("");
         let key = id.access_key_id.as_deref().filter(|k| usable_key(k));
         // 1. Exact: issued key + creationDate = issuance time.
-        if let (Some(k), Some(cd)) = (key, id.creation_date) {
-            if let Some(c) = self.by_key.get(k) {
-                if let Some(&s) = c
-                    .iter()
-                    .find(|&&s| self.sessions[s].issued_at == Some(cd) && Some(s) != child)
-                {
-                    if self.kind_fits(s, kind) {
-                        return Link::Session(s, Confidence::Exact);
-                    }
-                }
-            }
+        if let Some(s) = self.exact_session(kind, key, id.creation_date, child) {
+            return Link::Session(s, Confidence::Exact);
         }
         let session_arn = match kind {
             "AssumedRole" | "FederatedUser" => id.arn.clone(),
@@ -739,8 +750,13 @@ impl SessionGraph {
     }
 
     pub fn attribute(&mut self, id: &Identity, at: Option<Millis>) -> Attribution {
-        let link = self.resolve_caller(id, at, None);
+        let link = self.link(id, at);
         self.attribution_of(link, id)
+    }
+
+    /// What `attribute` attributes `id` at `at` to, before it is made an `Attribution`.
+    pub fn link(&mut self, id: &Identity, at: Option<Millis>) -> Link {
+        self.resolve_caller(id, at, None)
     }
 
     /// Attribution of an issuance event (either copy): its caller.
@@ -749,14 +765,19 @@ impl SessionGraph {
         recipient: Option<&str>,
         event_id: &str,
     ) -> Option<Attribution> {
+        let link = self.issuance_event_link(recipient, event_id)?;
+        Some(self.attribution_of(link, &Identity::default()))
+    }
+
+    /// The caller link of the issuance event `event_id` (the copy delivered to `recipient`).
+    pub fn issuance_event_link(&self, recipient: Option<&str>, event_id: &str) -> Option<Link> {
         let s = self
             .by_event
             .get(event_id)?
             .iter()
             .find(|(r, _)| r.as_deref() == recipient)?
             .1;
-        let link = self.sessions[s].caller.clone();
-        Some(self.attribution_of(link, &Identity::default()))
+        Some(self.sessions[s].caller.clone())
     }
 
     /// The Identity Center session a portal `GetRoleCredentials` / `Federate` call (IdC
@@ -790,7 +811,10 @@ impl SessionGraph {
         self.by_shared.get(shared).copied()
     }
 
-    fn attribution_of(&mut self, link: Link, id: &Identity) -> Attribution {
+    /// The attribution a caller link gives an action of `id` (which only matters for a link to
+    /// an origin: its sourceIdentity). For a link to a session it depends on the session and
+    /// the link's confidence alone.
+    pub fn attribution_of(&mut self, link: Link, id: &Identity) -> Attribution {
         match link {
             Link::Session(s, c) => {
                 if self.sessions[s].origin.is_empty() {

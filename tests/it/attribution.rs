@@ -544,3 +544,124 @@ fn same_identity_without_creation_date_follows_the_time() {
     assert_eq!(origin("u1"), format!("arn:aws:iam::{acct}:user/alice"));
     assert_eq!(origin("u2"), format!("arn:aws:iam::{acct}:user/bob"));
 }
+
+/// An exact link (issued key and creationDate) also needs an identity type that can act with
+/// the session: a key that GetSessionToken issued, seen in a role session's identity (a forged
+/// or garbled record), does not make that role session the IAM user's.
+#[test]
+fn exact_key_match_of_another_kind_does_not_link() {
+    let acct = "111122223333";
+    let key = "ASIAGST0000000000001";
+    let records = serde_json::json!({"Records": [
+        {
+            "eventVersion": "1.08", "eventTime": "2024-05-01T10:00:00Z",
+            "eventSource": "sts.amazonaws.com", "eventName": "GetSessionToken",
+            "awsRegion": "us-east-1", "eventID": "gst", "eventType": "AwsApiCall",
+            "recipientAccountId": acct,
+            "userIdentity": {"type": "IAMUser", "accountId": acct, "userName": "alice",
+                "arn": format!("arn:aws:iam::{acct}:user/alice"), "principalId": "AIDAALICE",
+                "accessKeyId": "AKIAALICE"},
+            "responseElements": {"credentials": {"accessKeyId": key,
+                "expiration": "2024-05-01T22:00:00Z"}}
+        },
+        {
+            "eventVersion": "1.08", "eventTime": "2024-05-01T10:05:00Z",
+            "eventSource": "s3.amazonaws.com", "eventName": "ListBuckets",
+            "awsRegion": "us-east-1", "eventID": "user", "eventType": "AwsApiCall",
+            "recipientAccountId": acct,
+            "userIdentity": {"type": "IAMUser", "accountId": acct, "userName": "alice",
+                "arn": format!("arn:aws:iam::{acct}:user/alice"), "principalId": "AIDAALICE",
+                "accessKeyId": key,
+                "sessionContext": {"attributes": {"creationDate": "2024-05-01T10:00:00Z"}}}
+        },
+        {
+            "eventVersion": "1.08", "eventTime": "2024-05-01T10:06:00Z",
+            "eventSource": "s3.amazonaws.com", "eventName": "ListBuckets",
+            "awsRegion": "us-east-1", "eventID": "role", "eventType": "AwsApiCall",
+            "recipientAccountId": acct,
+            "userIdentity": {"type": "AssumedRole", "accountId": acct,
+                "arn": format!("arn:aws:sts::{acct}:assumed-role/Ops/ops"),
+                "principalId": "AROAOPS:ops", "accessKeyId": key,
+                "sessionContext": {
+                    "sessionIssuer": {"type": "Role", "accountId": acct,
+                        "arn": format!("arn:aws:iam::{acct}:role/Ops")},
+                    "attributes": {"creationDate": "2024-05-01T10:00:00Z"}}}
+        }
+    ]});
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("log.json");
+    std::fs::write(&f, records.to_string()).unwrap();
+    let rows = attribute(&[f]);
+    let row = |id: &str| rows.iter().find(|r| r["event_id"] == id).unwrap().clone();
+    let alice = format!("arn:aws:iam::{acct}:user/alice");
+    assert_eq!(row("user")["origin"], alice.as_str());
+    assert_eq!(row("user")["confidence"], "exact");
+    assert_ne!(row("role")["origin"], alice.as_str());
+    assert_eq!(row("role")["origin"], format!("unknown:{key}").as_str());
+    assert_eq!(
+        row("role")["chain"],
+        format!("arn:aws:iam::{acct}:role/Ops").as_str()
+    );
+}
+
+/// One session reached by an exact link (its key) and by an inferred one (its session ARN and
+/// creationDate, another key: console SwitchRole): each event keeps its own link's confidence,
+/// in either order.
+#[test]
+fn one_session_exact_and_inferred_links() {
+    let acct = "111122223333";
+    let key = "ASIAOPS0000000000001";
+    let arn = format!("arn:aws:sts::{acct}:assumed-role/Ops/ops");
+    let issue = serde_json::json!({
+        "eventVersion": "1.08", "eventTime": "2024-05-01T10:00:00Z",
+        "eventSource": "sts.amazonaws.com", "eventName": "AssumeRole", "awsRegion": "us-east-1",
+        "eventID": "issue", "eventType": "AwsApiCall", "recipientAccountId": acct,
+        "userIdentity": {"type": "IAMUser", "accountId": acct, "userName": "alice",
+            "arn": format!("arn:aws:iam::{acct}:user/alice"), "principalId": "AIDAALICE",
+            "accessKeyId": "AKIAALICE"},
+        "requestParameters": {"roleArn": format!("arn:aws:iam::{acct}:role/Ops"),
+            "roleSessionName": "ops"},
+        "responseElements": {"assumedRoleUser": {"arn": arn, "assumedRoleId": "AROAOPS:ops"},
+            "credentials": {"accessKeyId": key, "expiration": "2024-05-01T11:00:00Z"}}
+    });
+    let use_with = |id: &str, at: &str, k: &str| {
+        serde_json::json!({
+            "eventVersion": "1.08", "eventTime": at, "eventSource": "s3.amazonaws.com",
+            "eventName": "ListBuckets", "awsRegion": "us-east-1", "eventID": id,
+            "eventType": "AwsApiCall", "recipientAccountId": acct,
+            "userIdentity": {"type": "AssumedRole", "accountId": acct, "arn": arn,
+                "principalId": "AROAOPS:ops", "accessKeyId": k,
+                "sessionContext": {
+                    "sessionIssuer": {"type": "Role", "accountId": acct,
+                        "arn": format!("arn:aws:iam::{acct}:role/Ops")},
+                    "attributes": {"creationDate": "2024-05-01T10:00:00Z"}}}
+        })
+    };
+    for order in [["a", "b"], ["b", "a"]] {
+        let at = |id: &str| {
+            if id == order[0] {
+                "2024-05-01T10:01:00Z"
+            } else {
+                "2024-05-01T10:02:00Z"
+            }
+        };
+        let records = serde_json::json!({"Records": [
+            issue,
+            use_with("a", at("a"), key),
+            use_with("b", at("b"), "ASIACONSOLE000000002"),
+        ]});
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("log.json");
+        std::fs::write(&f, records.to_string()).unwrap();
+        let rows = attribute(&[f]);
+        let row = |id: &str| rows.iter().find(|r| r["event_id"] == id).unwrap().clone();
+        for id in ["a", "b"] {
+            assert_eq!(
+                row(id)["origin"],
+                format!("arn:aws:iam::{acct}:user/alice").as_str()
+            );
+        }
+        assert_eq!(row("a")["confidence"], "exact", "order {order:?}");
+        assert_eq!(row("b")["confidence"], "inferred", "order {order:?}");
+    }
+}
