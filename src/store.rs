@@ -336,31 +336,37 @@ impl RawChunk {
     /// The frame of the kept rows (one chunk per column), freeing each column's per-file data
     /// as soon as that column is built.
     fn build(self) -> Result<DataFrame> {
+        use rayon::prelude::*;
         let keep: Vec<&[bool]> = self.keep.iter().map(|k| &k[..]).collect();
-        let mut built = Vec::new();
-        for (i, files) in self.cols.into_iter().enumerate() {
-            if !wanted(self.schema, &self.only, i) {
-                continue;
-            }
-            let (name, kind) = self.schema[i];
-            if kind == Kind::Str {
-                let strs = files
-                    .into_iter()
-                    .map(|c| match c {
-                        ColData::Str(c) => c,
-                        _ => unreachable!("schema mismatch"),
-                    })
-                    .collect();
-                built.push(string_column(name, strs, &keep));
-                continue;
-            }
-            let parts: Vec<Part<'_>> = files
-                .iter()
-                .zip(&keep)
-                .map(|(c, k)| (vec![(name, c.as_ref())], Some(*k)))
-                .collect();
-            built.push(build_column(name, kind, &parts, 0));
-        }
+        let (schema, only) = (self.schema, &self.only);
+        // Columns side by side on the encoding pool (not the global one: see `Builder`): the
+        // last chunk of an ingest is built after parsing has ended, when only this work is left.
+        let built: Vec<Column> = encode_pool().install(|| {
+            self.cols
+                .into_par_iter()
+                .enumerate()
+                .filter(|(i, _)| wanted(schema, only, *i))
+                .map(|(i, files)| {
+                    let (name, kind) = schema[i];
+                    if kind == Kind::Str {
+                        let strs = files
+                            .into_iter()
+                            .map(|c| match c {
+                                ColData::Str(c) => c,
+                                _ => unreachable!("schema mismatch"),
+                            })
+                            .collect();
+                        return string_column(name, strs, &keep);
+                    }
+                    let parts: Vec<Part<'_>> = files
+                        .iter()
+                        .zip(&keep)
+                        .map(|(c, k)| (vec![(name, c.as_ref())], Some(*k)))
+                        .collect();
+                    build_column(name, kind, &parts, 0)
+                })
+                .collect()
+        });
         Ok(DataFrame::new_infer_height(built)?)
     }
 }
@@ -654,6 +660,7 @@ fn stream<S: Send + 'static>(
     seen: &mut crate::ingest::SeenKeys,
     mut ev: Chunker,
     builder: Builder<S>,
+    on_issuances: impl FnOnce(&DataFrame) -> Result<()>,
 ) -> Result<(Ingested, S, Chunker, DataFrame)> {
     let mut iss = Chunker::new(IssuanceBatch::SCHEMA, None, usize::MAX);
     let run = crate::ingest::ingest_each(files, opts, seen, &take_columns, &mut |o, t| {
@@ -669,11 +676,19 @@ fn stream<S: Send + 'static>(
         }
         Ok(ing)
     });
-    let (ing, state) = builder.finish(run)?;
-    let issuances = match iss.take() {
-        Some(raw) => raw.build()?,
-        None => iss.empty()?,
+    // The issuances (a small table) are built and handed on while the builder thread finishes
+    // the last events chunk.
+    let issuances = run.as_ref().ok().map(|_| match iss.take() {
+        Some(raw) => raw.build(),
+        None => iss.empty(),
+    });
+    let hooked = match &issuances {
+        Some(Ok(df)) => on_issuances(df),
+        _ => Ok(()),
     };
+    let (ing, state) = builder.finish(run)?;
+    hooked?;
+    let issuances = issuances.expect("the run succeeded")?;
     Ok((ing, state, ev, issuances))
 }
 
@@ -690,7 +705,9 @@ pub fn ingest_frames(
     let ev = Chunker::new(EventBatch::SCHEMA, events_columns, opts.chunk_rows);
     let opts = with_event_columns(opts, events_columns);
     let (ing, events, ev, issuances) =
-        stream(files, &opts, seen, ev, Builder::spawn(None, append))?;
+        stream(files, &opts, seen, ev, Builder::spawn(None, append), |_| {
+            Ok(())
+        })?;
     let events = match events {
         Some(mut df) => {
             if let Some(c) = events_columns {
@@ -1001,17 +1018,26 @@ fn write_part(
     let opts = &with_event_columns(opts, events_columns);
     let ev_file = PartFile::new(dir.join("events").join(part_name(part)), scratch);
     let builder = Builder::spawn(ev_file, |f, df| f.write(&df));
-    let (ing, mut ev_file, ev, issuances) = stream(files, opts, seen, ev, builder)?;
-    let t0 = std::time::Instant::now();
-    if ev_file.writer.is_none() {
-        ev_file.write(&ev.empty()?)?;
-    }
-    ev_file.finish()?;
-    let mut iss_file = PartFile::new(dir.join("issuances").join(part_name(part)), scratch);
-    iss_file.write(&issuances)?;
-    iss_file.finish()?;
-    crate::ingest::profile("finish Parquet", t0);
-    Ok((ing, issuances.height()))
+    // The issuances part is written while the last events are (see `stream`); if the events
+    // part then fails, it is removed again: a part is both tables or neither.
+    let iss_path = dir.join("issuances").join(part_name(part));
+    let mut iss_file = PartFile::new(iss_path.clone(), scratch);
+    let events = || -> Result<_> {
+        let (ing, mut ev_file, ev, issuances) = stream(files, opts, seen, ev, builder, |df| {
+            iss_file.write(df)?;
+            iss_file.finish()
+        })?;
+        let t0 = std::time::Instant::now();
+        if ev_file.writer.is_none() {
+            ev_file.write(&ev.empty()?)?;
+        }
+        ev_file.finish()?;
+        crate::ingest::profile("finish Parquet", t0);
+        Ok((ing, issuances.height()))
+    };
+    events().inspect_err(|_| {
+        let _ = std::fs::remove_file(&iss_path);
+    })
 }
 
 /// `opts` filling only `columns` of the events table (and the de-duplication key, always
