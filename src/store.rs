@@ -809,6 +809,9 @@ fn dictionary_of(
     let most = if n > 128 { n * 3 / 4 } else { n };
     let buffers = a.data_buffers();
     let mut map: FxHashMap<&[u8], u32> = FxHashMap::default();
+    // Inline values (up to 12 bytes: account ids, regions, types) by their whole view, which
+    // holds the length and the bytes: a 16-byte key, no byte hashing or comparison.
+    let mut inline: FxHashMap<u128, u32> = FxHashMap::default();
     let mut values = MutableBinaryViewArray::<str>::new();
     let mut keys: Vec<u32> = Vec::with_capacity(n);
     let mut prev: Option<(polars_arrow::array::View, u32)> = None;
@@ -823,6 +826,14 @@ fn dictionary_of(
                 continue;
             }
         }
+        let short = v.length <= polars_arrow::array::View::MAX_INLINE_SIZE;
+        if short {
+            if let Some(&k) = inline.get(&v.as_u128()) {
+                keys.push(k);
+                prev = Some((*v, k));
+                continue;
+            }
+        }
         // SAFETY: a valid view of `a` names bytes inline or in `a`'s own buffers.
         let bytes = unsafe { v.get_slice_unchecked(buffers) };
         let next = map.len() as u32;
@@ -831,6 +842,9 @@ fn dictionary_of(
             values.push_value(unsafe { std::str::from_utf8_unchecked(bytes) });
             next
         });
+        if short {
+            inline.insert(v.as_u128(), k);
+        }
         if map.len() > most {
             return None;
         }
