@@ -532,11 +532,11 @@ impl<'a> Attributor<'a> {
     /// Builds the session graph from `issuances`; `events` must be single-chunk
     /// (see `single_chunk`).
     pub fn new(events: &'a DataFrame, issuances: &DataFrame) -> Result<Attributor<'a>> {
-        Self::with_issuances(events, &issuances_in(issuances)?)
+        Self::with_issuances(events, issuances_in(issuances)?)
     }
 
     /// Like `new`, from issuance rows already read.
-    pub fn with_issuances(events: &'a DataFrame, rows: &[IssuanceIn]) -> Result<Attributor<'a>> {
+    pub fn with_issuances(events: &'a DataFrame, rows: Vec<IssuanceIn>) -> Result<Attributor<'a>> {
         Self::with_state(
             events,
             AttributionState::new(SessionGraph::build(rows)),
@@ -741,7 +741,7 @@ pub fn graph_and_context(
     cross_rows: impl FnOnce() -> Result<DataFrame> + Send,
 ) -> Result<(SessionGraph, CrossRows)> {
     let (graph, partners) = rayon::join(
-        || -> Result<SessionGraph> { Ok(SessionGraph::build(&issuances_in(issuances)?)) },
+        || -> Result<SessionGraph> { Ok(SessionGraph::build(issuances_in(issuances)?)) },
         || Attributor::context_partners(&cross_rows()?),
     );
     let graph = graph?;

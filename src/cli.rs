@@ -994,7 +994,7 @@ fn cmd_who(a: WhoArgs) -> Result<u8> {
             &loaded.frames.events,
             &id,
         )?;
-        let mut a = crate::attribute::Attributor::with_issuances(&loaded.frames.events, &iss)?;
+        let mut a = crate::attribute::Attributor::with_issuances(&loaded.frames.events, iss)?;
         let mut per_event = vec![u32::MAX; loaded.frames.events.height()];
         for &r in &rows {
             per_event[r] = a.row(r);

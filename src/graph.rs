@@ -272,7 +272,7 @@ fn role_arn_from_session_arn(arn: &str) -> Option<String> {
 impl SessionGraph {
     /// Builds the graph from every issuance row (failed ones are ignored here: they issue
     /// nothing). All input must be read first: links do not depend on input order.
-    pub fn build(issuances: &[IssuanceIn]) -> SessionGraph {
+    pub fn build(mut issuances: Vec<IssuanceIn>) -> SessionGraph {
         let mut g = SessionGraph {
             sessions: Vec::new(),
             by_key: FxHashMap::default(),
@@ -288,11 +288,12 @@ impl SessionGraph {
         let t0 = std::time::Instant::now();
         // Successful issuances, sorted deterministically; caller copies before role-account
         // copies so the caller copy defines the session's caller.
-        let mut rows: Vec<&IssuanceIn> = issuances
-            .iter()
-            .filter(|i| i.error_code.is_none() && i.kind.is_some())
+        // Indices, sorted (the rows are large: moved out one at a time below, not sorted).
+        let mut order: Vec<usize> = (0..issuances.len())
+            .filter(|&i| issuances[i].error_code.is_none() && issuances[i].kind.is_some())
             .collect();
-        rows.sort_by(|a, b| {
+        order.sort_by(|&a, &b| {
+            let (a, b) = (&issuances[a], &issuances[b]);
             (
                 a.event_time,
                 a.caller.kind.as_deref() == Some("AWSAccount"),
@@ -307,15 +308,17 @@ impl SessionGraph {
                 ))
         });
         let mut by_session_key: FxHashMap<SessionKey, usize> = FxHashMap::default();
-        for row in rows {
+        for i in order {
+            // Each row is used once: its strings are moved into the graph, not copied.
+            let mut row = std::mem::take(&mut issuances[i]);
             let kind = row.kind.expect("filtered");
             let evidence = Evidence {
                 event_id: row.event_id.clone(),
                 recipient_account: row.recipient_account.clone(),
-                source_file: row.source_file.clone(),
+                source_file: row.source_file.take(),
                 record_index: row.record_index,
             };
-            let (session_arn, role_arn, account) = session_identity(row, kind);
+            let (session_arn, role_arn, account) = session_identity(&row, kind);
             let key = row.issued_key.clone().filter(|k| usable_key(k));
             let skey = (key.clone(), row.event_time, session_arn.clone());
             // Pair both copies of one call: same sharedEventID, or the same session key.
@@ -327,13 +330,13 @@ impl SessionGraph {
                 .or_else(|| by_session_key.get(&skey).copied());
             if let Some(i) = existing {
                 let s = &mut g.sessions[i];
-                s.issuance.push(evidence.clone());
+                s.issuance.push(evidence);
                 if s.caller_identity.kind.as_deref() == Some("AWSAccount")
                     && row.caller.kind.as_deref() != Some("AWSAccount")
                 {
-                    s.caller_identity = row.caller.clone();
-                    s.source_ip = row.source_ip.clone();
-                    s.user_agent = row.user_agent.clone();
+                    s.caller_identity = std::mem::take(&mut row.caller);
+                    s.source_ip = row.source_ip.take();
+                    s.user_agent = row.user_agent.take();
                 }
                 if let Some(e) = &row.event_id {
                     g.index_event(e, &row.recipient_account, i);
@@ -349,45 +352,9 @@ impl SessionGraph {
                 row.event_time.map(format_time).unwrap_or_default()
             );
             let mfa = row.serial_number.is_some() || row.caller.mfa_authenticated == Some(true);
-            g.sessions.push(Session {
-                id,
-                kind: Some(kind),
-                issued_key: key.clone(),
-                issued_at: row.event_time,
-                expiration: row.expiration.or_else(|| {
-                    Some(
-                        row.event_time?
-                            + row.duration_seconds.unwrap_or(default_duration(kind)) * 1000,
-                    )
-                }),
-                session_arn: session_arn.clone(),
-                role_arn,
-                session_name: row.role_session_name.clone().or_else(|| {
-                    session_arn
-                        .as_deref()
-                        .and_then(parse_assumed_role_arn)
-                        .map(|(_, _, s)| s.to_string())
-                }),
-                account,
-                own_source_identity: row.source_identity.clone(),
-                mfa,
-                issuance: vec![evidence],
-                shared_event_id: row.shared_event_id.clone(),
-                source_ip: row.source_ip.clone(),
-                user_agent: row.user_agent.clone(),
-                caller_identity: row.caller.clone(),
-                orphan: false,
-                caller: Link::Origin(String::new(), Confidence::Unknown),
-                parent: None,
-                origin: String::new(),
-                chain: Vec::new(),
-                confidence: Confidence::Unknown,
-                source_identity: None,
-                cycle: false,
-            });
-            // Remember the origin string of identity-provider issuances now (it lives in the
-            // issuance, not in the caller identity).
-            g.sessions[idx].caller = match kind {
+            // The origin string of identity-provider issuances lives in the issuance, not in
+            // the caller identity: made now, before the row's strings move into the session.
+            let caller = match kind {
                 IssuanceKind::AssumeRoleWithSAML => Link::Origin(
                     format!(
                         "saml:{}:{}",
@@ -419,15 +386,52 @@ impl SessionGraph {
                 ),
                 _ => Link::Origin(String::new(), Confidence::Unknown),
             };
+            let session_name = row.role_session_name.take().or_else(|| {
+                session_arn
+                    .as_deref()
+                    .and_then(parse_assumed_role_arn)
+                    .map(|(_, _, s)| s.to_string())
+            });
+            g.sessions.push(Session {
+                id,
+                kind: Some(kind),
+                issued_key: key.clone(),
+                issued_at: row.event_time,
+                expiration: row.expiration.or_else(|| {
+                    Some(
+                        row.event_time?
+                            + row.duration_seconds.unwrap_or(default_duration(kind)) * 1000,
+                    )
+                }),
+                session_arn: session_arn.clone(),
+                role_arn,
+                session_name,
+                account,
+                own_source_identity: row.source_identity.take(),
+                mfa,
+                issuance: vec![evidence],
+                shared_event_id: row.shared_event_id.clone(),
+                source_ip: row.source_ip.take(),
+                user_agent: row.user_agent.take(),
+                caller_identity: std::mem::take(&mut row.caller),
+                orphan: false,
+                caller,
+                parent: None,
+                origin: String::new(),
+                chain: Vec::new(),
+                confidence: Confidence::Unknown,
+                source_identity: None,
+                cycle: false,
+            });
             by_session_key.insert(skey, idx);
-            if let Some(k) = &key {
-                g.by_key.entry(k.clone()).or_default().push(idx);
+            if let Some(k) = key {
+                g.by_key.entry(k).or_default().push(idx);
             }
-            if let Some(a) = &session_arn {
-                g.by_arn.entry(a.clone()).or_default().push(idx);
+            if let Some(a) = session_arn {
+                g.by_arn.entry(a).or_default().push(idx);
             }
-            if let Some(s) = &row.shared_event_id {
-                g.by_shared.entry(s.clone()).or_insert(idx);
+            if let Some(s) = row.shared_event_id.take() {
+                g.by_shared.entry(s).or_insert(idx);
             }
             if let Some(e) = &row.event_id {
                 g.index_event(e, &row.recipient_account, idx);
