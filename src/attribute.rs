@@ -671,16 +671,8 @@ impl<'a> Attributor<'a> {
         // `SessionGraph::link`), without making an `Identity` first. Memoised like any dated
         // identity (see `SessionGraph::timeless`).
         let kind = self.ids.kind.get(row).unwrap_or("");
-        let key = self
-            .ids
-            .key
-            .get(row)
-            .filter(|k| crate::graph::usable_key(k));
-        if let Some(s) = self
-            .state
-            .graph
-            .exact_session(kind, key, self.ids.cd.get(row), None)
-        {
+        let (key, cd) = (self.ids.key.get(row), self.ids.cd.get(row));
+        if let Some(s) = self.state.graph.exact_session(kind, key, cd, None) {
             let link = Link::Session(s, Confidence::Exact);
             let idx = self.state.put_link(link, &Identity::default());
             self.state.memo.insert(sig, idx);

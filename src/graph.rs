@@ -179,7 +179,7 @@ pub struct SessionGraph {
 }
 
 /// Whether an access key id can link a use to its issuance: neither empty nor `REDACTED`.
-pub fn usable_key(k: &str) -> bool {
+fn usable_key(k: &str) -> bool {
     !k.is_empty() && !k.eq_ignore_ascii_case("REDACTED")
 }
 
@@ -454,7 +454,7 @@ impl SessionGraph {
         g
     }
 
-    /// The session whose issued key is `key` (usable) and issuance time `cd`, when one of
+    /// The session whose issued key is `key` (when usable) and issuance time `cd`, when one of
     /// identity type `kind` can act with it (not `child`): the exact link, the first rule of
     /// `resolve_caller`. Takes the identity's fields borrowed, so attribution can try it before
     /// it makes an `Identity`.
@@ -465,7 +465,7 @@ impl SessionGraph {
         cd: Option<Millis>,
         child: Option<usize>,
     ) -> Option<usize> {
-        let (k, cd) = (key?, cd?);
+        let (k, cd) = (key.filter(|k| usable_key(k))?, cd?);
         let &s = self
             .by_key
             .get(k)?
@@ -554,7 +554,7 @@ impl SessionGraph {
         }
     }
 
-    /// Whether `attribute(id, at)` is the same whatever `at`: only the links made without a
+    /// Whether `link(id, at)` is the same whatever `at`: only the links made without a
     /// creationDate, a key or a session ARN matched within a credential lifetime, depend on the
     /// time (`resolve_caller` steps 2b and 3). True for a dated identity, and for one with
     /// neither a session ARN nor a key any session was issued (an IAM user's long-term key, an
@@ -753,27 +753,14 @@ impl SessionGraph {
         }
     }
 
-    pub fn attribute(&mut self, id: &Identity, at: Option<Millis>) -> Attribution {
-        let link = self.link(id, at);
-        self.attribution_of(link, id)
-    }
-
-    /// What `attribute` attributes `id` at `at` to, before it is made an `Attribution`.
+    /// What an action signed by `id` at `at` is attributed to (a session or an origin); made an
+    /// `Attribution` by `attribution_of`. May add an orphan session.
     pub fn link(&mut self, id: &Identity, at: Option<Millis>) -> Link {
         self.resolve_caller(id, at, None)
     }
 
-    /// Attribution of an issuance event (either copy): its caller.
-    pub fn attribute_issuance_event(
-        &mut self,
-        recipient: Option<&str>,
-        event_id: &str,
-    ) -> Option<Attribution> {
-        let link = self.issuance_event_link(recipient, event_id)?;
-        Some(self.attribution_of(link, &Identity::default()))
-    }
-
-    /// The caller link of the issuance event `event_id` (the copy delivered to `recipient`).
+    /// The caller link of the issuance event `event_id` (the copy delivered to `recipient`): an
+    /// issuance event is attributed to its caller.
     pub fn issuance_event_link(&self, recipient: Option<&str>, event_id: &str) -> Option<Link> {
         let s = self
             .by_event
