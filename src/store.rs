@@ -337,38 +337,76 @@ impl RawChunk {
     /// as soon as that column is built.
     fn build(self) -> Result<DataFrame> {
         use rayon::prelude::*;
-        let keep: Vec<&[bool]> = self.keep.iter().map(|k| &k[..]).collect();
-        let (schema, only) = (self.schema, &self.only);
+        let mut raw = self;
+        let columns = raw.wanted_columns();
+        let keep: Vec<&[bool]> = raw.keep.iter().map(|k| &k[..]).collect();
+        let schema = raw.schema;
         // Columns side by side on the encoding pool (not the global one: see `Builder`): the
         // last chunk of an ingest is built after parsing has ended, when only this work is left.
         let built: Vec<Column> = encode_pool().install(|| {
-            self.cols
+            columns
                 .into_par_iter()
-                .enumerate()
-                .filter(|(i, _)| wanted(schema, only, *i))
-                .map(|(i, files)| {
-                    let (name, kind) = schema[i];
-                    if kind == Kind::Str {
-                        let strs = files
-                            .into_iter()
-                            .map(|c| match c {
-                                ColData::Str(c) => c,
-                                _ => unreachable!("schema mismatch"),
-                            })
-                            .collect();
-                        return string_column(name, strs, &keep);
-                    }
-                    let parts: Vec<Part<'_>> = files
-                        .iter()
-                        .zip(&keep)
-                        .map(|(c, k)| (vec![(name, c.as_ref())], Some(*k)))
-                        .collect();
-                    build_column(name, kind, &parts, 0)
-                })
+                .map(|(i, files)| chunk_column(schema[i], files, &keep))
                 .collect()
         });
         Ok(DataFrame::new_infer_height(built)?)
     }
+
+    /// Takes the columns to build, with their index in the schema (in schema order).
+    fn wanted_columns(&mut self) -> Vec<(usize, Vec<ColData>)> {
+        let (schema, only) = (self.schema, &self.only);
+        std::mem::take(&mut self.cols)
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| wanted(schema, only, *i))
+            .collect()
+    }
+
+    /// Rows kept in this chunk.
+    fn rows(&self) -> usize {
+        self.keep
+            .iter()
+            .map(|k| k.iter().filter(|x| **x).count())
+            .sum()
+    }
+
+    /// The schema of the frame `build` would make. (Made here without `frame_from`, which uses
+    /// the global pool: the builder thread must not, see `Builder`.)
+    fn frame_schema(&self) -> Schema {
+        self.schema
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| wanted(self.schema, &self.only, *i))
+            .map(|(i, (n, k))| {
+                let c = build_column(n, *k, &[], i);
+                (c.name().clone(), c.dtype().clone())
+            })
+            .collect()
+    }
+}
+
+/// One column of a chunk from the same column of its files (`keep`: each file's rows to keep).
+fn chunk_column(
+    (name, kind): (&'static str, Kind),
+    files: Vec<ColData>,
+    keep: &[&[bool]],
+) -> Column {
+    if kind == Kind::Str {
+        let strs = files
+            .into_iter()
+            .map(|c| match c {
+                ColData::Str(c) => c,
+                _ => unreachable!("schema mismatch"),
+            })
+            .collect();
+        return string_column(name, strs, keep);
+    }
+    let parts: Vec<Part<'_>> = files
+        .iter()
+        .zip(keep)
+        .map(|(c, k)| (vec![(name, c.as_ref())], Some(*k)))
+        .collect();
+    build_column(name, kind, &parts, 0)
 }
 
 /// A string column over the arenas of several files, without copying them: each arena becomes
@@ -582,7 +620,8 @@ pub fn gather_strings(c: &StringChunked, idx: &[IdxSize]) -> Column {
     unsafe { view_column(c.name(), views, buffers, validity, bytes_len, buffer_len) }
 }
 
-/// A thread that builds the chunks it is sent into frames and hands each to `f` (in order).
+/// A thread that hands the chunks it is sent to `f` (in order), which builds them into frames
+/// or writes them.
 /// It must not use the global rayon pool, whose workers may be blocked handing files over.
 struct Builder<S> {
     tx: Option<std::sync::mpsc::SyncSender<RawChunk>>,
@@ -590,13 +629,13 @@ struct Builder<S> {
 }
 
 impl<S: Send + 'static> Builder<S> {
-    fn spawn(mut state: S, f: fn(&mut S, DataFrame) -> Result<()>) -> Builder<S> {
+    fn spawn(mut state: S, f: fn(&mut S, RawChunk) -> Result<()>) -> Builder<S> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<RawChunk>(1);
         let handle = std::thread::Builder::new()
             .name("trailgraph-build".into())
             .spawn(move || {
                 for raw in rx {
-                    f(&mut state, raw.build()?)?;
+                    f(&mut state, raw)?;
                 }
                 Ok(state)
             })
@@ -704,10 +743,14 @@ pub fn ingest_frames(
 ) -> Result<(Ingested, Frames)> {
     let ev = Chunker::new(EventBatch::SCHEMA, events_columns, opts.chunk_rows);
     let opts = with_event_columns(opts, events_columns);
-    let (ing, events, ev, issuances) =
-        stream(files, &opts, seen, ev, Builder::spawn(None, append), |_| {
-            Ok(())
-        })?;
+    let (ing, events, ev, issuances) = stream(
+        files,
+        &opts,
+        seen,
+        ev,
+        Builder::spawn(None, |acc, raw| append(acc, raw.build()?)),
+        |_| Ok(()),
+    )?;
     let events = match events {
         Some(mut df) => {
             if let Some(c) = events_columns {
@@ -739,17 +782,31 @@ impl PartFile {
         }
     }
 
-    fn write(&mut self, df: &DataFrame) -> Result<()> {
+    fn writer(&mut self, schema: &Schema) -> Result<&mut PqWriter> {
         if self.writer.is_none() {
             let f = std::fs::File::create(&self.tmp)
                 .with_context(|| format!("{}: cannot create", self.tmp.display()))?;
-            self.writer = Some(PqWriter::new(f, df.schema(), self.scratch).map_err(|e| {
+            self.writer = Some(PqWriter::new(f, schema, self.scratch).map_err(|e| {
                 anyhow::anyhow!("{}: cannot write Parquet: {e}", self.path.display())
             })?);
         }
-        let w = self.writer.as_mut().expect("just set");
-        w.write(df)
-            .map_err(|e| anyhow::anyhow!("{}: cannot write Parquet: {e}", self.path.display()))
+        Ok(self.writer.as_mut().expect("just set"))
+    }
+
+    fn write(&mut self, df: &DataFrame) -> Result<()> {
+        let path = self.path.clone();
+        self.writer(df.schema())?
+            .write(df)
+            .map_err(|e| anyhow::anyhow!("{}: cannot write Parquet: {e}", path.display()))
+    }
+
+    /// Writes a chunk as one row group, each column encoded as soon as it is built (see
+    /// `PqWriter::write_chunk`).
+    fn write_chunk(&mut self, raw: RawChunk) -> Result<()> {
+        let path = self.path.clone();
+        self.writer(&raw.frame_schema())?
+            .write_chunk(raw)
+            .map_err(|e| anyhow::anyhow!("{}: cannot write Parquet: {e}", path.display()))
     }
 
     fn finish(mut self) -> Result<()> {
@@ -859,6 +916,42 @@ fn dictionary_of(
     DictionaryArray::try_from_keys(keys, values.freeze().boxed(), false).ok()
 }
 
+/// One column's pages, encoded with `enc` (a string column to be dictionary-encoded gets its
+/// dictionary from `dictionary_of`, not polars' estimate-then-cast, and is written plainly when
+/// that says no) and compressed with `codec`.
+fn encode_column(
+    array: &dyn polars_arrow::array::Array,
+    ty: &polars_parquet::write::ParquetType,
+    enc: polars_parquet::write::Encoding,
+    codec: polars_parquet::write::CompressionOptions,
+    options: polars_parquet::write::WriteOptions,
+) -> PolarsResult<Vec<polars_parquet::write::CompressedPage>> {
+    use polars_parquet::write as pq;
+    let mut out = Vec::new();
+    let dict;
+    let (array, enc): (&dyn polars_arrow::array::Array, _) = match (
+        enc,
+        array
+            .as_any()
+            .downcast_ref::<polars_arrow::array::Utf8ViewArray>(),
+    ) {
+        (pq::Encoding::RleDictionary, Some(a)) => match dictionary_of(a) {
+            Some(d) => {
+                dict = d;
+                (&dict, enc)
+            }
+            None => (a, pq::Encoding::Plain),
+        },
+        _ => (array, enc),
+    };
+    for pages in pq::array_to_columns(array, ty.clone(), options, &[enc])? {
+        for page in pages {
+            out.push(pq::compress(page?, Vec::new(), codec)?);
+        }
+    }
+    Ok(out)
+}
+
 /// The Parquet writer of the case store: polars' own encoder (`polars-parquet`), driven
 /// directly so that each column gets its encoding (see `PLAIN_COLUMNS`; strings are
 /// dictionary-encoded by `dictionary_of`) and its compression (Snappy but for
@@ -928,13 +1021,13 @@ impl PqWriter {
     fn write(&mut self, df: &DataFrame) -> PolarsResult<()> {
         use polars_parquet::write as pq;
         use rayon::prelude::*;
-        let (fields, encodings, codecs, options) =
-            (&self.fields, &self.encodings, &self.codecs, self.options);
         for batch in df.iter_chunks(CompatLevel::newest(), false) {
             let rows = batch.len();
             if rows == 0 {
                 continue;
             }
+            let (fields, encodings, codecs, options) =
+                (&self.fields, &self.encodings, &self.codecs, self.options);
             let columns: Vec<Vec<pq::CompressedPage>> = encode_pool().install(|| {
                 batch
                     .columns()
@@ -943,41 +1036,63 @@ impl PqWriter {
                     .zip(encodings)
                     .zip(codecs)
                     .map(|(((array, ty), enc), codec)| {
-                        let mut out = Vec::new();
-                        // Strings are dictionary-encoded here (see `dictionary_of`), not by
-                        // polars' estimate-then-cast.
-                        let dict;
-                        let (array, enc): (&dyn polars_arrow::array::Array, _) = match (
-                            enc,
-                            array
-                                .as_any()
-                                .downcast_ref::<polars_arrow::array::Utf8ViewArray>(),
-                        ) {
-                            (pq::Encoding::RleDictionary, Some(a)) => match dictionary_of(a) {
-                                Some(d) => {
-                                    dict = d;
-                                    (&dict, *enc)
-                                }
-                                None => (a, pq::Encoding::Plain),
-                            },
-                            _ => (array.as_ref(), *enc),
-                        };
-                        for pages in pq::array_to_columns(array, ty.clone(), options, &[enc])? {
-                            for page in pages {
-                                out.push(pq::compress(page?, Vec::new(), *codec)?);
-                            }
-                        }
-                        Ok(out)
+                        encode_column(array.as_ref(), ty, *enc, *codec, options)
                     })
                     .collect::<PolarsResult<_>>()
             })?;
-            let group = columns.iter().map(|pages| {
-                Ok(pq::DynStreamingIterator::new(
-                    pq::fallible_streaming_iterator::convert(pages.iter().map(PolarsResult::Ok)),
-                ))
-            });
-            self.writer.write(rows as u64, pq::DynIter::new(group))?;
+            self.write_group(rows, &columns)?;
         }
+        Ok(())
+    }
+
+    /// Writes a chunk as one row group. Each column is built and encoded in one step, its
+    /// files' data freed as soon as it is encoded: the chunk's columns are never all built at
+    /// once (about half the memory of `build` then `write`), and each column's arrow array is
+    /// still in cache when it is encoded. Same bytes as `write` of the built frame.
+    fn write_chunk(&mut self, mut raw: RawChunk) -> PolarsResult<()> {
+        use rayon::prelude::*;
+        let rows = raw.rows();
+        let wanted = raw.wanted_columns();
+        let keep: Vec<&[bool]> = raw.keep.iter().map(|k| &k[..]).collect();
+        let schema = raw.schema;
+        polars_ensure!(wanted.len() == self.fields.len(), ComputeError: "chunk of {} columns for a writer of {}", wanted.len(), self.fields.len());
+        let (fields, encodings, codecs, options) =
+            (&self.fields, &self.encodings, &self.codecs, self.options);
+        let columns: Vec<Vec<polars_parquet::write::CompressedPage>> =
+            encode_pool().install(|| {
+                wanted
+                    .into_par_iter()
+                    .zip(fields)
+                    .zip(encodings)
+                    .zip(codecs)
+                    .map(|((((i, files), ty), enc), codec)| {
+                        let column = chunk_column(schema[i], files, &keep);
+                        let array = column
+                            .as_materialized_series()
+                            .to_arrow(0, CompatLevel::newest());
+                        drop(column);
+                        encode_column(array.as_ref(), ty, *enc, *codec, options)
+                    })
+                    .collect::<PolarsResult<_>>()
+            })?;
+        if rows > 0 {
+            self.write_group(rows, &columns)?;
+        }
+        Ok(())
+    }
+
+    fn write_group(
+        &mut self,
+        rows: usize,
+        columns: &[Vec<polars_parquet::write::CompressedPage>],
+    ) -> PolarsResult<()> {
+        use polars_parquet::write as pq;
+        let group = columns.iter().map(|pages| {
+            Ok(pq::DynStreamingIterator::new(
+                pq::fallible_streaming_iterator::convert(pages.iter().map(PolarsResult::Ok)),
+            ))
+        });
+        self.writer.write(rows as u64, pq::DynIter::new(group))?;
         Ok(())
     }
 
@@ -1031,7 +1146,7 @@ fn write_part(
     let ev = Chunker::new(EventBatch::SCHEMA, events_columns, opts.chunk_rows);
     let opts = &with_event_columns(opts, events_columns);
     let ev_file = PartFile::new(dir.join("events").join(part_name(part)), scratch);
-    let builder = Builder::spawn(ev_file, |f, df| f.write(&df));
+    let builder = Builder::spawn(ev_file, PartFile::write_chunk);
     // The issuances part is written while the last events are (see `stream`); if the events
     // part then fails, it is removed again: a part is both tables or neither.
     let iss_path = dir.join("issuances").join(part_name(part));
@@ -1533,6 +1648,67 @@ mod tests {
             .finish()
             .unwrap();
         assert!(back.equals(&df));
+    }
+
+    /// A chunk of three files' event columns (some rows dropped, one file dropped whole).
+    fn event_chunk(only: Option<&[&str]>) -> RawChunk {
+        use crate::table::{EventBatch, EventRow};
+        let mut chunker = Chunker::new(EventBatch::SCHEMA, only, usize::MAX);
+        for f in 0..3u64 {
+            let mut b = EventBatch::default();
+            let mut keep = Vec::new();
+            for r in 0..200u64 {
+                let row = EventRow {
+                    event_id: Some(format!("{f:08x}-{r:04x}-4e51-9c3a-1d2e3f4a5b6c").into()),
+                    event_time: Some(1_700_000_000_000 + (r * 997) as i64),
+                    event_name: Some(
+                        ["AssumeRole", "GetObject", "ListBuckets"][r as usize % 3].into(),
+                    ),
+                    user_agent: (r % 7 != 0).then(|| format!("agent/{}", r / 10).into()),
+                    read_only: (r % 5 != 0).then_some(r % 2 == 0),
+                    source_file: Some(
+                        format!("AWSLogs/111122223333/CloudTrail/f{f}.json.gz").into(),
+                    ),
+                    record_index: r,
+                    ..Default::default()
+                };
+                b.push(&row);
+                keep.push(f != 1 && r % 11 != 3);
+            }
+            chunker.push(b.take_columns(), keep);
+        }
+        chunker.take().expect("three files")
+    }
+
+    /// Writing a chunk column by column (`write_chunk`, what ingest does) gives the same bytes
+    /// as building its frame and writing that, with all columns or a projection of them.
+    #[test]
+    fn write_chunk_same_bytes_as_build_then_write() {
+        let dir = tempfile::tempdir().unwrap();
+        for only in [None, Some(&["event_name", "event_id", "record_index"][..])] {
+            let built = event_chunk(only).build().unwrap();
+            assert_eq!(built.height(), 2 * (200 - 18));
+            let (a, b) = (dir.path().join("a.parquet"), dir.path().join("b.parquet"));
+            let mut w =
+                PqWriter::new(std::fs::File::create(&a).unwrap(), built.schema(), false).unwrap();
+            w.write(&built).unwrap();
+            w.finish().unwrap();
+            let raw = event_chunk(only);
+            assert_eq!(raw.frame_schema(), **built.schema());
+            let mut w = PqWriter::new(
+                std::fs::File::create(&b).unwrap(),
+                &raw.frame_schema(),
+                false,
+            )
+            .unwrap();
+            w.write_chunk(raw).unwrap();
+            w.finish().unwrap();
+            assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+            let back = ParquetReader::new(std::fs::File::open(&b).unwrap())
+                .finish()
+                .unwrap();
+            assert!(back.equals_missing(&built));
+        }
     }
 
     /// Gathering a multi-chunk string column by views gives what polars' own gather gives.
