@@ -143,6 +143,69 @@ impl<'de> Deserialize<'de> for Key<'de> {
     }
 }
 
+/// How a field of a lenient struct is read from its value in the map: scalars by value, nested
+/// structs in place (see `InPlace`).
+trait Field<'de> {
+    fn take<A: MapAccess<'de>>(&mut self, m: &mut A) -> Result<(), A::Error>;
+}
+
+macro_rules! field_by_value {
+    ($($t:ty),*) => {$(
+        impl<'de> Field<'de> for $t {
+            #[inline]
+            fn take<A: MapAccess<'de>>(&mut self, m: &mut A) -> Result<(), A::Error> {
+                *self = m.next_value()?;
+                Ok(())
+            }
+        }
+    )*};
+}
+
+field_by_value!(
+    LStr<'de>,
+    LBool,
+    Option<&'de RawValue>,
+    Probe<'de>,
+    Option<IgnoredAny>
+);
+
+/// A lenient struct filled from a JSON value where it lies (see `lenient_struct`).
+trait Fill<'de> {
+    fn fill<D: Deserializer<'de>>(&mut self, d: D) -> Result<(), D::Error>;
+}
+
+/// Reads an optional nested struct straight into its field: `null` is None, anything else is
+/// a fresh default filled in place (a non-object leaves it with `is_object == false`), exactly
+/// what deserializing an `Option<T>` and assigning it gives, without building the struct (the
+/// user identity with its session context: several hundred bytes) on the stack and moving it
+/// into the record, a copy per level, per record.
+struct InPlace<'s, T>(&'s mut Option<T>);
+
+impl<'de, T: Fill<'de> + Default> DeserializeSeed<'de> for InPlace<'_, T> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de, T: Fill<'de> + Default> Visitor<'de> for InPlace<'_, T> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_none<E>(self) -> Result<(), E> {
+        *self.0 = None;
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        *self.0 = None;
+        Ok(())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        self.0.insert(T::default()).fill(d)
+    }
+}
+
 /// Declares a lenient struct: fields matched by JSON key (last one wins on duplicates), unknown
 /// keys skipped, and a non-object value yields the default (with `is_object == false`).
 macro_rules! lenient_struct {
@@ -162,10 +225,47 @@ macro_rules! lenient_struct {
             #[allow(dead_code)]
             fn take_field<A: MapAccess<'de>>(&mut self, key: &str, m: &mut A) -> Result<(), A::Error> {
                 match key {
-                    $($key => self.$field = m.next_value()?,)*
+                    $($key => Field::take(&mut self.$field, m)?,)*
                     _ => { m.next_value::<IgnoredAny>()?; }
                 }
                 Ok(())
+            }
+        }
+
+        impl<'de> Fill<'de> for $name<'de> {
+            fn fill<D: Deserializer<'de>>(&mut self, d: D) -> Result<(), D::Error> {
+                struct V<'s, 'de>(&'s mut $name<'de>);
+                impl<'de> Visitor<'de> for V<'_, 'de> {
+                    type Value = ();
+                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                        f.write_str(concat!("a ", stringify!($name), " object"))
+                    }
+                    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<(), A::Error> {
+                        self.0.is_object = true;
+                        while let Some(k) = m.next_key::<Key<'de>>()? {
+                            self.0.take_field(&k.0, &mut m)?;
+                        }
+                        Ok(())
+                    }
+                    fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<(), A::Error> {
+                        while s.next_element::<IgnoredAny>()?.is_some() {}
+                        Ok(())
+                    }
+                    fn visit_bool<E>(self, _: bool) -> Result<(), E> { Ok(()) }
+                    fn visit_i64<E>(self, _: i64) -> Result<(), E> { Ok(()) }
+                    fn visit_u64<E>(self, _: u64) -> Result<(), E> { Ok(()) }
+                    fn visit_f64<E>(self, _: f64) -> Result<(), E> { Ok(()) }
+                    fn visit_str<E>(self, _: &str) -> Result<(), E> { Ok(()) }
+                    fn visit_unit<E>(self) -> Result<(), E> { Ok(()) }
+                    fn visit_none<E>(self) -> Result<(), E> { Ok(()) }
+                }
+                d.deserialize_any(V(self))
+            }
+        }
+
+        impl<'de> Field<'de> for Option<$name<'de>> {
+            fn take<A: MapAccess<'de>>(&mut self, m: &mut A) -> Result<(), A::Error> {
+                m.next_value_seed(InPlace(self))
             }
         }
 
@@ -865,5 +965,61 @@ impl<'de> Visitor<'de> for RecordsSeed<'_, '_> {
     }
     fn visit_str<E>(self, _: &str) -> Result<(), E> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (is_object, arn, session issuer arn, mfa) of each record's userIdentity, None when absent
+    /// or null.
+    type Ident = Option<(bool, Option<String>, Option<String>, Option<bool>)>;
+
+    fn identities(doc: &str) -> Vec<Ident> {
+        let mut out = Vec::new();
+        walk(doc.as_bytes(), &mut |item| {
+            if let Item::Record(r) = item {
+                out.push(r.user_identity.as_ref().map(|u| {
+                    let ctx = u.session_context.as_ref();
+                    (
+                        u.is_object,
+                        u.arn.get().map(str::to_string),
+                        ctx.and_then(|c| c.session_issuer.as_ref())
+                            .and_then(|i| i.arn.get().map(str::to_string)),
+                        ctx.and_then(|c| c.attributes.as_ref())
+                            .and_then(|a| a.mfa_authenticated.0),
+                    )
+                }));
+            }
+        });
+        out
+    }
+
+    /// Nested structs are read in place with the semantics of deserializing an `Option` and
+    /// assigning it: null is None, a non-object is an empty struct that is not an object, and a
+    /// repeated key replaces the whole earlier value (nothing of it survives).
+    #[test]
+    fn nested_structs_read_in_place() {
+        let doc = r#"{"Records":[
+            {"eventName":"A","userIdentity":{"arn":"arn:a","sessionContext":{"sessionIssuer":{"arn":"arn:issuer"},"attributes":{"mfaAuthenticated":"true"}}}},
+            {"eventName":"B","userIdentity":null},
+            {"eventName":"C","userIdentity":"not an object"},
+            {"eventName":"D","userIdentity":{"arn":"arn:first","sessionContext":{"sessionIssuer":{"arn":"arn:gone"}}},"userIdentity":{"sessionContext":{"attributes":{"mfaAuthenticated":false}}}},
+            {"eventName":"E","userIdentity":{"arn":"arn:e","sessionContext":{"sessionIssuer":{"arn":"arn:gone"},"sessionIssuer":null}}},
+            {"eventName":"F"}
+        ]}"#;
+        let s = |v: &str| Some(v.to_string());
+        assert_eq!(
+            identities(doc),
+            [
+                Some((true, s("arn:a"), s("arn:issuer"), Some(true))),
+                None,
+                Some((false, None, None, None)),
+                Some((true, None, None, Some(false))),
+                Some((true, s("arn:e"), None, None)),
+                None,
+            ]
+        );
     }
 }
