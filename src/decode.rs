@@ -3,7 +3,6 @@
 //! size is capped per unit, so a gzip bomb becomes a problem, not an out-of-memory kill.
 
 use crate::discover::SkipReason;
-use flate2::read::MultiGzDecoder;
 use std::io::{Cursor, Read};
 
 /// One decoded document: a plain file, a decompressed gzip, or one member of a zip archive.
@@ -29,6 +28,46 @@ pub fn decode(name: &str, raw: Vec<u8>, cap: u64) -> Vec<Unit> {
     let mut out = Vec::new();
     decode_into(name, raw, cap, 0, &mut out);
     out
+}
+
+/// Decompresses the gzip members of `raw` one after another (a multi-member file is their
+/// concatenation) into `out`, stopping once `out` holds `limit` bytes or more. zlib checks each
+/// member's header, CRC and length. Decompresses straight into `out`'s spare capacity: reading
+/// through `std::io::Read` would first zero every byte it then overwrites.
+fn gunzip(raw: &[u8], limit: u64, out: &mut Vec<u8>) -> Result<(), String> {
+    use flate2::{Decompress, FlushDecompress, Status};
+    let mut input = raw;
+    while !input.is_empty() {
+        let mut member = Decompress::new_gzip(15);
+        loop {
+            if out.len() as u64 >= limit {
+                return Ok(());
+            }
+            if out.len() == out.capacity() {
+                let room = (out.len().max(64 << 10) as u64).min(limit - out.len() as u64);
+                out.reserve_exact(room as usize);
+            }
+            let (in0, out0) = (member.total_in(), out.len());
+            let status = member
+                .decompress_vec(input, out, FlushDecompress::None)
+                .map_err(|e| e.to_string())?;
+            input = &input[(member.total_in() - in0) as usize..];
+            if status == Status::StreamEnd {
+                break;
+            }
+            // Room left in `out` but the member has not ended: zlib wants input it lacks (the
+            // file is cut), or (never seen) makes no progress at all.
+            if out.len() < out.capacity() {
+                if input.is_empty() {
+                    return Err("incomplete deflate stream".into());
+                }
+                if status == Status::BufError && out.len() == out0 {
+                    return Err("corrupt deflate stream".into());
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn unit_skip(name: &str, stored: u64, reason: SkipReason, msg: String) -> Unit {
@@ -57,9 +96,7 @@ fn decode_into(name: &str, raw: Vec<u8>, cap: u64, depth: u8, out: &mut Vec<Unit
             .unwrap_or(0);
         let guess = isize.max(raw.len() as u64 * 4).min(cap.saturating_add(1));
         let mut bytes = Vec::with_capacity(guess as usize);
-        let res = MultiGzDecoder::new(&raw[..])
-            .take(cap.saturating_add(1))
-            .read_to_end(&mut bytes);
+        let res = gunzip(&raw, cap.saturating_add(1), &mut bytes);
         if bytes.len() as u64 > cap {
             out.push(unit_skip(
                 name,
@@ -225,6 +262,58 @@ mod tests {
         let u = decode("x", z, 1 << 20);
         assert!(u[0].problem.as_deref().unwrap().contains("truncated"));
         assert!(u[0].skip.is_none() || !u[0].bytes.is_empty() || u[0].skip.is_some());
+    }
+
+    /// The direct decoder reads what flate2's `MultiGzDecoder` reads: the same bytes from
+    /// members of all sizes, and a problem exactly when it fails (a bad CRC, a cut member,
+    /// garbage after the last member), keeping what came before.
+    #[test]
+    fn gunzip_matches_multigzdecoder() {
+        use flate2::read::MultiGzDecoder;
+        use std::io::Read;
+        let text = |n: usize| -> Vec<u8> {
+            (0..n)
+                .map(|i| b"{\"eventName\":\"AssumeRole\"}\n"[i % 26] ^ (i / 977 % 3) as u8)
+                .collect()
+        };
+        let mut cases: Vec<Vec<u8>> = vec![gz(b""), gz(&text(10)), gz(&text(300_000))];
+        let mut two = gz(&text(70_000));
+        two.extend(gz(&text(100_001)));
+        cases.push(two.clone());
+        let mut bad_crc = gz(&text(5000));
+        let n = bad_crc.len();
+        bad_crc[n - 8] ^= 1;
+        cases.push(bad_crc);
+        let mut garbage = gz(&text(5000));
+        garbage.extend(b"\0\0\0\0junk");
+        cases.push(garbage);
+        let cut = cases.len();
+        cases.push(two[..two.len() - 9].to_vec());
+        cases.push(two[..two.len() / 3].to_vec());
+        for (i, raw) in cases.iter().enumerate() {
+            let mut want = Vec::new();
+            let want_err = MultiGzDecoder::new(&raw[..])
+                .read_to_end(&mut want)
+                .is_err();
+            let mut got = Vec::new();
+            let res = gunzip(raw, u64::MAX, &mut got);
+            assert_eq!(res.is_err(), want_err, "case {i}");
+            if i >= cut {
+                assert_eq!(res.unwrap_err(), "incomplete deflate stream", "case {i}");
+            }
+            if !want_err {
+                assert_eq!(got, want, "case {i}");
+            } else {
+                // After an error the decoders may have stopped at different points: what they
+                // kept agrees as far as both got.
+                let n = got.len().min(want.len());
+                assert_eq!(got[..n], want[..n], "case {i}");
+            }
+        }
+        // The limit stops decompression once reached (here within the first member).
+        let mut got = Vec::new();
+        gunzip(&two, 1000, &mut got).unwrap();
+        assert!(got.len() >= 1000 && got.len() < 70_000, "{}", got.len());
     }
 
     #[test]
