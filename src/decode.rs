@@ -34,7 +34,7 @@ pub fn decode(name: &str, raw: Vec<u8>, cap: u64) -> Vec<Unit> {
 /// concatenation) into `out`, stopping once `out` holds `limit` bytes or more. zlib checks each
 /// member's header, CRC and length. Decompresses straight into `out`'s spare capacity: reading
 /// through `std::io::Read` would first zero every byte it then overwrites.
-fn gunzip(raw: &[u8], limit: u64, out: &mut Vec<u8>) -> Result<(), String> {
+pub fn gunzip(raw: &[u8], limit: u64, out: &mut Vec<u8>) -> Result<(), String> {
     use flate2::{Decompress, FlushDecompress, Status};
     let mut input = raw;
     while !input.is_empty() {
