@@ -853,6 +853,17 @@ const PLAIN_COLUMNS: &[&str] = &[
 /// them only a tenth smaller, and compressing them was a tenth of the writer's work.
 const UNCOMPRESSED_COLUMNS: &[&str] = &["event_id", "request_id", "shared_event_id"];
 
+/// Columns written without min/max statistics (their null counts are kept): random
+/// identifiers, whose range in any row group is nearly the whole range, so no reader can skip a
+/// row group by them, and raw request parameters, whose min and max would be whole JSON
+/// documents in the file's footer.
+const NO_MIN_MAX_COLUMNS: &[&str] = &[
+    "event_id",
+    "request_id",
+    "shared_event_id",
+    "request_parameters",
+];
+
 /// A string array as a dictionary array for Parquet's dictionary encoding: the distinct values
 /// in order of first appearance (as polars' cast to a dictionary makes them), or None when more
 /// than three quarters of the values are distinct (polars' rule: plain is then smaller). A row
@@ -956,7 +967,8 @@ fn encode_column(
 /// directly so that each column gets its encoding (see `PLAIN_COLUMNS`; strings are
 /// dictionary-encoded by `dictionary_of`) and its compression (Snappy but for
 /// `UNCOMPRESSED_COLUMNS`), one row group per chunk of the frames written, min/max/null
-/// statistics (none in a `scratch` file, read back once by this process). All plain and
+/// statistics (null counts only for `NO_MIN_MAX_COLUMNS`; none in a `scratch` file, read back
+/// once by this process). All plain and
 /// uncompressed would be cheaper to make but 5× larger: writing and mapping that back costs
 /// more than it saves.
 struct PqWriter {
@@ -965,7 +977,8 @@ struct PqWriter {
     encodings: Vec<polars_parquet::write::Encoding>,
     /// Per column: Snappy, or none (`UNCOMPRESSED_COLUMNS`).
     codecs: Vec<polars_parquet::write::CompressionOptions>,
-    options: polars_parquet::write::WriteOptions,
+    /// Per column: the writer's options with that column's statistics (`NO_MIN_MAX_COLUMNS`).
+    options: Vec<polars_parquet::write::WriteOptions>,
 }
 
 impl PqWriter {
@@ -976,7 +989,24 @@ impl PqWriter {
         let fields = parquet.fields().to_vec();
         let mut encodings = Vec::with_capacity(fields.len());
         let mut codecs = Vec::with_capacity(fields.len());
+        let options = pq::WriteOptions {
+            statistics: if scratch {
+                pq::StatisticsOptions::empty()
+            } else {
+                pq::StatisticsOptions::default()
+            },
+            version: pq::Version::V1,
+            compression: pq::CompressionOptions::Snappy,
+            data_page_size: None,
+        };
+        let mut column_options = Vec::with_capacity(fields.len());
         for (name, field) in arrow.iter() {
+            let mut o = options;
+            if NO_MIN_MAX_COLUMNS.contains(&name.as_str()) {
+                o.statistics.min_value = false;
+                o.statistics.max_value = false;
+            }
+            column_options.push(o);
             codecs.push(if UNCOMPRESSED_COLUMNS.contains(&name.as_str()) {
                 pq::CompressionOptions::Uncompressed
             } else {
@@ -990,16 +1020,6 @@ impl PqWriter {
                 enc[0]
             });
         }
-        let options = pq::WriteOptions {
-            statistics: if scratch {
-                pq::StatisticsOptions::empty()
-            } else {
-                pq::StatisticsOptions::default()
-            },
-            version: pq::Version::V1,
-            compression: pq::CompressionOptions::Snappy,
-            data_page_size: None,
-        };
         let writer = pq::FileWriter::new_with_parquet_schema(
             std::io::BufWriter::with_capacity(1 << 20, f),
             arrow,
@@ -1011,7 +1031,7 @@ impl PqWriter {
             fields,
             encodings,
             codecs,
-            options,
+            options: column_options,
         })
     }
 
@@ -1027,7 +1047,7 @@ impl PqWriter {
                 continue;
             }
             let (fields, encodings, codecs, options) =
-                (&self.fields, &self.encodings, &self.codecs, self.options);
+                (&self.fields, &self.encodings, &self.codecs, &self.options);
             let columns: Vec<Vec<pq::CompressedPage>> = encode_pool().install(|| {
                 batch
                     .columns()
@@ -1035,8 +1055,9 @@ impl PqWriter {
                     .zip(fields)
                     .zip(encodings)
                     .zip(codecs)
-                    .map(|(((array, ty), enc), codec)| {
-                        encode_column(array.as_ref(), ty, *enc, *codec, options)
+                    .zip(options)
+                    .map(|((((array, ty), enc), codec), options)| {
+                        encode_column(array.as_ref(), ty, *enc, *codec, *options)
                     })
                     .collect::<PolarsResult<_>>()
             })?;
@@ -1057,7 +1078,7 @@ impl PqWriter {
         let schema = raw.schema;
         polars_ensure!(wanted.len() == self.fields.len(), ComputeError: "chunk of {} columns for a writer of {}", wanted.len(), self.fields.len());
         let (fields, encodings, codecs, options) =
-            (&self.fields, &self.encodings, &self.codecs, self.options);
+            (&self.fields, &self.encodings, &self.codecs, &self.options);
         let columns: Vec<Vec<polars_parquet::write::CompressedPage>> =
             encode_pool().install(|| {
                 wanted
@@ -1065,13 +1086,14 @@ impl PqWriter {
                     .zip(fields)
                     .zip(encodings)
                     .zip(codecs)
-                    .map(|((((i, files), ty), enc), codec)| {
+                    .zip(options)
+                    .map(|(((((i, files), ty), enc), codec), options)| {
                         let column = chunk_column(schema[i], files, &keep);
                         let array = column
                             .as_materialized_series()
                             .to_arrow(0, CompatLevel::newest());
                         drop(column);
-                        encode_column(array.as_ref(), ty, *enc, *codec, options)
+                        encode_column(array.as_ref(), ty, *enc, *codec, *options)
                     })
                     .collect::<PolarsResult<_>>()
             })?;
@@ -1609,11 +1631,13 @@ mod tests {
         assert!(dictionary_of(&a).is_none());
     }
 
-    /// The case writer compresses every column with Snappy but the UUID columns, and its own
+    /// The case writer compresses every column with Snappy but the UUID columns, keeps
+    /// min/max statistics but for `NO_MIN_MAX_COLUMNS` (null counts for all), and its own
     /// dictionary encoding reads back as the values written.
     #[test]
     fn writer_codecs_per_column() {
         use polars_parquet::parquet::compression::Compression;
+        use polars_parquet::parquet::statistics::Statistics;
         let df = df!(
             "event_id" => ["3f1c9a2e-0b7d-4e51-9c3a-1d2e3f4a5b6c"; 300],
             "event_name" => ["AssumeRole"; 300],
@@ -1644,6 +1668,17 @@ mod tests {
                 ("event_name".to_string(), Compression::Snappy),
             ]
         );
+        let stats: Vec<(bool, bool, Option<i64>)> = meta.row_groups[0]
+            .parquet_columns()
+            .iter()
+            .map(|c| {
+                let Statistics::Binary(b) = c.statistics(&meta.footer_buf).unwrap().unwrap() else {
+                    panic!("string statistics")
+                };
+                (b.min_value.is_some(), b.max_value.is_some(), b.null_count)
+            })
+            .collect();
+        assert_eq!(stats, [(false, false, Some(0)), (true, true, Some(0))]);
         let back = ParquetReader::new(std::fs::File::open(&path).unwrap())
             .finish()
             .unwrap();
