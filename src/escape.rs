@@ -28,24 +28,46 @@ fn needs_term_escape(c: char) -> bool {
 /// starting with `=`, `+`, `-`, `@`, tab or CR is prefixed with `'` (OWASP recommendation).
 /// Plain numbers (e.g. `-1`) are left alone.
 pub fn csv_field(s: &str) -> Cow<'_, str> {
-    let risky = s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.parse::<f64>().is_err();
-    let needs_quote = risky || needs_csv_quotes(s.as_bytes());
-    if !needs_quote {
+    if !csv_needs_quotes(s) {
         return Cow::Borrowed(s);
     }
-    let mut out = String::with_capacity(s.len() + 4);
-    out.push('"');
-    if risky {
-        out.push('\'');
+    let mut out = Vec::with_capacity(s.len() + 4);
+    csv_quoted_into(s, &mut out);
+    Cow::Owned(String::from_utf8(out).expect("quoting keeps UTF-8"))
+}
+
+/// `csv_field`, appended to `out` (no allocation).
+pub fn csv_field_into(s: &str, out: &mut Vec<u8>) {
+    if csv_needs_quotes(s) {
+        csv_quoted_into(s, out);
+    } else {
+        out.extend_from_slice(s.as_bytes());
     }
-    for c in s.chars() {
-        if c == '"' {
-            out.push('"');
-        }
-        out.push(c);
+}
+
+/// A field starting like a formula (and not a plain number).
+fn csv_risky(s: &str) -> bool {
+    s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.parse::<f64>().is_err()
+}
+
+fn csv_needs_quotes(s: &str) -> bool {
+    csv_risky(s) || needs_csv_quotes(s.as_bytes())
+}
+
+/// The field in double quotes, quotes inside doubled, `'` first when it is risky.
+fn csv_quoted_into(s: &str, out: &mut Vec<u8>) {
+    out.push(b'"');
+    if csv_risky(s) {
+        out.push(b'\'');
     }
-    out.push('"');
-    Cow::Owned(out)
+    let mut rest = s.as_bytes();
+    while let Some(i) = memchr::memchr(b'"', rest) {
+        out.extend_from_slice(&rest[..=i]);
+        out.push(b'"');
+        rest = &rest[i + 1..];
+    }
+    out.extend_from_slice(rest);
+    out.push(b'"');
 }
 
 /// Whether `b` holds a comma, a double quote, LF or CR: eight bytes at a time (most fields are
@@ -147,6 +169,24 @@ mod tests {
         assert_eq!(csv_field("-1"), "-1");
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("@SUM(A1)"), "\"'@SUM(A1)\"");
+        assert_eq!(csv_field("\"\"é\"x\""), "\"\"\"\"\"é\"\"x\"\"\"");
+        assert_eq!(csv_field("line\nbreak"), "\"line\nbreak\"");
+        // Appending gives the same bytes.
+        for v in [
+            "=1+2",
+            "-1",
+            "a,b",
+            "\"\"é\"x\"",
+            "plain",
+            "",
+            "\"",
+            "@",
+            "+3.5",
+        ] {
+            let mut out = b"x".to_vec();
+            csv_field_into(v, &mut out);
+            assert_eq!(out, [b"x", csv_field(v).as_bytes()].concat(), "{v:?}");
+        }
         assert_eq!(html("<script>"), "&lt;script&gt;");
         assert_eq!(dot("a\"b\\c"), "a\\\"b\\\\c");
         assert_eq!(xml("a\x01<b"), "a&lt;b");

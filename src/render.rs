@@ -2,7 +2,7 @@
 //! (RFC 4180, formula injection neutralised), JSON array, NDJSON, and Parquet. Timestamps are
 //! written as ISO-8601 UTC in text formats and kept typed in Parquet. Streams row by row.
 
-use crate::escape::{csv_field, term};
+use crate::escape::{csv_field, csv_field_into, term};
 use crate::model::format_time;
 use anyhow::{bail, Result};
 use clap::ValueEnum;
@@ -62,9 +62,24 @@ impl<'a> Cell<'a> {
                     crate::model::format_time_into(t, out)
                 }
             }
+            Cell::Str(a) => {
+                if a.is_valid(i) {
+                    csv_field_into(a.value(i), out);
+                }
+            }
+            Cell::U32(c) => {
+                if let Some(v) = c.get(i) {
+                    write!(out, "{v}").expect("in-memory write");
+                }
+            }
+            Cell::I64(c) => {
+                if let Some(v) = c.get(i) {
+                    write!(out, "{v}").expect("in-memory write");
+                }
+            }
             _ => {
                 if let Some(t) = self.text_at(i) {
-                    out.extend_from_slice(csv_field(&t).as_bytes());
+                    csv_field_into(&t, out);
                 }
             }
         }
