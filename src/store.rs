@@ -1073,6 +1073,10 @@ impl PqWriter {
     fn write_chunk(&mut self, mut raw: RawChunk) -> PolarsResult<()> {
         use rayon::prelude::*;
         let rows = raw.rows();
+        if rows == 0 {
+            // Every row of these files was a duplicate: no row group.
+            return Ok(());
+        }
         let wanted = raw.wanted_columns();
         let keep: Vec<&[bool]> = raw.keep.iter().map(|k| &k[..]).collect();
         let schema = raw.schema;
@@ -1097,10 +1101,7 @@ impl PqWriter {
                     })
                     .collect::<PolarsResult<_>>()
             })?;
-        if rows > 0 {
-            self.write_group(rows, &columns)?;
-        }
-        Ok(())
+        self.write_group(rows, &columns)
     }
 
     fn write_group(
@@ -1685,8 +1686,9 @@ mod tests {
         assert!(back.equals(&df));
     }
 
-    /// A chunk of three files' event columns (some rows dropped, one file dropped whole).
-    fn event_chunk(only: Option<&[&str]>) -> RawChunk {
+    /// A chunk of three files' event columns (some rows dropped, one file dropped whole; all
+    /// rows with `drop_all`).
+    fn event_chunk(only: Option<&[&str]>, drop_all: bool) -> RawChunk {
         use crate::table::{EventBatch, EventRow};
         let mut chunker = Chunker::new(EventBatch::SCHEMA, only, usize::MAX);
         for f in 0..3u64 {
@@ -1708,7 +1710,7 @@ mod tests {
                     ..Default::default()
                 };
                 b.push(&row);
-                keep.push(f != 1 && r % 11 != 3);
+                keep.push(!drop_all && f != 1 && r % 11 != 3);
             }
             chunker.push(b.take_columns(), keep);
         }
@@ -1716,19 +1718,22 @@ mod tests {
     }
 
     /// Writing a chunk column by column (`write_chunk`, what ingest does) gives the same bytes
-    /// as building its frame and writing that, with all columns or a projection of them.
+    /// as building its frame and writing that, with all columns or a projection of them, and
+    /// no row group when every row was dropped.
     #[test]
     fn write_chunk_same_bytes_as_build_then_write() {
         let dir = tempfile::tempdir().unwrap();
-        for only in [None, Some(&["event_name", "event_id", "record_index"][..])] {
-            let built = event_chunk(only).build().unwrap();
-            assert_eq!(built.height(), 2 * (200 - 18));
+        let some = Some(&["event_name", "event_id", "record_index"][..]);
+        for (only, drop_all) in [(None, false), (some, false), (None, true)] {
+            let built = event_chunk(only, drop_all).build().unwrap();
+            let rows = if drop_all { 0 } else { 2 * (200 - 18) };
+            assert_eq!(built.height(), rows);
             let (a, b) = (dir.path().join("a.parquet"), dir.path().join("b.parquet"));
             let mut w =
                 PqWriter::new(std::fs::File::create(&a).unwrap(), built.schema(), false).unwrap();
             w.write(&built).unwrap();
             w.finish().unwrap();
-            let raw = event_chunk(only);
+            let raw = event_chunk(only, drop_all);
             assert_eq!(raw.frame_schema(), **built.schema());
             let mut w = PqWriter::new(
                 std::fs::File::create(&b).unwrap(),
@@ -1743,6 +1748,7 @@ mod tests {
                 .finish()
                 .unwrap();
             assert!(back.equals_missing(&built));
+            assert_eq!(back.height(), rows);
         }
     }
 
