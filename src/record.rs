@@ -271,33 +271,9 @@ macro_rules! lenient_struct {
 
         impl<'de> Deserialize<'de> for $name<'de> {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                struct V;
-                impl<'de> Visitor<'de> for V {
-                    type Value = $name<'de>;
-                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                        f.write_str(concat!("a ", stringify!($name), " object"))
-                    }
-                    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
-                        let mut out = $name::default();
-                        out.is_object = true;
-                        while let Some(k) = m.next_key::<Key<'de>>()? {
-                            out.take_field(&k.0, &mut m)?;
-                        }
-                        Ok(out)
-                    }
-                    fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Self::Value, A::Error> {
-                        while s.next_element::<IgnoredAny>()?.is_some() {}
-                        Ok($name::default())
-                    }
-                    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> { Ok($name::default()) }
-                    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> { Ok($name::default()) }
-                    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> { Ok($name::default()) }
-                    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> { Ok($name::default()) }
-                    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> { Ok($name::default()) }
-                    fn visit_unit<E>(self) -> Result<Self::Value, E> { Ok($name::default()) }
-                    fn visit_none<E>(self) -> Result<Self::Value, E> { Ok($name::default()) }
-                }
-                d.deserialize_any(V)
+                let mut out = $name::default();
+                out.fill(d)?;
+                Ok(out)
             }
         }
     };
