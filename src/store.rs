@@ -927,40 +927,49 @@ fn dictionary_of(
     DictionaryArray::try_from_keys(keys, values.freeze().boxed(), false).ok()
 }
 
-/// One column's pages, encoded with `enc` (a string column to be dictionary-encoded gets its
-/// dictionary from `dictionary_of`, not polars' estimate-then-cast, and is written plainly when
-/// that says no) and compressed with `codec`.
-fn encode_column(
-    array: &dyn polars_arrow::array::Array,
-    ty: &polars_parquet::write::ParquetType,
-    enc: polars_parquet::write::Encoding,
+/// How one column of the case store is written: its Parquet type, its encoding (see
+/// `PLAIN_COLUMNS`), its compression (Snappy, or none for `UNCOMPRESSED_COLUMNS`) and the
+/// writer's options with that column's statistics (`NO_MIN_MAX_COLUMNS`).
+struct ColumnPlan {
+    ty: polars_parquet::write::ParquetType,
+    encoding: polars_parquet::write::Encoding,
     codec: polars_parquet::write::CompressionOptions,
     options: polars_parquet::write::WriteOptions,
-) -> PolarsResult<Vec<polars_parquet::write::CompressedPage>> {
-    use polars_parquet::write as pq;
-    let mut out = Vec::new();
-    let dict;
-    let (array, enc): (&dyn polars_arrow::array::Array, _) = match (
-        enc,
-        array
-            .as_any()
-            .downcast_ref::<polars_arrow::array::Utf8ViewArray>(),
-    ) {
-        (pq::Encoding::RleDictionary, Some(a)) => match dictionary_of(a) {
-            Some(d) => {
-                dict = d;
-                (&dict, enc)
+}
+
+impl ColumnPlan {
+    /// The column's pages, encoded and compressed (a string column to be dictionary-encoded
+    /// gets its dictionary from `dictionary_of`, not polars' estimate-then-cast, and is written
+    /// plainly when that says no).
+    fn encode(
+        &self,
+        array: &dyn polars_arrow::array::Array,
+    ) -> PolarsResult<Vec<polars_parquet::write::CompressedPage>> {
+        use polars_parquet::write as pq;
+        let mut out = Vec::new();
+        let dict;
+        let (array, enc): (&dyn polars_arrow::array::Array, _) = match (
+            self.encoding,
+            array
+                .as_any()
+                .downcast_ref::<polars_arrow::array::Utf8ViewArray>(),
+        ) {
+            (pq::Encoding::RleDictionary, Some(a)) => match dictionary_of(a) {
+                Some(d) => {
+                    dict = d;
+                    (&dict, self.encoding)
+                }
+                None => (a, pq::Encoding::Plain),
+            },
+            _ => (array, self.encoding),
+        };
+        for pages in pq::array_to_columns(array, self.ty.clone(), self.options, &[enc])? {
+            for page in pages {
+                out.push(pq::compress(page?, Vec::new(), self.codec)?);
             }
-            None => (a, pq::Encoding::Plain),
-        },
-        _ => (array, enc),
-    };
-    for pages in pq::array_to_columns(array, ty.clone(), options, &[enc])? {
-        for page in pages {
-            out.push(pq::compress(page?, Vec::new(), codec)?);
         }
+        Ok(out)
     }
-    Ok(out)
 }
 
 /// The Parquet writer of the case store: polars' own encoder (`polars-parquet`), driven
@@ -973,12 +982,8 @@ fn encode_column(
 /// more than it saves.
 struct PqWriter {
     writer: polars_parquet::write::FileWriter<std::io::BufWriter<std::fs::File>>,
-    fields: Vec<polars_parquet::write::ParquetType>,
-    encodings: Vec<polars_parquet::write::Encoding>,
-    /// Per column: Snappy, or none (`UNCOMPRESSED_COLUMNS`).
-    codecs: Vec<polars_parquet::write::CompressionOptions>,
-    /// Per column: the writer's options with that column's statistics (`NO_MIN_MAX_COLUMNS`).
-    options: Vec<polars_parquet::write::WriteOptions>,
+    /// One per column, in schema order.
+    columns: Vec<ColumnPlan>,
 }
 
 impl PqWriter {
@@ -986,9 +991,6 @@ impl PqWriter {
         use polars_parquet::write as pq;
         let arrow = schema.to_arrow(CompatLevel::newest());
         let parquet = pq::to_parquet_schema(&arrow)?;
-        let fields = parquet.fields().to_vec();
-        let mut encodings = Vec::with_capacity(fields.len());
-        let mut codecs = Vec::with_capacity(fields.len());
         let options = pq::WriteOptions {
             statistics: if scratch {
                 pq::StatisticsOptions::empty()
@@ -999,25 +1001,29 @@ impl PqWriter {
             compression: pq::CompressionOptions::Snappy,
             data_page_size: None,
         };
-        let mut column_options = Vec::with_capacity(fields.len());
-        for (name, field) in arrow.iter() {
-            let mut o = options;
-            if NO_MIN_MAX_COLUMNS.contains(&name.as_str()) {
-                o.statistics.min_value = false;
-                o.statistics.max_value = false;
+        let mut columns = Vec::with_capacity(arrow.len());
+        for ((name, field), ty) in arrow.iter().zip(parquet.fields()) {
+            let name = name.as_str();
+            let mut options = options;
+            if NO_MIN_MAX_COLUMNS.contains(&name) {
+                options.statistics.min_value = false;
+                options.statistics.max_value = false;
             }
-            column_options.push(o);
-            codecs.push(if UNCOMPRESSED_COLUMNS.contains(&name.as_str()) {
-                pq::CompressionOptions::Uncompressed
-            } else {
-                pq::CompressionOptions::Snappy
-            });
             let enc = pq::get_dtype_encoding(&field.dtype);
             polars_ensure!(enc.len() == 1, ComputeError: "nested column {name}");
-            encodings.push(if PLAIN_COLUMNS.contains(&name.as_str()) {
-                pq::Encoding::Plain
-            } else {
-                enc[0]
+            columns.push(ColumnPlan {
+                ty: ty.clone(),
+                encoding: if PLAIN_COLUMNS.contains(&name) {
+                    pq::Encoding::Plain
+                } else {
+                    enc[0]
+                },
+                codec: if UNCOMPRESSED_COLUMNS.contains(&name) {
+                    pq::CompressionOptions::Uncompressed
+                } else {
+                    pq::CompressionOptions::Snappy
+                },
+                options,
             });
         }
         let writer = pq::FileWriter::new_with_parquet_schema(
@@ -1026,13 +1032,7 @@ impl PqWriter {
             parquet,
             options,
         );
-        Ok(PqWriter {
-            writer,
-            fields,
-            encodings,
-            codecs,
-            options: column_options,
-        })
+        Ok(PqWriter { writer, columns })
     }
 
     /// Writes each chunk of `df` as one row group, its columns encoded and compressed in
@@ -1046,19 +1046,13 @@ impl PqWriter {
             if rows == 0 {
                 continue;
             }
-            let (fields, encodings, codecs, options) =
-                (&self.fields, &self.encodings, &self.codecs, &self.options);
+            let plans = &self.columns;
             let columns: Vec<Vec<pq::CompressedPage>> = encode_pool().install(|| {
                 batch
                     .columns()
                     .par_iter()
-                    .zip(fields)
-                    .zip(encodings)
-                    .zip(codecs)
-                    .zip(options)
-                    .map(|((((array, ty), enc), codec), options)| {
-                        encode_column(array.as_ref(), ty, *enc, *codec, *options)
-                    })
+                    .zip(plans)
+                    .map(|(array, plan)| plan.encode(array.as_ref()))
                     .collect::<PolarsResult<_>>()
             })?;
             self.write_group(rows, &columns)?;
@@ -1080,24 +1074,20 @@ impl PqWriter {
         let wanted = raw.wanted_columns();
         let keep: Vec<&[bool]> = raw.keep.iter().map(|k| &k[..]).collect();
         let schema = raw.schema;
-        polars_ensure!(wanted.len() == self.fields.len(), ComputeError: "chunk of {} columns for a writer of {}", wanted.len(), self.fields.len());
-        let (fields, encodings, codecs, options) =
-            (&self.fields, &self.encodings, &self.codecs, &self.options);
+        polars_ensure!(wanted.len() == self.columns.len(), ComputeError: "chunk of {} columns for a writer of {}", wanted.len(), self.columns.len());
+        let plans = &self.columns;
         let columns: Vec<Vec<polars_parquet::write::CompressedPage>> =
             encode_pool().install(|| {
                 wanted
                     .into_par_iter()
-                    .zip(fields)
-                    .zip(encodings)
-                    .zip(codecs)
-                    .zip(options)
-                    .map(|(((((i, files), ty), enc), codec), options)| {
+                    .zip(plans)
+                    .map(|((i, files), plan)| {
                         let column = chunk_column(schema[i], files, &keep);
                         let array = column
                             .as_materialized_series()
                             .to_arrow(0, CompatLevel::newest());
                         drop(column);
-                        encode_column(array.as_ref(), ty, *enc, *codec, *options)
+                        plan.encode(array.as_ref())
                     })
                     .collect::<PolarsResult<_>>()
             })?;
