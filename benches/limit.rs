@@ -146,7 +146,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 fn one(p: &Path) -> usize {
     let raw = std::fs::read(p).unwrap_or_default();
     let mut text = Vec::new();
-    if trailgraph::decode::gunzip(&raw, u64::MAX, &mut text).is_err() {
+    if trailgraph_log::decode::gunzip(&raw, u64::MAX, &mut text).is_err() {
         return 0;
     }
     match serde_json::from_slice::<Doc>(&text) {

@@ -4,13 +4,13 @@
 use crate::attribute::{Attributed, Cols};
 use crate::escape::term;
 use crate::graph::Session;
-use crate::model::{format_time, Millis};
 use crate::store::Frames;
 use anyhow::Result;
 use polars::prelude::*;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
+use trailgraph_log::model::{format_time, Millis};
 
 /// Filters shared by `sessions`, `chains`, `trace` and `graph`.
 #[derive(Debug, Clone, Default)]
@@ -35,7 +35,7 @@ impl SessionFilter {
             let hit = s
                 .role_arn
                 .as_deref()
-                .is_some_and(|a| a == r || crate::model::role_name(a) == r);
+                .is_some_and(|a| a == r || trailgraph_log::model::role_name(a) == r);
             if !hit {
                 return false;
             }
@@ -73,7 +73,7 @@ pub fn is_cross_account(s: &Session) -> bool {
         s.caller_identity
             .arn
             .as_deref()
-            .and_then(crate::model::arn_account)
+            .and_then(trailgraph_log::model::arn_account)
     });
     matches!((caller_acct, s.account.as_deref()), (Some(a), Some(b)) if a != b)
 }
@@ -169,7 +169,7 @@ pub fn chains_frame(frames: &Frames, at: &Attributed, f: &SessionFilter) -> Resu
         first: Option<Millis>,
         last: Option<Millis>,
         accounts: BTreeSet<String>,
-        confidence: Option<crate::model::Confidence>,
+        confidence: Option<trailgraph_log::model::Confidence>,
         cycle: bool,
         cross: bool,
     }
@@ -186,7 +186,7 @@ pub fn chains_frame(frames: &Frames, at: &Attributed, f: &SessionFilter) -> Resu
             a.last = Some(a.last.map_or(t, |x| x.max(t)));
         }
         for c in &s.chain {
-            if let Some(acct) = crate::model::arn_account(c) {
+            if let Some(acct) = trailgraph_log::model::arn_account(c) {
                 a.accounts.insert(acct.to_string());
             }
         }

@@ -6,13 +6,13 @@
 //! (unless its link depends on the event time, which only happens without a creationDate).
 
 use crate::graph::{Attribution, Identity, IssuanceIn, Link, SessionGraph};
-use crate::model::{Confidence, IssuanceKind, Millis};
 use crate::store::Frames;
 use anyhow::Result;
 use polars::prelude::*;
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 use std::hash::{Hash, Hasher};
+use trailgraph_log::model::{Confidence, IssuanceKind, Millis};
 
 /// A copy of `df` whose columns are each one contiguous chunk (cheap: columns are shared).
 pub fn single_chunk(df: &DataFrame) -> DataFrame {
@@ -716,11 +716,11 @@ pub fn attribute_all(frames: &Frames) -> Result<Attributed> {
     let t0 = std::time::Instant::now();
     let ev = single_chunk(&frames.events);
     let mut a = Attributor::new(&ev, &frames.issuances)?.with_signatures();
-    crate::ingest::profile("build session graph", t0);
+    trailgraph_log::ingest::profile("build session graph", t0);
     let t0 = std::time::Instant::now();
     let per_event: Vec<u32> = (0..ev.height()).map(|i| a.row(i)).collect();
     let r = a.finish(per_event);
-    crate::ingest::profile("attribute events", t0);
+    trailgraph_log::ingest::profile("attribute events", t0);
     Ok(r)
 }
 
@@ -781,7 +781,7 @@ pub fn attribute_chunked(frames: &Frames) -> Result<Attributed> {
         },
     );
     let ((graph, cross), sigs) = (graph?, sigs?);
-    crate::ingest::profile("build session graph", t0);
+    trailgraph_log::ingest::profile("build session graph", t0);
     let t0 = std::time::Instant::now();
     let mut state = AttributionState::new(graph);
     let mut per_event = Vec::with_capacity(frames.events.height());
@@ -793,7 +793,7 @@ pub fn attribute_chunked(frames: &Frames) -> Result<Attributed> {
         state = a.into_state();
     }
     let r = state.finish(per_event);
-    crate::ingest::profile("attribute events", t0);
+    trailgraph_log::ingest::profile("attribute events", t0);
     Ok(r)
 }
 

@@ -5,7 +5,6 @@
 use crate::answer::{self, SessionFilter};
 use crate::attribute::{attribute_all, Attributed};
 use crate::escape::term;
-use crate::ingest::{IngestOptions, Problem};
 use crate::load::{load, Loaded};
 use crate::render::{self, Format};
 use crate::store::{self, Manifest};
@@ -15,6 +14,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use polars::prelude::DataFrame;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use trailgraph_log::ingest::{IngestOptions, Problem};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -135,7 +135,7 @@ const DEFAULT_IN_MEMORY_LIMIT: u64 = 2 << 30;
 
 /// Whether log `files` fit in memory as frames: their estimated size against `limit_mb`, or
 /// by default against half the available memory, at most `DEFAULT_IN_MEMORY_LIMIT`.
-fn fits_in_memory(files: &[crate::discover::InputFile], limit_mb: Option<u64>) -> bool {
+fn fits_in_memory(files: &[trailgraph_log::discover::InputFile], limit_mb: Option<u64>) -> bool {
     let estimate: u64 = files
         .iter()
         .map(|f| {
@@ -228,7 +228,7 @@ pub struct CommonOpts {
     #[arg(short, long)]
     pub quiet: bool,
     /// Rows per Parquet row group written by `ingest` (and per chunk while reading logs)
-    #[arg(long, value_name = "N", default_value_t = crate::store::ROW_GROUP, hide = true,
+    #[arg(long, value_name = "N", default_value_t = trailgraph_log::ingest::ROW_GROUP, hide = true,
           value_parser = parse_rows)]
     pub row_group_rows: usize,
 }
@@ -301,19 +301,19 @@ impl FilterArgs {
 
 /// Parses `--since`: a date (`2024-07-31`, start of day UTC) or a timestamp.
 pub fn parse_when(s: &str) -> Result<i64, String> {
-    if let Some(t) = crate::model::parse_time(s) {
+    if let Some(t) = trailgraph_log::model::parse_time(s) {
         return Ok(t);
     }
-    crate::model::parse_time(&format!("{s}T00:00:00Z"))
+    trailgraph_log::model::parse_time(&format!("{s}T00:00:00Z"))
         .ok_or_else(|| format!("not a time: {s:?} (use 2024-07-31 or 2024-07-31T19:52:33Z)"))
 }
 
 /// Parses `--until`: a date means the end of that day.
 pub fn parse_when_end(s: &str) -> Result<i64, String> {
-    if let Some(t) = crate::model::parse_time(s) {
+    if let Some(t) = trailgraph_log::model::parse_time(s) {
         return Ok(t);
     }
-    crate::model::parse_time(&format!("{s}T23:59:59.999Z"))
+    trailgraph_log::model::parse_time(&format!("{s}T23:59:59.999Z"))
         .ok_or_else(|| format!("not a time: {s:?} (use 2024-07-31 or 2024-07-31T19:52:33Z)"))
 }
 
@@ -452,7 +452,7 @@ pub fn emit(df: &DataFrame, out: &OutputArgs) -> Result<()> {
 /// The events table has every column but `request_parameters` (the largest, and read by no
 /// analysis: only `query` shows it, through `load_attributed_all`).
 pub fn load_attributed(input: &InputArgs) -> Result<(Loaded, Attributed, u8)> {
-    let columns: Vec<&str> = crate::table::EventBatch::SCHEMA
+    let columns: Vec<&str> = trailgraph_log::table::EventBatch::SCHEMA
         .iter()
         .map(|(n, _)| *n)
         .filter(|n| *n != "request_parameters")
@@ -515,10 +515,10 @@ fn cmd_attribute(a: AttributeArgs) -> Result<u8> {
     note_loops(&at.graph, &a.input);
     let t0 = std::time::Instant::now();
     let df = crate::attribute::attribution_frame_ordered(&loaded.frames, &at, Some(&order))?;
-    crate::ingest::profile("attribution frame", t0);
+    trailgraph_log::ingest::profile("attribution frame", t0);
     let t0 = std::time::Instant::now();
     emit(&df, &a.out)?;
-    crate::ingest::profile("write output", t0);
+    trailgraph_log::ingest::profile("write output", t0);
     // The process ends after the command: its memory goes back to the system at once, instead
     // of millions of frees (a tenth of a second on the bench) first.
     std::mem::forget((df, at, loaded));
@@ -536,7 +536,7 @@ fn attribute_streaming(a: &AttributeArgs, columns: &[&str]) -> Result<Option<u8>
     use crate::attribute::{
         cross_rows_filter, graph_and_context, output_frame, AttributionState, Attributor,
     };
-    let found = crate::discover::discover(&a.input.inputs)?;
+    let found = trailgraph_log::discover::discover(&a.input.inputs)?;
     // Log files go through a scratch case first: all must be read before the first event can
     // be attributed (a use may precede its issuance), and held in memory they would make
     // memory grow with events.
@@ -556,7 +556,7 @@ fn attribute_streaming(a: &AttributeArgs, columns: &[&str]) -> Result<Option<u8>
             let dir = scratch.path().to_path_buf();
             let t0 = std::time::Instant::now();
             let ing = store::scratch_case(&dir, &found.files, &a.input.ingest_options(), columns)?;
-            crate::ingest::profile("read logs into a scratch case", t0);
+            trailgraph_log::ingest::profile("read logs into a scratch case", t0);
             let code = report_problems(&ing.problems, &a.input);
             let mut manifest = Manifest::new();
             manifest.parts = 1;
@@ -571,11 +571,11 @@ fn attribute_streaming(a: &AttributeArgs, columns: &[&str]) -> Result<Option<u8>
     }
     let t0 = std::time::Instant::now();
     let issuances = store::load_case_issuances(dir, &manifest)?;
-    crate::ingest::profile("load issuances", t0);
+    trailgraph_log::ingest::profile("load issuances", t0);
     let (graph, cross) = graph_and_context(&issuances, || events.filtered(cross_rows_filter()))?;
     drop(issuances);
     let mut state = AttributionState::new(graph);
-    crate::ingest::profile("build session graph", t0);
+    trailgraph_log::ingest::profile("build session graph", t0);
     let mut chains: Vec<String> = Vec::new();
     let mut spill = crate::spill::Spill::new()?;
     // One slice per row group of the case (what a slice holds is about 1 KB a row); runs
@@ -672,8 +672,8 @@ fn attribute_streaming(a: &AttributeArgs, columns: &[&str]) -> Result<Option<u8>
         offset += n as u64;
     }
     run.spill(&mut spill)?;
-    crate::ingest::profile_took("attribute events (streamed)", t_attr);
-    crate::ingest::profile_took("render and spill", t_out);
+    trailgraph_log::ingest::profile_took("attribute events (streamed)", t_attr);
+    trailgraph_log::ingest::profile_took("render and spill", t_out);
     state.graph.settle();
     note_loops(&state.graph, &a.input);
     let t0 = std::time::Instant::now();
@@ -698,7 +698,7 @@ fn attribute_streaming(a: &AttributeArgs, columns: &[&str]) -> Result<Option<u8>
         );
         spill.merge(|row| sink.push(row))?;
         sink.finish()?;
-        crate::ingest::profile("merge and write output", t0);
+        trailgraph_log::ingest::profile("merge and write output", t0);
         return Ok(Some(code));
     }
     let format = a.out.format;
@@ -715,7 +715,7 @@ fn attribute_streaming(a: &AttributeArgs, columns: &[&str]) -> Result<Option<u8>
     debug_assert_eq!(k, total);
     w.write_all(render::footer(format, total as usize))?;
     w.flush()?;
-    crate::ingest::profile("merge and write output", t0);
+    trailgraph_log::ingest::profile("merge and write output", t0);
     Ok(Some(code))
 }
 
@@ -976,7 +976,7 @@ fn cmd_who(a: WhoArgs) -> Result<u8> {
             false,
         ),
     };
-    crate::ingest::profile("load", t0);
+    trailgraph_log::ingest::profile("load", t0);
     let code = report_problems(&loaded.problems, &input);
     if code == 2 {
         return Ok(2);
@@ -985,7 +985,7 @@ fn cmd_who(a: WhoArgs) -> Result<u8> {
     // Attribute only the rows that can answer: `who` on a large case stays fast.
     let t0 = std::time::Instant::now();
     let rows = answer::who_rows(&loaded.frames, &id)?;
-    crate::ingest::profile("find rows", t0);
+    trailgraph_log::ingest::profile("find rows", t0);
     let t0 = std::time::Instant::now();
     let at = if fast {
         // Only the issuances on the matched events' chains: the graph stays tiny.
@@ -1003,7 +1003,7 @@ fn cmd_who(a: WhoArgs) -> Result<u8> {
     } else {
         crate::attribute::attribute_rows(&loaded.frames, &rows)?
     };
-    crate::ingest::profile("graph + attribute rows", t0);
+    trailgraph_log::ingest::profile("graph + attribute rows", t0);
     let ans = answer::who(&loaded.frames, &at, &id)?;
     if ans.matches.is_empty() {
         eprintln!(
@@ -1035,7 +1035,7 @@ fn who_fast_load(input: &InputArgs, id: &str, columns: &[&str]) -> Result<Option
     let [dir] = &input.inputs[..] else {
         return Ok(None);
     };
-    if !dir.is_dir() || !crate::discover::is_case_dir(dir) {
+    if !dir.is_dir() || !trailgraph_log::discover::is_case_dir(dir) {
         return Ok(None);
     }
     let manifest = store::read_manifest(dir)?;
@@ -1189,14 +1189,14 @@ pub fn load_input(input: &InputArgs) -> Result<Loaded> {
 
 fn cmd_ingest(a: IngestArgs) -> Result<u8> {
     let dir = &a.output;
-    let found = crate::discover::discover(&a.input.inputs)?;
+    let found = trailgraph_log::discover::discover(&a.input.inputs)?;
     if !found.cases.is_empty() {
         bail!(
             "{}: is a case directory; ingest reads log files (to combine cases, pass them to the analysis commands)",
             found.cases[0].display()
         );
     }
-    let (mut manifest, mut seen) = if dir.join(crate::discover::CASE_MANIFEST).exists() {
+    let (mut manifest, mut seen) = if dir.join(trailgraph_log::discover::CASE_MANIFEST).exists() {
         let m = store::read_manifest(dir)?;
         let (frames, _) = store::load_case_columns(
             dir,

@@ -13,13 +13,13 @@ use crate::answer::{self, SessionFilter};
 use crate::cli::{FilterArgs, InputArgs};
 use crate::escape::{csv_field, dot, xml};
 use crate::graph::{Link, Session};
-use crate::model::{format_time, role_name, Confidence};
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use trailgraph_log::model::{format_time, role_name, Confidence};
 
 /// The Neo4j import command, for `--help` and the message after writing.
 pub const NEO4J_IMPORT: &str = "neo4j-admin database import full \\
@@ -176,14 +176,14 @@ pub struct ExportGraph<'a> {
 /// The account an origin string names, when it has one.
 fn origin_account(o: &str) -> Option<String> {
     if o.starts_with("arn:") {
-        return crate::model::arn_account(o).map(String::from);
+        return trailgraph_log::model::arn_account(o).map(String::from);
     }
     if let Some(rest) = o.strip_prefix("account:") {
         return rest.split(':').next().map(String::from);
     }
     if let Some(rest) = o.strip_prefix("saml:").or_else(|| o.strip_prefix("oidc:")) {
         if rest.starts_with("arn:") {
-            return crate::model::arn_account(rest).map(String::from);
+            return trailgraph_log::model::arn_account(rest).map(String::from);
         }
     }
     None
@@ -274,7 +274,7 @@ impl<'a> ExportGraph<'a> {
                     .or_insert_with(|| RoleNode {
                         id: format!("role:{r}"),
                         arn: r.clone(),
-                        account: crate::model::arn_account(r).map(String::from),
+                        account: trailgraph_log::model::arn_account(r).map(String::from),
                         sessions: Vec::new(),
                     })
                     .sessions
@@ -286,7 +286,7 @@ impl<'a> ExportGraph<'a> {
             .map(|(o, n)| OriginNode {
                 id: format!("origin:{o}"),
                 origin: o.to_string(),
-                kind: crate::model::origin_kind(o),
+                kind: trailgraph_log::model::origin_kind(o),
                 account: origin_account(o),
                 sessions: n,
             })
@@ -306,7 +306,7 @@ fn origin_label(o: &OriginNode) -> String {
     match o.kind {
         "iam-user" | "root" | "federated-user" | "principal" => format!(
             "{}\n{}",
-            crate::model::arn_resource(o_).unwrap_or(o_),
+            trailgraph_log::model::arn_resource(o_).unwrap_or(o_),
             o.account.as_deref().unwrap_or("")
         ),
         "service" => o_.trim_start_matches("service:").to_string(),

@@ -14,15 +14,15 @@
 //! petgraph is used only inside this module; the public API speaks in session indices and
 //! plain strings.
 
-use crate::model::{
-    arn_account, format_time, parse_assumed_role_arn, role_name, session_arn_for, Confidence,
-    IssuanceKind, Millis,
-};
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::{Dfs, EdgeRef};
 use petgraph::Direction;
 use rustc_hash::FxHashMap;
 use std::collections::BTreeSet;
+use trailgraph_log::model::{
+    arn_account, format_time, parse_assumed_role_arn, role_name, session_arn_for, Confidence,
+    IssuanceKind, Millis,
+};
 
 /// Where an issuance or an action came from, as far as the record itself says.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -450,7 +450,7 @@ impl SessionGraph {
             }
         }
         g.finish();
-        crate::ingest::profile("build sessions and callers", t0);
+        trailgraph_log::ingest::profile("build sessions and callers", t0);
         g
     }
 
@@ -486,7 +486,7 @@ impl SessionGraph {
         }
         let session_arn = match kind {
             "AssumedRole" | "FederatedUser" => id.arn.clone(),
-            "Root" if key.is_some_and(crate::model::is_temporary_key) => None,
+            "Root" if key.is_some_and(trailgraph_log::model::is_temporary_key) => None,
             _ => None,
         };
         // 2. Inferred: session ARN + creationDate (console SwitchRole, Identity Center,

@@ -1,11 +1,11 @@
 //! Resolves INPUT... (log files, directories, case directories) into in-memory frames, with the
 //! ingest statistics and problems that explain them.
 
-use crate::discover::discover;
-use crate::ingest::{IngestOptions, Problem, Stats};
 use crate::store::{self, Frames};
 use anyhow::Result;
 use std::path::PathBuf;
+use trailgraph_log::discover::discover;
+use trailgraph_log::ingest::{IngestOptions, Problem, Stats};
 
 /// Frames plus the accounting of how they were obtained.
 pub struct Loaded {
@@ -32,7 +32,7 @@ pub fn load_columns(
     let t0 = std::time::Instant::now();
     loaded.frames.events.rechunk_mut_par();
     loaded.frames.issuances.rechunk_mut_par();
-    crate::ingest::profile("rechunk", t0);
+    trailgraph_log::ingest::profile("rechunk", t0);
     Ok(loaded)
 }
 

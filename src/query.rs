@@ -24,7 +24,6 @@ use crate::attribute::{attribute_all, attribution_frame, Attributed};
 use crate::cli::{emit, load_attributed_all, load_input, report_problems, InputArgs, OutputArgs};
 use crate::escape::term;
 use crate::load::Loaded;
-use crate::model::{parse_time, Millis};
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use polars::prelude::*;
@@ -32,6 +31,7 @@ use polars::sql::SQLContext;
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use trailgraph_log::model::{parse_time, Millis};
 
 const AFTER_HELP: &str = "\
 Tables: events, issuances, sessions, attribution, anomalies (columns: docs/queries.md).
@@ -383,7 +383,7 @@ pub fn sessions_table(loaded: &Loaded, at: &Attributed) -> Result<DataFrame> {
                 s.caller_identity
                     .arn
                     .as_deref()
-                    .and_then(crate::model::arn_account)
+                    .and_then(trailgraph_log::model::arn_account)
                     .map(String::from)
             })
         }),

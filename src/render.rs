@@ -3,12 +3,12 @@
 //! written as ISO-8601 UTC in text formats and kept typed in Parquet. Streams row by row.
 
 use crate::escape::{csv_field, csv_field_into, term};
-use crate::model::format_time;
 use anyhow::{bail, Result};
 use clap::ValueEnum;
 use polars::prelude::*;
 use polars_arrow::array::Array;
 use std::io::Write;
+use trailgraph_log::model::format_time;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -59,7 +59,7 @@ impl<'a> Cell<'a> {
         match self {
             Cell::Time(c) => {
                 if let Some(t) = c.get(i) {
-                    crate::model::format_time_into(t, out)
+                    trailgraph_log::model::format_time_into(t, out)
                 }
             }
             Cell::Str(a) => {
@@ -91,7 +91,7 @@ impl<'a> Cell<'a> {
             match c.get(i) {
                 Some(t) => {
                     out.push(b'"');
-                    crate::model::format_time_into(t, out);
+                    trailgraph_log::model::format_time_into(t, out);
                     out.push(b'"');
                 }
                 None => out.extend_from_slice(b"null"),

@@ -60,7 +60,7 @@ pub fn run(a: ReportArgs) -> Result<u8> {
         return Ok(2);
     }
     let frames = &loaded.frames;
-    let prof = crate::ingest::profile;
+    let prof = trailgraph_log::ingest::profile;
     let t0 = std::time::Instant::now();
     let summary = crate::summary::Summary::compute(frames, &loaded.stats, &loaded.problems)?;
     prof("summary", t0);

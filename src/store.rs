@@ -8,13 +8,13 @@
 //! ```
 //! Each `ingest` into an existing case adds one part per table holding only new files' events.
 
-use crate::ingest::{FileOutcome, Ingested, Problem, Stats};
-use crate::table::{ColData, ColRef, EventBatch, IssuanceBatch, Kind};
 use anyhow::{bail, Context, Result};
 use polars::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+use trailgraph_log::ingest::{FileOutcome, Ingested, Problem, Stats};
+use trailgraph_log::table::{ColData, ColRef, EventBatch, IssuanceBatch, Kind};
 
 pub const CASE_FORMAT: &str = "trailgraph-case";
 pub const CASE_VERSION: u32 = 1;
@@ -161,7 +161,7 @@ fn build_column<'a>(name: &str, kind: Kind, parts: &[Part<'a>], idx: usize) -> C
                 let ColRef::Str(c) = &cols[idx].1 else {
                     unreachable!("schema mismatch")
                 };
-                let c: &crate::table::StrCol = c;
+                let c: &trailgraph_log::table::StrCol = c;
                 c.iter()
                     .enumerate()
                     .filter(move |(i, _)| keep.is_none_or(|k| k[*i]))
@@ -247,7 +247,7 @@ pub fn event_time_order(df: &DataFrame) -> Result<Vec<IdxSize>> {
 }
 
 /// Rows per Parquet row group, and per in-memory chunk while ingesting.
-pub const ROW_GROUP: usize = 65_536;
+pub use trailgraph_log::ingest::ROW_GROUP;
 
 /// Collects the owned columns of consecutive files (in file order) into chunks of about
 /// `ROW_GROUP` rows. A chunk is turned into a frame (`RawChunk::build`) on a builder thread,
@@ -412,7 +412,11 @@ fn chunk_column(
 /// A string column over the arenas of several files, without copying them: each arena becomes
 /// one buffer of an arrow view array (polars' string layout) and each kept row a view into it
 /// (strings up to 12 bytes live in the view itself).
-fn string_column(name: &str, files: Vec<crate::table::StrCol>, keep: &[&[bool]]) -> Column {
+fn string_column(
+    name: &str,
+    files: Vec<trailgraph_log::table::StrCol>,
+    keep: &[&[bool]],
+) -> Column {
     string_column_with(name, files, keep, u32::MAX as usize)
 }
 
@@ -420,7 +424,7 @@ fn string_column(name: &str, files: Vec<crate::table::StrCol>, keep: &[&[bool]])
 /// bits): a larger arena (a column of one file over 4 GiB) is copied into several buffers.
 fn string_column_with(
     name: &str,
-    files: Vec<crate::table::StrCol>,
+    files: Vec<trailgraph_log::table::StrCol>,
     keep: &[&[bool]],
     max_buffer: usize,
 ) -> Column {
@@ -444,15 +448,15 @@ fn string_column_with(
             let bytes = data.as_bytes();
             let (mut start, mut last) = (0usize, View::default());
             for (&r, &kept) in words.iter().zip(k.iter()) {
-                let (end, tag) = crate::table::row(r);
+                let (end, tag) = trailgraph_log::table::row(r);
                 let at = std::mem::replace(&mut start, end);
-                if tag == crate::table::NEW {
+                if tag == trailgraph_log::table::NEW {
                     last = View::new_from_bytes(&bytes[at..end], idx, at as u32);
                 }
                 if !kept {
                     continue;
                 }
-                if tag == crate::table::NULL {
+                if tag == trailgraph_log::table::NULL {
                     views.push(View::default());
                     validity.push(false);
                 } else {
@@ -512,7 +516,7 @@ fn kept_values<'d>(
     rows: &'d [u64],
     keep: &'d [bool],
 ) -> impl Iterator<Item = Option<&'d [u8]>> + 'd {
-    crate::table::values(data, rows)
+    trailgraph_log::table::values(data, rows)
         .zip(keep)
         .filter_map(|(v, k)| k.then_some(v.map(|(v, _)| v)))
 }
@@ -694,15 +698,15 @@ fn append(acc: &mut Option<DataFrame>, df: DataFrame) -> Result<()> {
 /// is full, and the rest at the end); the issuances, few, are built at the end. Returns the
 /// ingest result, the builder's state, the (emptied) event chunker and the issuances frame.
 fn stream<S: Send + 'static>(
-    files: &[crate::discover::InputFile],
-    opts: &crate::ingest::IngestOptions,
-    seen: &mut crate::ingest::SeenKeys,
+    files: &[trailgraph_log::discover::InputFile],
+    opts: &trailgraph_log::ingest::IngestOptions,
+    seen: &mut trailgraph_log::ingest::SeenKeys,
     mut ev: Chunker,
     builder: Builder<S>,
     on_issuances: impl FnOnce(&DataFrame) -> Result<()>,
 ) -> Result<(Ingested, S, Chunker, DataFrame)> {
     let mut iss = Chunker::new(IssuanceBatch::SCHEMA, None, usize::MAX);
-    let run = crate::ingest::ingest_each(files, opts, seen, &take_columns, &mut |o, t| {
+    let run = trailgraph_log::ingest::ingest_each(files, opts, seen, &take_columns, &mut |o, t| {
         push_file(o, t, &mut ev, &mut iss);
         if ev.full() {
             builder.send(ev.take().expect("rows"))?;
@@ -736,9 +740,9 @@ fn stream<S: Send + 'static>(
 /// become one chunk of the result and are freed, so about one copy of the data is alive at any
 /// time. The frames have one chunk per `ROW_GROUP` rows (callers rechunk when they need to).
 pub fn ingest_frames(
-    files: &[crate::discover::InputFile],
-    opts: &crate::ingest::IngestOptions,
-    seen: &mut crate::ingest::SeenKeys,
+    files: &[trailgraph_log::discover::InputFile],
+    opts: &trailgraph_log::ingest::IngestOptions,
+    seen: &mut trailgraph_log::ingest::SeenKeys,
     events_columns: Option<&[&str]>,
 ) -> Result<(Ingested, Frames)> {
     let ev = Chunker::new(EventBatch::SCHEMA, events_columns, opts.chunk_rows);
@@ -1124,9 +1128,9 @@ impl PqWriter {
 pub fn ingest_part(
     dir: &Path,
     part: u32,
-    files: &[crate::discover::InputFile],
-    opts: &crate::ingest::IngestOptions,
-    seen: &mut crate::ingest::SeenKeys,
+    files: &[trailgraph_log::discover::InputFile],
+    opts: &trailgraph_log::ingest::IngestOptions,
+    seen: &mut trailgraph_log::ingest::SeenKeys,
 ) -> Result<(Ingested, usize)> {
     write_part(dir, part, files, opts, seen, None)
 }
@@ -1135,20 +1139,20 @@ pub fn ingest_part(
 /// `events_columns` of the events table, without statistics (see `PqWriter::new`).
 pub fn scratch_case(
     dir: &Path,
-    files: &[crate::discover::InputFile],
-    opts: &crate::ingest::IngestOptions,
+    files: &[trailgraph_log::discover::InputFile],
+    opts: &trailgraph_log::ingest::IngestOptions,
     events_columns: &[&str],
 ) -> Result<Ingested> {
-    let mut seen = crate::ingest::SeenKeys::default();
+    let mut seen = trailgraph_log::ingest::SeenKeys::default();
     Ok(write_part(dir, 0, files, opts, &mut seen, Some(events_columns))?.0)
 }
 
 fn write_part(
     dir: &Path,
     part: u32,
-    files: &[crate::discover::InputFile],
-    opts: &crate::ingest::IngestOptions,
-    seen: &mut crate::ingest::SeenKeys,
+    files: &[trailgraph_log::discover::InputFile],
+    opts: &trailgraph_log::ingest::IngestOptions,
+    seen: &mut trailgraph_log::ingest::SeenKeys,
     events_columns: Option<&[&str]>,
 ) -> Result<(Ingested, usize)> {
     for table in ["events", "issuances"] {
@@ -1174,7 +1178,7 @@ fn write_part(
             ev_file.write(&ev.empty()?)?;
         }
         ev_file.finish()?;
-        crate::ingest::profile("finish Parquet", t0);
+        trailgraph_log::ingest::profile("finish Parquet", t0);
         Ok((ing, issuances.height()))
     };
     events().inspect_err(|_| {
@@ -1185,9 +1189,9 @@ fn write_part(
 /// `opts` filling only `columns` of the events table (and the de-duplication key, always
 /// needed); all of them when None.
 fn with_event_columns(
-    opts: &crate::ingest::IngestOptions,
+    opts: &trailgraph_log::ingest::IngestOptions,
     columns: Option<&[&str]>,
-) -> crate::ingest::IngestOptions {
+) -> trailgraph_log::ingest::IngestOptions {
     let mut opts = opts.clone();
     if let Some(c) = columns {
         opts.event_columns = Some(
@@ -1225,7 +1229,7 @@ fn part_name(part: u32) -> String {
 
 /// Reads `manifest.json` of a case directory.
 pub fn read_manifest(dir: &Path) -> Result<Manifest> {
-    let p = dir.join(crate::discover::CASE_MANIFEST);
+    let p = dir.join(trailgraph_log::discover::CASE_MANIFEST);
     let text =
         std::fs::read_to_string(&p).with_context(|| format!("{}: cannot read", p.display()))?;
     let m: Manifest = serde_json::from_str(&text)
@@ -1246,7 +1250,7 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest> {
 
 /// Writes the manifest of `dir` (atomically replaced).
 pub fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<()> {
-    let p = dir.join(crate::discover::CASE_MANIFEST);
+    let p = dir.join(trailgraph_log::discover::CASE_MANIFEST);
     let tmp = dir.join("manifest.json.tmp");
     std::fs::write(&tmp, serde_json::to_string_pretty(manifest)? + "\n")
         .with_context(|| format!("{}: cannot write", tmp.display()))?;
@@ -1531,13 +1535,13 @@ pub fn project(df: &DataFrame, columns: Option<&[&str]>) -> Result<DataFrame> {
 }
 
 /// The de-duplication keys of a frame's events (for incremental ingest).
-pub fn event_keys(events: &DataFrame) -> Result<crate::ingest::SeenKeys> {
+pub fn event_keys(events: &DataFrame) -> Result<trailgraph_log::ingest::SeenKeys> {
     let ids = events.column("event_id")?.str()?;
     let accts = events.column("recipient_account")?.str()?;
     Ok(ids
         .iter()
         .zip(accts.iter())
-        .filter_map(|(id, a)| crate::ingest::dedup_key(a, id))
+        .filter_map(|(id, a)| trailgraph_log::ingest::dedup_key(a, id))
         .collect())
 }
 
@@ -1545,11 +1549,13 @@ pub fn event_keys(events: &DataFrame) -> Result<crate::ingest::SeenKeys> {
 fn first_occurrence(df: &DataFrame) -> Result<BooleanChunked> {
     let ids = df.column("event_id")?.str()?;
     let accts = df.column("recipient_account")?.str()?;
-    let mut seen = crate::ingest::SeenKeys::default();
+    let mut seen = trailgraph_log::ingest::SeenKeys::default();
     Ok(ids
         .iter()
         .zip(accts.iter())
-        .map(|(id, a)| Some(crate::ingest::dedup_key(a, id).is_none_or(|k| seen.insert(k))))
+        .map(|(id, a)| {
+            Some(trailgraph_log::ingest::dedup_key(a, id).is_none_or(|k| seen.insert(k)))
+        })
         .collect())
 }
 
@@ -1573,7 +1579,7 @@ pub fn concat(mut all: Vec<Frames>) -> Result<Frames> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::table::StrCol;
+    use trailgraph_log::table::StrCol;
 
     fn col(values: &[Option<&str>]) -> StrCol {
         let mut c = StrCol::default();
@@ -1679,7 +1685,7 @@ mod tests {
     /// A chunk of three files' event columns (some rows dropped, one file dropped whole; all
     /// rows with `drop_all`).
     fn event_chunk(only: Option<&[&str]>, drop_all: bool) -> RawChunk {
-        use crate::table::{EventBatch, EventRow};
+        use trailgraph_log::table::{EventBatch, EventRow};
         let mut chunker = Chunker::new(EventBatch::SCHEMA, only, usize::MAX);
         for f in 0..3u64 {
             let mut b = EventBatch::default();

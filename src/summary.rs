@@ -2,8 +2,6 @@
 //! event types, top event names and principals, issuances by kind — and what is missing.
 
 use crate::escape::term;
-use crate::ingest::{Problem, Stats};
-use crate::model::{format_time, IssuanceKind};
 use crate::store::Frames;
 use anyhow::Result;
 use polars::prelude::*;
@@ -11,6 +9,8 @@ use rustc_hash::FxHashMap;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io::Write;
+use trailgraph_log::ingest::{Problem, Stats};
+use trailgraph_log::model::{format_time, IssuanceKind};
 
 const TOP: usize = 10;
 

@@ -10,11 +10,11 @@
 use crate::attribute::{single_chunk, Cols};
 use crate::cli::{load_attributed, open_output, InputArgs};
 use crate::escape::{csv_field, term};
-use crate::model::format_time;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use std::io::Write;
 use std::path::PathBuf;
+use trailgraph_log::model::format_time;
 
 const AFTER_HELP: &str = "\
 Fields: message, datetime, timestamp_desc, timestamp (µs), data_type, event_id, event_name,
@@ -105,12 +105,12 @@ impl From<Option<bool>> for V<'_> {
 /// A chain element for the message: the role name, or `root@<account>` for an AssumeRoot hop.
 fn hop_name(arn: &str) -> String {
     if arn.ends_with(":root") {
-        if let Some(a) = crate::model::arn_account(arn) {
+        if let Some(a) = trailgraph_log::model::arn_account(arn) {
             return format!("root@{a}");
         }
     }
-    match crate::model::arn_resource(arn) {
-        Some(r) if r.starts_with("role/") => crate::model::role_name(arn).to_string(),
+    match trailgraph_log::model::arn_resource(arn) {
+        Some(r) if r.starts_with("role/") => trailgraph_log::model::role_name(arn).to_string(),
         _ => arn.to_string(),
     }
 }

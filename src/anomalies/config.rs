@@ -4,11 +4,11 @@
 //! prints; it parses back to `Config::default()`.
 
 use super::net::Cidr;
-use crate::model::Millis;
 use anyhow::{anyhow, Result};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use toml::{Table, Value};
+use trailgraph_log::model::Millis;
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -5,7 +5,6 @@
 use crate::anomalies::Finding;
 use crate::answer::{self, Usage};
 use crate::attribute::{single_chunk, Attributed, Cols};
-use crate::model::{arn_account, format_time, IssuanceKind, Millis};
 use crate::store::Frames;
 use crate::summary::Summary;
 use anyhow::Result;
@@ -13,6 +12,7 @@ use polars::prelude::DataFrame;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use trailgraph_log::model::{arn_account, format_time, IssuanceKind, Millis};
 
 /// One day in milliseconds.
 pub const DAY: i64 = 86_400_000;
@@ -224,7 +224,7 @@ pub fn build<'a>(
         }
         origins.push(OriginRow {
             origin: o.to_string(),
-            kind: crate::model::origin_kind(o),
+            kind: trailgraph_log::model::origin_kind(o),
             ..Default::default()
         });
         origin_index.insert(o.to_string(), origins.len() - 1);

@@ -6,10 +6,10 @@ use super::data::{day_str, gap_str, Category, Model};
 use super::picture::{self, origin_labels, role_display, Picture};
 use super::{fit, h};
 use crate::attribute::Cols;
-use crate::model::{format_time, IssuanceKind};
 use anyhow::Result;
 use std::fmt::Write as _;
 use std::io::Write;
+use trailgraph_log::model::{format_time, IssuanceKind};
 
 /// Rows shown in the HTML (and Markdown) tables; the CSV/JSON tables have everything.
 pub const TIMELINE_ROWS: usize = 250;
@@ -745,7 +745,7 @@ fn who(a: &crate::graph::Attribution) -> String {
             }
         );
     }
-    if a.confidence != crate::model::Confidence::Exact {
+    if a.confidence != trailgraph_log::model::Confidence::Exact {
         let _ = write!(
             s,
             r#" <span class="muted">[{}]</span>"#,

@@ -9,10 +9,10 @@ use super::html::{
 use super::picture::{self, origin_labels, role_display, Picture};
 use super::{fit, md};
 use crate::attribute::Cols;
-use crate::model::{format_time, IssuanceKind};
 use anyhow::Result;
 use std::fmt::Write as _;
 use std::io::Write;
+use trailgraph_log::model::{format_time, IssuanceKind};
 
 fn opt_time(t: Option<i64>) -> String {
     t.map(format_time).unwrap_or_else(|| "–".into())
@@ -27,7 +27,7 @@ fn who(a: &crate::graph::Attribution) -> String {
             let _ = write!(s, " (depth {})", a.chain.len());
         }
     }
-    if a.confidence != crate::model::Confidence::Exact {
+    if a.confidence != trailgraph_log::model::Confidence::Exact {
         let _ = write!(s, " ({})", a.confidence.as_str());
     }
     s

@@ -5,10 +5,10 @@
 
 use super::data::Model;
 use super::{fit, fit_middle, h};
-use crate::model::{arn_account, arn_resource, role_name, Confidence};
 use rustc_hash::FxHashMap;
 use std::collections::BTreeSet;
 use std::fmt::Write;
+use trailgraph_log::model::{arn_account, arn_resource, role_name, Confidence};
 
 /// At most this many origins are drawn.
 pub const MAX_ORIGINS: usize = 18;
@@ -98,7 +98,7 @@ fn hop_label(s: &crate::graph::Session) -> String {
 /// Two display lines and a tooltip for an origin string.
 pub fn origin_labels(o: &str) -> (String, String) {
     let after = |p: &str| o.strip_prefix(p).unwrap_or("");
-    match crate::model::origin_kind(o) {
+    match trailgraph_log::model::origin_kind(o) {
         "service" => (after("service:").to_string(), "AWS service".into()),
         "unknown" => {
             let k = after("unknown:");
@@ -245,7 +245,7 @@ pub fn build(m: &Model) -> Picture {
                 by_origin[origin].len(),
                 orow.map_or(0, |r| r.events)
             ),
-            origin_kind: crate::model::origin_kind(origin),
+            origin_kind: trailgraph_log::model::origin_kind(origin),
             account: None,
             sessions: by_origin[origin].len() as u64,
             events: orow.map_or(0, |r| r.events),

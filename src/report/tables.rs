@@ -4,13 +4,13 @@
 use super::data::{day_str, gap_str, Category, Model, TimelineItem};
 use super::picture::Picture;
 use crate::answer::{self, SessionFilter};
-use crate::model::format_time;
 use crate::render::{self, Format};
 use anyhow::{Context, Result};
 use polars::prelude::*;
 use serde_json::json;
 use std::io::Write;
 use std::path::Path;
+use trailgraph_log::model::format_time;
 
 /// Writes every table as `NAME.csv` and `NAME.json`, and `summary.json`.
 pub fn write_all(m: &Model, pic: &Picture, dir: &Path) -> Result<()> {
@@ -44,7 +44,7 @@ pub fn write_all(m: &Model, pic: &Picture, dir: &Path) -> Result<()> {
 fn both(dir: &Path, name: &str, df: &DataFrame) -> Result<()> {
     let t0 = std::time::Instant::now();
     let r = both_inner(dir, name, df);
-    crate::ingest::profile(&format!("table {name}"), t0);
+    trailgraph_log::ingest::profile(&format!("table {name}"), t0);
     r
 }
 

@@ -71,6 +71,9 @@ pub fn profile_took(phase: &str, took: std::time::Duration) {
 /// Problem lines listed per file; the rest are counted in one line.
 const MAX_PROBLEMS_PER_FILE: usize = 50;
 
+/// Rows per chunk of the frames built from ingest (and per Parquet row group written).
+pub const ROW_GROUP: usize = 65_536;
+
 /// Ingest settings.
 #[derive(Debug, Clone)]
 pub struct IngestOptions {
@@ -90,7 +93,7 @@ impl Default for IngestOptions {
         IngestOptions {
             max_decompressed: 4 << 30,
             progress: false,
-            chunk_rows: crate::store::ROW_GROUP,
+            chunk_rows: ROW_GROUP,
             event_columns: None,
         }
     }
