@@ -1,5 +1,5 @@
 //! Golden files: what users see, byte for byte. The stdout of `who`, `trace`, `summary` and
-//! `graph`, over the bundled real logs
+//! `graph`, and the `report.md` written by `report`, over the bundled real logs
 //! (testdata/real) and two scenarios: chain_depth_5 (alice through five roles) and
 //! cross_account_both_copies (a cross-account AssumeRole with the caller's and the role
 //! account's copy of every call).
@@ -18,9 +18,9 @@
 //! not depend on the thread count).
 //!
 //! Paths: inputs are given relative to the repository root, where `util::run` starts the CLI.
-//! `who` prints its evidence as `<input path>#<record>`, so absolute paths would tie the golden
-//! files to the checkout's location. Nothing else in these outputs depends on where or when they
-//! are made.
+//! `who` prints its evidence as `<input path>#<record>` and report.md lists its inputs as given,
+//! so absolute paths would tie the golden files to the checkout's location. Nothing else in these
+//! outputs depends on where or when they are made (see `report_md`).
 
 use crate::util::{root, run, scenario_inputs, testdata};
 use std::path::PathBuf;
@@ -49,6 +49,8 @@ fn scenario(name: &str) -> Vec<String> {
 enum Make {
     /// The stdout of `trailgraph SUBCOMMAND ARGS...`.
     Stdout(Vec<String>),
+    /// report.md of `trailgraph report INPUTS... -o DIR`.
+    ReportMd(Vec<String>),
 }
 
 struct Case {
@@ -189,6 +191,12 @@ fn cases() -> Vec<Case> {
             });
         }
     }
+    for (name, files) in inputs() {
+        v.push(Case {
+            golden: format!("report/{name}.md"),
+            make: Make::ReportMd(files),
+        });
+    }
     v
 }
 
@@ -217,9 +225,32 @@ fn stdout(args: &[String], threads: &str) -> Vec<u8> {
     out.stdout
 }
 
+/// report.md of `report INPUTS -o <temp dir> -j threads`, asserting exit 0. report.md holds no
+/// time of day and no output path (the report is documented to be byte-identical across runs),
+/// so nothing is normalised; the output directory is a fresh temporary one on every run, and is
+/// checked to be absent, so a change that prints it fails here with this message and not as a
+/// puzzling golden diff.
+fn report_md(inputs: &[String], threads: &str) -> Vec<u8> {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("report");
+    let mut args = vec!["report".to_string()];
+    args.extend(inputs.iter().cloned());
+    args.extend(["-o".to_string(), dir.to_str().unwrap().to_string()]);
+    stdout(&args, threads);
+    let md = std::fs::read(dir.join("report.md")).expect("report.md written");
+    let text = String::from_utf8_lossy(&md);
+    assert!(
+        !text.contains(tmp.path().to_str().unwrap()),
+        "report.md names its temporary output directory {}",
+        tmp.path().display()
+    );
+    md
+}
+
 fn make(m: &Make, threads: &str) -> Vec<u8> {
     match m {
         Make::Stdout(args) => stdout(args, threads),
+        Make::ReportMd(inputs) => report_md(inputs, threads),
     }
 }
 
@@ -313,6 +344,11 @@ fn summary() {
 #[test]
 fn graph() {
     check_area("graph");
+}
+
+#[test]
+fn report() {
+    check_area("report");
 }
 
 /// Every file in the areas' directories belongs to a case (no stale golden file after a case
