@@ -2,7 +2,7 @@
 //! declared keys), JSON nodes/links, and Neo4j import CSVs.
 
 use crate::report::{all_scenario_inputs, csv_cells, is_formula, write_payload_fixture};
-use crate::util::{run, scenario_inputs, testdata};
+use crate::util::{on_path, require_tool, run, scenario_inputs, testdata};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -23,11 +23,6 @@ fn graph_ok(inputs: &[PathBuf], args: &[&str]) -> String {
         String::from_utf8_lossy(&o.stderr)
     );
     String::from_utf8(o.stdout).expect("utf-8")
-}
-
-fn on_path(cmd: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(cmd).is_file()))
 }
 
 fn chain5() -> Vec<PathBuf> {
@@ -155,8 +150,11 @@ fn graph_dot_renders_with_graphviz() {
     assert!(dot.contains(" -> "));
     // The payload stays inside its quoted string: quotes escaped.
     assert!(dot.contains("=HYPERLINK(\\\"http://evil.example/x\\\"") || !dot.contains("HYPERLINK"));
-    if !on_path("dot") {
-        eprintln!("graph_dot_renders_with_graphviz: skipped rendering: `dot` is not on PATH (Debian: apt-get install -y graphviz)");
+    if !require_tool(
+        "graph_dot_renders_with_graphviz",
+        "dot",
+        "Debian: apt-get install -y graphviz",
+    ) {
         return;
     }
     let path = tmp.path().join("g.dot");

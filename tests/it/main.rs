@@ -6,6 +6,7 @@ mod anomalies_generated;
 mod attribution;
 mod determinism;
 mod export;
+mod golden;
 mod ingest;
 mod queries;
 mod report;

@@ -1,7 +1,7 @@
 //! `trailgraph report`: files written, self-contained HTML, escaping of attacker-controlled
 //! strings, determinism, and rendering in headless Chromium.
 
-use crate::util::{root, run, scenario_inputs, testdata};
+use crate::util::{require_tool, root, run, scenario_inputs, testdata};
 use std::path::{Path, PathBuf};
 
 /// Every file `report` writes.
@@ -402,15 +402,13 @@ fn report_without_sessions_or_events() {
     }
 }
 
-fn on_path(cmd: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(cmd).is_file()))
-}
-
 #[test]
 fn report_renders_in_headless_chromium() {
-    if !on_path("chromium") {
-        eprintln!("report_renders_in_headless_chromium: skipped: `chromium` is not on PATH (Debian: apt-get install -y chromium)");
+    if !require_tool(
+        "report_renders_in_headless_chromium",
+        "chromium",
+        "Debian: apt-get install -y chromium",
+    ) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

@@ -102,6 +102,36 @@ pub fn all_scenario_inputs() -> Vec<PathBuf> {
     dirs.iter().flat_map(|d| scenario_inputs(d)).collect()
 }
 
+/// Whether `cmd` is an executable file in one of the directories of PATH.
+pub fn on_path(cmd: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(cmd).is_file()))
+}
+
+/// Whether CI is running the tests: the environment variable `CI` is `true` (set by GitHub
+/// Actions, GitLab CI and most other services; `.ci/run` installs the optional tools there).
+pub fn in_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| v == "true")
+}
+
+/// Whether the optional system tool `tool` (e.g. `dot`, `chromium`) is on PATH, for a `test`
+/// that needs it. When it is missing: with `CI=true` the test fails (CI must run it, a missing
+/// tool there is a broken CI image, not a reason to pass); otherwise it prints
+/// "`test`: skipped: …" with how to install it (`install`) and returns false, so the caller
+/// returns early.
+#[track_caller]
+pub fn require_tool(test: &str, tool: &str, install: &str) -> bool {
+    if on_path(tool) {
+        return true;
+    }
+    assert!(
+        !in_ci(),
+        "{test}: `{tool}` is not on PATH, and CI=true requires it ({install}; .ci/run installs it)"
+    );
+    eprintln!("{test}: skipped: `{tool}` is not on PATH ({install})");
+    false
+}
+
 /// Runs `trailgraph-gen --out OUT ARGS...` (the benches corpus generator) and asserts it
 /// succeeded.
 pub fn generate(out: &Path, args: &[&std::ffi::OsStr]) {
