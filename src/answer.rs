@@ -4,13 +4,13 @@
 use crate::attribute::{Attributed, Cols};
 use crate::escape::term;
 use crate::graph::Session;
-use crate::store::Frames;
 use anyhow::Result;
 use polars::prelude::*;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use trailgraph_log::model::{format_time, Millis};
+use trailgraph_store::Frames;
 
 /// Filters shared by `sessions`, `chains`, `trace` and `graph`.
 #[derive(Debug, Clone, Default)]

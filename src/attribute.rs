@@ -6,13 +6,14 @@
 //! (unless its link depends on the event time, which only happens without a creationDate).
 
 use crate::graph::{Attribution, Identity, IssuanceIn, Link, SessionGraph};
-use crate::store::Frames;
 use anyhow::Result;
 use polars::prelude::*;
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 use std::hash::{Hash, Hasher};
 use trailgraph_log::model::{Confidence, IssuanceKind, Millis};
+use trailgraph_store::pinned::{table_column, Arr, BoolArr, StrArr, TimeArr};
+use trailgraph_store::Frames;
 
 /// A copy of `df` whose columns are each one contiguous chunk (cheap: columns are shared).
 pub fn single_chunk(df: &DataFrame) -> DataFrame {
@@ -46,63 +47,6 @@ impl<'a> Cols<'a> {
         Ok(self.df.column(name)?.u64()?)
     }
 }
-
-/// A column of a single-chunk frame read by row through its arrow array (no chunk lookup per
-/// read, as `ChunkedArray::get` does): attribution reads ~30 cells per event.
-pub struct Arr<'a, A>(Option<&'a A>);
-
-// Not derived: a derive would require `A: Copy`; the reference is Copy whatever `A` is.
-impl<A> Clone for Arr<'_, A> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<A> Copy for Arr<'_, A> {}
-
-impl<'a, A: polars_arrow::array::Array> Arr<'a, A> {
-    fn of<T: PolarsDataType<Array = A>>(c: &'a ChunkedArray<T>) -> Result<Self> {
-        match c.chunks().len() {
-            0 => Ok(Arr(None)),
-            1 => Ok(Arr(Some(c.downcast_iter().next().expect("one chunk")))),
-            n => anyhow::bail!("{}: {n} chunks where one is needed", c.name()),
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.0.map_or(0, |a| a.len())
-    }
-}
-
-impl<'a> Arr<'a, polars_arrow::array::Utf8ViewArray> {
-    #[inline]
-    pub fn get(&self, i: usize) -> Option<&'a str> {
-        self.0.and_then(|a| a.get(i))
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = Option<&'a str>> + '_ {
-        (0..self.len()).map(|i| self.get(i))
-    }
-}
-
-impl<'a> Arr<'a, polars_arrow::array::PrimitiveArray<i64>> {
-    #[inline]
-    pub fn get(&self, i: usize) -> Option<i64> {
-        self.0
-            .and_then(|a| polars_arrow::array::Array::is_valid(a, i).then(|| a.value(i)))
-    }
-}
-
-impl<'a> Arr<'a, polars_arrow::array::BooleanArray> {
-    #[inline]
-    pub fn get(&self, i: usize) -> Option<bool> {
-        self.0.and_then(|a| a.get(i))
-    }
-}
-
-type StrArr<'a> = Arr<'a, polars_arrow::array::Utf8ViewArray>;
-type TimeArr<'a> = Arr<'a, polars_arrow::array::PrimitiveArray<i64>>;
-type BoolArr<'a> = Arr<'a, polars_arrow::array::BooleanArray>;
 
 fn own(v: Option<&str>) -> Option<String> {
     v.map(String::from)
@@ -947,7 +891,7 @@ pub fn output_frame(
                 .map(|c| {
                     let col = ev.column(c)?;
                     Ok(match col.dtype() {
-                        DataType::String => crate::store::gather_strings(col.str()?, o),
+                        DataType::String => trailgraph_store::gather_strings(col.str()?, o),
                         _ => col.take(&idx)?,
                     })
                 })
@@ -978,63 +922,4 @@ pub fn output_frame(
         table[t].source_identity.as_deref()
     }));
     Ok(DataFrame::new(n, cols)?)
-}
-
-/// A string column whose row i is `value(per_event[i])` (`value` is defined on `0..distinct`),
-/// without a copy of the string per row: each distinct value is stored once and every row is a
-/// view of it (polars' string layout), so a chain shared by a million events costs a million
-/// 16-byte views, not a million chains.
-pub fn table_column<'a>(
-    name: &str,
-    distinct: usize,
-    per_event: &[u32],
-    value: impl Fn(usize) -> Option<&'a str>,
-) -> Column {
-    use polars_arrow::array::View;
-    use polars_arrow::bitmap::Bitmap;
-    use polars_buffer::Buffer;
-    let mut data: Vec<u8> = Vec::new();
-    let mut views: Vec<Option<View>> = Vec::with_capacity(distinct);
-    for t in 0..distinct {
-        views.push(value(t).map(|v| {
-            let at = data.len() as u32;
-            if v.len() > View::MAX_INLINE_SIZE as usize {
-                data.extend_from_slice(v.as_bytes());
-            }
-            View::new_from_bytes(v.as_bytes(), 0, at)
-        }));
-    }
-    if data.len() > u32::MAX as usize {
-        // Offsets into one buffer are 32 bits: fall back to a copy per row.
-        return StringChunked::from_iter_options(
-            name.into(),
-            per_event.iter().map(|&t| value(t as usize)),
-        )
-        .into_column();
-    }
-    let mut bytes_len = 0usize;
-    let rows: Vec<View> = per_event
-        .iter()
-        .map(|&t| match views[t as usize] {
-            Some(v) => {
-                bytes_len += v.length as usize;
-                v
-            }
-            None => View::default(),
-        })
-        .collect();
-    let validity: Bitmap = per_event
-        .iter()
-        .map(|&t| views[t as usize].is_some())
-        .collect();
-    let validity = (validity.unset_bits() > 0).then_some(validity);
-    let buffer_len = data.len();
-    let buffers: Vec<Buffer<u8>> = if buffer_len > 0 {
-        vec![Buffer::from(data)]
-    } else {
-        Vec::new()
-    };
-    // SAFETY: every non-null view was made by `View::new_from_bytes` from a `&str` stored at its
-    // offset in buffer 0 (or inline); null rows are zero views.
-    unsafe { crate::store::view_column(name, rows, buffers, validity, bytes_len, buffer_len) }
 }

@@ -5,9 +5,7 @@
 use crate::answer::{self, SessionFilter};
 use crate::attribute::{attribute_all, Attributed};
 use crate::escape::term;
-use crate::load::{load, Loaded};
 use crate::render::{self, Format};
-use crate::store::{self, Manifest};
 use crate::summary::Summary;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -15,6 +13,8 @@ use polars::prelude::DataFrame;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use trailgraph_log::ingest::{IngestOptions, Problem};
+use trailgraph_store::load::{load, Loaded};
+use trailgraph_store::{self as store, Manifest};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -457,7 +457,11 @@ pub fn load_attributed(input: &InputArgs) -> Result<(Loaded, Attributed, u8)> {
         .map(|(n, _)| *n)
         .filter(|n| *n != "request_parameters")
         .collect();
-    let loaded = crate::load::load_columns(&input.inputs, &input.ingest_options(), Some(&columns))?;
+    let loaded = trailgraph_store::load::load_columns(
+        &input.inputs,
+        &input.ingest_options(),
+        Some(&columns),
+    )?;
     attributed(loaded, input)
 }
 
@@ -499,8 +503,11 @@ fn cmd_attribute(a: AttributeArgs) -> Result<u8> {
             return Ok(code);
         }
     }
-    let loaded =
-        crate::load::load_chunked(&a.input.inputs, &a.input.ingest_options(), Some(&columns))?;
+    let loaded = trailgraph_store::load::load_chunked(
+        &a.input.inputs,
+        &a.input.ingest_options(),
+        Some(&columns),
+    )?;
     let code = report_problems(&loaded.problems, &a.input);
     if code == 2 {
         return Ok(2);
@@ -540,7 +547,7 @@ fn attribute_streaming(a: &AttributeArgs, columns: &[&str]) -> Result<Option<u8>
     // Log files go through a scratch case first: all must be read before the first event can
     // be attributed (a use may precede its issuance), and held in memory they would make
     // memory grow with events.
-    let scratch: crate::spill::ScratchDir;
+    let scratch: trailgraph_store::spill::ScratchDir;
     let (dir, manifest, events, code) = match (&found.cases[..], found.files.is_empty()) {
         ([dir], true) => {
             let manifest = store::read_manifest(dir)?;
@@ -552,7 +559,7 @@ fn attribute_streaming(a: &AttributeArgs, columns: &[&str]) -> Result<Option<u8>
             (dir.clone(), manifest, events, code)
         }
         ([], false) if !fits_in_memory(&found.files, a.in_memory_limit) => {
-            scratch = crate::spill::ScratchDir::new()?;
+            scratch = trailgraph_store::spill::ScratchDir::new()?;
             let dir = scratch.path().to_path_buf();
             let t0 = std::time::Instant::now();
             let ing = store::scratch_case(&dir, &found.files, &a.input.ingest_options(), columns)?;
@@ -577,7 +584,7 @@ fn attribute_streaming(a: &AttributeArgs, columns: &[&str]) -> Result<Option<u8>
     let mut state = AttributionState::new(graph);
     trailgraph_log::ingest::profile("build session graph", t0);
     let mut chains: Vec<String> = Vec::new();
-    let mut spill = crate::spill::Spill::new()?;
+    let mut spill = trailgraph_store::spill::Spill::new()?;
     // One slice per row group of the case (what a slice holds is about 1 KB a row); runs
     // larger (a rendered row is a tenth of that, and fewer runs make a cheaper merge).
     let run_rows = a.input.opts.row_group_rows.saturating_mul(4);
@@ -930,11 +937,11 @@ fn row_blocks(n: usize, row: impl Fn(usize, &mut Vec<u8>) + Sync) -> Vec<(Vec<u8
 #[derive(Default)]
 struct Run {
     text: Vec<u8>,
-    rows: Vec<(crate::spill::Key, usize, usize)>,
+    rows: Vec<(trailgraph_store::spill::Key, usize, usize)>,
 }
 
 impl Run {
-    fn push(&mut self, key: crate::spill::Key, row: &[u8]) {
+    fn push(&mut self, key: trailgraph_store::spill::Key, row: &[u8]) {
         let start = self.text.len();
         self.text.extend_from_slice(row);
         self.rows.push((key, start, self.text.len()));
@@ -945,7 +952,7 @@ impl Run {
     }
 
     /// Writes the rows, sorted by key, as one run of `spill`, and empties the run.
-    fn spill(&mut self, spill: &mut crate::spill::Spill) -> Result<()> {
+    fn spill(&mut self, spill: &mut trailgraph_store::spill::Spill) -> Result<()> {
         self.rows.sort_unstable_by_key(|r| r.0);
         let text = &self.text;
         spill.run(self.rows.iter().map(|&(k, s, e)| (k, &text[s..e])))?;
@@ -972,7 +979,11 @@ fn cmd_who(a: WhoArgs) -> Result<u8> {
     let (mut loaded, fast) = match who_fast_load(&input, &id, &columns)? {
         Some(l) => (l, true),
         None => (
-            crate::load::load_columns(&input.inputs, &input.ingest_options(), Some(&columns))?,
+            trailgraph_store::load::load_columns(
+                &input.inputs,
+                &input.ingest_options(),
+                Some(&columns),
+            )?,
             false,
         ),
     };

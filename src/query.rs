@@ -23,7 +23,6 @@
 use crate::attribute::{attribute_all, attribution_frame, Attributed};
 use crate::cli::{emit, load_attributed_all, load_input, report_problems, InputArgs, OutputArgs};
 use crate::escape::term;
-use crate::load::Loaded;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use polars::prelude::*;
@@ -32,6 +31,7 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use trailgraph_log::model::{parse_time, Millis};
+use trailgraph_store::load::Loaded;
 
 const AFTER_HELP: &str = "\
 Tables: events, issuances, sessions, attribution, anomalies (columns: docs/queries.md).

@@ -6,9 +6,9 @@ use crate::escape::{csv_field, csv_field_into, term};
 use anyhow::{bail, Result};
 use clap::ValueEnum;
 use polars::prelude::*;
-use polars_arrow::array::Array;
 use std::io::Write;
 use trailgraph_log::model::format_time;
+use trailgraph_store::pinned::{Arr, StrArr};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -21,7 +21,7 @@ pub enum Format {
 
 /// A typed view of one column for row-wise access.
 enum Cell<'a> {
-    Str(&'a polars_arrow::array::Utf8ViewArray),
+    Str(StrArr<'a>),
     Time(&'a Int64Chunked),
     I64(&'a Int64Chunked),
     U64(&'a UInt64Chunked),
@@ -37,7 +37,7 @@ impl<'a> Cell<'a> {
     fn text_at(&self, i: usize) -> Option<std::borrow::Cow<'a, str>> {
         use std::borrow::Cow;
         match self {
-            Cell::Str(a) => a.is_valid(i).then(|| Cow::Borrowed(a.value(i))),
+            Cell::Str(a) => a.get(i).map(Cow::Borrowed),
             Cell::Time(c) => c.get(i).map(|t| Cow::Owned(format_time(t))),
             Cell::I64(c) => c.get(i).map(|v| Cow::Owned(v.to_string())),
             Cell::U64(c) => c.get(i).map(|v| Cow::Owned(v.to_string())),
@@ -63,8 +63,8 @@ impl<'a> Cell<'a> {
                 }
             }
             Cell::Str(a) => {
-                if a.is_valid(i) {
-                    csv_field_into(a.value(i), out);
+                if let Some(v) = a.get(i) {
+                    csv_field_into(v, out);
                 }
             }
             Cell::U32(c) => {
@@ -115,24 +115,14 @@ impl<'a> Cell<'a> {
     fn prefetch(&self, i: usize) {
         if let Cell::Str(a) = self {
             // The views too, further ahead: 14 columns of them are read side by side.
-            crate::store::prefetch(
-                a.views().as_ptr().wrapping_add(i + 4 * PREFETCH_ROWS) as *const u8
-            );
-            if let Some(v) = a.views().get(i) {
-                if v.length > polars_arrow::array::View::MAX_INLINE_SIZE {
-                    if let Some(b) = a.data_buffers().get(v.buffer_idx as usize) {
-                        crate::store::prefetch(b.as_ptr().wrapping_add(v.offset as usize));
-                    }
-                }
-            }
+            a.prefetch_row(i, 4 * PREFETCH_ROWS);
         }
     }
 
     fn new(c: &'a Column) -> Cell<'a> {
         match c.dtype() {
-            DataType::String => Cell::Str(
-                c.str().expect("string").downcast_as_array(), // single chunk: `write` rechunks
-            ),
+            // A single chunk: `write` rechunks.
+            DataType::String => Cell::Str(Arr::of(c.str().expect("string")).expect("one chunk")),
             DataType::Datetime(_, _) => Cell::Time(c.datetime().expect("datetime").physical()),
             DataType::Int64 => Cell::I64(c.i64().expect("i64")),
             DataType::UInt64 => Cell::U64(c.u64().expect("u64")),

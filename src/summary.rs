@@ -2,7 +2,6 @@
 //! event types, top event names and principals, issuances by kind — and what is missing.
 
 use crate::escape::term;
-use crate::store::Frames;
 use anyhow::Result;
 use polars::prelude::*;
 use rustc_hash::FxHashMap;
@@ -11,6 +10,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use trailgraph_log::ingest::{Problem, Stats};
 use trailgraph_log::model::{format_time, IssuanceKind};
+use trailgraph_store::Frames;
 
 const TOP: usize = 10;
 

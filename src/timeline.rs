@@ -183,7 +183,7 @@ pub fn run(a: TimelineArgs) -> Result<u8> {
 
 /// Writes the timeline row by row; returns how many events were left out for want of a time.
 pub fn write_timeline(
-    frames: &crate::store::Frames,
+    frames: &trailgraph_store::Frames,
     at: &crate::attribute::Attributed,
     format: TimelineFormat,
     out: &mut dyn Write,

@@ -8,12 +8,12 @@ use super::net::{self, AwsRanges, Class};
 use super::{baseline_end, Finding};
 use crate::attribute::{single_chunk, Attributed, Cols};
 use crate::graph::{Link, Session};
-use crate::store::Frames;
 use anyhow::Result;
 use polars::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::net::IpAddr;
 use trailgraph_log::model::{arn_account, format_time, role_name, IssuanceKind, Millis};
+use trailgraph_store::Frames;
 
 const NONE: u32 = u32::MAX;
 

@@ -18,13 +18,13 @@ pub use net::{AwsRanges, Cidr};
 
 use crate::attribute::Attributed;
 use crate::cli::{InputArgs, OutputArgs};
-use crate::store::Frames;
 use anyhow::Result;
 use clap::Args;
 use polars::prelude::*;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use trailgraph_log::model::{format_time, Millis};
+use trailgraph_store::Frames;
 
 /// One finding. Columns of the `anomalies` output, in this order: kind, severity, subject,
 /// origin, first_event_id, time, event_ids, explanation.

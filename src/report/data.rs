@@ -5,7 +5,6 @@
 use crate::anomalies::Finding;
 use crate::answer::{self, Usage};
 use crate::attribute::{single_chunk, Attributed, Cols};
-use crate::store::Frames;
 use crate::summary::Summary;
 use anyhow::Result;
 use polars::prelude::DataFrame;
@@ -13,6 +12,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use trailgraph_log::model::{arn_account, format_time, IssuanceKind, Millis};
+use trailgraph_store::Frames;
 
 /// One day in milliseconds.
 pub const DAY: i64 = 86_400_000;

@@ -142,7 +142,7 @@ pub fn timeline_frame(m: &Model, items: &[TimelineItem]) -> Result<DataFrame> {
     let chains: Vec<String> = m.at.table.iter().map(|a| a.chain_string()).collect();
     // Strings of the attribution table: stored once, a view per item (attribute::table_column).
     let d = m.at.table.len();
-    use crate::attribute::table_column as att_col;
+    use trailgraph_store::pinned::table_column as att_col;
     let pe: Vec<u32> = items.iter().map(|t| m.at.per_event[t.row]).collect();
     let pe = &pe[..];
     let category: Vec<&str> = items.iter().map(|t| t.category.as_str()).collect();

@@ -1,7 +1,7 @@
 //! Resolves INPUT... (log files, directories, case directories) into in-memory frames, with the
 //! ingest statistics and problems that explain them.
 
-use crate::store::{self, Frames};
+use crate::{self as store, Frames};
 use anyhow::Result;
 use std::path::PathBuf;
 use trailgraph_log::discover::discover;

@@ -1,0 +1,242 @@
+//! Unit tests of the case store's writer and chunker.
+use crate::chunk::*;
+use crate::pinned::*;
+use polars::prelude::*;
+use trailgraph_log::table::StrCol;
+
+fn col(values: &[Option<&str>]) -> StrCol {
+    let mut c = StrCol::default();
+    for v in values {
+        c.push(*v);
+    }
+    c
+}
+
+/// `dictionary_of` keeps every value (nulls as nulls), numbers the distinct values in
+/// order of first appearance, and gives up on mostly distinct columns.
+#[test]
+fn dictionary_of_values_and_keys() {
+    use polars_arrow::array::{Array, Utf8ViewArray};
+    let long = "arn:aws:iam::111122223333:role/a-role-name-long-enough";
+    let rows = [
+        Some(long),
+        Some(long),
+        None,
+        Some("b"),
+        Some(long),
+        Some("b"),
+        None,
+    ];
+    // Through ingest's columns, where rows repeating a value share one view.
+    let c = string_column("c", vec![col(&rows)], &[&[true; 7]]);
+    let a = c.str().unwrap().downcast_iter().next().unwrap();
+    assert_eq!(a.views()[0], a.views()[1]);
+    let d = dictionary_of(a).expect("few distinct values");
+    let values = d.values().as_any().downcast_ref::<Utf8ViewArray>().unwrap();
+    assert_eq!(values.values_iter().collect::<Vec<_>>(), [long, "b"]);
+    let back: Vec<Option<&str>> = (0..d.len())
+        .map(|i| {
+            d.is_valid(i)
+                .then(|| values.value(d.keys().value(i) as usize))
+        })
+        .collect();
+    assert_eq!(back, rows);
+    let distinct: Vec<String> = (0..200).map(|i| format!("value number {i}")).collect();
+    let a = Utf8ViewArray::from_slice(
+        distinct
+            .iter()
+            .map(|s| Some(s.as_str()))
+            .collect::<Vec<_>>(),
+    );
+    assert!(dictionary_of(&a).is_none());
+}
+
+/// The case writer compresses every column with Snappy but the UUID columns, keeps
+/// min/max statistics but for `NO_MIN_MAX_COLUMNS` (null counts for all), and its own
+/// dictionary encoding reads back as the values written.
+#[test]
+fn writer_codecs_per_column() {
+    use polars_parquet::parquet::compression::Compression;
+    use polars_parquet::parquet::statistics::Statistics;
+    let df = df!(
+        "event_id" => ["3f1c9a2e-0b7d-4e51-9c3a-1d2e3f4a5b6c"; 300],
+        "event_name" => ["AssumeRole"; 300],
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.parquet");
+    let mut w = PqWriter::new(std::fs::File::create(&path).unwrap(), df.schema(), false).unwrap();
+    w.write(&df).unwrap();
+    w.finish().unwrap();
+    let meta =
+        polars_parquet::read::read_metadata(&mut std::fs::File::open(&path).unwrap()).unwrap();
+    let codecs: Vec<(String, Compression)> = meta.row_groups[0]
+        .parquet_columns()
+        .iter()
+        .map(|c| {
+            (
+                c.descriptor().path_in_schema[0].to_string(),
+                c.compression(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        codecs,
+        [
+            ("event_id".to_string(), Compression::Uncompressed),
+            ("event_name".to_string(), Compression::Snappy),
+        ]
+    );
+    let stats: Vec<(bool, bool, Option<i64>)> = meta.row_groups[0]
+        .parquet_columns()
+        .iter()
+        .map(|c| {
+            let Statistics::Binary(b) = c.statistics(&meta.footer_buf).unwrap().unwrap() else {
+                panic!("string statistics")
+            };
+            (b.min_value.is_some(), b.max_value.is_some(), b.null_count)
+        })
+        .collect();
+    assert_eq!(stats, [(false, false, Some(0)), (true, true, Some(0))]);
+    let back = ParquetReader::new(std::fs::File::open(&path).unwrap())
+        .finish()
+        .unwrap();
+    assert!(back.equals(&df));
+}
+
+/// A chunk of three files' event columns (some rows dropped, one file dropped whole; all
+/// rows with `drop_all`).
+fn event_chunk(only: Option<&[&str]>, drop_all: bool) -> RawChunk {
+    use trailgraph_log::table::{EventBatch, EventRow};
+    let mut chunker = Chunker::new(EventBatch::SCHEMA, only, usize::MAX);
+    for f in 0..3u64 {
+        let mut b = EventBatch::default();
+        let mut keep = Vec::new();
+        for r in 0..200u64 {
+            let row = EventRow {
+                event_id: Some(format!("{f:08x}-{r:04x}-4e51-9c3a-1d2e3f4a5b6c").into()),
+                event_time: Some(1_700_000_000_000 + (r * 997) as i64),
+                event_name: Some(["AssumeRole", "GetObject", "ListBuckets"][r as usize % 3].into()),
+                user_agent: (r % 7 != 0).then(|| format!("agent/{}", r / 10).into()),
+                read_only: (r % 5 != 0).then_some(r % 2 == 0),
+                source_file: Some(format!("AWSLogs/111122223333/CloudTrail/f{f}.json.gz").into()),
+                record_index: r,
+                ..Default::default()
+            };
+            b.push(&row);
+            keep.push(!drop_all && f != 1 && r % 11 != 3);
+        }
+        chunker.push(b.take_columns(), keep);
+    }
+    chunker.take().expect("three files")
+}
+
+/// Writing a chunk column by column (`RawChunk::write_to`, what ingest does) gives the same bytes
+/// as building its frame and writing that, with all columns or a projection of them, and
+/// no row group when every row was dropped.
+#[test]
+fn write_chunk_same_bytes_as_build_then_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let some = Some(&["event_name", "event_id", "record_index"][..]);
+    for (only, drop_all) in [(None, false), (some, false), (None, true)] {
+        let built = event_chunk(only, drop_all).build().unwrap();
+        let rows = if drop_all { 0 } else { 2 * (200 - 18) };
+        assert_eq!(built.height(), rows);
+        let (a, b) = (dir.path().join("a.parquet"), dir.path().join("b.parquet"));
+        let mut w =
+            PqWriter::new(std::fs::File::create(&a).unwrap(), built.schema(), false).unwrap();
+        w.write(&built).unwrap();
+        w.finish().unwrap();
+        let raw = event_chunk(only, drop_all);
+        assert_eq!(raw.frame_schema(), **built.schema());
+        let mut w = PqWriter::new(
+            std::fs::File::create(&b).unwrap(),
+            &raw.frame_schema(),
+            false,
+        )
+        .unwrap();
+        raw.write_to(&mut w).unwrap();
+        w.finish().unwrap();
+        assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+        let back = ParquetReader::new(std::fs::File::open(&b).unwrap())
+            .finish()
+            .unwrap();
+        assert!(back.equals_missing(&built));
+        assert_eq!(back.height(), rows);
+    }
+}
+
+/// Gathering a multi-chunk string column by views gives what polars' own gather gives.
+#[test]
+fn gather_strings_matches_take() {
+    let mut c = StringChunked::from_iter_options(
+        "c".into(),
+        [Some("a value longer than twelve"), None, Some("short")].into_iter(),
+    );
+    c.append(&StringChunked::from_iter_options(
+        "c".into(),
+        std::iter::empty::<Option<&str>>(),
+    ))
+    .unwrap();
+    c.append(&StringChunked::from_iter_options(
+        "c".into(),
+        [Some("second chunk, long enough too"), Some("x"), None].into_iter(),
+    ))
+    .unwrap();
+    assert!(c.chunks().len() >= 2);
+    let idx: Vec<IdxSize> = vec![3, 0, 5, 1, 4, 2, 3, 0];
+    let got = gather_strings(&c, &idx);
+    let want = c.take(&IdxCa::from_vec("".into(), idx.clone())).unwrap();
+    assert_eq!(
+        got.str().unwrap().iter().collect::<Vec<_>>(),
+        want.iter().collect::<Vec<_>>()
+    );
+    assert_eq!(got.null_count(), 2);
+}
+
+/// The views over the arenas give back exactly the kept values, also when an arena is
+/// over the buffer limit and is copied into several buffers.
+#[test]
+fn string_column_views_and_spill() {
+    let long = "a string well over twelve bytes long";
+    let a: Vec<Option<&str>> = vec![
+        Some("short"),
+        None,
+        Some(long),
+        Some(long),
+        None,
+        Some(long),
+        Some(""),
+        Some(""),
+        Some("dropped row value"),
+    ];
+    let b: Vec<Option<&str>> = vec![
+        Some("another long value, also over 12"),
+        Some("x"),
+        None,
+        Some("a third value that is long enough"),
+    ];
+    let keep_a = [true, true, false, true, true, true, true, true, false];
+    let keep_b = [true, true, true, true];
+    let expect: Vec<Option<&str>> = a
+        .iter()
+        .zip(keep_a)
+        .filter_map(|(v, k)| k.then_some(*v))
+        .chain(b.iter().copied())
+        .collect();
+    // A value equal to the one before it (nulls between) is stored once, and every way of
+    // reading the column gives it back.
+    let ca = col(&a);
+    assert_eq!(
+        ca.bytes(),
+        "short".len() + long.len() + "dropped row value".len()
+    );
+    assert_eq!(ca.iter().collect::<Vec<_>>(), a);
+    assert_eq!((0..a.len()).map(|i| ca.get(i)).collect::<Vec<_>>(), a);
+    for max in [u32::MAX as usize, 40, 8] {
+        let c = string_column_with("c", vec![col(&a), col(&b)], &[&keep_a, &keep_b], max);
+        let got: Vec<Option<&str>> = c.str().unwrap().iter().collect();
+        assert_eq!(got, expect, "max_buffer {max}");
+        assert_eq!(c.null_count(), 3);
+    }
+}
