@@ -1,14 +1,14 @@
 //! Answers over the attributed input: `who` (provenance of one event, key, session or
 //! principal), `trace` (blast radius of an identity), and the `sessions` / `chains` listings.
 
-use crate::attribute::{Attributed, Cols};
 use crate::escape::term;
-use crate::graph::Session;
 use anyhow::Result;
 use polars::prelude::*;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
+use trailgraph_graph::attribute::{Attributed, Cols};
+use trailgraph_graph::graph::Session;
 use trailgraph_log::model::{format_time, Millis};
 use trailgraph_store::Frames;
 
@@ -269,7 +269,7 @@ fn session_json(s: &Session) -> Value {
         "user_agent": s.user_agent,
         "mfa": s.mfa,
         "source_identity": s.source_identity,
-        "link": match &s.caller { crate::graph::Link::Session(_, c) | crate::graph::Link::Origin(_, c) => c.as_str() },
+        "link": match &s.caller { trailgraph_graph::graph::Link::Session(_, c) | trailgraph_graph::graph::Link::Origin(_, c) => c.as_str() },
         "cycle": s.cycle,
         "evidence": s.issuance.iter().map(|e| json!({
             "event_id": e.event_id,

@@ -3,7 +3,6 @@
 //! `--strict`).
 
 use crate::answer::{self, SessionFilter};
-use crate::attribute::{attribute_all, Attributed};
 use crate::escape::term;
 use crate::render::{self, Format};
 use crate::summary::Summary;
@@ -12,6 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use polars::prelude::DataFrame;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use trailgraph_graph::attribute::{attribute_all, Attributed};
 use trailgraph_log::ingest::{IngestOptions, Problem};
 use trailgraph_store::load::{load, Loaded};
 use trailgraph_store::{self as store, Manifest};
@@ -478,7 +478,7 @@ fn attributed(loaded: Loaded, input: &InputArgs) -> Result<(Loaded, Attributed, 
 }
 
 /// Tells (on stderr) about issuance loops the graph had to cut.
-fn note_loops(graph: &crate::graph::SessionGraph, input: &InputArgs) {
+fn note_loops(graph: &trailgraph_graph::graph::SessionGraph, input: &InputArgs) {
     if !graph.loops.is_empty() && !input.opts.quiet {
         eprintln!(
             "trailgraph: note: {} issuance loop(s) in the data were cut (a session cannot be its own ancestor; recycled key ids?): {}",
@@ -490,7 +490,7 @@ fn note_loops(graph: &crate::graph::SessionGraph, input: &InputArgs) {
 
 fn cmd_attribute(a: AttributeArgs) -> Result<u8> {
     // Only the columns attribution and its output need: less to build and hold.
-    let columns: Vec<&str> = crate::attribute::ATTRIBUTION_COLUMNS
+    let columns: Vec<&str> = trailgraph_graph::attribute::ATTRIBUTION_COLUMNS
         .iter()
         .chain(&["event_name", "event_source", "aws_region", "source_ip"])
         .copied()
@@ -515,13 +515,14 @@ fn cmd_attribute(a: AttributeArgs) -> Result<u8> {
     // Rows by event time (stable: ties keep the canonical order), sorted while the events are
     // attributed (mostly serial work).
     let (at, order) = rayon::join(
-        || crate::attribute::attribute_chunked(&loaded.frames),
+        || trailgraph_graph::attribute::attribute_chunked(&loaded.frames),
         || store::event_time_order(&loaded.frames.events),
     );
     let (at, order) = (at?, order?);
     note_loops(&at.graph, &a.input);
     let t0 = std::time::Instant::now();
-    let df = crate::attribute::attribution_frame_ordered(&loaded.frames, &at, Some(&order))?;
+    let df =
+        trailgraph_graph::attribute::attribution_frame_ordered(&loaded.frames, &at, Some(&order))?;
     trailgraph_log::ingest::profile("attribution frame", t0);
     let t0 = std::time::Instant::now();
     emit(&df, &a.out)?;
@@ -540,7 +541,7 @@ fn cmd_attribute(a: AttributeArgs) -> Result<u8> {
 /// `--in-memory-limit` go through a scratch case. None when INPUT is something else (the
 /// in-memory path handles it).
 fn attribute_streaming(a: &AttributeArgs, columns: &[&str]) -> Result<Option<u8>> {
-    use crate::attribute::{
+    use trailgraph_graph::attribute::{
         cross_rows_filter, graph_and_context, output_frame, AttributionState, Attributor,
     };
     let found = trailgraph_log::discover::discover(&a.input.inputs)?;
@@ -726,7 +727,7 @@ fn attribute_streaming(a: &AttributeArgs, columns: &[&str]) -> Result<Option<u8>
     Ok(Some(code))
 }
 
-use crate::attribute::EVENT_OUTPUT_COLUMNS as EVENT_OUTPUT;
+use trailgraph_graph::attribute::EVENT_OUTPUT_COLUMNS as EVENT_OUTPUT;
 
 /// Rows of a slice as bytes for the spill when the output is built from frames (Parquet, table):
 /// the event output columns and the attribution index, so that the merge can build the output
@@ -782,8 +783,8 @@ enum FrameOut<'a> {
 struct FrameSink<'a> {
     to: FrameOut<'a>,
     time_dtype: polars::prelude::DataType,
-    graph: &'a crate::graph::SessionGraph,
-    table: &'a [crate::graph::Attribution],
+    graph: &'a trailgraph_graph::graph::SessionGraph,
+    table: &'a [trailgraph_graph::graph::Attribution],
     chains: &'a [String],
     strings: Vec<Vec<Option<String>>>,
     times: Vec<Option<i64>>,
@@ -800,8 +801,8 @@ impl<'a> FrameSink<'a> {
         to: FrameOut<'a>,
         batch_rows: usize,
         time_dtype: polars::prelude::DataType,
-        graph: &'a crate::graph::SessionGraph,
-        table: &'a [crate::graph::Attribution],
+        graph: &'a trailgraph_graph::graph::SessionGraph,
+        table: &'a [trailgraph_graph::graph::Attribution],
         chains: &'a [String],
     ) -> FrameSink<'a> {
         FrameSink {
@@ -864,7 +865,14 @@ impl<'a> FrameSink<'a> {
         }
         let events = DataFrame::new(n, cols)?;
         let atts = std::mem::take(&mut self.attributions);
-        crate::attribute::output_frame(&events, self.graph, self.table, self.chains, &atts, None)
+        trailgraph_graph::attribute::output_frame(
+            &events,
+            self.graph,
+            self.table,
+            self.chains,
+            &atts,
+            None,
+        )
     }
 
     fn flush(&mut self) -> Result<()> {
@@ -970,7 +978,7 @@ fn split_id(args: &[String]) -> (Vec<PathBuf>, String) {
 fn cmd_who(a: WhoArgs) -> Result<u8> {
     let (inputs, id) = split_id(&a.args);
     let input = a.opts.with_inputs(inputs);
-    let columns: Vec<&str> = crate::attribute::ATTRIBUTION_COLUMNS
+    let columns: Vec<&str> = trailgraph_graph::attribute::ATTRIBUTION_COLUMNS
         .iter()
         .chain(answer::WHO_COLUMNS)
         .copied()
@@ -992,7 +1000,7 @@ fn cmd_who(a: WhoArgs) -> Result<u8> {
     if code == 2 {
         return Ok(2);
     }
-    loaded.frames.events = crate::attribute::single_chunk(&loaded.frames.events);
+    loaded.frames.events = trailgraph_graph::attribute::single_chunk(&loaded.frames.events);
     // Attribute only the rows that can answer: `who` on a large case stays fast.
     let t0 = std::time::Instant::now();
     let rows = answer::who_rows(&loaded.frames, &id)?;
@@ -1000,19 +1008,20 @@ fn cmd_who(a: WhoArgs) -> Result<u8> {
     let t0 = std::time::Instant::now();
     let at = if fast {
         // Only the issuances on the matched events' chains: the graph stays tiny.
-        let iss = crate::attribute::ancestry_issuances(
+        let iss = trailgraph_graph::attribute::ancestry_issuances(
             &loaded.frames.issuances,
             &loaded.frames.events,
             &id,
         )?;
-        let mut a = crate::attribute::Attributor::with_issuances(&loaded.frames.events, iss)?;
+        let mut a =
+            trailgraph_graph::attribute::Attributor::with_issuances(&loaded.frames.events, iss)?;
         let mut per_event = vec![u32::MAX; loaded.frames.events.height()];
         for &r in &rows {
             per_event[r] = a.row(r);
         }
         a.finish(per_event)
     } else {
-        crate::attribute::attribute_rows(&loaded.frames, &rows)?
+        trailgraph_graph::attribute::attribute_rows(&loaded.frames, &rows)?
     };
     trailgraph_log::ingest::profile("graph + attribute rows", t0);
     let ans = answer::who(&loaded.frames, &at, &id)?;

@@ -12,13 +12,13 @@
 use crate::answer::{self, SessionFilter};
 use crate::cli::{FilterArgs, InputArgs};
 use crate::escape::{csv_field, dot, xml};
-use crate::graph::{Link, Session};
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use trailgraph_graph::graph::{Link, Session};
 use trailgraph_log::model::{format_time, role_name, Confidence};
 
 /// The Neo4j import command, for `--help` and the message after writing.

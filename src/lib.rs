@@ -6,11 +6,9 @@
 
 pub mod anomalies;
 pub mod answer;
-pub mod attribute;
 pub mod cli;
 pub mod escape;
 pub mod export;
-pub mod graph;
 pub mod query;
 pub mod render;
 pub mod report;

@@ -20,7 +20,6 @@
 //!
 //! The shipped queries in `queries/` are embedded in the binary (see [`QUERIES`]).
 
-use crate::attribute::{attribute_all, attribution_frame, Attributed};
 use crate::cli::{emit, load_attributed_all, load_input, report_problems, InputArgs, OutputArgs};
 use crate::escape::term;
 use anyhow::{anyhow, bail, Context, Result};
@@ -30,6 +29,7 @@ use polars::sql::SQLContext;
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use trailgraph_graph::attribute::{attribute_all, attribution_frame, Attributed};
 use trailgraph_log::model::{parse_time, Millis};
 use trailgraph_store::load::Loaded;
 
@@ -358,15 +358,15 @@ pub fn sessions_table(loaded: &Loaded, at: &Attributed) -> Result<DataFrame> {
     )?;
     let ss = &at.graph.sessions;
     // The rows of `df` are sessions in another order: find each one by its id.
-    let by_id: std::collections::HashMap<&str, &crate::graph::Session> =
+    let by_id: std::collections::HashMap<&str, &trailgraph_graph::graph::Session> =
         ss.iter().map(|s| (s.id.as_str(), s)).collect();
-    let rows: Vec<Option<&crate::graph::Session>> = df
+    let rows: Vec<Option<&trailgraph_graph::graph::Session>> = df
         .column("session_id")?
         .str()?
         .iter()
         .map(|id| id.and_then(|id| by_id.get(id).copied()))
         .collect();
-    let text = |name: &str, f: &dyn Fn(&crate::graph::Session) -> Option<String>| {
+    let text = |name: &str, f: &dyn Fn(&trailgraph_graph::graph::Session) -> Option<String>| {
         Column::new(
             name.into(),
             rows.iter()

@@ -137,7 +137,7 @@ impl<'a> Cell<'a> {
 
 /// Writes `df` in `format`. Parquet needs a seekable file: pass `parquet_path`.
 pub fn write(df: &DataFrame, format: Format, out: &mut dyn Write) -> Result<()> {
-    let df = crate::attribute::single_chunk(df);
+    let df = trailgraph_graph::attribute::single_chunk(df);
     let n = df.height();
     if format == Format::Parquet {
         bail!("Parquet output needs a file: add -o FILE.parquet");
@@ -337,7 +337,7 @@ pub struct TableWriter {
 impl TableWriter {
     /// Writes the rows of `df` (the header too, before the first piece).
     pub fn write(&mut self, df: &DataFrame, out: &mut dyn Write) -> Result<()> {
-        let df = crate::attribute::single_chunk(df);
+        let df = trailgraph_graph::attribute::single_chunk(df);
         let cells: Vec<Cell> = df.columns().iter().map(Cell::new).collect();
         self.write_cells(&column_names(&df), &cells, df.height(), out)
     }

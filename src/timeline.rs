@@ -7,13 +7,13 @@
 //! fields ([`FIELDS`]). Events without an event time cannot be placed on a timeline: they are
 //! left out and counted on standard error.
 
-use crate::attribute::{single_chunk, Cols};
 use crate::cli::{load_attributed, open_output, InputArgs};
 use crate::escape::{csv_field, term};
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use std::io::Write;
 use std::path::PathBuf;
+use trailgraph_graph::attribute::{single_chunk, Cols};
 use trailgraph_log::model::format_time;
 
 const AFTER_HELP: &str = "\
@@ -184,7 +184,7 @@ pub fn run(a: TimelineArgs) -> Result<u8> {
 /// Writes the timeline row by row; returns how many events were left out for want of a time.
 pub fn write_timeline(
     frames: &trailgraph_store::Frames,
-    at: &crate::attribute::Attributed,
+    at: &trailgraph_graph::attribute::Attributed,
     format: TimelineFormat,
     out: &mut dyn Write,
 ) -> Result<usize> {

@@ -6,12 +6,12 @@
 use super::config::{glob, Common, Config};
 use super::net::{self, AwsRanges, Class};
 use super::{baseline_end, Finding};
-use crate::attribute::{single_chunk, Attributed, Cols};
-use crate::graph::{Link, Session};
 use anyhow::Result;
 use polars::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::net::IpAddr;
+use trailgraph_graph::attribute::{single_chunk, Attributed, Cols};
+use trailgraph_graph::graph::{Link, Session};
 use trailgraph_log::model::{arn_account, format_time, role_name, IssuanceKind, Millis};
 use trailgraph_store::Frames;
 

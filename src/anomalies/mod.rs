@@ -16,13 +16,13 @@ pub use config::{
 };
 pub use net::{AwsRanges, Cidr};
 
-use crate::attribute::Attributed;
 use crate::cli::{InputArgs, OutputArgs};
 use anyhow::Result;
 use clap::Args;
 use polars::prelude::*;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use trailgraph_graph::attribute::Attributed;
 use trailgraph_log::model::{format_time, Millis};
 use trailgraph_store::Frames;
 

@@ -4,13 +4,13 @@
 
 use crate::anomalies::Finding;
 use crate::answer::{self, Usage};
-use crate::attribute::{single_chunk, Attributed, Cols};
 use crate::summary::Summary;
 use anyhow::Result;
 use polars::prelude::DataFrame;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use trailgraph_graph::attribute::{single_chunk, Attributed, Cols};
 use trailgraph_log::model::{arn_account, format_time, IssuanceKind, Millis};
 use trailgraph_store::Frames;
 

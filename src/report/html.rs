@@ -5,10 +5,10 @@
 use super::data::{day_str, gap_str, Category, Model};
 use super::picture::{self, origin_labels, role_display, Picture};
 use super::{fit, h};
-use crate::attribute::Cols;
 use anyhow::Result;
 use std::fmt::Write as _;
 use std::io::Write;
+use trailgraph_graph::attribute::Cols;
 use trailgraph_log::model::{format_time, IssuanceKind};
 
 /// Rows shown in the HTML (and Markdown) tables; the CSV/JSON tables have everything.
@@ -725,7 +725,7 @@ fn anomalies_section(m: &Model, o: &mut String) {
 }
 
 /// "origin → last role (depth n)" for an attribution, escaped.
-fn who(a: &crate::graph::Attribution) -> String {
+fn who(a: &trailgraph_graph::graph::Attribution) -> String {
     let (label, _) = origin_labels(&a.origin);
     let mut s = format!(
         r#"<span title="{}">{}</span>"#,

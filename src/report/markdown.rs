@@ -8,17 +8,17 @@ use super::html::{
 };
 use super::picture::{self, origin_labels, role_display, Picture};
 use super::{fit, md};
-use crate::attribute::Cols;
 use anyhow::Result;
 use std::fmt::Write as _;
 use std::io::Write;
+use trailgraph_graph::attribute::Cols;
 use trailgraph_log::model::{format_time, IssuanceKind};
 
 fn opt_time(t: Option<i64>) -> String {
     t.map(format_time).unwrap_or_else(|| "–".into())
 }
 
-fn who(a: &crate::graph::Attribution) -> String {
+fn who(a: &trailgraph_graph::graph::Attribution) -> String {
     let (label, _) = origin_labels(&a.origin);
     let mut s = md(&fit(&label, 40));
     if let Some(last) = a.chain.last() {

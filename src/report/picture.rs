@@ -87,7 +87,7 @@ struct TNode {
 }
 
 /// The hop a session adds, as shown: its role, or its kind for sessions without a role.
-fn hop_label(s: &crate::graph::Session) -> String {
+fn hop_label(s: &trailgraph_graph::graph::Session) -> String {
     match (&s.role_arn, s.kind) {
         (Some(r), _) => r.clone(),
         (None, Some(k)) => format!("({} session)", k.as_str()),
