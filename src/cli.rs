@@ -1,20 +1,15 @@
-//! The command-line surface: clap definitions, validation into settings, and one function per
-//! command. Exit codes: 0 clean, 1 finished with skipped input, 2 fatal (or problems with
-//! `--strict`).
+//! The command-line surface, and nothing else: clap definitions, their help texts, and their
+//! conversion into the plain settings each command takes (`cmd::Command`). No I/O and no
+//! polars here: a flag is added here and in its command's settings.
 
-use crate::answer::{self, SessionFilter};
-use crate::escape::term;
-use crate::render::{self, Format};
-use crate::summary::Summary;
-use anyhow::{bail, Context, Result};
+use crate::cmd::{self, Command as Run};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use polars::prelude::DataFrame;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use trailgraph_graph::attribute::{attribute_all, Attributed};
-use trailgraph_log::ingest::{IngestOptions, Problem};
-use trailgraph_store::load::{load, Loaded};
-use trailgraph_store::{self as store, Manifest};
+use std::path::PathBuf;
+use trailgraph_analysis::answer::SessionFilter;
+use trailgraph_log::model::{parse_when, parse_when_end};
+use trailgraph_output::export::GraphFormat as Graph;
+use trailgraph_output::render::Format as Table;
+use trailgraph_output::timeline::TimelineFormat as Timeline;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -93,15 +88,15 @@ Examples:
   trailgraph chains case/ --min-depth 3 --format json")]
     Chains(ListArgs),
     /// Findings on sessions and chains: role-chain abuse, stolen workload credentials, …
-    Anomalies(crate::anomalies::AnomaliesArgs),
+    Anomalies(AnomaliesArgs),
     /// Write a self-contained HTML report (plus Markdown, CSV and JSON tables)
-    Report(crate::report::ReportArgs),
+    Report(ReportArgs),
     /// Run SQL over the tables events, issuances, sessions, attribution, anomalies
-    Query(crate::query::QueryArgs),
+    Query(QueryArgs),
     /// Export the identity/session graph (DOT, GraphML, JSON, Neo4j CSV)
-    Graph(crate::export::GraphArgs),
+    Graph(GraphArgs),
     /// Write the attributed events as a Timesketch timeline (JSONL or CSV)
-    Timeline(crate::timeline::TimelineArgs),
+    Timeline(TimelineArgs),
 }
 
 /// Output options of tabular commands.
@@ -129,43 +124,14 @@ pub struct AttributeArgs {
     pub in_memory_limit: Option<u64>,
 }
 
-/// The most memory `attribute` gives log files held as frames by default (2 GiB: a trail of
-/// about 150 MB of gzip); past it they stream, whose memory does not grow with events.
-const DEFAULT_IN_MEMORY_LIMIT: u64 = 2 << 30;
-
-/// Whether log `files` fit in memory as frames: their estimated size against `limit_mb`, or
-/// by default against half the available memory, at most `DEFAULT_IN_MEMORY_LIMIT`.
-fn fits_in_memory(files: &[trailgraph_log::discover::InputFile], limit_mb: Option<u64>) -> bool {
-    let estimate: u64 = files
-        .iter()
-        .map(|f| {
-            let packed = f.display.ends_with(".gz") || f.display.ends_with(".zip");
-            if packed {
-                f.size.saturating_mul(12)
-            } else {
-                f.size.saturating_mul(3) / 2
-            }
-        })
-        .sum();
-    let limit = match limit_mb {
-        Some(mb) => mb.saturating_mul(1 << 20),
-        None => (available_memory().unwrap_or(4 << 30) / 2).min(DEFAULT_IN_MEMORY_LIMIT),
-    };
-    estimate <= limit
-}
-
-/// MemAvailable of /proc/meminfo (Linux), in bytes.
-fn available_memory() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let kb: u64 = text
-        .lines()
-        .find_map(|l| l.strip_prefix("MemAvailable:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kb * 1024)
+/// Output format of tabular commands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Ndjson,
+    Csv,
+    Parquet,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -240,15 +206,6 @@ fn parse_rows(s: &str) -> Result<usize, String> {
     }
 }
 
-impl CommonOpts {
-    pub fn with_inputs(&self, inputs: Vec<PathBuf>) -> InputArgs {
-        InputArgs {
-            inputs,
-            opts: self.clone(),
-        }
-    }
-}
-
 #[derive(Args, Debug)]
 pub struct ListArgs {
     #[command(flatten)]
@@ -283,38 +240,6 @@ pub struct FilterArgs {
     /// Only sessions issued at or before T
     #[arg(long, value_name = "T", value_parser = parse_when_end)]
     pub until: Option<i64>,
-}
-
-impl FilterArgs {
-    pub fn filter(&self) -> SessionFilter {
-        SessionFilter {
-            origin: self.origin.clone(),
-            role: self.role.clone(),
-            account: self.account.clone(),
-            min_depth: self.min_depth,
-            cross_account: self.cross_account,
-            since: self.since,
-            until: self.until,
-        }
-    }
-}
-
-/// Parses `--since`: a date (`2024-07-31`, start of day UTC) or a timestamp.
-pub fn parse_when(s: &str) -> Result<i64, String> {
-    if let Some(t) = trailgraph_log::model::parse_time(s) {
-        return Ok(t);
-    }
-    trailgraph_log::model::parse_time(&format!("{s}T00:00:00Z"))
-        .ok_or_else(|| format!("not a time: {s:?} (use 2024-07-31 or 2024-07-31T19:52:33Z)"))
-}
-
-/// Parses `--until`: a date means the end of that day.
-pub fn parse_when_end(s: &str) -> Result<i64, String> {
-    if let Some(t) = trailgraph_log::model::parse_time(s) {
-        return Ok(t);
-    }
-    trailgraph_log::model::parse_time(&format!("{s}T23:59:59.999Z"))
-        .ok_or_else(|| format!("not a time: {s:?} (use 2024-07-31 or 2024-07-31T19:52:33Z)"))
 }
 
 /// Options shared by every command that reads INPUT.
@@ -378,933 +303,349 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("size too large: {s:?}"))
 }
 
-impl InputArgs {
-    pub fn ingest_options(&self) -> IngestOptions {
-        IngestOptions {
-            max_decompressed: self.opts.max_decompressed,
-            progress: !self.opts.quiet,
-            chunk_rows: self.opts.row_group_rows,
-            event_columns: None,
-        }
-    }
+/// INPUT and the reading options, like `cli::InputArgs`, but INPUT is optional with
+/// `--print-config`.
+#[derive(Args, Debug, Clone)]
+pub struct AnomaliesInput {
+    /// Log files, directories (recursive), or case directories made by `ingest`
+    #[arg(required_unless_present = "print_config", value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+    #[command(flatten)]
+    pub opts: CommonOpts,
 }
 
-/// Parses the process arguments and runs the command; returns the exit code.
-pub fn main() -> Result<u8> {
-    let cli = Cli::parse();
-    run(cli)
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Columns: kind, severity, subject, origin, first_event_id, time, event_ids, explanation
+
+Kinds: role_chain_depth, role_cycle, workload_credential_exfiltration, session_multi_ip,
+assume_role_enumeration, first_time_assumption, no_mfa_sensitive, off_hours,
+external_account_assumption, getsessiontoken_then_assume, federation_token_persistence
+(semantics, keys and defaults: docs/anomalies.md)
+
+Examples:
+  trailgraph anomalies case/
+  trailgraph anomalies ./AWSLogs --config anomalies.toml --format csv -o findings.csv
+  trailgraph anomalies case/ --baseline-until 2024-07-01 --format ndjson
+  trailgraph anomalies --print-config > anomalies.toml"
+)]
+pub struct AnomaliesArgs {
+    #[command(flatten)]
+    pub input: AnomaliesInput,
+    #[command(flatten)]
+    pub out: OutputArgs,
+    /// Detector configuration (TOML); see --print-config
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print the default configuration (commented TOML) and exit
+    #[arg(long)]
+    pub print_config: bool,
+    /// End of the learning period (default: 70% into the input's time span)
+    #[arg(long, value_name = "T", value_parser = parse_when)]
+    pub baseline_until: Option<i64>,
 }
 
-pub fn run(cli: Cli) -> Result<u8> {
-    let threads = match &cli.command {
-        Command::Ingest(a) => a.input.opts.threads,
-        Command::Summary(a) => a.input.opts.threads,
-        Command::Attribute(a) => a.input.opts.threads,
-        Command::Who(a) => a.opts.threads,
-        Command::Trace(a) => a.opts.threads,
-        Command::Sessions(a) | Command::Chains(a) => a.input.opts.threads,
-        Command::Anomalies(a) => a.input.opts.threads,
-        Command::Report(a) => a.input.opts.threads,
-        Command::Query(a) => a.input.opts.threads,
-        Command::Graph(a) => a.input.opts.threads,
-        Command::Timeline(a) => a.input.opts.threads,
-    };
-    if let Some(n) = threads {
-        if n == 0 {
-            bail!("--threads must be at least 1");
-        }
-        // Ignore the error if a pool was already built (tests run many commands in-process).
-        let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global();
-    }
-    match cli.command {
-        Command::Ingest(a) => cmd_ingest(a),
-        Command::Summary(a) => cmd_summary(a),
-        Command::Attribute(a) => cmd_attribute(a),
-        Command::Who(a) => cmd_who(a),
-        Command::Trace(a) => cmd_trace(a),
-        Command::Sessions(a) => cmd_list(a, false),
-        Command::Chains(a) => cmd_list(a, true),
-        Command::Anomalies(a) => crate::anomalies::run(a),
-        Command::Report(a) => crate::report::run(a),
-        Command::Query(a) => crate::query::run(a),
-        Command::Graph(a) => crate::export::run(a),
-        Command::Timeline(a) => crate::timeline::run(a),
-    }
+const GRAPH_HELP: &str = "\
+Nodes: origins (who started a chain) and sessions (one per issued temporary key), with
+attributes id, kind, role, account, issued_at, key, confidence, depth, cross_account, cycle,
+orphan, matched. Edges: issued (parent session or origin → session), with the issuance
+eventIDs and the link confidence. With filters, the matching sessions are exported together
+with their ancestors (matched=false), so every chain stays connected to its origin.
+
+Formats:
+  dot       Graphviz digraph (render: dot -Tsvg graph.dot -o graph.svg)
+  graphml   GraphML 1.0 with a <key> for every attribute (Gephi, yEd, Cytoscape, networkx)
+  json      {\"directed\":true,\"nodes\":[{\"id\",\"type\",…}],\"links\":[{\"source\",\"target\",…}]}
+            (d3-force / networkx node_link_graph)
+  neo4j     a directory (-o DIR, required) of CSV files in the neo4j-admin import format:
+              nodes_origins.csv   :LABEL Origin; id:ID(Node), origin, kind, account,
+                                  sessions:long, label
+              nodes_sessions.csv  :LABEL Session; id:ID(Node), session_id, kind, role_arn, …,
+                                  issued_at:datetime, depth:int, cross_account:boolean, …
+              nodes_roles.csv     :LABEL Role; id:ID(Node), arn, name, account, sessions:long
+              rels_issued.csv     :TYPE ISSUED; :START_ID(Node), :END_ID(Node), kind,
+                                  confidence, event_ids:string[], cross_account:boolean
+              rels_of_role.csv    :TYPE OF_ROLE; :START_ID(Node) (session), :END_ID(Node) (role)
+            All nodes share the ID space Node (ids origin:…, session:…, role:…). Import into an
+            empty database (Neo4j 5; stop the database first), from inside DIR:
+              neo4j-admin database import full \\
+                --nodes=nodes_origins.csv --nodes=nodes_sessions.csv --nodes=nodes_roles.csv \\
+                --relationships=rels_issued.csv --relationships=rels_of_role.csv \\
+                --multiline-fields=true --overwrite-destination neo4j
+            then e.g. MATCH p=(o:Origin)-[:ISSUED*]->(s:Session) WHERE s.depth >= 3 RETURN p
+
+Examples:
+  trailgraph graph case/ --format dot -o graph.dot && dot -Tsvg graph.dot -o graph.svg
+  trailgraph graph case/ --format graphml -o graph.graphml --min-depth 2
+  trailgraph graph case/ --format json --cross-account
+  trailgraph graph case/ --format neo4j -o neo4j-import/";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    Dot,
+    Graphml,
+    Json,
+    Neo4j,
 }
 
-/// Writes a frame to `-o FILE` or stdout in the chosen format.
-pub fn emit(df: &DataFrame, out: &OutputArgs) -> Result<()> {
-    if out.format == Format::Parquet {
-        let Some(p) = out.output.as_deref() else {
-            bail!("--format parquet needs -o FILE");
-        };
-        return render::write_parquet(df, p);
-    }
-    let mut w = open_output(out.output.as_deref())?;
-    render::write(df, out.format, &mut w)?;
-    w.flush()?;
-    Ok(())
+#[derive(Args, Debug)]
+#[command(after_help = GRAPH_HELP)]
+pub struct GraphArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    pub format: GraphFormat,
+    /// Output file (for neo4j: a directory, required); default standard output
+    #[arg(short = 'o', long = "output", value_name = "PATH")]
+    pub output: Option<PathBuf>,
 }
 
-/// Loads INPUT and attributes every event; prints problems. Returns None on --strict failure.
-/// The events table has every column but `request_parameters` (the largest, and read by no
-/// analysis: only `query` shows it, through `load_attributed_all`).
-pub fn load_attributed(input: &InputArgs) -> Result<(Loaded, Attributed, u8)> {
-    let columns: Vec<&str> = trailgraph_log::table::EventBatch::SCHEMA
-        .iter()
-        .map(|(n, _)| *n)
-        .filter(|n| *n != "request_parameters")
-        .collect();
-    let loaded = trailgraph_store::load::load_columns(
-        &input.inputs,
-        &input.ingest_options(),
-        Some(&columns),
-    )?;
-    attributed(loaded, input)
+const TIMELINE_HELP: &str = "\
+Fields: message, datetime, timestamp_desc, timestamp (µs), data_type, event_id, event_name,
+event_source, event_type, aws_region, recipient_account, source_ip, user_agent, error_code,
+error_message, read_only, identity_type, identity_arn, access_key_id, origin, chain, depth,
+confidence, session_id, source_identity, source_file, record_index
+
+Examples:
+  trailgraph timeline case/ -o case.jsonl          then import case.jsonl into Timesketch
+  trailgraph timeline ./AWSLogs --format csv -o timeline.csv";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TimelineFormat {
+    /// One JSON object per line (Timesketch JSONL)
+    #[value(alias = "ndjson")]
+    Jsonl,
+    /// CSV with a header line (formula injection neutralised)
+    Csv,
 }
 
-/// `load_attributed` with every events column.
-pub fn load_attributed_all(input: &InputArgs) -> Result<(Loaded, Attributed, u8)> {
-    attributed(load_input(input)?, input)
+#[derive(Args, Debug)]
+#[command(after_help = TIMELINE_HELP)]
+pub struct TimelineArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = TimelineFormat::Jsonl)]
+    pub format: TimelineFormat,
+    /// Output file (default: standard output)
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
-fn attributed(loaded: Loaded, input: &InputArgs) -> Result<(Loaded, Attributed, u8)> {
-    let code = report_problems(&loaded.problems, input);
-    let at = attribute_all(&loaded.frames)?;
-    note_loops(&at.graph, input);
-    Ok((loaded, at, code))
+const REPORT_HELP: &str = "\
+Writes into DIR (created if needed):
+  report.html            self-contained page: input and its gaps, the role chains as a picture,
+                         anomalies with evidence, per-origin activity, timeline
+  report.md              the same content as Markdown
+  summary.json           input accounting, time range, coverage, totals
+  sessions.csv/.json     chains.csv/.json     anomalies.csv/.json
+  origins.csv/.json      timeline.csv/.json   coverage.csv/.json
+
+The HTML loads nothing from the network (inline CSS and SVG, and a Content-Security-Policy
+that forbids fetches), and every string taken from the logs is escaped. The output does not
+depend on the time it was made: two runs over the same input are byte-identical.
+
+Examples:
+  trailgraph report ./AWSLogs -o report/
+  trailgraph report case/ -o report/ && xdg-open report/report.html";
+
+#[derive(Args, Debug)]
+#[command(after_help = REPORT_HELP)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Directory to write report.html, report.md and the tables into
+    #[arg(short = 'o', long = "output", value_name = "DIR")]
+    pub output: PathBuf,
 }
 
-/// Tells (on stderr) about issuance loops the graph had to cut.
-fn note_loops(graph: &trailgraph_graph::graph::SessionGraph, input: &InputArgs) {
-    if !graph.loops.is_empty() && !input.opts.quiet {
-        eprintln!(
-            "trailgraph: note: {} issuance loop(s) in the data were cut (a session cannot be its own ancestor; recycled key ids?): {}",
-            graph.loops.len(),
-            term(&graph.loops.join(", "))
-        );
-    }
+const QUERY_HELP: &str = "\
+Tables: events, issuances, sessions, attribution, anomalies (columns: docs/queries.md).
+Shipped queries (queries/*.sql, built in): trailgraph query --list
+
+Examples:
+  trailgraph query case/ --sql \"SELECT origin, COUNT(*) AS n FROM attribution GROUP BY origin ORDER BY n DESC, origin\"
+  trailgraph query case/ --file cross_account_assumptions
+  trailgraph query ./AWSLogs --file queries/mutating_calls_by_origin.sql --format csv -o out.csv
+  trailgraph query case/ --file my.sql --format parquet -o out.parquet";
+
+#[derive(Args, Debug)]
+#[command(after_help = QUERY_HELP)]
+pub struct QueryArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub out: OutputArgs,
+    /// SQL to run over the tables events, issuances, sessions, attribution, anomalies
+    #[arg(
+        long,
+        value_name = "SQL",
+        conflicts_with = "file",
+        allow_hyphen_values = true
+    )]
+    pub sql: Option<String>,
+    /// Run a query file (e.g. queries/cross_account_assumptions.sql), or a shipped query by
+    /// name (e.g. cross_account_assumptions; see --list)
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// List the shipped queries (name, title, description) and exit
+    #[arg(long, exclusive = true)]
+    pub list: bool,
 }
 
-fn cmd_attribute(a: AttributeArgs) -> Result<u8> {
-    // Only the columns attribution and its output need: less to build and hold.
-    let columns: Vec<&str> = trailgraph_graph::attribute::ATTRIBUTION_COLUMNS
-        .iter()
-        .chain(&["event_name", "event_source", "aws_region", "source_ip"])
-        .copied()
-        .collect();
-    if a.out.format == Format::Parquet && a.out.output.is_none() {
-        bail!("--format parquet needs -o FILE");
-    }
-    {
-        if let Some(code) = attribute_streaming(&a, &columns)? {
-            return Ok(code);
-        }
-    }
-    let loaded = trailgraph_store::load::load_chunked(
-        &a.input.inputs,
-        &a.input.ingest_options(),
-        Some(&columns),
-    )?;
-    let code = report_problems(&loaded.problems, &a.input);
-    if code == 2 {
-        return Ok(2);
-    }
-    // Rows by event time (stable: ties keep the canonical order), sorted while the events are
-    // attributed (mostly serial work).
-    let (at, order) = rayon::join(
-        || trailgraph_graph::attribute::attribute_chunked(&loaded.frames),
-        || store::event_time_order(&loaded.frames.events),
-    );
-    let (at, order) = (at?, order?);
-    note_loops(&at.graph, &a.input);
-    let t0 = std::time::Instant::now();
-    let df =
-        trailgraph_graph::attribute::attribution_frame_ordered(&loaded.frames, &at, Some(&order))?;
-    trailgraph_log::ingest::profile("attribution frame", t0);
-    let t0 = std::time::Instant::now();
-    emit(&df, &a.out)?;
-    trailgraph_log::ingest::profile("write output", t0);
-    // The process ends after the command: its memory goes back to the system at once, instead
-    // of millions of frees (a tenth of a second on the bench) first.
-    std::mem::forget((df, at, loaded));
-    Ok(code)
+/// Parses the process arguments (clap exits with its usage message when they are wrong) into
+/// the command to run.
+pub fn parse() -> Run {
+    Cli::parse().command.into()
 }
 
-/// `attribute` of a single case (any output format), in bounded memory: the
-/// events are read a slice at a time and attributed against one session graph (built from the
-/// issuances, plus the few rows attribution looks up across slices: see
-/// `Attributor::context`); each slice's output rows, sorted by time, are spilled as a run, and a
-/// merge of the runs writes the output. Same bytes as the in-memory path. Log files over
-/// `--in-memory-limit` go through a scratch case. None when INPUT is something else (the
-/// in-memory path handles it).
-fn attribute_streaming(a: &AttributeArgs, columns: &[&str]) -> Result<Option<u8>> {
-    use trailgraph_graph::attribute::{
-        cross_rows_filter, graph_and_context, output_frame, AttributionState, Attributor,
-    };
-    let found = trailgraph_log::discover::discover(&a.input.inputs)?;
-    // Log files go through a scratch case first: all must be read before the first event can
-    // be attributed (a use may precede its issuance), and held in memory they would make
-    // memory grow with events.
-    let scratch: trailgraph_store::spill::ScratchDir;
-    let (dir, manifest, events, code) = match (&found.cases[..], found.files.is_empty()) {
-        ([dir], true) => {
-            let manifest = store::read_manifest(dir)?;
-            let events = store::CaseEvents::open(dir, &manifest, columns)?;
-            if events.parts() == 0 {
-                return Ok(None); // no events file at all: the in-memory path says what it has
+impl From<Command> for Run {
+    fn from(c: Command) -> Run {
+        match c {
+            Command::Ingest(a) => Run::Ingest(cmd::ingest::Settings {
+                input: a.input.into(),
+                output: a.output,
+            }),
+            Command::Summary(a) => Run::Summary(cmd::summary::Settings {
+                input: a.input.into(),
+                json: a.format == SummaryFormat::Json,
+                output: a.output,
+            }),
+            Command::Attribute(a) => Run::Attribute(cmd::attribute::Settings {
+                input: a.input.into(),
+                out: a.out.into(),
+                in_memory_limit: a.in_memory_limit,
+            }),
+            Command::Who(a) => {
+                let (input, id) = a.opts.split_id(a.args);
+                Run::Who(cmd::who::Settings {
+                    input,
+                    id,
+                    json: a.format == TextFormat::Json,
+                    output: a.output,
+                })
             }
-            let code = report_problems(&manifest.problems(), &a.input);
-            (dir.clone(), manifest, events, code)
-        }
-        ([], false) if !fits_in_memory(&found.files, a.in_memory_limit) => {
-            scratch = trailgraph_store::spill::ScratchDir::new()?;
-            let dir = scratch.path().to_path_buf();
-            let t0 = std::time::Instant::now();
-            let ing = store::scratch_case(&dir, &found.files, &a.input.ingest_options(), columns)?;
-            trailgraph_log::ingest::profile("read logs into a scratch case", t0);
-            let code = report_problems(&ing.problems, &a.input);
-            let mut manifest = Manifest::new();
-            manifest.parts = 1;
-            let events = store::CaseEvents::open_part(&dir, columns)?;
-            (dir, manifest, events, code)
-        }
-        _ => return Ok(None),
-    };
-    let dir = &dir;
-    if code == 2 {
-        return Ok(Some(2));
-    }
-    let t0 = std::time::Instant::now();
-    let issuances = store::load_case_issuances(dir, &manifest)?;
-    trailgraph_log::ingest::profile("load issuances", t0);
-    let (graph, cross) = graph_and_context(&issuances, || events.filtered(cross_rows_filter()))?;
-    drop(issuances);
-    let mut state = AttributionState::new(graph);
-    trailgraph_log::ingest::profile("build session graph", t0);
-    let mut chains: Vec<String> = Vec::new();
-    let mut spill = trailgraph_store::spill::Spill::new()?;
-    // One slice per row group of the case (what a slice holds is about 1 KB a row); runs
-    // larger (a rendered row is a tenth of that, and fewer runs make a cheaper merge).
-    let run_rows = a.input.opts.row_group_rows.saturating_mul(4);
-    let mut run = Run::default();
-    let mut header: Option<Vec<u8>> = None;
-    // Parquet and the aligned table are built from frames after the merge; text is rendered
-    // before it.
-    let framed = matches!(a.out.format, Format::Parquet | Format::Table);
-    let mut time_dtype: Option<polars::prelude::DataType> = None;
-    let (mut t_attr, mut t_out) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
-    // Rows merge by (time, position). In a one-part case a row's position is its row number;
-    // the parts of a case are each in canonical order but interleave, so there it is (the rank
-    // of its file among all, its record index), as `store::canonical_order` orders them.
-    let file_rank: Option<rustc_hash::FxHashMap<String, u64>> = if events.parts() > 1 {
-        Some(events.source_files()?.into_iter().zip(0..).collect())
-    } else {
-        None
-    };
-    let mut slices = events.row_groups();
-    if slices.is_empty() {
-        // The header still comes from an (empty) frame.
-        slices.push(store::RowGroup {
-            part: 0,
-            first: 0,
-            rows: 0,
-        });
-    }
-    let mut offset = 0u64;
-    for g in slices {
-        let t0 = std::time::Instant::now();
-        let df = events.slice(g)?;
-        let n = df.height();
-        let mut at = Attributor::with_state(&df, state, Some(&cross))?.with_signatures();
-        let per_event: Vec<u32> = (0..n).map(|i| at.row(i)).collect();
-        state = at.into_state();
-        chains.extend(
-            state.table()[chains.len()..]
-                .iter()
-                .map(|t| t.chain_string()),
-        );
-        t_attr += t0.elapsed();
-        let t0 = std::time::Instant::now();
-        // Rows rendered (text formats) or encoded (Parquet: the columns are built after the
-        // merge) in blocks on the pool, keyed by (time, position in the case).
-        let blocks = if framed {
-            if time_dtype.is_none() {
-                time_dtype = Some(df.column("event_time")?.dtype().clone());
+            Command::Trace(a) => {
+                let (input, target) = a.opts.split_id(a.args);
+                Run::Trace(cmd::trace::Settings {
+                    input,
+                    target,
+                    since: a.since,
+                    until: a.until,
+                    json: a.format == TextFormat::Json,
+                    output: a.output,
+                })
             }
-            let rows = EventRows::new(&df)?;
-            row_blocks(n, |j, buf| rows.encode(j, per_event[j], buf))
-        } else {
-            let out = output_frame(&df, &state.graph, state.table(), &chains, &per_event, None)?;
-            let text = render::RowText::new(&out, a.out.format)?;
-            if header.is_none() {
-                header = Some(text.header());
-            }
-            row_blocks(n, |j, buf| text.row(j, buf))
-        };
-        let times = df.column("event_time")?.datetime()?.physical();
-        let (files, records) = (
-            df.column("source_file")?.str()?,
-            df.column("record_index")?.u64()?,
-        );
-        let mut i = 0;
-        for (buf, ends) in &blocks {
-            let mut start = 0;
-            for &end in ends {
-                let t = times.get(i);
-                let position = match &file_rank {
-                    None => (0, offset + i as u64),
-                    Some(rank) => (
-                        files
-                            .get(i)
-                            .and_then(|f| rank.get(f))
-                            .copied()
-                            .unwrap_or(u64::MAX),
-                        records.get(i).unwrap_or(0),
-                    ),
-                };
-                run.push(
-                    (t.is_none(), t.unwrap_or(0), position.0, position.1),
-                    &buf[start..end],
-                );
-                start = end;
-                i += 1;
-            }
+            Command::Sessions(a) => Run::List(a.settings(false)),
+            Command::Chains(a) => Run::List(a.settings(true)),
+            Command::Anomalies(a) => Run::Anomalies(cmd::anomalies::Settings {
+                input: a.input.opts.input(a.input.inputs),
+                out: a.out.into(),
+                config: a.config,
+                print_config: a.print_config,
+                baseline_until: a.baseline_until,
+            }),
+            Command::Report(a) => Run::Report(cmd::report::Settings {
+                input: a.input.into(),
+                output: a.output,
+            }),
+            Command::Query(a) => Run::Query(cmd::query::Settings {
+                input: a.input.into(),
+                out: a.out.into(),
+                sql: a.sql,
+                file: a.file,
+                list: a.list,
+            }),
+            Command::Graph(a) => Run::Graph(cmd::graph::Settings {
+                input: a.input.into(),
+                filter: a.filter.into(),
+                format: match a.format {
+                    GraphFormat::Dot => Graph::Dot,
+                    GraphFormat::Graphml => Graph::Graphml,
+                    GraphFormat::Json => Graph::Json,
+                    GraphFormat::Neo4j => Graph::Neo4j,
+                },
+                output: a.output,
+            }),
+            Command::Timeline(a) => Run::Timeline(cmd::timeline::Settings {
+                input: a.input.into(),
+                format: match a.format {
+                    TimelineFormat::Jsonl => Timeline::Jsonl,
+                    TimelineFormat::Csv => Timeline::Csv,
+                },
+                output: a.output,
+            }),
         }
-        if run.len() >= run_rows {
-            run.spill(&mut spill)?;
-        }
-        t_out += t0.elapsed();
-        offset += n as u64;
-    }
-    run.spill(&mut spill)?;
-    trailgraph_log::ingest::profile_took("attribute events (streamed)", t_attr);
-    trailgraph_log::ingest::profile_took("render and spill", t_out);
-    state.graph.settle();
-    note_loops(&state.graph, &a.input);
-    let t0 = std::time::Instant::now();
-    if framed {
-        let to = match a.out.format {
-            Format::Parquet => FrameOut::Parquet {
-                path: a.out.output.as_deref().expect("checked before"),
-                writer: None,
-            },
-            _ => FrameOut::Table {
-                out: open_output(a.out.output.as_deref())?,
-                table: render::TableWriter::default(),
-            },
-        };
-        let mut sink = FrameSink::new(
-            to,
-            a.input.opts.row_group_rows,
-            time_dtype.expect("one slice at least"),
-            &state.graph,
-            state.table(),
-            &chains,
-        );
-        spill.merge(|row| sink.push(row))?;
-        sink.finish()?;
-        trailgraph_log::ingest::profile("merge and write output", t0);
-        return Ok(Some(code));
-    }
-    let format = a.out.format;
-    let total = spill.rows();
-    let mut w = open_output(a.out.output.as_deref())?;
-    w.write_all(&header.expect("one slice at least"))?;
-    let mut k = 0u64;
-    spill.merge(|row| {
-        w.write_all(render::separator(format, k == 0))?;
-        w.write_all(row)?;
-        k += 1;
-        Ok(())
-    })?;
-    debug_assert_eq!(k, total);
-    w.write_all(render::footer(format, total as usize))?;
-    w.flush()?;
-    trailgraph_log::ingest::profile("merge and write output", t0);
-    Ok(Some(code))
-}
-
-use trailgraph_graph::attribute::EVENT_OUTPUT_COLUMNS as EVENT_OUTPUT;
-
-/// Rows of a slice as bytes for the spill when the output is built from frames (Parquet, table):
-/// the event output columns and the attribution index, so that the merge can build the output
-/// frame a batch at a time.
-/// Per string: length (u32; `u32::MAX` for null) and bytes; the time: flag and i64 (ms); the
-/// attribution: u32.
-struct EventRows<'a> {
-    strings: Vec<&'a polars::prelude::StringChunked>,
-    times: &'a polars::prelude::Int64Chunked,
-}
-
-impl<'a> EventRows<'a> {
-    fn new(df: &'a DataFrame) -> Result<EventRows<'a>> {
-        let mut strings = Vec::new();
-        for name in EVENT_OUTPUT.iter().filter(|n| **n != "event_time") {
-            strings.push(df.column(name)?.str()?);
-        }
-        let times = df.column("event_time")?.datetime()?.physical();
-        Ok(EventRows { strings, times })
-    }
-
-    fn encode(&self, i: usize, attribution: u32, buf: &mut Vec<u8>) {
-        for c in &self.strings {
-            match c.get(i) {
-                Some(s) => {
-                    buf.extend_from_slice(&(s.len() as u32).to_le_bytes());
-                    buf.extend_from_slice(s.as_bytes());
-                }
-                None => buf.extend_from_slice(&u32::MAX.to_le_bytes()),
-            }
-        }
-        let t = self.times.get(i);
-        buf.push(t.is_some() as u8);
-        buf.extend_from_slice(&t.unwrap_or(0).to_le_bytes());
-        buf.extend_from_slice(&attribution.to_le_bytes());
     }
 }
 
-/// Where `FrameSink` writes each batch.
-enum FrameOut<'a> {
-    /// One row group per batch.
-    Parquet {
-        path: &'a Path,
-        writer: Option<Box<polars::io::parquet::write::BatchedWriter<std::fs::File>>>,
-    },
-    Table {
-        out: Box<dyn Write>,
-        table: render::TableWriter,
-    },
-}
-
-/// Builds `attribute`'s output frame from merged `EventRows` a batch at a time.
-struct FrameSink<'a> {
-    to: FrameOut<'a>,
-    time_dtype: polars::prelude::DataType,
-    graph: &'a trailgraph_graph::graph::SessionGraph,
-    table: &'a [trailgraph_graph::graph::Attribution],
-    chains: &'a [String],
-    strings: Vec<Vec<Option<String>>>,
-    times: Vec<Option<i64>>,
-    attributions: Vec<u32>,
-    /// Batches written.
-    batches: usize,
-    /// Rows per batch (the first batch of a table has at least the 1,000 rows its column
-    /// widths come from).
-    batch_rows: usize,
-}
-
-impl<'a> FrameSink<'a> {
-    fn new(
-        to: FrameOut<'a>,
-        batch_rows: usize,
-        time_dtype: polars::prelude::DataType,
-        graph: &'a trailgraph_graph::graph::SessionGraph,
-        table: &'a [trailgraph_graph::graph::Attribution],
-        chains: &'a [String],
-    ) -> FrameSink<'a> {
-        FrameSink {
-            to,
-            time_dtype,
-            graph,
-            table,
-            chains,
-            strings: vec![Vec::new(); EVENT_OUTPUT.len() - 1],
-            times: Vec::new(),
-            attributions: Vec::new(),
-            batches: 0,
-            batch_rows: batch_rows.max(1),
+impl CommonOpts {
+    fn input(self, inputs: Vec<PathBuf>) -> cmd::Input {
+        cmd::Input {
+            inputs,
+            threads: self.threads,
+            max_decompressed: self.max_decompressed,
+            strict: self.strict,
+            quiet: self.quiet,
+            row_group_rows: self.row_group_rows,
         }
     }
 
-    fn push(&mut self, mut row: &[u8]) -> Result<()> {
-        fn take<'r>(row: &mut &'r [u8], n: usize) -> Result<&'r [u8]> {
-            anyhow::ensure!(row.len() >= n, "a spilled row is cut short");
-            let (head, rest) = row.split_at(n);
-            *row = rest;
-            Ok(head)
-        }
-        for col in &mut self.strings {
-            let len = u32::from_le_bytes(take(&mut row, 4)?.try_into()?);
-            col.push(if len == u32::MAX {
-                None
-            } else {
-                Some(String::from_utf8(take(&mut row, len as usize)?.to_vec())?)
-            });
-        }
-        let set = take(&mut row, 1)?[0] != 0;
-        let t = i64::from_le_bytes(take(&mut row, 8)?.try_into()?);
-        self.times.push(set.then_some(t));
-        self.attributions
-            .push(u32::from_le_bytes(take(&mut row, 4)?.try_into()?));
-        let first_table = self.batches == 0 && matches!(self.to, FrameOut::Table { .. });
-        if self.times.len() >= self.batch_rows && !(first_table && self.times.len() < 1000) {
-            self.flush()?;
-        }
-        Ok(())
-    }
-
-    /// The output frame of the rows gathered so far (emptied).
-    fn batch(&mut self) -> Result<DataFrame> {
-        use polars::prelude::*;
-        let n = self.times.len();
-        let mut strings = self.strings.iter_mut();
-        let mut cols: Vec<Column> = Vec::new();
-        for name in EVENT_OUTPUT {
-            if name == "event_time" {
-                let t = Int64Chunked::from_iter_options(name.into(), self.times.drain(..));
-                cols.push(t.into_column().cast(&self.time_dtype)?);
-            } else {
-                let values = std::mem::take(strings.next().expect("one per string column"));
-                cols.push(
-                    StringChunked::from_iter_options(name.into(), values.into_iter()).into_column(),
-                );
-            }
-        }
-        let events = DataFrame::new(n, cols)?;
-        let atts = std::mem::take(&mut self.attributions);
-        trailgraph_graph::attribute::output_frame(
-            &events,
-            self.graph,
-            self.table,
-            self.chains,
-            &atts,
-            None,
+    /// INPUT... ID: the last argument is the id (clap requires two at least).
+    fn split_id(self, mut args: Vec<String>) -> (cmd::Input, String) {
+        let id = args.pop().expect("clap requires two arguments");
+        (
+            self.input(args.into_iter().map(PathBuf::from).collect()),
+            id,
         )
     }
+}
 
-    fn flush(&mut self) -> Result<()> {
-        let df = self.batch()?;
-        self.batches += 1;
-        match &mut self.to {
-            FrameOut::Parquet { path, writer } => {
-                let path: &Path = path;
-                let err = |e: polars::prelude::PolarsError| {
-                    anyhow::anyhow!("{}: cannot write Parquet: {e}", path.display())
-                };
-                if writer.is_none() {
-                    let f = std::fs::File::create(path)
-                        .with_context(|| format!("{}: cannot create", path.display()))?;
-                    *writer = Some(Box::new(
-                        polars::prelude::ParquetWriter::new(f)
-                            .with_compression(polars::prelude::ParquetCompression::Zstd(None))
-                            .batched(df.schema())
-                            .map_err(err)?,
-                    ));
-                }
-                writer
-                    .as_mut()
-                    .expect("just set")
-                    .write_batch(&df)
-                    .map_err(err)
-            }
-            FrameOut::Table { out, table } => table.write(&df, out.as_mut()),
+impl From<InputArgs> for cmd::Input {
+    fn from(a: InputArgs) -> cmd::Input {
+        a.opts.input(a.inputs)
+    }
+}
+
+impl From<OutputArgs> for cmd::Output {
+    fn from(a: OutputArgs) -> cmd::Output {
+        cmd::Output {
+            format: match a.format {
+                Format::Table => Table::Table,
+                Format::Json => Table::Json,
+                Format::Ndjson => Table::Ndjson,
+                Format::Csv => Table::Csv,
+                Format::Parquet => Table::Parquet,
+            },
+            path: a.output,
         }
     }
-
-    fn finish(mut self) -> Result<()> {
-        // With no rows at all, one empty batch: the table's header, the Parquet schema.
-        if !self.times.is_empty() || self.batches == 0 {
-            self.flush()?;
-        }
-        match self.to {
-            FrameOut::Parquet { path, writer } => {
-                writer.expect("written").finish().map_err(|e| {
-                    anyhow::anyhow!("{}: cannot write Parquet: {e}", path.display())
-                })?;
-            }
-            FrameOut::Table { mut out, .. } => out.flush()?,
-        }
-        Ok(())
-    }
 }
 
-/// Rows `0..n` written by `row` in blocks on the rayon pool: per block, the bytes and the end
-/// of each row in them, blocks in row order.
-fn row_blocks(n: usize, row: impl Fn(usize, &mut Vec<u8>) + Sync) -> Vec<(Vec<u8>, Vec<usize>)> {
-    use rayon::prelude::*;
-    const BLOCK: usize = 4096;
-    (0..n)
-        .step_by(BLOCK)
-        .collect::<Vec<_>>()
-        .into_par_iter()
-        .map(|b| {
-            let (mut buf, mut ends) = (Vec::new(), Vec::new());
-            for j in b..(b + BLOCK).min(n) {
-                row(j, &mut buf);
-                ends.push(buf.len());
-            }
-            (buf, ends)
-        })
-        .collect()
-}
-
-/// Rendered output rows with their merge keys, gathered until they are spilled as one run.
-#[derive(Default)]
-struct Run {
-    text: Vec<u8>,
-    rows: Vec<(trailgraph_store::spill::Key, usize, usize)>,
-}
-
-impl Run {
-    fn push(&mut self, key: trailgraph_store::spill::Key, row: &[u8]) {
-        let start = self.text.len();
-        self.text.extend_from_slice(row);
-        self.rows.push((key, start, self.text.len()));
-    }
-
-    fn len(&self) -> usize {
-        self.rows.len()
-    }
-
-    /// Writes the rows, sorted by key, as one run of `spill`, and empties the run.
-    fn spill(&mut self, spill: &mut trailgraph_store::spill::Spill) -> Result<()> {
-        self.rows.sort_unstable_by_key(|r| r.0);
-        let text = &self.text;
-        spill.run(self.rows.iter().map(|&(k, s, e)| (k, &text[s..e])))?;
-        self.rows.clear();
-        self.text.clear();
-        Ok(())
-    }
-}
-
-fn split_id(args: &[String]) -> (Vec<PathBuf>, String) {
-    let (id, inputs) = args.split_last().expect("clap requires two arguments");
-    (inputs.iter().map(PathBuf::from).collect(), id.clone())
-}
-
-fn cmd_who(a: WhoArgs) -> Result<u8> {
-    let (inputs, id) = split_id(&a.args);
-    let input = a.opts.with_inputs(inputs);
-    let columns: Vec<&str> = trailgraph_graph::attribute::ATTRIBUTION_COLUMNS
-        .iter()
-        .chain(answer::WHO_COLUMNS)
-        .copied()
-        .collect();
-    let t0 = std::time::Instant::now();
-    let (mut loaded, fast) = match who_fast_load(&input, &id, &columns)? {
-        Some(l) => (l, true),
-        None => (
-            trailgraph_store::load::load_columns(
-                &input.inputs,
-                &input.ingest_options(),
-                Some(&columns),
-            )?,
-            false,
-        ),
-    };
-    trailgraph_log::ingest::profile("load", t0);
-    let code = report_problems(&loaded.problems, &input);
-    if code == 2 {
-        return Ok(2);
-    }
-    loaded.frames.events = trailgraph_graph::attribute::single_chunk(&loaded.frames.events);
-    // Attribute only the rows that can answer: `who` on a large case stays fast.
-    let t0 = std::time::Instant::now();
-    let rows = answer::who_rows(&loaded.frames, &id)?;
-    trailgraph_log::ingest::profile("find rows", t0);
-    let t0 = std::time::Instant::now();
-    let at = if fast {
-        // Only the issuances on the matched events' chains: the graph stays tiny.
-        let iss = trailgraph_graph::attribute::ancestry_issuances(
-            &loaded.frames.issuances,
-            &loaded.frames.events,
-            &id,
-        )?;
-        let mut a =
-            trailgraph_graph::attribute::Attributor::with_issuances(&loaded.frames.events, iss)?;
-        let mut per_event = vec![u32::MAX; loaded.frames.events.height()];
-        for &r in &rows {
-            per_event[r] = a.row(r);
-        }
-        a.finish(per_event)
-    } else {
-        trailgraph_graph::attribute::attribute_rows(&loaded.frames, &rows)?
-    };
-    trailgraph_log::ingest::profile("graph + attribute rows", t0);
-    let ans = answer::who(&loaded.frames, &at, &id)?;
-    if ans.matches.is_empty() {
-        eprintln!(
-            "trailgraph: no event id, access key id, session ARN, session id or principalId {:?} in the input",
-            term(&id)
-        );
-        return Ok(1);
-    }
-    let mut out = open_output(a.output.as_deref())?;
-    match a.format {
-        TextFormat::Table => answer::write_who_text(&ans, &mut out)?,
-        TextFormat::Json => {
-            serde_json::to_writer_pretty(
-                &mut out,
-                &serde_json::json!({"query": ans.query, "matches": ans.matches}),
-            )?;
-            writeln!(out)?;
+impl From<FilterArgs> for SessionFilter {
+    fn from(a: FilterArgs) -> SessionFilter {
+        SessionFilter {
+            origin: a.origin,
+            role: a.role,
+            account: a.account,
+            min_depth: a.min_depth,
+            cross_account: a.cross_account,
+            since: a.since,
+            until: a.until,
         }
     }
-    out.flush()?;
-    Ok(code)
 }
 
-/// `who` on one case directory: scan only the events that can matter (those carrying the id,
-/// the other copies of cross-account ones, and Identity Center portal calls) instead of loading
-/// every event. None when INPUT is not a single case directory.
-fn who_fast_load(input: &InputArgs, id: &str, columns: &[&str]) -> Result<Option<Loaded>> {
-    use polars::prelude::{col, lit};
-    let [dir] = &input.inputs[..] else {
-        return Ok(None);
-    };
-    if !dir.is_dir() || !trailgraph_log::discover::is_case_dir(dir) {
-        return Ok(None);
-    }
-    let manifest = store::read_manifest(dir)?;
-    let (issuances, events) = rayon::join(
-        || store::load_case_issuances(dir, &manifest),
-        || {
-            let hit = col("event_id")
-                .eq(lit(id))
-                .or(col("principal_id").eq(lit(id)))
-                .or(col("access_key_id").eq(lit(id)));
-            store::scan_case_events(dir, &manifest, columns, hit)
-        },
-    );
-    let (issuances, mut events) = (issuances?, events?);
-    // The other copy of a cross-account action attributes the resource-account copy.
-    let kinds = events.column("identity_type")?.str()?.clone();
-    let shared: Vec<String> = kinds
-        .iter()
-        .zip(events.column("shared_event_id")?.str()?.iter())
-        .filter(|(k, _)| *k == Some("AWSAccount"))
-        .filter_map(|(_, s)| s.map(String::from))
-        .collect();
-    let mut extra = Vec::new();
-    for s in shared {
-        extra.push(store::scan_case_events(
-            dir,
-            &manifest,
-            columns,
-            col("shared_event_id").eq(lit(s)),
-        )?);
-    }
-    if kinds.iter().any(|k| k == Some("IdentityCenterUser")) {
-        extra.push(store::scan_case_events(
-            dir,
-            &manifest,
-            columns,
-            col("identity_type").eq(lit("IdentityCenterUser")),
-        )?);
-    }
-    for e in extra {
-        events.vstack_mut_owned(e)?;
-    }
-    let events = store::canonical_order(&events)?;
-    // Rows pulled in twice (a hit that is also a partner) are one event.
-    let events = events.unique_stable(
-        Some(&["source_file".to_string(), "record_index".to_string()]),
-        polars::prelude::UniqueKeepStrategy::First,
-        None,
-    )?;
-    Ok(Some(Loaded {
-        frames: store::Frames { events, issuances },
-        stats: manifest.stats(),
-        problems: manifest.problems(),
-    }))
-}
-
-fn cmd_trace(a: TraceArgs) -> Result<u8> {
-    let (inputs, target) = split_id(&a.args);
-    let input = a.opts.with_inputs(inputs);
-    let (loaded, at, code) = load_attributed(&input)?;
-    if code == 2 {
-        return Ok(2);
-    }
-    let Some(t) = answer::trace_target(&loaded.frames, &at, &target)? else {
-        eprintln!(
-            "trailgraph: {:?} is not an origin, access key id or IAM user ARN seen in the input (try `trailgraph sessions` to list origins)",
-            term(&target)
-        );
-        return Ok(1);
-    };
-    let v = answer::trace_json(&loaded.frames, &at, &t, a.since, a.until)?;
-    let mut out = open_output(a.output.as_deref())?;
-    match a.format {
-        TextFormat::Table => answer::write_trace_text(&v, &mut out)?,
-        TextFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &v)?;
-            writeln!(out)?;
+impl ListArgs {
+    fn settings(self, chains: bool) -> cmd::list::Settings {
+        cmd::list::Settings {
+            input: self.input.into(),
+            out: self.out.into(),
+            filter: self.filter.into(),
+            chains,
         }
     }
-    out.flush()?;
-    Ok(code)
-}
-
-fn cmd_list(a: ListArgs, chains: bool) -> Result<u8> {
-    let (loaded, at, code) = load_attributed(&a.input)?;
-    if code == 2 {
-        return Ok(2);
-    }
-    let f = a.filter.filter();
-    let df = if chains {
-        answer::chains_frame(&loaded.frames, &at, &f)?
-    } else {
-        answer::sessions_frame(&loaded.frames, &at, &f)?
-    };
-    emit(&df, &a.out)?;
-    Ok(code)
-}
-
-/// Prints problems on stderr and returns the exit code they imply.
-pub fn report_problems(problems: &[Problem], input: &InputArgs) -> u8 {
-    if problems.is_empty() {
-        return 0;
-    }
-    let mut err = std::io::stderr().lock();
-    if input.opts.quiet {
-        let _ = writeln!(
-            err,
-            "trailgraph: {} input problem(s); rerun without -q to list them",
-            problems.len()
-        );
-    } else {
-        let _ = writeln!(err, "trailgraph: {} input problem(s):", problems.len());
-        const SHOW: usize = 20;
-        for p in problems.iter().take(SHOW) {
-            let _ = writeln!(err, "  {}", term(&p.to_string()));
-        }
-        if problems.len() > SHOW {
-            let _ = writeln!(
-                err,
-                "  … and {} more (all are listed by `trailgraph summary --format json`)",
-                problems.len() - SHOW
-            );
-        }
-    }
-    if input.opts.strict {
-        let _ = writeln!(
-            err,
-            "trailgraph: --strict: failing because of input problems"
-        );
-        2
-    } else {
-        1
-    }
-}
-
-/// Opens `-o FILE` or standard output.
-pub fn open_output(path: Option<&Path>) -> Result<Box<dyn Write>> {
-    Ok(match path {
-        Some(p) if p != Path::new("-") => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p)
-                .with_context(|| format!("{}: cannot create output file", p.display()))?,
-        )),
-        _ => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    })
-}
-
-/// Loads INPUT with the shared options.
-pub fn load_input(input: &InputArgs) -> Result<Loaded> {
-    load(&input.inputs, &input.ingest_options())
-}
-
-fn cmd_ingest(a: IngestArgs) -> Result<u8> {
-    let dir = &a.output;
-    let found = trailgraph_log::discover::discover(&a.input.inputs)?;
-    if !found.cases.is_empty() {
-        bail!(
-            "{}: is a case directory; ingest reads log files (to combine cases, pass them to the analysis commands)",
-            found.cases[0].display()
-        );
-    }
-    let (mut manifest, mut seen) = if dir.join(trailgraph_log::discover::CASE_MANIFEST).exists() {
-        let m = store::read_manifest(dir)?;
-        let (frames, _) = store::load_case_columns(
-            dir,
-            Some(&[
-                "event_id",
-                "recipient_account",
-                "source_file",
-                "record_index",
-            ]),
-        )?;
-        (m, store::event_keys(&frames.events)?)
-    } else {
-        if dir.exists()
-            && std::fs::read_dir(dir)
-                .map(|mut d| d.next().is_some())
-                .unwrap_or(false)
-        {
-            bail!(
-                "{}: exists and is not a trailgraph case directory; choose an empty or new directory",
-                dir.display()
-            );
-        }
-        (Manifest::new(), Default::default())
-    };
-    let known: std::collections::HashSet<(String, u64, i64)> = manifest
-        .inputs
-        .iter()
-        .map(|i| (i.path.clone(), i.size, i.mtime))
-        .collect();
-    let total = found.files.len();
-    let files: Vec<_> = found
-        .files
-        .into_iter()
-        .filter(|f| !known.contains(&(f.display.clone(), f.size, f.mtime)))
-        .collect();
-    let already = total - files.len();
-    let part = manifest.parts;
-    if files.is_empty() {
-        println!(
-            "nothing new to ingest: all {already} input file(s) are already in {}",
-            dir.display()
-        );
-        return Ok(0);
-    }
-    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
-    let (ing, issuances) =
-        store::ingest_part(dir, part, &files, &a.input.ingest_options(), &mut seen)?;
-    let code = report_problems(&ing.problems, &a.input);
-    if code == 2 {
-        // --strict: the case is left as it was.
-        store::discard_part(dir, part);
-        return Ok(2);
-    }
-    manifest.add_run(&ing, part);
-    store::write_manifest(dir, &manifest)?;
-    let s = &ing.stats;
-    let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "ingested {} file(s) ({} skipped{}): {} records read = {} events + {} duplicates + {} skipped; {} issuances",
-        s.files_seen,
-        s.files_skipped,
-        if already > 0 { format!(", {already} already in the case") } else { String::new() },
-        s.records_read,
-        s.events,
-        s.duplicates,
-        s.records_skipped,
-        issuances
-    )?;
-    writeln!(out, "case store: {} (part {part})", dir.display())?;
-    Ok(code)
-}
-
-fn cmd_summary(a: SummaryArgs) -> Result<u8> {
-    let loaded = load_input(&a.input)?;
-    let code = report_problems(&loaded.problems, &a.input);
-    if code == 2 {
-        return Ok(2);
-    }
-    let s = Summary::compute(&loaded.frames, &loaded.stats, &loaded.problems)?;
-    let mut out = open_output(a.output.as_deref())?;
-    match a.format {
-        SummaryFormat::Table => s.write_table(&mut out)?,
-        SummaryFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &s.to_json())?;
-            writeln!(out)?;
-        }
-    }
-    out.flush()?;
-    Ok(code)
 }

@@ -6,7 +6,7 @@
 use crate::util::{ndjson, run, run_ok, testdata};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use trailgraph::anomalies::{load_config, parse_config, Config, Severity, DEFAULT_TOML};
+use trailgraph_analysis::anomalies::{load_config, parse_config, Config, Severity, DEFAULT_TOML};
 
 /// Runs `anomalies` over `inputs` with extra args; returns the findings (NDJSON rows).
 fn findings<P: AsRef<Path>>(inputs: &[P], extra: &[&str]) -> Vec<Value> {
@@ -237,7 +237,7 @@ fn print_config_round_trips() {
     let p = write(tmp.path(), "defaults.toml", &text);
     assert_eq!(load_config(Some(&p)).unwrap(), Config::default());
     // Every detector has a section, with enabled and severity.
-    for k in trailgraph::anomalies::KINDS {
+    for k in trailgraph_analysis::anomalies::KINDS {
         assert!(
             text.contains(&format!("\n[{k}]\nenabled = true\nseverity = ")),
             "{k}"
@@ -513,7 +513,7 @@ fn docs_carry_the_defaults_and_the_example_loads() {
         md.contains(DEFAULT_TOML),
         "docs/anomalies.md must embed the --print-config output verbatim"
     );
-    for k in trailgraph::anomalies::KINDS {
+    for k in trailgraph_analysis::anomalies::KINDS {
         assert!(md.contains(&format!("`{k}`")), "{k} documented");
     }
     let ex = root.join("docs/anomalies.example.toml");

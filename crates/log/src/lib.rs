@@ -13,6 +13,7 @@
 
 pub mod decode;
 pub mod discover;
+pub mod escape;
 pub mod ingest;
 pub mod model;
 pub mod normalize;

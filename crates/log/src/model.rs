@@ -198,6 +198,24 @@ fn apply_zone(base: Millis, rest: &[u8]) -> Option<Millis> {
     }
 }
 
+/// Parses `--since`: a date (`2024-07-31`, start of day UTC) or a timestamp.
+pub fn parse_when(s: &str) -> Result<i64, String> {
+    if let Some(t) = parse_time(s) {
+        return Ok(t);
+    }
+    parse_time(&format!("{s}T00:00:00Z"))
+        .ok_or_else(|| format!("not a time: {s:?} (use 2024-07-31 or 2024-07-31T19:52:33Z)"))
+}
+
+/// Parses `--until`: a date means the end of that day.
+pub fn parse_when_end(s: &str) -> Result<i64, String> {
+    if let Some(t) = parse_time(s) {
+        return Ok(t);
+    }
+    parse_time(&format!("{s}T23:59:59.999Z"))
+        .ok_or_else(|| format!("not a time: {s:?} (use 2024-07-31 or 2024-07-31T19:52:33Z)"))
+}
+
 /// Parses `credentials.expiration` (spec 2.4.8): `"Jul 31, 2024, 8:07:33 PM"` or
 /// `"Sep 17, 2020 8:04:10 PM"`, always UTC; ISO forms are accepted too.
 pub fn parse_expiration(s: &str) -> Option<Millis> {

@@ -9,16 +9,14 @@
 //! Strings from the logs are escaped for each format (`escape::dot`, `escape::xml`,
 //! `escape::csv_field`; JSON by serde).
 
-use crate::answer::{self, SessionFilter};
-use crate::cli::{FilterArgs, InputArgs};
-use crate::escape::{csv_field, dot, xml};
-use anyhow::{bail, Context, Result};
-use clap::{Args, ValueEnum};
+use anyhow::{Context, Result};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use trailgraph_analysis::answer::{self, SessionFilter};
 use trailgraph_graph::graph::{Link, Session};
+use trailgraph_log::escape::{csv_field, dot, xml};
 use trailgraph_log::model::{format_time, role_name, Confidence};
 
 /// The Neo4j import command, for `--help` and the message after writing.
@@ -27,100 +25,13 @@ pub const NEO4J_IMPORT: &str = "neo4j-admin database import full \\
     --relationships=rels_issued.csv --relationships=rels_of_role.csv \\
     --multiline-fields=true --overwrite-destination neo4j";
 
-const AFTER_HELP: &str = "\
-Nodes: origins (who started a chain) and sessions (one per issued temporary key), with
-attributes id, kind, role, account, issued_at, key, confidence, depth, cross_account, cycle,
-orphan, matched. Edges: issued (parent session or origin → session), with the issuance
-eventIDs and the link confidence. With filters, the matching sessions are exported together
-with their ancestors (matched=false), so every chain stays connected to its origin.
-
-Formats:
-  dot       Graphviz digraph (render: dot -Tsvg graph.dot -o graph.svg)
-  graphml   GraphML 1.0 with a <key> for every attribute (Gephi, yEd, Cytoscape, networkx)
-  json      {\"directed\":true,\"nodes\":[{\"id\",\"type\",…}],\"links\":[{\"source\",\"target\",…}]}
-            (d3-force / networkx node_link_graph)
-  neo4j     a directory (-o DIR, required) of CSV files in the neo4j-admin import format:
-              nodes_origins.csv   :LABEL Origin; id:ID(Node), origin, kind, account,
-                                  sessions:long, label
-              nodes_sessions.csv  :LABEL Session; id:ID(Node), session_id, kind, role_arn, …,
-                                  issued_at:datetime, depth:int, cross_account:boolean, …
-              nodes_roles.csv     :LABEL Role; id:ID(Node), arn, name, account, sessions:long
-              rels_issued.csv     :TYPE ISSUED; :START_ID(Node), :END_ID(Node), kind,
-                                  confidence, event_ids:string[], cross_account:boolean
-              rels_of_role.csv    :TYPE OF_ROLE; :START_ID(Node) (session), :END_ID(Node) (role)
-            All nodes share the ID space Node (ids origin:…, session:…, role:…). Import into an
-            empty database (Neo4j 5; stop the database first), from inside DIR:
-              neo4j-admin database import full \\
-                --nodes=nodes_origins.csv --nodes=nodes_sessions.csv --nodes=nodes_roles.csv \\
-                --relationships=rels_issued.csv --relationships=rels_of_role.csv \\
-                --multiline-fields=true --overwrite-destination neo4j
-            then e.g. MATCH p=(o:Origin)-[:ISSUED*]->(s:Session) WHERE s.depth >= 3 RETURN p
-
-Examples:
-  trailgraph graph case/ --format dot -o graph.dot && dot -Tsvg graph.dot -o graph.svg
-  trailgraph graph case/ --format graphml -o graph.graphml --min-depth 2
-  trailgraph graph case/ --format json --cross-account
-  trailgraph graph case/ --format neo4j -o neo4j-import/";
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+/// The export formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GraphFormat {
     Dot,
     Graphml,
     Json,
     Neo4j,
-}
-
-#[derive(Args, Debug)]
-#[command(after_help = AFTER_HELP)]
-pub struct GraphArgs {
-    #[command(flatten)]
-    pub input: InputArgs,
-    #[command(flatten)]
-    pub filter: FilterArgs,
-    /// Output format
-    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
-    pub format: GraphFormat,
-    /// Output file (for neo4j: a directory, required); default standard output
-    #[arg(short = 'o', long = "output", value_name = "PATH")]
-    pub output: Option<PathBuf>,
-}
-
-pub fn run(a: GraphArgs) -> Result<u8> {
-    if a.format == GraphFormat::Neo4j && a.output.is_none() {
-        bail!("--format neo4j writes several files: add -o DIR");
-    }
-    let (loaded, at, code) = crate::cli::load_attributed(&a.input)?;
-    if code == 2 {
-        return Ok(2);
-    }
-    let usage = answer::usage(&loaded.frames, &at)?;
-    let g = ExportGraph::build(&at.graph.sessions, &usage.events, &a.filter.filter());
-    match a.format {
-        GraphFormat::Neo4j => {
-            let dir = a.output.as_deref().expect("checked above");
-            write_neo4j(&g, dir)?;
-            if !a.input.opts.quiet {
-                eprintln!(
-                    "trailgraph: wrote {} origin(s), {} session(s), {} role(s) to {}; import with (from inside that directory):\n  {NEO4J_IMPORT}",
-                    g.origins.len(),
-                    g.sessions.len(),
-                    g.roles.len(),
-                    dir.display()
-                );
-            }
-        }
-        f => {
-            let mut w = crate::cli::open_output(a.output.as_deref())?;
-            match f {
-                GraphFormat::Dot => write_dot(&g, &mut w)?,
-                GraphFormat::Graphml => write_graphml(&g, &mut w)?,
-                GraphFormat::Json => write_json(&g, &mut w)?,
-                GraphFormat::Neo4j => unreachable!(),
-            }
-            w.flush()?;
-        }
-    }
-    Ok(code)
 }
 
 /// An origin node.

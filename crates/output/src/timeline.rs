@@ -7,45 +7,19 @@
 //! fields ([`FIELDS`]). Events without an event time cannot be placed on a timeline: they are
 //! left out and counted on standard error.
 
-use crate::cli::{load_attributed, open_output, InputArgs};
-use crate::escape::{csv_field, term};
 use anyhow::Result;
-use clap::{Args, ValueEnum};
 use std::io::Write;
-use std::path::PathBuf;
 use trailgraph_graph::attribute::{single_chunk, Cols};
+use trailgraph_log::escape::{csv_field, term};
 use trailgraph_log::model::format_time;
 
-const AFTER_HELP: &str = "\
-Fields: message, datetime, timestamp_desc, timestamp (µs), data_type, event_id, event_name,
-event_source, event_type, aws_region, recipient_account, source_ip, user_agent, error_code,
-error_message, read_only, identity_type, identity_arn, access_key_id, origin, chain, depth,
-confidence, session_id, source_identity, source_file, record_index
-
-Examples:
-  trailgraph timeline case/ -o case.jsonl          then import case.jsonl into Timesketch
-  trailgraph timeline ./AWSLogs --format csv -o timeline.csv";
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+/// The timeline formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TimelineFormat {
     /// One JSON object per line (Timesketch JSONL)
-    #[value(alias = "ndjson")]
     Jsonl,
     /// CSV with a header line (formula injection neutralised)
     Csv,
-}
-
-#[derive(Args, Debug)]
-#[command(after_help = AFTER_HELP)]
-pub struct TimelineArgs {
-    #[command(flatten)]
-    pub input: InputArgs,
-    /// Output format
-    #[arg(long, value_enum, default_value_t = TimelineFormat::Jsonl)]
-    pub format: TimelineFormat,
-    /// Output file (default: standard output)
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
-    pub output: Option<PathBuf>,
 }
 
 /// The fields of a timeline row, in output order.
@@ -163,22 +137,6 @@ pub fn message(
         m.push_str(&term(e));
     }
     m
-}
-
-pub fn run(a: TimelineArgs) -> Result<u8> {
-    let (loaded, at, code) = load_attributed(&a.input)?;
-    if code == 2 {
-        return Ok(2);
-    }
-    let mut out = open_output(a.output.as_deref())?;
-    let skipped = write_timeline(&loaded.frames, &at, a.format, &mut out)?;
-    out.flush()?;
-    if skipped > 0 {
-        eprintln!(
-            "trailgraph: timeline: {skipped} event(s) without an event time left out (a timeline needs a time)"
-        );
-    }
-    Ok(code)
 }
 
 /// Writes the timeline row by row; returns how many events were left out for want of a time.

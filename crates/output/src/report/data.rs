@@ -2,14 +2,14 @@
 //! (days with events per account and region, and the gaps between them), per-origin activity,
 //! the anomalies with their evidence rows, and the important events for the timeline.
 
-use crate::anomalies::Finding;
-use crate::answer::{self, Usage};
-use crate::summary::Summary;
 use anyhow::Result;
 use polars::prelude::DataFrame;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use trailgraph_analysis::anomalies::Finding;
+use trailgraph_analysis::answer::{self, Usage};
+use trailgraph_analysis::summary::Summary;
 use trailgraph_graph::attribute::{single_chunk, Attributed, Cols};
 use trailgraph_log::model::{arn_account, format_time, IssuanceKind, Millis};
 use trailgraph_store::Frames;

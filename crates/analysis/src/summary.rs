@@ -1,13 +1,13 @@
 //! `trailgraph summary`: what is in the input — files, records, time range, accounts, regions,
 //! event types, top event names and principals, issuances by kind — and what is missing.
 
-use crate::escape::term;
 use anyhow::Result;
 use polars::prelude::*;
 use rustc_hash::FxHashMap;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io::Write;
+use trailgraph_log::escape::term;
 use trailgraph_log::ingest::{Problem, Stats};
 use trailgraph_log::model::{format_time, IssuanceKind};
 use trailgraph_store::Frames;

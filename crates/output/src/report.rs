@@ -20,59 +20,37 @@ mod markdown;
 mod picture;
 mod tables;
 
-use crate::cli::InputArgs;
 use anyhow::{Context, Result};
-use clap::Args;
 use std::borrow::Cow;
 use std::io::Write;
 use std::path::PathBuf;
 
-const AFTER_HELP: &str = "\
-Writes into DIR (created if needed):
-  report.html            self-contained page: input and its gaps, the role chains as a picture,
-                         anomalies with evidence, per-origin activity, timeline
-  report.md              the same content as Markdown
-  summary.json           input accounting, time range, coverage, totals
-  sessions.csv/.json     chains.csv/.json     anomalies.csv/.json
-  origins.csv/.json      timeline.csv/.json   coverage.csv/.json
-
-The HTML loads nothing from the network (inline CSS and SVG, and a Content-Security-Policy
-that forbids fetches), and every string taken from the logs is escaped. The output does not
-depend on the time it was made: two runs over the same input are byte-identical.
-
-Examples:
-  trailgraph report ./AWSLogs -o report/
-  trailgraph report case/ -o report/ && xdg-open report/report.html";
-
-#[derive(Args, Debug)]
-#[command(after_help = AFTER_HELP)]
-pub struct ReportArgs {
-    #[command(flatten)]
-    pub input: InputArgs,
-    /// Directory to write report.html, report.md and the tables into
-    #[arg(short = 'o', long = "output", value_name = "DIR")]
-    pub output: PathBuf,
-}
-
-pub fn run(a: ReportArgs) -> Result<u8> {
-    let (loaded, at, code) = crate::cli::load_attributed(&a.input)?;
-    if code == 2 {
-        return Ok(2);
-    }
+/// Writes the report of `loaded` (attributed by `at`) into `dir`: report.html, report.md and
+/// the tables. `inputs` are the paths the user gave, as shown on the report.
+pub fn write_report(
+    loaded: &trailgraph_store::load::Loaded,
+    at: &trailgraph_graph::attribute::Attributed,
+    inputs: &[PathBuf],
+    dir: &std::path::Path,
+) -> Result<()> {
     let frames = &loaded.frames;
     let prof = trailgraph_log::ingest::profile;
     let t0 = std::time::Instant::now();
-    let summary = crate::summary::Summary::compute(frames, &loaded.stats, &loaded.problems)?;
+    let summary =
+        trailgraph_analysis::summary::Summary::compute(frames, &loaded.stats, &loaded.problems)?;
     prof("summary", t0);
     let t0 = std::time::Instant::now();
-    let findings = crate::anomalies::detect(frames, &at, &crate::anomalies::load_config(None)?)?;
+    let findings = trailgraph_analysis::anomalies::detect(
+        frames,
+        at,
+        &trailgraph_analysis::anomalies::load_config(None)?,
+    )?;
     prof("anomalies", t0);
     let t0 = std::time::Instant::now();
-    let model = data::build(frames, &at, summary, findings, &a.input.inputs)?;
+    let model = data::build(frames, at, summary, findings, inputs)?;
     let pic = picture::build(&model);
     prof("report model", t0);
     let t0 = std::time::Instant::now();
-    let dir = &a.output;
     std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
     tables::write_all(&model, &pic, dir)?;
     let t1 = std::time::Instant::now();
@@ -82,13 +60,7 @@ pub fn run(a: ReportArgs) -> Result<u8> {
     write_file(dir.join("report.md"), |w| markdown::write(&model, &pic, w))?;
     prof("report.md", t1);
     prof("write report files", t0);
-    if !a.input.opts.quiet {
-        eprintln!(
-            "trailgraph: report written to {} (report.html, report.md and tables)",
-            dir.display()
-        );
-    }
-    Ok(code)
+    Ok(())
 }
 
 fn write_file(path: PathBuf, f: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
@@ -116,9 +88,9 @@ pub(crate) fn h(s: &str) -> Cow<'_, str> {
             .chars()
             .filter(|&c| !((c.is_control() && c != '\n') || is_bidi(c)))
             .collect();
-        return Cow::Owned(crate::escape::html(&clean).into_owned());
+        return Cow::Owned(trailgraph_log::escape::html(&clean).into_owned());
     }
-    crate::escape::html(s)
+    trailgraph_log::escape::html(s)
 }
 
 /// Markdown text (table cells and list items): `\`, `|`, backticks, brackets and `*`

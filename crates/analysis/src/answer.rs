@@ -1,7 +1,6 @@
 //! Answers over the attributed input: `who` (provenance of one event, key, session or
 //! principal), `trace` (blast radius of an identity), and the `sessions` / `chains` listings.
 
-use crate::escape::term;
 use anyhow::Result;
 use polars::prelude::*;
 use serde_json::{json, Value};
@@ -9,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use trailgraph_graph::attribute::{Attributed, Cols};
 use trailgraph_graph::graph::Session;
+use trailgraph_log::escape::term;
 use trailgraph_log::model::{format_time, Millis};
 use trailgraph_store::Frames;
 

@@ -3,7 +3,7 @@
 //! defaults and severities are documented in docs/anomalies.md.
 //!
 //! The public API is fixed (`report` and `query` build on it): `Finding`, `Config`,
-//! `load_config`, `detect`, `findings_frame`, `AnomaliesArgs`, `run`.
+//! `load_config`, `detect`, `findings_frame`.
 
 mod config;
 mod detect;
@@ -16,12 +16,10 @@ pub use config::{
 };
 pub use net::{AwsRanges, Cidr};
 
-use crate::cli::{InputArgs, OutputArgs};
 use anyhow::Result;
-use clap::Args;
 use polars::prelude::*;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+
+use std::path::Path;
 use trailgraph_graph::attribute::Attributed;
 use trailgraph_log::model::{format_time, Millis};
 use trailgraph_store::Frames;
@@ -131,75 +129,4 @@ pub fn findings_frame(findings: &[Finding]) -> Result<DataFrame> {
         ),
     ];
     Ok(DataFrame::new(findings.len(), cols)?)
-}
-
-/// INPUT and the reading options, like `cli::InputArgs`, but INPUT is optional with
-/// `--print-config`.
-#[derive(Args, Debug, Clone)]
-pub struct AnomaliesInput {
-    /// Log files, directories (recursive), or case directories made by `ingest`
-    #[arg(required_unless_present = "print_config", value_name = "INPUT")]
-    pub inputs: Vec<PathBuf>,
-    #[command(flatten)]
-    pub opts: crate::cli::CommonOpts,
-}
-
-impl AnomaliesInput {
-    pub fn input_args(&self) -> InputArgs {
-        self.opts.with_inputs(self.inputs.clone())
-    }
-}
-
-#[derive(Args, Debug)]
-#[command(
-    after_help = "Columns: kind, severity, subject, origin, first_event_id, time, event_ids, explanation
-
-Kinds: role_chain_depth, role_cycle, workload_credential_exfiltration, session_multi_ip,
-assume_role_enumeration, first_time_assumption, no_mfa_sensitive, off_hours,
-external_account_assumption, getsessiontoken_then_assume, federation_token_persistence
-(semantics, keys and defaults: docs/anomalies.md)
-
-Examples:
-  trailgraph anomalies case/
-  trailgraph anomalies ./AWSLogs --config anomalies.toml --format csv -o findings.csv
-  trailgraph anomalies case/ --baseline-until 2024-07-01 --format ndjson
-  trailgraph anomalies --print-config > anomalies.toml"
-)]
-pub struct AnomaliesArgs {
-    #[command(flatten)]
-    pub input: AnomaliesInput,
-    #[command(flatten)]
-    pub out: OutputArgs,
-    /// Detector configuration (TOML); see --print-config
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// Print the default configuration (commented TOML) and exit
-    #[arg(long)]
-    pub print_config: bool,
-    /// End of the learning period (default: 70% into the input's time span)
-    #[arg(long, value_name = "T", value_parser = crate::cli::parse_when)]
-    pub baseline_until: Option<i64>,
-}
-
-pub fn run(a: AnomaliesArgs) -> Result<u8> {
-    if a.print_config {
-        let mut w = crate::cli::open_output(a.out.output.as_deref())?;
-        w.write_all(DEFAULT_TOML.as_bytes())?;
-        w.flush()?;
-        return Ok(0);
-    }
-    // Read the config before the (possibly long) load, so a typo fails fast.
-    let mut cfg = load_config(a.config.as_deref())?;
-    if a.baseline_until.is_some() {
-        cfg.baseline_until = a.baseline_until;
-    }
-    let input = a.input.input_args();
-    let (loaded, at, code) = crate::cli::load_attributed(&input)?;
-    if code == 2 {
-        return Ok(2);
-    }
-    let found = detect(&loaded.frames, &at, &cfg)?;
-    let df = findings_frame(&found)?;
-    crate::cli::emit(&df, &a.out)?;
-    Ok(code)
 }

@@ -20,52 +20,16 @@
 //!
 //! The shipped queries in `queries/` are embedded in the binary (see [`QUERIES`]).
 
-use crate::cli::{emit, load_attributed_all, load_input, report_problems, InputArgs, OutputArgs};
-use crate::escape::term;
 use anyhow::{anyhow, bail, Context, Result};
-use clap::Args;
 use polars::prelude::*;
 use polars::sql::SQLContext;
 use std::collections::BTreeSet;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use trailgraph_graph::attribute::{attribute_all, attribution_frame, Attributed};
+use trailgraph_log::escape::term;
 use trailgraph_log::model::{parse_time, Millis};
 use trailgraph_store::load::Loaded;
-
-const AFTER_HELP: &str = "\
-Tables: events, issuances, sessions, attribution, anomalies (columns: docs/queries.md).
-Shipped queries (queries/*.sql, built in): trailgraph query --list
-
-Examples:
-  trailgraph query case/ --sql \"SELECT origin, COUNT(*) AS n FROM attribution GROUP BY origin ORDER BY n DESC, origin\"
-  trailgraph query case/ --file cross_account_assumptions
-  trailgraph query ./AWSLogs --file queries/mutating_calls_by_origin.sql --format csv -o out.csv
-  trailgraph query case/ --file my.sql --format parquet -o out.parquet";
-
-#[derive(Args, Debug)]
-#[command(after_help = AFTER_HELP)]
-pub struct QueryArgs {
-    #[command(flatten)]
-    pub input: InputArgs,
-    #[command(flatten)]
-    pub out: OutputArgs,
-    /// SQL to run over the tables events, issuances, sessions, attribution, anomalies
-    #[arg(
-        long,
-        value_name = "SQL",
-        conflicts_with = "file",
-        allow_hyphen_values = true
-    )]
-    pub sql: Option<String>,
-    /// Run a query file (e.g. queries/cross_account_assumptions.sql), or a shipped query by
-    /// name (e.g. cross_account_assumptions; see --list)
-    #[arg(long, value_name = "FILE")]
-    pub file: Option<PathBuf>,
-    /// List the shipped queries (name, title, description) and exit
-    #[arg(long, exclusive = true)]
-    pub list: bool,
-}
 
 /// A shipped query: its name (file stem) and SQL text (with its comment header).
 pub struct Shipped {
@@ -75,7 +39,7 @@ pub struct Shipped {
 
 macro_rules! shipped {
     ($($name:literal),* $(,)?) => {
-        &[$(Shipped { name: $name, sql: include_str!(concat!("../queries/", $name, ".sql")) }),*]
+        &[$(Shipped { name: $name, sql: include_str!(concat!("../../../queries/", $name, ".sql")) }),*]
     };
 }
 
@@ -249,34 +213,6 @@ pub fn write_list(out: &mut dyn Write) -> std::io::Result<()> {
         "\nRun one with: trailgraph query INPUT... --file NAME (SQL text: queries/NAME.sql in the source)"
     )?;
     Ok(())
-}
-
-pub fn run(a: QueryArgs) -> Result<u8> {
-    if a.list {
-        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        write_list(&mut out)?;
-        out.flush()?;
-        return Ok(0);
-    }
-    let sql = resolve_sql(a.sql.as_deref(), a.file.as_deref())?;
-    if sql.trim().is_empty() {
-        bail!("query: the SQL is empty");
-    }
-    // Attribution is the expensive part: only when a table that needs it is named.
-    let (loaded, at, code) = if needs_attribution(&referenced_tables(&sql)) {
-        let (loaded, at, code) = load_attributed_all(&a.input)?;
-        (loaded, Some(at), code)
-    } else {
-        let loaded = load_input(&a.input)?;
-        let code = report_problems(&loaded.problems, &a.input);
-        (loaded, None, code)
-    };
-    if code == 2 {
-        return Ok(2);
-    }
-    let df = execute(&loaded, at.as_ref(), &sql)?;
-    emit(&df, &a.out)?;
-    Ok(code)
 }
 
 /// Do these tables need the attribution (session graph)?

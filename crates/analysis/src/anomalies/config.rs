@@ -506,7 +506,7 @@ impl Parser<'_> {
         match t.get("baseline_until") {
             None => {}
             Some(v @ Value::String(s)) => {
-                c.baseline_until = Some(crate::cli::parse_when(s).map_err(|_| {
+                c.baseline_until = Some(trailgraph_log::model::parse_when(s).map_err(|_| {
                     self.err(
                         "baseline_until",
                         "a date or time such as \"2024-07-31\" or \"2024-07-31T19:52:33Z\"",
@@ -516,7 +516,7 @@ impl Parser<'_> {
             }
             Some(Value::Datetime(d)) => {
                 let s = d.to_string();
-                c.baseline_until = Some(crate::cli::parse_when(&s).map_err(|_| {
+                c.baseline_until = Some(trailgraph_log::model::parse_when(&s).map_err(|_| {
                     anyhow!(
                         "{}: `baseline_until` must be a date or a UTC time (got {s})",
                         self.name

@@ -2,15 +2,16 @@
 //! (RFC 4180, formula injection neutralised), JSON array, NDJSON, and Parquet. Timestamps are
 //! written as ISO-8601 UTC in text formats and kept typed in Parquet. Streams row by row.
 
-use crate::escape::{csv_field, csv_field_into, term};
-use anyhow::{bail, Result};
-use clap::ValueEnum;
+use anyhow::{bail, Context, Result};
 use polars::prelude::*;
 use std::io::Write;
+use std::path::Path;
+use trailgraph_log::escape::{csv_field, csv_field_into, term};
 use trailgraph_log::model::format_time;
 use trailgraph_store::pinned::{Arr, StrArr};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+/// The table formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     Table,
     Json,
@@ -399,4 +400,28 @@ impl TableWriter {
         }
         Ok(())
     }
+}
+/// Opens `-o FILE` or standard output.
+pub fn open_output(path: Option<&Path>) -> Result<Box<dyn Write>> {
+    Ok(match path {
+        Some(p) if p != Path::new("-") => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p)
+                .with_context(|| format!("{}: cannot create output file", p.display()))?,
+        )),
+        _ => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    })
+}
+
+/// Writes a frame to `-o FILE` or stdout in the chosen format.
+pub fn emit(df: &DataFrame, format: Format, path: Option<&Path>) -> Result<()> {
+    if format == Format::Parquet {
+        let Some(p) = path else {
+            bail!("--format parquet needs -o FILE");
+        };
+        return write_parquet(df, p);
+    }
+    let mut w = open_output(path)?;
+    write(df, format, &mut w)?;
+    w.flush()?;
+    Ok(())
 }

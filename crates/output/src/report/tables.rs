@@ -3,13 +3,13 @@
 
 use super::data::{day_str, gap_str, Category, Model, TimelineItem};
 use super::picture::Picture;
-use crate::answer::{self, SessionFilter};
 use crate::render::{self, Format};
 use anyhow::{Context, Result};
 use polars::prelude::*;
 use serde_json::json;
 use std::io::Write;
 use std::path::Path;
+use trailgraph_analysis::answer::{self, SessionFilter};
 use trailgraph_log::model::format_time;
 
 /// Writes every table as `NAME.csv` and `NAME.json`, and `summary.json`.
@@ -25,7 +25,7 @@ pub fn write_all(m: &Model, pic: &Picture, dir: &Path) -> Result<()> {
     both(
         dir,
         "anomalies",
-        &crate::anomalies::findings_frame(&findings)?,
+        &trailgraph_analysis::anomalies::findings_frame(&findings)?,
     )?;
     both(dir, "origins", &origins_frame(m)?)?;
     both(dir, "timeline", &timeline_frame(m, &m.timeline)?)?;

@@ -1,0 +1,15 @@
+//! Answers over an attributed case (frames from `trailgraph-store`, attribution from
+//! `trailgraph-graph`):
+//!
+//! - `answer`: `who` (provenance of one event, key, session or principal), `trace` (the blast
+//!   radius of an identity), the `sessions` and `chains` tables;
+//! - `anomalies`: the session and chain detectors and their configuration;
+//! - `summary`: what the input holds and what is missing from it;
+//! - `query`: SQL over the case's tables, and the shipped queries of `queries/`.
+//!
+//! Nothing here prints or chooses an exit code; rendering is `trailgraph-output`'s.
+
+pub mod anomalies;
+pub mod answer;
+pub mod query;
+pub mod summary;

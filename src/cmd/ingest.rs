@@ -1,0 +1,96 @@
+//! `trailgraph ingest`: parse logs once into a case store, or add new files to one.
+
+use super::{ExitCode, Input};
+use anyhow::{bail, Context, Result};
+use std::io::Write;
+use std::path::PathBuf;
+use trailgraph_store::{self as store, Manifest};
+
+pub struct Settings {
+    pub input: Input,
+    /// The case directory to create or add to.
+    pub output: PathBuf,
+}
+
+pub fn run(a: Settings) -> Result<ExitCode> {
+    let dir = &a.output;
+    let found = trailgraph_log::discover::discover(&a.input.inputs)?;
+    if !found.cases.is_empty() {
+        bail!(
+            "{}: is a case directory; ingest reads log files (to combine cases, pass them to the analysis commands)",
+            found.cases[0].display()
+        );
+    }
+    let (mut manifest, mut seen) = if dir.join(trailgraph_log::discover::CASE_MANIFEST).exists() {
+        let m = store::read_manifest(dir)?;
+        let (frames, _) = store::load_case_columns(
+            dir,
+            Some(&[
+                "event_id",
+                "recipient_account",
+                "source_file",
+                "record_index",
+            ]),
+        )?;
+        (m, store::event_keys(&frames.events)?)
+    } else {
+        if dir.exists()
+            && std::fs::read_dir(dir)
+                .map(|mut d| d.next().is_some())
+                .unwrap_or(false)
+        {
+            bail!(
+                "{}: exists and is not a trailgraph case directory; choose an empty or new directory",
+                dir.display()
+            );
+        }
+        (Manifest::new(), Default::default())
+    };
+    let known: std::collections::HashSet<(String, u64, i64)> = manifest
+        .inputs
+        .iter()
+        .map(|i| (i.path.clone(), i.size, i.mtime))
+        .collect();
+    let total = found.files.len();
+    let files: Vec<_> = found
+        .files
+        .into_iter()
+        .filter(|f| !known.contains(&(f.display.clone(), f.size, f.mtime)))
+        .collect();
+    let already = total - files.len();
+    let part = manifest.parts;
+    if files.is_empty() {
+        println!(
+            "nothing new to ingest: all {already} input file(s) are already in {}",
+            dir.display()
+        );
+        return Ok(ExitCode::Clean);
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+    let (ing, issuances) =
+        store::ingest_part(dir, part, &files, &a.input.ingest_options(), &mut seen)?;
+    let code = a.input.report_problems(&ing.problems);
+    if code == ExitCode::Fatal {
+        // --strict: the case is left as it was.
+        store::discard_part(dir, part);
+        return Ok(ExitCode::Fatal);
+    }
+    manifest.add_run(&ing, part);
+    store::write_manifest(dir, &manifest)?;
+    let s = &ing.stats;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "ingested {} file(s) ({} skipped{}): {} records read = {} events + {} duplicates + {} skipped; {} issuances",
+        s.files_seen,
+        s.files_skipped,
+        if already > 0 { format!(", {already} already in the case") } else { String::new() },
+        s.records_read,
+        s.events,
+        s.duplicates,
+        s.records_skipped,
+        issuances
+    )?;
+    writeln!(out, "case store: {} (part {part})", dir.display())?;
+    Ok(code)
+}

@@ -1,0 +1,220 @@
+//! One module per subcommand, each `pub fn run(settings) -> Result<ExitCode>` over the plain
+//! settings `cli` builds; and what they share: reading INPUT with its accounting, telling
+//! about input problems on stderr, and the exit-code policy.
+
+pub mod anomalies;
+pub mod attribute;
+pub mod graph;
+pub mod ingest;
+pub mod list;
+pub mod query;
+pub mod report;
+pub mod summary;
+pub mod timeline;
+pub mod trace;
+pub mod who;
+
+use anyhow::Result;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use trailgraph_graph::attribute::{attribute_all, Attributed};
+use trailgraph_graph::graph::SessionGraph;
+use trailgraph_log::escape::term;
+use trailgraph_log::ingest::{IngestOptions, Problem};
+use trailgraph_output::render::Format;
+use trailgraph_store::load::{load, load_columns, Loaded};
+
+/// How a run ended, as the process reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ExitCode {
+    /// 0: every input was read.
+    Clean = 0,
+    /// 1: the command finished, but some input was skipped (each problem is on stderr), or
+    /// `who`/`trace` found nothing for the id.
+    Skipped = 1,
+    /// 2: a fatal error, or any input problem with `--strict`.
+    Fatal = 2,
+}
+
+/// A command.
+pub enum Command {
+    Ingest(ingest::Settings),
+    Summary(summary::Settings),
+    Attribute(attribute::Settings),
+    Who(who::Settings),
+    Trace(trace::Settings),
+    /// `sessions` and `chains`.
+    List(list::Settings),
+    Anomalies(anomalies::Settings),
+    Report(report::Settings),
+    Query(query::Settings),
+    Graph(graph::Settings),
+    Timeline(timeline::Settings),
+}
+
+impl Command {
+    fn input(&self) -> &Input {
+        match self {
+            Command::Ingest(s) => &s.input,
+            Command::Summary(s) => &s.input,
+            Command::Attribute(s) => &s.input,
+            Command::Who(s) => &s.input,
+            Command::Trace(s) => &s.input,
+            Command::List(s) => &s.input,
+            Command::Anomalies(s) => &s.input,
+            Command::Report(s) => &s.input,
+            Command::Query(s) => &s.input,
+            Command::Graph(s) => &s.input,
+            Command::Timeline(s) => &s.input,
+        }
+    }
+}
+
+/// Runs a command on the global thread pool sized by `--threads`.
+pub fn run(command: Command) -> Result<ExitCode> {
+    if let Some(n) = command.input().threads {
+        anyhow::ensure!(n > 0, "--threads must be at least 1");
+        // Ignore the error if a pool was already built.
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global();
+    }
+    match command {
+        Command::Ingest(s) => ingest::run(s),
+        Command::Summary(s) => summary::run(s),
+        Command::Attribute(s) => attribute::run(s),
+        Command::Who(s) => who::run(s),
+        Command::Trace(s) => trace::run(s),
+        Command::List(s) => list::run(s),
+        Command::Anomalies(s) => anomalies::run(s),
+        Command::Report(s) => report::run(s),
+        Command::Query(s) => query::run(s),
+        Command::Graph(s) => graph::run(s),
+        Command::Timeline(s) => timeline::run(s),
+    }
+}
+
+/// INPUT and the options for reading it, shared by every command.
+#[derive(Debug, Clone)]
+pub struct Input {
+    /// Log files, directories, case directories.
+    pub inputs: Vec<PathBuf>,
+    /// Worker threads (None: all cores).
+    pub threads: Option<usize>,
+    /// Largest decompressed size accepted per file or archive member.
+    pub max_decompressed: u64,
+    /// Any input problem is fatal.
+    pub strict: bool,
+    /// No progress line, and problems only counted.
+    pub quiet: bool,
+    /// Rows per Parquet row group written (and per chunk while reading logs).
+    pub row_group_rows: usize,
+}
+
+impl Input {
+    pub fn ingest_options(&self) -> IngestOptions {
+        IngestOptions {
+            max_decompressed: self.max_decompressed,
+            progress: !self.quiet,
+            chunk_rows: self.row_group_rows,
+            event_columns: None,
+        }
+    }
+
+    /// Prints `problems` on stderr and returns the exit code they imply.
+    pub fn report_problems(&self, problems: &[Problem]) -> ExitCode {
+        if problems.is_empty() {
+            return ExitCode::Clean;
+        }
+        let mut err = std::io::stderr().lock();
+        if self.quiet {
+            let _ = writeln!(
+                err,
+                "trailgraph: {} input problem(s); rerun without -q to list them",
+                problems.len()
+            );
+        } else {
+            let _ = writeln!(err, "trailgraph: {} input problem(s):", problems.len());
+            const SHOW: usize = 20;
+            for p in problems.iter().take(SHOW) {
+                let _ = writeln!(err, "  {}", term(&p.to_string()));
+            }
+            if problems.len() > SHOW {
+                let _ = writeln!(
+                    err,
+                    "  … and {} more (all are listed by `trailgraph summary --format json`)",
+                    problems.len() - SHOW
+                );
+            }
+        }
+        if self.strict {
+            let _ = writeln!(
+                err,
+                "trailgraph: --strict: failing because of input problems"
+            );
+            ExitCode::Fatal
+        } else {
+            ExitCode::Skipped
+        }
+    }
+
+    /// Tells (on stderr) about issuance loops the graph had to cut.
+    pub fn note_loops(&self, graph: &SessionGraph) {
+        if !graph.loops.is_empty() && !self.quiet {
+            eprintln!(
+                "trailgraph: note: {} issuance loop(s) in the data were cut (a session cannot be its own ancestor; recycled key ids?): {}",
+                graph.loops.len(),
+                term(&graph.loops.join(", "))
+            );
+        }
+    }
+
+    /// Loads INPUT (every column).
+    pub fn load(&self) -> Result<Loaded> {
+        load(&self.inputs, &self.ingest_options())
+    }
+
+    /// Loads INPUT and attributes every event; prints problems. The events table has every
+    /// column but `request_parameters` (the largest, and read by no analysis: only `query`
+    /// shows it, through `load_attributed_all`).
+    pub fn load_attributed(&self) -> Result<(Loaded, Attributed, ExitCode)> {
+        let columns: Vec<&str> = trailgraph_log::table::EventBatch::SCHEMA
+            .iter()
+            .map(|(n, _)| *n)
+            .filter(|n| *n != "request_parameters")
+            .collect();
+        let loaded = load_columns(&self.inputs, &self.ingest_options(), Some(&columns))?;
+        self.attributed(loaded)
+    }
+
+    /// `load_attributed` with every events column.
+    pub fn load_attributed_all(&self) -> Result<(Loaded, Attributed, ExitCode)> {
+        self.attributed(self.load()?)
+    }
+
+    fn attributed(&self, loaded: Loaded) -> Result<(Loaded, Attributed, ExitCode)> {
+        let code = self.report_problems(&loaded.problems);
+        let at = attribute_all(&loaded.frames)?;
+        self.note_loops(&at.graph);
+        Ok((loaded, at, code))
+    }
+}
+
+/// Where a tabular command writes, and in which format.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub format: Format,
+    /// None or `-`: standard output.
+    pub path: Option<PathBuf>,
+}
+
+impl Output {
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Writes a frame in the chosen format.
+    pub fn emit(&self, df: &polars::prelude::DataFrame) -> Result<()> {
+        trailgraph_output::render::emit(df, self.format, self.path())
+    }
+}

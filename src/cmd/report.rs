@@ -1,0 +1,26 @@
+//! `trailgraph report`: the HTML and Markdown report, with its CSV and JSON tables.
+
+use super::{ExitCode, Input};
+use anyhow::Result;
+use std::path::PathBuf;
+
+pub struct Settings {
+    pub input: Input,
+    /// The directory to write into.
+    pub output: PathBuf,
+}
+
+pub fn run(a: Settings) -> Result<ExitCode> {
+    let (loaded, at, code) = a.input.load_attributed()?;
+    if code == ExitCode::Fatal {
+        return Ok(code);
+    }
+    trailgraph_output::report::write_report(&loaded, &at, &a.input.inputs, &a.output)?;
+    if !a.input.quiet {
+        eprintln!(
+            "trailgraph: report written to {} (report.html, report.md and tables)",
+            a.output.display()
+        );
+    }
+    Ok(code)
+}

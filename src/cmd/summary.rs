@@ -1,0 +1,34 @@
+//! `trailgraph summary`: what the input holds, and what is missing from it.
+
+use super::{ExitCode, Input};
+use anyhow::Result;
+use std::io::Write;
+use std::path::PathBuf;
+use trailgraph_analysis::summary::Summary;
+use trailgraph_output::render::open_output;
+
+pub struct Settings {
+    pub input: Input,
+    /// JSON instead of the text table.
+    pub json: bool,
+    pub output: Option<PathBuf>,
+}
+
+pub fn run(a: Settings) -> Result<ExitCode> {
+    let loaded = a.input.load()?;
+    let code = a.input.report_problems(&loaded.problems);
+    if code == ExitCode::Fatal {
+        return Ok(code);
+    }
+    let s = Summary::compute(&loaded.frames, &loaded.stats, &loaded.problems)?;
+    let mut out = open_output(a.output.as_deref())?;
+    match a.json {
+        false => s.write_table(&mut out)?,
+        true => {
+            serde_json::to_writer_pretty(&mut out, &s.to_json())?;
+            writeln!(out)?;
+        }
+    }
+    out.flush()?;
+    Ok(code)
+}
