@@ -135,15 +135,14 @@ pub fn require_tool(test: &str, tool: &str, install: &str) -> bool {
 /// Runs `trailgraph-gen --out OUT ARGS...` (the benches corpus generator) and asserts it
 /// succeeded.
 pub fn generate(out: &Path, args: &[&std::ffi::OsStr]) {
-    let o = Command::new(env!("CARGO_BIN_EXE_trailgraph-gen"))
-        .arg("--out")
-        .arg(out)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "trailgraph-gen: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let argv = [
+        std::ffi::OsStr::new("trailgraph-gen"),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]
+    .into_iter()
+    .chain(args.iter().copied());
+    if let Err(e) = trailgraph_bench::run(argv) {
+        panic!("trailgraph-gen: {e:#}");
+    }
 }
