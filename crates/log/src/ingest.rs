@@ -728,15 +728,22 @@ mod tests {
             assert_eq!(order, expect);
             assert_eq!(ing.stats.events, files.len() as u64);
 
+            // A consumer that does not take files while the workers fill the channel: its first
+            // call waits until more files were parsed than the channel holds, so workers are
+            // blocked handing files over when it fails.
+            let parsed = std::sync::atomic::AtomicUsize::new(0);
             let mut calls = 0;
             let err = ingest_each(
                 &files,
                 &IngestOptions::default(),
                 &mut SeenKeys::default(),
-                &|_| (),
+                &|_| {
+                    parsed.fetch_add(1, Ordering::SeqCst);
+                },
                 &mut |_, ()| {
-                    // A slow consumer: the channel fills and workers block handing files over.
-                    std::thread::sleep(std::time::Duration::from_millis(30));
+                    if calls == 0 {
+                        wait_until(|| parsed.load(Ordering::SeqCst) > IN_FLIGHT);
+                    }
                     calls += 1;
                     anyhow::ensure!(calls < 3, "sink failed");
                     Ok(())
@@ -748,34 +755,56 @@ mod tests {
         }
     }
 
-    /// A slow file holds the workers back: no more than `AHEAD` files are parsed past the one
-    /// the consumer waits for (otherwise every later file would be held in memory meanwhile).
+    /// Waits (yielding) until `cond` holds. Bounded, so that a broken implementation fails
+    /// its test instead of hanging it; no assertion depends on how long this takes.
+    fn wait_until(cond: impl Fn() -> bool) {
+        let t0 = std::time::Instant::now();
+        while !cond() && t0.elapsed() < std::time::Duration::from_secs(60) {
+            std::thread::yield_now();
+        }
+    }
+
+    /// A slow file holds the workers back: no file is parsed `AHEAD` or more past the one the
+    /// consumer waits for (otherwise every later file would be held in memory meanwhile). The
+    /// first file's worker waits until every file the window allows meanwhile (1..AHEAD) was
+    /// parsed; each file checks, when parsed, that it is within the window of the files the
+    /// consumer has taken. Needs two workers at least for the window to fill (with one, the
+    /// check still holds).
     #[test]
     fn slow_file_bounds_the_files_in_flight() {
         use std::sync::atomic::AtomicUsize;
         let dir = tempfile::tempdir().unwrap();
         let files = inputs(dir.path(), 3 * AHEAD);
-        let done = AtomicUsize::new(0);
-        let during = AtomicUsize::new(0);
+        let parsed = AtomicUsize::new(0);
+        let consumed = AtomicUsize::new(0);
+        let beyond = std::sync::Mutex::new(Vec::new());
         // (The workers are the global rayon pool's, as in the CLI.)
-        {
-            ingest_each(
-                &files,
-                &IngestOptions::default(),
-                &mut SeenKeys::default(),
-                &|o| {
-                    if o.events.event_id.get(0) == Some("e0") {
-                        std::thread::sleep(std::time::Duration::from_millis(300));
-                        during.store(done.load(Ordering::SeqCst), Ordering::SeqCst);
-                    }
-                    done.fetch_add(1, Ordering::SeqCst);
-                },
-                &mut |_, ()| Ok(()),
-            )
-            .unwrap();
-        }
-        let n = during.load(Ordering::SeqCst);
-        assert!(n < AHEAD, "{n} files parsed while the first was read");
-        assert_eq!(done.load(Ordering::SeqCst), files.len());
+        ingest_each(
+            &files,
+            &IngestOptions::default(),
+            &mut SeenKeys::default(),
+            &|o| {
+                let id = o.events.event_id.get(0).expect("one event per file");
+                let i: usize = id[1..].parse().unwrap();
+                if i >= consumed.load(Ordering::SeqCst) + AHEAD {
+                    beyond.lock().unwrap().push(i);
+                }
+                if i == 0 && rayon::current_num_threads() > 1 {
+                    wait_until(|| parsed.load(Ordering::SeqCst) >= AHEAD - 1);
+                }
+                parsed.fetch_add(1, Ordering::SeqCst);
+            },
+            &mut |_, ()| {
+                consumed.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            *beyond.lock().unwrap(),
+            Vec::<usize>::new(),
+            "files parsed past the window"
+        );
+        assert_eq!(parsed.load(Ordering::SeqCst), files.len());
     }
 }
