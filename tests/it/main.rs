@@ -10,5 +10,6 @@ mod golden;
 mod ingest;
 mod queries;
 mod report;
+mod tidy;
 mod timeline;
 mod util;

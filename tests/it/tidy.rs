@@ -1,0 +1,265 @@
+//! The house rules of ARCHITECTURE.md that the compiler does not check: the crates form a
+//! pipeline whose imports only go down it, no module imports back into a module that imports it,
+//! and a few dependencies stay in the one place that owns them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use crate::util::root;
+
+/// The workspace's crates in pipeline order; a crate may depend only on crates before it.
+const PIPELINE: &[(&str, &str)] = &[
+    ("trailgraph-log", "crates/log"),
+    ("trailgraph-store", "crates/store"),
+    ("trailgraph-graph", "crates/graph"),
+    ("trailgraph-analysis", "crates/analysis"),
+    ("trailgraph-output", "crates/output"),
+    ("trailgraph", "."),
+];
+
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The source with `#[cfg(test)] mod … { … }` blocks removed (tests may import anything).
+fn without_tests(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("#[cfg(test)]") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i..];
+        let brace = after.find('{');
+        let semi = after.find(';');
+        match (brace, semi) {
+            (Some(b), Some(s)) if s < b => {
+                // `#[cfg(test)] mod tests;`: the file itself is skipped by name below.
+                rest = &after[s + 1..];
+            }
+            (Some(b), _) => {
+                let mut depth = 0usize;
+                let mut end = after.len();
+                for (j, c) in after[b..].char_indices() {
+                    match c {
+                        '{' => depth += 1,
+                        '}' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                end = b + j + 1;
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                rest = &after[end..];
+            }
+            _ => {
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The top-level module of `file` within `src` (`a.rs` and `a/**` are module `a`).
+fn module_of(src: &Path, file: &Path) -> Option<String> {
+    let rel = file.strip_prefix(src).ok()?;
+    let first = rel.components().next()?.as_os_str().to_str()?.to_string();
+    let m = first.trim_end_matches(".rs").to_string();
+    (!matches!(m.as_str(), "main" | "lib" | "tests")).then_some(m)
+}
+
+/// Module → the modules of the same crate it names as `crate::m` (non-test code).
+fn module_graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
+    let mut g: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let files = rust_files(src);
+    for f in &files {
+        if let Some(m) = module_of(src, f) {
+            g.entry(m).or_default();
+        }
+    }
+    let modules: BTreeSet<String> = g.keys().cloned().collect();
+    for f in &files {
+        let Some(m) = module_of(src, f) else { continue };
+        if f.file_name().is_some_and(|n| n == "tests.rs") {
+            continue;
+        }
+        let text = without_tests(&std::fs::read_to_string(f).unwrap());
+        let mut deps = BTreeSet::new();
+        for (i, _) in text.match_indices("crate::") {
+            let name: String = text[i + 7..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            if !name.is_empty() {
+                deps.insert(name);
+            }
+            // `crate::{a, b::c}`
+            if text[i + 7..].starts_with('{') {
+                let group = &text[i + 8..i + 8 + text[i + 8..].find('}').unwrap_or(0)];
+                for part in group.split(',') {
+                    let name: String = part
+                        .trim()
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_')
+                        .collect();
+                    deps.insert(name);
+                }
+            }
+        }
+        let entry = g.get_mut(&m).unwrap();
+        entry.extend(deps.into_iter().filter(|d| d != &m && modules.contains(d)));
+    }
+    g
+}
+
+/// The modules on a cycle of `g` (each strongly connected component of more than one module).
+fn cycles(g: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
+    // Reachability by repeated search: the graphs have a dozen nodes.
+    let reach = |from: &String| -> BTreeSet<String> {
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![from.clone()];
+        while let Some(n) = stack.pop() {
+            for d in &g[&n] {
+                if seen.insert(d.clone()) {
+                    stack.push(d.clone());
+                }
+            }
+        }
+        seen
+    };
+    let reaches: BTreeMap<&String, BTreeSet<String>> = g.keys().map(|m| (m, reach(m))).collect();
+    let mut out: Vec<Vec<String>> = Vec::new();
+    for m in g.keys() {
+        let comp: Vec<String> = g
+            .keys()
+            .filter(|o| *o == m || (reaches[m].contains(*o) && reaches[*o].contains(m)))
+            .cloned()
+            .collect();
+        if comp.len() > 1 && !out.contains(&comp) {
+            out.push(comp);
+        }
+    }
+    out
+}
+
+#[test]
+fn no_import_cycle_between_modules() {
+    let mut found = Vec::new();
+    for (name, dir) in PIPELINE {
+        let src = root().join(dir).join("src");
+        for c in cycles(&module_graph(&src)) {
+            found.push(format!("{name}: {}", c.join(" <-> ")));
+        }
+    }
+    assert!(found.is_empty(), "import cycles: {found:#?}");
+}
+
+#[test]
+fn the_cycle_check_sees_a_cycle() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.rs"), "use crate::b::X;\n").unwrap();
+    std::fs::create_dir(dir.path().join("b")).unwrap();
+    std::fs::write(
+        dir.path().join("b/mod.rs"),
+        "use crate::{c, a::Y};\n#[cfg(test)]\nmod t { use crate::d; }\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("c.rs"), "").unwrap();
+    std::fs::write(dir.path().join("d.rs"), "use crate::a;\n").unwrap();
+    let g = module_graph(dir.path());
+    assert_eq!(cycles(&g), vec![vec!["a".to_string(), "b".to_string()]]);
+    assert!(!g["b"].contains("d"), "test modules do not count");
+}
+
+/// The trailgraph crates a crate's Cargo.toml depends on (normal dependencies).
+fn workspace_deps(dir: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(root().join(dir).join("Cargo.toml")).unwrap();
+    let section = text
+        .split("\n[dependencies]\n")
+        .nth(1)
+        .map(|s| s.split("\n[").next().unwrap_or(""))
+        .unwrap_or("");
+    section
+        .lines()
+        .filter_map(|l| l.split(['.', ' ', '=']).next())
+        .filter(|n| n.starts_with("trailgraph-"))
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn crates_depend_only_down_the_pipeline() {
+    for (i, (name, dir)) in PIPELINE.iter().enumerate() {
+        let earlier: Vec<&str> = PIPELINE[..i].iter().map(|(n, _)| *n).collect();
+        for d in workspace_deps(dir) {
+            assert!(
+                earlier.contains(&d.as_str()),
+                "{name} depends on {d}, which is not before it in the pipeline {earlier:?}"
+            );
+        }
+    }
+}
+
+/// The files under `dirs` whose non-test code contains `needle`, relative to the root.
+fn files_containing(dirs: &[&str], needle: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for d in dirs {
+        for f in rust_files(&root().join(d)) {
+            if f.file_name().is_some_and(|n| n == "tests.rs") {
+                continue; // a `#[cfg(test)] mod tests;` file
+            }
+            let text = without_tests(&std::fs::read_to_string(&f).unwrap());
+            if text.contains(needle) {
+                let rel = f.strip_prefix(root()).unwrap();
+                out.push(rel.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn dependencies_stay_where_they_belong() {
+    let all = ["src", "crates"];
+    // Every unsafe block and every use of the pinned polars internals in one module.
+    for needle in [
+        "unsafe ",
+        "polars_arrow::",
+        "polars_parquet::",
+        "polars_buffer::",
+    ] {
+        assert_eq!(
+            files_containing(&all, needle),
+            ["crates/store/src/pinned.rs"],
+            "{needle}"
+        );
+    }
+    assert_eq!(
+        files_containing(&all, "petgraph::"),
+        ["crates/graph/src/graph.rs"]
+    );
+    assert_eq!(files_containing(&all, "clap::"), ["src/cli.rs"]);
+    // The log-reading crate builds without polars, clap or petgraph.
+    let log = std::fs::read_to_string(root().join("crates/log/Cargo.toml")).unwrap();
+    for dep in ["polars", "clap", "petgraph"] {
+        assert!(
+            !log.contains(&format!("\n{dep}")),
+            "trailgraph-log depends on {dep}"
+        );
+    }
+}
