@@ -53,7 +53,7 @@ fn own(v: Option<&str>) -> Option<String> {
 }
 
 /// Reads the issuances frame into graph input rows.
-pub fn issuances_in(df: &DataFrame) -> Result<Vec<IssuanceIn>> {
+pub(crate) fn issuances_in(df: &DataFrame) -> Result<Vec<IssuanceIn>> {
     let df = crate::attribute::single_chunk(df);
     let c = Cols::new(&df);
     let (kind, eid, et, rcpt, shared, err) = (
@@ -155,7 +155,7 @@ pub fn issuances_in(df: &DataFrame) -> Result<Vec<IssuanceIn>> {
 }
 
 /// The identity columns of the events frame.
-pub struct IdentityCols<'a> {
+pub(crate) struct IdentityCols<'a> {
     kind: StrArr<'a>,
     arn: StrArr<'a>,
     pid: StrArr<'a>,
@@ -371,14 +371,14 @@ pub struct CrossRows {
 }
 
 /// `CrossRows` before the session graph is known: the cross rows and their partner map.
-pub struct CrossPartners {
+pub(crate) struct CrossPartners {
     events: DataFrame,
     partner: FxHashMap<String, (Identity, u128)>,
 }
 
 impl CrossPartners {
     /// The Identity Center part of the context, from the session graph.
-    pub fn with_graph(self, graph: &SessionGraph) -> Result<CrossRows> {
+    pub(crate) fn with_graph(self, graph: &SessionGraph) -> Result<CrossRows> {
         let ids = IdentityCols::new(&self.events)?;
         let c = Cols::new(&self.events);
         let sso = (
@@ -546,7 +546,7 @@ impl<'a> Attributor<'a> {
 
     /// The part of `context` that needs no session graph (it may be built meanwhile); finish
     /// with `CrossPartners::with_graph`.
-    pub fn context_partners(events: &DataFrame) -> Result<CrossPartners> {
+    pub(crate) fn context_partners(events: &DataFrame) -> Result<CrossPartners> {
         let events = single_chunk(events);
         let ids = IdentityCols::new(&events)?;
         let c = Cols::new(&events);

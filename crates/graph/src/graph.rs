@@ -158,7 +158,7 @@ type SessionKey = (Option<String>, Option<Millis>, Option<String>);
 
 #[derive(Debug, Clone)]
 enum Node {
-    Origin(String),
+    Origin,
     Session(usize),
 }
 
@@ -458,7 +458,7 @@ impl SessionGraph {
     /// identity type `kind` can act with it (not `child`): the exact link, the first rule of
     /// `resolve_caller`. Takes the identity's fields borrowed, so attribution can try it before
     /// it makes an `Identity`.
-    pub fn exact_session(
+    pub(crate) fn exact_session(
         &self,
         kind: &str,
         key: Option<&str>,
@@ -559,7 +559,7 @@ impl SessionGraph {
     /// time (`resolve_caller` steps 2b and 3). True for a dated identity, and for one with
     /// neither a session ARN nor a key any session was issued (an IAM user's long-term key, an
     /// AWS service).
-    pub fn timeless(&self, id: &Identity) -> bool {
+    pub(crate) fn timeless(&self, id: &Identity) -> bool {
         if id.creation_date.is_some() {
             return true;
         }
@@ -726,7 +726,7 @@ impl SessionGraph {
         origins.sort_unstable();
         origins.dedup();
         for o in origins {
-            origin_nodes.insert(o.to_string(), graph.add_node(Node::Origin(o.to_string())));
+            origin_nodes.insert(o.to_string(), graph.add_node(Node::Origin));
         }
         for (i, s) in self.sessions.iter().enumerate() {
             let (from, conf) = match (&s.parent, &s.caller) {
@@ -761,7 +761,11 @@ impl SessionGraph {
 
     /// The caller link of the issuance event `event_id` (the copy delivered to `recipient`): an
     /// issuance event is attributed to its caller.
-    pub fn issuance_event_link(&self, recipient: Option<&str>, event_id: &str) -> Option<Link> {
+    pub(crate) fn issuance_event_link(
+        &self,
+        recipient: Option<&str>,
+        event_id: &str,
+    ) -> Option<Link> {
         let s = self
             .by_event
             .get(event_id)?
@@ -774,7 +778,7 @@ impl SessionGraph {
     /// The Identity Center session a portal `GetRoleCredentials` / `Federate` call (IdC
     /// account) led to: the AssumeRoleWithSAML into `AWSReservedSSO_<permission set>_…` in
     /// `account`, closest in time within `window_ms` (spec 2.4.11, Appendix A.2). Best effort.
-    pub fn sso_session_for(
+    pub(crate) fn sso_session_for(
         &self,
         account: &str,
         permission_set: &str,
@@ -797,15 +801,10 @@ impl SessionGraph {
             .map(|(i, _)| i)
     }
 
-    /// The session (if any) issued by the issuance that carries this sharedEventID.
-    pub fn session_by_shared_event(&self, shared: &str) -> Option<usize> {
-        self.by_shared.get(shared).copied()
-    }
-
     /// The attribution a caller link gives an action of `id` (which only matters for a link to
     /// an origin: its sourceIdentity). For a link to a session it depends on the session and
     /// the link's confidence alone.
-    pub fn attribution_of(&mut self, link: Link, id: &Identity) -> Attribution {
+    pub(crate) fn attribution_of(&mut self, link: Link, id: &Identity) -> Attribution {
         match link {
             Link::Session(s, c) => {
                 if self.sessions[s].origin.is_empty() {
@@ -878,7 +877,7 @@ impl SessionGraph {
             .edges_directed(self.session_nodes[s], Direction::Outgoing)
             .filter_map(|e| match self.graph[e.target()] {
                 Node::Session(i) => Some(i),
-                Node::Origin(_) => None,
+                Node::Origin => None,
             })
             .collect();
         v.sort_unstable();
@@ -899,31 +898,6 @@ impl SessionGraph {
         }
         path.reverse();
         path
-    }
-
-    /// Each origin with the sessions it issued directly (top of each chain), sorted by origin.
-    pub fn origin_roots(&self) -> Vec<(String, Vec<usize>)> {
-        let mut v: Vec<(String, Vec<usize>)> = self
-            .graph
-            .node_indices()
-            .filter_map(|n| match &self.graph[n] {
-                Node::Origin(o) => {
-                    let mut kids: Vec<usize> = self
-                        .graph
-                        .edges_directed(n, Direction::Outgoing)
-                        .filter_map(|e| match self.graph[e.target()] {
-                            Node::Session(i) => Some(i),
-                            Node::Origin(_) => None,
-                        })
-                        .collect();
-                    kids.sort_unstable();
-                    Some((o.clone(), kids))
-                }
-                Node::Session(_) => None,
-            })
-            .collect();
-        v.sort();
-        v
     }
 
     /// All origins, sorted.
@@ -965,7 +939,7 @@ fn hop_element(s: &Session) -> Option<String> {
 
 /// (session ARN, role ARN in IAM form, account) of the session an issuance creates.
 /// Public for `attribute::ancestry_issuances`.
-pub fn session_identity(
+pub(crate) fn session_identity(
     row: &IssuanceIn,
     kind: IssuanceKind,
 ) -> (Option<String>, Option<String>, Option<String>) {
@@ -1008,9 +982,4 @@ pub fn session_identity(
             (root.clone(), root, acct)
         }
     }
-}
-
-/// The IAM role name of a session, for display.
-pub fn session_role_name(s: &Session) -> Option<&str> {
-    s.role_arn.as_deref().map(role_name)
 }

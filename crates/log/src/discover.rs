@@ -49,7 +49,7 @@ impl SkipReason {
         }
     }
     /// Expected objects of a trail bucket: counted, but not a problem.
-    pub fn is_benign(self) -> bool {
+    pub(crate) fn is_benign(self) -> bool {
         matches!(
             self,
             SkipReason::Digest | SkipReason::Insight | SkipReason::Config
@@ -161,7 +161,7 @@ fn input_file(path: &Path, meta: &std::fs::Metadata) -> InputFile {
 }
 
 /// Path-based skips for objects of a trail bucket that are not event logs.
-pub fn skip_by_path(p: &str) -> Option<SkipReason> {
+pub(crate) fn skip_by_path(p: &str) -> Option<SkipReason> {
     let parts: Vec<&str> = p.split(['/', '\\']).collect();
     if parts.contains(&"CloudTrail-Digest") {
         return Some(SkipReason::Digest);

@@ -373,7 +373,7 @@ fn account(o: &FileOutcome, stats: &mut Stats, problems: &mut Vec<Problem>) {
 }
 
 /// Reads one input file. Never panics on bad input; never fails.
-pub fn read_file(f: &InputFile, opts: &IngestOptions) -> FileOutcome {
+pub(crate) fn read_file(f: &InputFile, opts: &IngestOptions) -> FileOutcome {
     let mut o = FileOutcome {
         display: f.display.clone(),
         size: f.size,

@@ -218,7 +218,7 @@ pub fn parse_when_end(s: &str) -> Result<i64, String> {
 
 /// Parses `credentials.expiration` (spec 2.4.8): `"Jul 31, 2024, 8:07:33 PM"` or
 /// `"Sep 17, 2020 8:04:10 PM"`, always UTC; ISO forms are accepted too.
-pub fn parse_expiration(s: &str) -> Option<Millis> {
+pub(crate) fn parse_expiration(s: &str) -> Option<Millis> {
     if let Some(t) = parse_time(s) {
         return Some(t);
     }
@@ -317,7 +317,7 @@ fn format_time_reference(ms: Millis) -> String {
 }
 
 /// (year, month, day) of a day count since the epoch.
-pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719468;
     let era = if z >= 0 { z } else { z - 146096 } / 146097;
     let doe = z - era * 146097;
@@ -352,7 +352,7 @@ pub fn arn_resource(arn: &str) -> Option<&str> {
 }
 
 /// The partition of an ARN (`aws`, `aws-cn`, `aws-us-gov`).
-pub fn arn_partition(arn: &str) -> &str {
+pub(crate) fn arn_partition(arn: &str) -> &str {
     arn.split(':')
         .nth(1)
         .filter(|p| !p.is_empty())
@@ -420,60 +420,6 @@ pub fn origin_kind(o: &str) -> &'static str {
 /// Is this an AWS temporary (STS) access key id?
 pub fn is_temporary_key(key: &str) -> bool {
     key.starts_with("ASIA")
-}
-
-/// Decodes the account id from a modern AWS key or unique id (`AKIA…`, `ASIA…`, `AROA…`,
-/// `AIDA…`) as described in spec 2.3.2. Returns None for pre-2019 ids that carry no account.
-pub fn account_from_key_id(id: &str) -> Option<String> {
-    let b = id.as_bytes();
-    if b.len() < 16
-        || !b[4..13]
-            .iter()
-            .all(|c| c.is_ascii_uppercase() || (b'2'..=b'7').contains(c))
-    {
-        return None;
-    }
-    fn b32(c: u8) -> u64 {
-        if c.is_ascii_uppercase() {
-            (c - b'A') as u64
-        } else {
-            (c - b'2') as u64 + 26
-        }
-    }
-    if b32(b[4]) < b32(b'Q') {
-        return None;
-    }
-    // 10 base32 chars = 50 bits, starting at index 4; the account is bits [1..41) of the
-    // 48-bit big-endian integer decoded from chars 4..14 (Tal Be'ery's bit-shift version).
-    let mut x: u64 = 0;
-    for &c in &b[4..14.min(b.len())] {
-        x = (x << 5) | b32(c);
-    }
-    // x holds 50 bits; take the top 48 bits as 6 bytes, mask, shift.
-    let v = x >> 2;
-    let acct = (v & 0x7fff_ffff_ff80) >> 7;
-    Some(format!("{acct:012}"))
-}
-
-/// Is the address a public IPv4/IPv6 address (not private, loopback, link-local or a hostname)?
-pub fn is_public_ip(s: &str) -> bool {
-    if let Ok(v4) = s.parse::<std::net::Ipv4Addr>() {
-        return !(v4.is_private()
-            || v4.is_loopback()
-            || v4.is_link_local()
-            || v4.is_unspecified()
-            || v4.is_broadcast()
-            || v4.is_documentation()
-            || v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64);
-    }
-    if let Ok(v6) = s.parse::<std::net::Ipv6Addr>() {
-        let seg = v6.segments();
-        return !(v6.is_loopback()
-            || v6.is_unspecified()
-            || (seg[0] & 0xfe00) == 0xfc00
-            || (seg[0] & 0xffc0) == 0xfe80);
-    }
-    false
 }
 
 #[cfg(test)]
@@ -550,16 +496,6 @@ mod tests {
     }
 
     #[test]
-    fn key_account_decoding() {
-        // Known public example from the key-format write-up: ASIAY34FZKBOKMUTVV7A → 609629065308.
-        assert_eq!(
-            account_from_key_id("ASIAY34FZKBOKMUTVV7A").as_deref(),
-            Some("609629065308")
-        );
-        assert_eq!(account_from_key_id("AKIAIOSFODNN7EXAMPLE"), None);
-    }
-
-    #[test]
     fn origin_kinds() {
         assert_eq!(origin_kind("arn:aws:iam::1:user/alice"), "iam-user");
         assert_eq!(origin_kind("arn:aws:iam::1:root"), "root");
@@ -571,14 +507,5 @@ mod tests {
         assert_eq!(origin_kind("unknown:"), "unknown");
         assert_eq!(origin_kind("account:1:AIDA"), "account");
         assert_eq!(origin_kind("idc:arn:x:u"), "identity-center");
-    }
-
-    #[test]
-    fn public_ips() {
-        assert!(is_public_ip("18.236.253.47"));
-        assert!(!is_public_ip("10.8.8.10"));
-        assert!(!is_public_ip("192.168.10.20"));
-        assert!(!is_public_ip("ec2.amazonaws.com"));
-        assert!(!is_public_ip("AWS Internal"));
     }
 }

@@ -15,7 +15,7 @@ fn own<'a>(s: Option<&'a str>) -> Option<Cow<'a, str>> {
 }
 
 /// Fills `row` from `rec`. Returns the issuance row when the record is an STS issuance call.
-pub fn normalize<'r>(
+pub(crate) fn normalize<'r>(
     rec: &'r RawRecord<'_>,
     source_file: &'r str,
     record_index: u64,
@@ -228,7 +228,7 @@ fn issuance<'r>(
 }
 
 /// Extracts the role ARN from an AccessDenied message of a failed AssumeRole.
-pub fn role_from_error(msg: &str) -> Option<&str> {
+pub(crate) fn role_from_error(msg: &str) -> Option<&str> {
     let i = msg.find("on resource: ")?;
     let rest = &msg[i + "on resource: ".len()..];
     let end = rest

@@ -25,7 +25,7 @@ impl<'a> LStr<'a> {
         self.0.as_deref()
     }
     /// The value, treating the empty string as absent (CloudTrail writes `""` for redacted keys).
-    pub fn non_empty(&self) -> Option<&str> {
+    pub(crate) fn non_empty(&self) -> Option<&str> {
         self.0.as_deref().filter(|s| !s.is_empty())
     }
 }
@@ -107,7 +107,7 @@ pub enum Probe<'a> {
 }
 
 impl<'a> Probe<'a> {
-    pub fn is_present(&self) -> bool {
+    pub(crate) fn is_present(&self) -> bool {
         !matches!(self, Probe::Absent)
     }
 }
@@ -396,13 +396,13 @@ lenient_struct!(
 
 impl<'a> RawRecord<'a> {
     /// Does this object look like a CloudTrail event record?
-    pub fn is_event(&self) -> bool {
+    pub(crate) fn is_event(&self) -> bool {
         self.event_name.get().is_some()
             || self.event_source.get().is_some()
             || (self.event_id.get().is_some()
                 && (self.event_time.get().is_some() || self.user_identity.is_some()))
     }
-    pub fn is_insight(&self) -> bool {
+    pub(crate) fn is_insight(&self) -> bool {
         self.event_type.get() == Some("AwsCloudTrailInsight")
             || self.event_category.get() == Some("Insight")
     }
@@ -534,7 +534,7 @@ const MAX_NESTING: u8 = 6;
 
 /// Longest NDJSON line accepted as one record or envelope. CloudTrail events are at most
 /// 256 KB (spec 2.2); lines holding a whole `{"Records":[…]}` batch are exempt.
-pub const MAX_LINE_BYTES: usize = 16 << 20;
+pub(crate) const MAX_LINE_BYTES: usize = 16 << 20;
 
 /// Walks a decoded document of any supported shape and calls `emit` for every record position,
 /// in document order. Never fails: syntax errors become problems in the returned stats.

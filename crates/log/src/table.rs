@@ -25,7 +25,7 @@ pub struct StrCol {
 pub const NULL: u8 = 0;
 pub const NEW: u8 = 1;
 /// The same value as the last non-null row before it.
-pub const SAME: u8 = 2;
+pub(crate) const SAME: u8 = 2;
 
 /// A row word of a `StrCol` as (end, tag).
 #[inline]
@@ -76,7 +76,7 @@ impl StrCol {
         values(data.as_bytes(), &self.rows).map(move |v| v.map(|(s, at)| &data[at..at + s.len()]))
     }
     /// Room for `rows` more values of `bytes` bytes in all.
-    pub fn reserve(&mut self, rows: usize, bytes: usize) {
+    pub(crate) fn reserve(&mut self, rows: usize, bytes: usize) {
         self.data.reserve(bytes);
         self.rows.reserve(rows);
     }
@@ -278,12 +278,12 @@ macro_rules! table {
                 self.len
             }
             /// Bytes in each column's arena (0 for columns that are not strings).
-            pub fn column_bytes(&self) -> Vec<usize> {
+            pub(crate) fn column_bytes(&self) -> Vec<usize> {
                 vec![$(col_bytes!($kind, self.$field)),*]
             }
             /// Room for `rows` more rows, with `bytes[i]` more bytes in string column `i`, so
             /// the columns do not grow (and copy) while a file is read.
-            pub fn reserve(&mut self, rows: usize, bytes: &[usize]) {
+            pub(crate) fn reserve(&mut self, rows: usize, bytes: &[usize]) {
                 let mut b = bytes.iter().copied();
                 $(reserve_col!($kind, self.$field, rows, b.next().unwrap_or(0));)*
             }

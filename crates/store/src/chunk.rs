@@ -321,7 +321,7 @@ pub(crate) fn stream<S: Send + 'static>(
 /// records by position). Files stream through in order; every `ROW_GROUP` rows their columns
 /// become one chunk of the result and are freed, so about one copy of the data is alive at any
 /// time. The frames have one chunk per `ROW_GROUP` rows (callers rechunk when they need to).
-pub fn ingest_frames(
+pub(crate) fn ingest_frames(
     files: &[trailgraph_log::discover::InputFile],
     opts: &trailgraph_log::ingest::IngestOptions,
     seen: &mut trailgraph_log::ingest::SeenKeys,

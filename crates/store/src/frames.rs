@@ -107,7 +107,7 @@ pub fn event_time_order(df: &DataFrame) -> Result<Vec<IdxSize>> {
 }
 
 /// Keeps only `columns` (in that order), or everything when None.
-pub fn project(df: &DataFrame, columns: Option<&[&str]>) -> Result<DataFrame> {
+pub(crate) fn project(df: &DataFrame, columns: Option<&[&str]>) -> Result<DataFrame> {
     Ok(match columns {
         Some(c) => df.select(c.iter().copied())?,
         None => df.clone(),

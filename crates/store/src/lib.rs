@@ -29,16 +29,13 @@ mod read;
 pub mod spill;
 mod write;
 
-pub use chunk::{ingest_frames, ROW_GROUP};
-pub use frames::{canonical_order, concat, event_keys, event_time_order, project, Frames};
+pub use chunk::ROW_GROUP;
+pub use frames::{canonical_order, concat, event_keys, event_time_order, Frames};
 pub use manifest::{
     read_manifest, write_manifest, Manifest, ManifestColumn, ManifestInput, ManifestProblem,
-    CASE_FORMAT, CASE_VERSION,
 };
-pub use pinned::{gather_strings, prefetch, view_column};
-pub use read::{
-    load_case, load_case_columns, load_case_issuances, scan_case_events, CaseEvents, RowGroup,
-};
+pub use pinned::{gather_strings, prefetch};
+pub use read::{load_case_columns, load_case_issuances, scan_case_events, CaseEvents, RowGroup};
 pub use write::{discard_part, ingest_part, scratch_case};
 
 #[cfg(test)]

@@ -60,11 +60,11 @@ pub fn load_chunked(
         frames.push(f);
     }
     if !found.files.is_empty() || frames.is_empty() {
-        let (ing, f) = store::ingest_frames(&found.files, opts, &mut seen, events_columns)?;
+        let (ing, f) = crate::chunk::ingest_frames(&found.files, opts, &mut seen, events_columns)?;
         stats.add(&ing.stats);
         problems.extend(ing.problems.iter().cloned());
         frames.push(store::Frames {
-            events: store::project(&f.events, events_columns)?,
+            events: crate::frames::project(&f.events, events_columns)?,
             issuances: f.issuances,
         });
     }

@@ -4,8 +4,8 @@ use std::path::Path;
 use trailgraph_log::ingest::{Ingested, Problem, Stats};
 use trailgraph_log::table::{EventBatch, IssuanceBatch, Kind};
 
-pub const CASE_FORMAT: &str = "trailgraph-case";
-pub const CASE_VERSION: u32 = 1;
+pub(crate) const CASE_FORMAT: &str = "trailgraph-case";
+pub(crate) const CASE_VERSION: u32 = 1;
 
 /// One input file as recorded in the manifest.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -136,7 +136,7 @@ pub(crate) fn kept_values<'d>(
 /// Every non-null view must have been made by `View::new_from_bytes` from valid UTF-8, stored
 /// at the offset it names in the buffer it names (or inline, up to 12 bytes); null views are
 /// zero.
-pub unsafe fn view_column(
+pub(crate) unsafe fn view_column(
     name: &str,
     views: Vec<polars_arrow::array::View>,
     buffers: Vec<polars_buffer::Buffer<u8>>,

@@ -163,11 +163,6 @@ impl CaseEvents {
     }
 }
 
-/// Loads every part of a case directory.
-pub fn load_case(dir: &Path) -> Result<(Frames, Manifest)> {
-    load_case_columns(dir, None)
-}
-
 /// Loads every part of a case directory, reading only `events_columns` of the events table.
 pub fn load_case_columns(
     dir: &Path,
