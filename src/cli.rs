@@ -303,7 +303,7 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("size too large: {s:?}"))
 }
 
-/// INPUT and the reading options, like `cli::InputArgs`, but INPUT is optional with
+/// INPUT and the reading options, like `InputArgs`, but INPUT is optional with
 /// `--print-config`.
 #[derive(Args, Debug, Clone)]
 pub struct AnomaliesInput {

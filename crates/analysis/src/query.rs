@@ -1,4 +1,4 @@
-//! `trailgraph query`: polars SQL over the case tables (issue 5).
+//! `trailgraph query`: polars SQL over the case tables.
 //!
 //! Tables (registered lazily, and built only when the SQL names them, so a query over
 //! `events` never pays for attribution):

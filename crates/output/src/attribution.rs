@@ -54,7 +54,7 @@ pub fn write_streamed(
     let (mut t_attr, mut t_out) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
     // Rows merge by (time, position). In a one-part case a row's position is its row number;
     // the parts of a case are each in canonical order but interleave, so there it is (the rank
-    // of its file among all, its record index), as `store::canonical_order` orders them.
+    // of its file among all, its record index), as `trailgraph_store::canonical_order` orders them.
     let file_rank: Option<rustc_hash::FxHashMap<String, u64>> = if events.parts() > 1 {
         Some(events.source_files()?.into_iter().zip(0..).collect())
     } else {

@@ -1,5 +1,4 @@
-//! `trailgraph graph`: export the identity/session graph as DOT, GraphML, JSON or Neo4j CSV
-//! (issue 5).
+//! `trailgraph graph`: export the identity/session graph as DOT, GraphML, JSON or Neo4j CSV.
 //!
 //! Nodes are origins (the person or workload at the top of a chain) and sessions (one per
 //! issued temporary key); each session has one `issued` edge from whoever issued it: its

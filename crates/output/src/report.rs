@@ -1,4 +1,4 @@
-//! `trailgraph report`: a self-contained HTML report plus Markdown, CSV and JSON tables (issue 5).
+//! `trailgraph report`: a self-contained HTML report plus Markdown, CSV and JSON tables.
 //!
 //! ```text
 //! DIR/report.html        one page, inline CSS and SVG, no network fetches (a CSP forbids them)

@@ -1,4 +1,4 @@
-//! `trailgraph timeline`: attributed events as a Timesketch timeline (issue 5).
+//! `trailgraph timeline`: attributed events as a Timesketch timeline.
 //!
 //! One row per event, in event-time order (ties in input order), written row by row (JSONL by default, or CSV).
 //! Timesketch's required fields come first: `message` (who did what where, in one line),

@@ -140,7 +140,7 @@ pub fn timeline_frame(m: &Model, items: &[TimelineItem]) -> Result<DataFrame> {
     let n = items.len();
     // The attribution strings once per distinct attribution; per item, a reference.
     let chains: Vec<String> = m.at.table.iter().map(|a| a.chain_string()).collect();
-    // Strings of the attribution table: stored once, a view per item (attribute::table_column).
+    // Strings of the attribution table: stored once, a view per item (store::pinned::table_column).
     let d = m.at.table.len();
     use trailgraph_store::pinned::table_column as att_col;
     let pe: Vec<u32> = items.iter().map(|t| m.at.per_event[t.row]).collect();
