@@ -5,7 +5,7 @@
 
 use super::config::{glob, Common, Config};
 use super::net::{self, AwsRanges, Class};
-use super::{baseline_end, Finding};
+use super::{baseline_end, Finding, Kind};
 use anyhow::Result;
 use polars::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -127,7 +127,7 @@ impl Out<'_> {
     #[allow(clippy::too_many_arguments)]
     fn add(
         &mut self,
-        kind: &str,
+        kind: Kind,
         common: &Common,
         inv: &Involved,
         subject: String,
@@ -141,8 +141,8 @@ impl Out<'_> {
             return;
         }
         self.v.push(Finding {
-            kind: kind.to_string(),
-            severity: common.severity.as_str().to_string(),
+            kind,
+            severity: common.severity,
             subject,
             origin: origin.to_string(),
             first_event_id,
@@ -249,7 +249,7 @@ fn role_chain_depth(at: &Attributed, cfg: &Config, out: &mut Out) {
             s.chain.join(" > ")
         );
         out.add(
-            "role_chain_depth",
+            Kind::RoleChainDepth,
             &d.common,
             &session_involved(s),
             session_subject(s),
@@ -285,7 +285,7 @@ fn role_cycle(at: &Attributed, out: &mut Out) {
             s.chain.join(" > ")
         );
         out.add(
-            "role_cycle",
+            Kind::RoleCycle,
             &cfg.role_cycle,
             &session_involved(s),
             session_subject(s),
@@ -334,7 +334,7 @@ fn first_time_assumption(sessions: &[Session], base: Millis, out: &mut Out) {
             format_time(base)
         );
         out.add(
-            "first_time_assumption",
+            Kind::FirstTimeAssumption,
             &cfg.first_time_assumption,
             &session_involved(s),
             origin.to_string(),
@@ -367,7 +367,7 @@ fn no_mfa_sensitive(sessions: &[Session], cfg: &Config, out: &mut Out) {
             role_disp(role)
         );
         out.add(
-            "no_mfa_sensitive",
+            Kind::NoMfaSensitive,
             &d.common,
             &session_involved(s),
             session_subject(s),
@@ -428,7 +428,7 @@ fn off_hours(sessions: &[Session], cfg: &Config, out: &mut Out) {
             w.text
         );
         out.add(
-            "off_hours",
+            Kind::OffHours,
             &d.common,
             &session_involved(s),
             s.origin.clone(),
@@ -486,7 +486,7 @@ fn external_account(
         let mut inv = session_involved(s);
         inv.accounts.push(acct);
         out.add(
-            "external_account_assumption",
+            Kind::ExternalAccountAssumption,
             &d.common,
             &inv,
             acct.to_string(),
@@ -635,7 +635,7 @@ fn assume_role_enumeration(
                 inv.accounts.push(a);
             }
             out.add(
-                "assume_role_enumeration",
+                Kind::AssumeRoleEnumeration,
                 &d.common,
                 &inv,
                 caller.clone(),
@@ -718,7 +718,7 @@ fn gst_then_assume(ic: &IssCols, sessions: &[Session], out: &mut Out) {
             inv.addresses.push(ip);
         }
         out.add(
-            "getsessiontoken_then_assume",
+            Kind::GetSessionTokenThenAssume,
             &cfg.getsessiontoken_then_assume,
             &inv,
             key.to_string(),
@@ -1148,7 +1148,7 @@ fn multi_ip_finding(
         inv.accounts.push(r);
     }
     out.add(
-        "session_multi_ip",
+        Kind::SessionMultiIp,
         &mx.common,
         &inv,
         key.to_string(),
@@ -1204,7 +1204,7 @@ fn exfil_finding(
     inv.addresses.clear();
     inv.addresses.push(ip);
     out.add(
-        "workload_credential_exfiltration",
+        Kind::WorkloadCredentialExfiltration,
         &cfg.workload_credential_exfiltration.common,
         &inv,
         session_subject(s),
@@ -1254,7 +1254,7 @@ fn federation_finding(
         inv.addresses.push(ip);
     }
     out.add(
-        "federation_token_persistence",
+        Kind::FederationTokenPersistence,
         &cfg.federation_token_persistence,
         &inv,
         session_subject(s),

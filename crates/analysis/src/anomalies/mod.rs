@@ -24,12 +24,66 @@ use trailgraph_graph::attribute::Attributed;
 use trailgraph_log::model::{format_time, Millis};
 use trailgraph_store::Frames;
 
+/// What kind of finding: one per detector. `as_str` is the `kind` column, the detector's
+/// config section and its name in docs/anomalies.md. Ordered by that string (the output's
+/// sort order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    RoleChainDepth,
+    RoleCycle,
+    WorkloadCredentialExfiltration,
+    SessionMultiIp,
+    AssumeRoleEnumeration,
+    FirstTimeAssumption,
+    NoMfaSensitive,
+    OffHours,
+    ExternalAccountAssumption,
+    GetSessionTokenThenAssume,
+    FederationTokenPersistence,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::RoleChainDepth => "role_chain_depth",
+            Kind::RoleCycle => "role_cycle",
+            Kind::WorkloadCredentialExfiltration => "workload_credential_exfiltration",
+            Kind::SessionMultiIp => "session_multi_ip",
+            Kind::AssumeRoleEnumeration => "assume_role_enumeration",
+            Kind::FirstTimeAssumption => "first_time_assumption",
+            Kind::NoMfaSensitive => "no_mfa_sensitive",
+            Kind::OffHours => "off_hours",
+            Kind::ExternalAccountAssumption => "external_account_assumption",
+            Kind::GetSessionTokenThenAssume => "getsessiontoken_then_assume",
+            Kind::FederationTokenPersistence => "federation_token_persistence",
+        }
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Ord for Kind {
+    fn cmp(&self, other: &Kind) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl PartialOrd for Kind {
+    fn partial_cmp(&self, other: &Kind) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 /// One finding. Columns of the `anomalies` output, in this order: kind, severity, subject,
 /// origin, first_event_id, time, event_ids, explanation.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Finding {
-    pub kind: String,
-    pub severity: String,
+    pub kind: Kind,
+    pub severity: Severity,
     pub subject: String,
     pub origin: String,
     pub first_event_id: String,
@@ -56,7 +110,7 @@ pub fn sort_findings(v: &mut [Finding]) {
     v.sort_by(|a, b| {
         (
             a.time,
-            &a.kind,
+            a.kind.as_str(),
             &a.subject,
             &a.first_event_id,
             &a.event_ids,
@@ -64,7 +118,7 @@ pub fn sort_findings(v: &mut [Finding]) {
         )
             .cmp(&(
                 b.time,
-                &b.kind,
+                b.kind.as_str(),
                 &b.subject,
                 &b.first_event_id,
                 &b.event_ids,
@@ -88,11 +142,17 @@ pub fn findings_frame(findings: &[Finding]) -> Result<DataFrame> {
     let cols = vec![
         col(
             "kind",
-            findings.iter().map(|f| Some(f.kind.clone())).collect(),
+            findings
+                .iter()
+                .map(|f| Some(f.kind.as_str().to_string()))
+                .collect(),
         ),
         col(
             "severity",
-            findings.iter().map(|f| Some(f.severity.clone())).collect(),
+            findings
+                .iter()
+                .map(|f| Some(f.severity.as_str().to_string()))
+                .collect(),
         ),
         col(
             "subject",
