@@ -3,9 +3,10 @@
 //! the events in time order that keeps a little state per session, key or workload: nothing
 //! is allocated per event.
 
-use super::config::{glob, Common, Config};
+use super::config::Config;
 use super::net::{self, AwsRanges, Class};
-use super::{baseline_end, Finding, Kind};
+use super::values::glob;
+use super::{baseline_end, Finding, Kind, Severity};
 use anyhow::Result;
 use polars::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -128,7 +129,7 @@ impl Out<'_> {
     fn add(
         &mut self,
         kind: Kind,
-        common: &Common,
+        severity: Severity,
         inv: &Involved,
         subject: String,
         origin: &str,
@@ -142,7 +143,7 @@ impl Out<'_> {
         }
         self.v.push(Finding {
             kind,
-            severity: common.severity,
+            severity,
             subject,
             origin: origin.to_string(),
             first_event_id,
@@ -156,7 +157,7 @@ impl Out<'_> {
 /// Runs every enabled detector (unsorted).
 pub(super) fn run(frames: &Frames, at: &Attributed, cfg: &Config) -> Result<Vec<Finding>> {
     let ranges = match &cfg.workload_credential_exfiltration.aws_ip_ranges {
-        Some(p) if cfg.workload_credential_exfiltration.common.enabled => Some(AwsRanges::load(p)?),
+        Some(p) if cfg.workload_credential_exfiltration.enabled => Some(AwsRanges::load(p)?),
         _ => None,
     };
     let ev = single_chunk(&frames.events);
@@ -165,7 +166,7 @@ pub(super) fn run(frames: &Frames, at: &Attributed, cfg: &Config) -> Result<Vec<
     let pass = event_pass(&ev, at, cfg, ranges.as_ref(), &mut out)?;
     let base = baseline_end(cfg, pass.min_time, pass.max_time);
     let sessions = &at.graph.sessions;
-    if cfg.role_chain_depth.common.enabled {
+    if cfg.role_chain_depth.enabled {
         role_chain_depth(at, cfg, &mut out);
     }
     if cfg.role_cycle.enabled {
@@ -176,19 +177,19 @@ pub(super) fn run(frames: &Frames, at: &Attributed, cfg: &Config) -> Result<Vec<
             first_time_assumption(sessions, b, &mut out);
         }
     }
-    if cfg.no_mfa_sensitive.common.enabled {
+    if cfg.no_mfa_sensitive.enabled {
         no_mfa_sensitive(sessions, cfg, &mut out);
     }
-    if cfg.off_hours.common.enabled {
+    if cfg.off_hours.enabled {
         off_hours(sessions, cfg, &mut out);
     }
-    if cfg.external_account_assumption.common.enabled {
+    if cfg.external_account_assumption.enabled {
         if let Some(b) = base {
             external_account(sessions, &pass.recipients, b, cfg, &mut out);
         }
     }
     let ic = IssCols::new(&iss)?;
-    if cfg.assume_role_enumeration.common.enabled {
+    if cfg.assume_role_enumeration.enabled {
         assume_role_enumeration(&ic, &pass.denied_rows, at, cfg, &mut out);
     }
     if cfg.getsessiontoken_then_assume.enabled {
@@ -250,7 +251,7 @@ fn role_chain_depth(at: &Attributed, cfg: &Config, out: &mut Out) {
         );
         out.add(
             Kind::RoleChainDepth,
-            &d.common,
+            d.severity,
             &session_involved(s),
             session_subject(s),
             &s.origin,
@@ -286,7 +287,7 @@ fn role_cycle(at: &Attributed, out: &mut Out) {
         );
         out.add(
             Kind::RoleCycle,
-            &cfg.role_cycle,
+            cfg.role_cycle.severity,
             &session_involved(s),
             session_subject(s),
             &s.origin,
@@ -335,7 +336,7 @@ fn first_time_assumption(sessions: &[Session], base: Millis, out: &mut Out) {
         );
         out.add(
             Kind::FirstTimeAssumption,
-            &cfg.first_time_assumption,
+            cfg.first_time_assumption.severity,
             &session_involved(s),
             origin.to_string(),
             origin,
@@ -368,7 +369,7 @@ fn no_mfa_sensitive(sessions: &[Session], cfg: &Config, out: &mut Out) {
         );
         out.add(
             Kind::NoMfaSensitive,
-            &d.common,
+            d.severity,
             &session_involved(s),
             session_subject(s),
             &s.origin,
@@ -429,7 +430,7 @@ fn off_hours(sessions: &[Session], cfg: &Config, out: &mut Out) {
         );
         out.add(
             Kind::OffHours,
-            &d.common,
+            d.severity,
             &session_involved(s),
             s.origin.clone(),
             &s.origin,
@@ -487,7 +488,7 @@ fn external_account(
         inv.accounts.push(acct);
         out.add(
             Kind::ExternalAccountAssumption,
-            &d.common,
+            d.severity,
             &inv,
             acct.to_string(),
             &s.origin,
@@ -636,7 +637,7 @@ fn assume_role_enumeration(
             }
             out.add(
                 Kind::AssumeRoleEnumeration,
-                &d.common,
+                d.severity,
                 &inv,
                 caller.clone(),
                 &origin,
@@ -719,7 +720,7 @@ fn gst_then_assume(ic: &IssCols, sessions: &[Session], out: &mut Out) {
         }
         out.add(
             Kind::GetSessionTokenThenAssume,
-            &cfg.getsessiontoken_then_assume,
+            cfg.getsessiontoken_then_assume.severity,
             &inv,
             key.to_string(),
             &se.origin,
@@ -804,7 +805,7 @@ fn event_pass<'a>(
             (workloads.len() - 1) as u32
         })
     };
-    if wx.common.enabled {
+    if wx.enabled {
         for (i, s) in sessions.iter().enumerate() {
             if s.kind.is_some() {
                 // Issued to a workload: by a service, or by a workload session (any depth).
@@ -860,7 +861,7 @@ fn event_pass<'a>(
 
     // 1. A linear pass in frame order (canonical, not time order): facts for the other
     //    detectors, and the rows the use-based detectors must see in time order.
-    let want_multi = mx.common.enabled;
+    let want_multi = mx.enabled;
     let want_gft = !gft_by_key.is_empty();
     let mut todo: Vec<(Millis, u32)> = Vec::new();
     for i in 0..ev.height() {
@@ -1149,7 +1150,7 @@ fn multi_ip_finding(
     }
     out.add(
         Kind::SessionMultiIp,
-        &mx.common,
+        mx.severity,
         &inv,
         key.to_string(),
         &a.origin,
@@ -1205,7 +1206,7 @@ fn exfil_finding(
     inv.addresses.push(ip);
     out.add(
         Kind::WorkloadCredentialExfiltration,
-        &cfg.workload_credential_exfiltration.common,
+        cfg.workload_credential_exfiltration.severity,
         &inv,
         session_subject(s),
         &s.origin,
@@ -1255,7 +1256,7 @@ fn federation_finding(
     }
     out.add(
         Kind::FederationTokenPersistence,
-        &cfg.federation_token_persistence,
+        cfg.federation_token_persistence.severity,
         &inv,
         session_subject(s),
         &s.origin,

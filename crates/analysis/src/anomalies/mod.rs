@@ -8,13 +8,15 @@
 mod config;
 mod detect;
 mod net;
+mod values;
 
 pub use config::{
-    glob, parse_config, parse_duration, Allow, AssumeRoleEnumeration, Common, Config,
-    ExternalAccount, NoMfaSensitive, OffHours, RoleChainDepth, SessionMultiIp, Severity, TimeZone,
-    Window, WorkloadExfiltration, DEFAULT_TOML, KINDS,
+    default_toml, parse_config, Allow, AssumeRoleEnumeration, Config, ExternalAccountAssumption,
+    FederationTokenPersistence, FirstTimeAssumption, GetSessionTokenThenAssume, NoMfaSensitive,
+    OffHours, RoleChainDepth, RoleCycle, SessionMultiIp, WorkloadCredentialExfiltration, KINDS,
 };
 pub use net::{AwsRanges, Cidr};
+pub use values::{format_duration, glob, parse_duration, TimeZone, Window};
 
 use anyhow::Result;
 use polars::prelude::*;
@@ -23,6 +25,44 @@ use std::path::Path;
 use trailgraph_graph::attribute::Attributed;
 use trailgraph_log::model::{format_time, Millis};
 use trailgraph_store::Frames;
+
+/// How bad a finding is (the `severity` column and key; `as_str` is its only spelling).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Info,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Severity> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// What kind of finding: one per detector. `as_str` is the `kind` column, the detector's
 /// config section and its name in docs/anomalies.md. Ordered by that string (the output's
