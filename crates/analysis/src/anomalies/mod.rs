@@ -6,15 +6,13 @@
 //! `load_config`, `detect`, `findings_frame`.
 
 mod config;
-mod detect;
+mod context;
+mod detectors;
 mod net;
 mod values;
 
-pub use config::{
-    default_toml, parse_config, Allow, AssumeRoleEnumeration, Config, ExternalAccountAssumption,
-    FederationTokenPersistence, FirstTimeAssumption, GetSessionTokenThenAssume, NoMfaSensitive,
-    OffHours, RoleChainDepth, RoleCycle, SessionMultiIp, WorkloadCredentialExfiltration, KINDS,
-};
+pub use config::{default_toml, parse_config, Allow, Config};
+pub use detectors::*;
 pub use net::{AwsRanges, Cidr};
 pub use values::{format_duration, glob, parse_duration, TimeZone, Window};
 
@@ -22,7 +20,7 @@ use anyhow::Result;
 use polars::prelude::*;
 
 use std::path::Path;
-use trailgraph_graph::attribute::Attributed;
+use trailgraph_graph::attribute::{single_chunk, Attributed};
 use trailgraph_log::model::{format_time, Millis};
 use trailgraph_store::Frames;
 
@@ -64,60 +62,6 @@ impl std::fmt::Display for Severity {
     }
 }
 
-/// What kind of finding: one per detector. `as_str` is the `kind` column, the detector's
-/// config section and its name in docs/anomalies.md. Ordered by that string (the output's
-/// sort order).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Kind {
-    RoleChainDepth,
-    RoleCycle,
-    WorkloadCredentialExfiltration,
-    SessionMultiIp,
-    AssumeRoleEnumeration,
-    FirstTimeAssumption,
-    NoMfaSensitive,
-    OffHours,
-    ExternalAccountAssumption,
-    GetSessionTokenThenAssume,
-    FederationTokenPersistence,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::RoleChainDepth => "role_chain_depth",
-            Kind::RoleCycle => "role_cycle",
-            Kind::WorkloadCredentialExfiltration => "workload_credential_exfiltration",
-            Kind::SessionMultiIp => "session_multi_ip",
-            Kind::AssumeRoleEnumeration => "assume_role_enumeration",
-            Kind::FirstTimeAssumption => "first_time_assumption",
-            Kind::NoMfaSensitive => "no_mfa_sensitive",
-            Kind::OffHours => "off_hours",
-            Kind::ExternalAccountAssumption => "external_account_assumption",
-            Kind::GetSessionTokenThenAssume => "getsessiontoken_then_assume",
-            Kind::FederationTokenPersistence => "federation_token_persistence",
-        }
-    }
-}
-
-impl std::fmt::Display for Kind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Ord for Kind {
-    fn cmp(&self, other: &Kind) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
-    }
-}
-
-impl PartialOrd for Kind {
-    fn partial_cmp(&self, other: &Kind) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
 /// One finding. Columns of the `anomalies` output, in this order: kind, severity, subject,
 /// origin, first_event_id, time, event_ids, explanation.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -140,7 +84,11 @@ pub fn load_config(path: Option<&Path>) -> Result<Config> {
 
 /// Runs every enabled detector. Findings sorted by (time, kind, subject, first_event_id).
 pub fn detect(frames: &Frames, at: &Attributed, cfg: &Config) -> Result<Vec<Finding>> {
-    let mut v = detect::run(frames, at, cfg)?;
+    let events = single_chunk(&frames.events);
+    let issuances = single_chunk(&frames.issuances);
+    let cx = context::Context::new(&events, &issuances, at, cfg)?;
+    let mut v = Vec::new();
+    detectors::run(cfg, &cx, &mut v)?;
     sort_findings(&mut v);
     Ok(v)
 }
