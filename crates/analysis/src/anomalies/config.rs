@@ -220,4 +220,64 @@ mod tests {
         let back = parse_config(&c.to_toml(), "printed", None).unwrap();
         assert_eq!(back, c);
     }
+
+    fn repo_file(path: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(path)
+    }
+
+    #[test]
+    fn example_configs_load_and_round_trip() {
+        for f in [
+            "docs/anomalies.example.toml",
+            "testdata/anomalies/workload_credential_exfiltration_ranges/config.toml",
+        ] {
+            let c = load_config(Some(&repo_file(f))).unwrap();
+            assert_ne!(c, Config::default(), "{f}");
+            assert_eq!(parse_config(&c.to_toml(), f, None).unwrap(), c, "{f}");
+        }
+    }
+
+    /// docs/anomalies.md names every key of every section in that section's part of the page
+    /// (the detector's `### N. \`kind\`` section, the allow-list section), before the
+    /// embedded `--print-config` output.
+    #[test]
+    fn docs_name_every_key_in_its_section() {
+        let md = std::fs::read_to_string(repo_file("docs/anomalies.md")).unwrap();
+        let reference = &md[..md.find("```toml").unwrap()];
+        let section_of = |name: &str| -> &str {
+            let start = if name == "allow" {
+                reference.find("\n## Allow-lists").unwrap()
+            } else {
+                reference
+                    .find(&format!(". `{name}`\n"))
+                    .unwrap_or_else(|| panic!("no `### N. \\`{name}\\`` section"))
+            };
+            let rest = &reference[start + 1..];
+            &rest[..rest.find("\n#").unwrap_or(rest.len())]
+        };
+        // Keys that are unset by default are not printed: set them.
+        let mut c = Config {
+            baseline_until: Some(0),
+            ..Config::default()
+        };
+        c.workload_credential_exfiltration.aws_ip_ranges = Some("ip-ranges.json".into());
+        let all: toml::Table = toml::from_str(&c.to_toml()).unwrap();
+        for (name, value) in &all {
+            let toml::Value::Table(keys) = value else {
+                assert!(reference.contains(&format!("`{name}`")), "{name}");
+                continue;
+            };
+            let text = section_of(name);
+            for key in keys.keys() {
+                let general = key == "enabled" || key == "severity";
+                let doc = if general { reference } else { text };
+                assert!(
+                    doc.contains(&format!("`{key}`")) || doc.contains(&format!("`{key} = ")),
+                    "`{name}.{key}` documented"
+                );
+            }
+        }
+    }
 }

@@ -2,8 +2,16 @@
 //! sessions, chains and callers rather than single records. Detector semantics, config keys,
 //! defaults and severities are documented in docs/anomalies.md.
 //!
-//! The public API is fixed (`report` and `query` build on it): `Finding`, `Config`,
-//! `load_config`, `detect`, `findings_frame`.
+//! - `detectors/`: one file per detector (its config section, which implements `Detector`)
+//!   and the registry, the one list of them all (it makes `Kind`, `Config`'s sections and the
+//!   run); how to add one is in its module doc and in docs/anomalies.md;
+//! - `context`: what a detector is given (`Context`) and where its findings go (`Out`);
+//! - `config`: the whole `Config`, reading it (one-line errors) and printing it;
+//! - `values`: the values of keys (durations, windows, time zones, globs) and how each key is
+//!   read and written; `net`: addresses, CIDR blocks, AWS's ranges.
+//!
+//! The public API (`report` and `query` build on it): `Finding` (with `Kind` and `Severity`),
+//! `Config`, `load_config`, `detect`, `findings_frame`.
 
 mod config;
 mod context;
@@ -12,6 +20,7 @@ mod net;
 mod values;
 
 pub use config::{default_toml, parse_config, Allow, Config};
+// `Kind`, `KINDS` and every detector's section type.
 pub use detectors::*;
 pub use net::{AwsRanges, Cidr};
 pub use values::{format_duration, glob, parse_duration, TimeZone, Window};
