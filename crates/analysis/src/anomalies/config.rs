@@ -36,7 +36,8 @@ Allow-lists for every detector: findings about these principals, roles, accounts
 addresses are dropped (addresses are also ignored by the address-based detectors).
 principals: canonical origins or principal ARNs, e.g. \"arn:aws:iam::111111111111:user/ci-*\";
 roles: role names or role ARNs, e.g. \"OrganizationAccountAccessRole\"; accounts: account ids,
-e.g. \"111111111111\"; addresses: IP addresses or CIDR blocks, e.g. \"203.0.113.0/24\".";
+e.g. \"111111111111\"; addresses: IP addresses or CIDR blocks, e.g. \"203.0.113.0/24\",
+\"2001:db8::/32\".";
 
 macro_rules! config {
     ($($section:ident: $T:ident),* $(,)?) => {
