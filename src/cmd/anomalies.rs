@@ -4,7 +4,7 @@ use super::{ExitCode, Input, Output};
 use anyhow::Result;
 use std::io::Write;
 use std::path::PathBuf;
-use trailgraph_analysis::anomalies::{detect, findings_frame, load_config, DEFAULT_TOML};
+use trailgraph_analysis::anomalies::{default_toml, detect, findings_frame, load_config};
 use trailgraph_output::render::open_output;
 
 pub struct Settings {
@@ -22,7 +22,7 @@ pub struct Settings {
 pub fn run(a: Settings) -> Result<ExitCode> {
     if a.print_config {
         let mut w = open_output(a.out.path())?;
-        w.write_all(DEFAULT_TOML.as_bytes())?;
+        w.write_all(default_toml().as_bytes())?;
         w.flush()?;
         return Ok(ExitCode::Clean);
     }

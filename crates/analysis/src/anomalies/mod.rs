@@ -2,34 +2,81 @@
 //! sessions, chains and callers rather than single records. Detector semantics, config keys,
 //! defaults and severities are documented in docs/anomalies.md.
 //!
-//! The public API is fixed (`report` and `query` build on it): `Finding`, `Config`,
-//! `load_config`, `detect`, `findings_frame`.
+//! - `detectors/`: one file per detector (its config section, which implements `Detector`)
+//!   and the registry, the one list of them all (it makes `Kind`, `Config`'s sections and the
+//!   run); how to add one is in its module doc and in docs/anomalies.md;
+//! - `context`: what a detector is given (`Context`) and where its findings go (`Out`);
+//! - `config`: the whole `Config`, reading it (one-line errors) and printing it;
+//! - `values`: the values of keys (durations, windows, time zones, globs) and how each key is
+//!   read and written; `net`: addresses, CIDR blocks, AWS's ranges.
+//!
+//! The public API (`report` and `query` build on it): `Finding` (with `Kind` and `Severity`),
+//! `Config`, `load_config`, `detect`, `findings_frame`.
 
 mod config;
-mod detect;
+mod context;
+mod detectors;
 mod net;
+mod values;
 
-pub use config::{
-    glob, parse_config, parse_duration, Allow, AssumeRoleEnumeration, Common, Config,
-    ExternalAccount, NoMfaSensitive, OffHours, RoleChainDepth, SessionMultiIp, Severity, TimeZone,
-    Window, WorkloadExfiltration, DEFAULT_TOML, KINDS,
-};
+pub use config::{default_toml, parse_config, Allow, Config};
+// `Kind`, `KINDS` and every detector's section type.
+pub use detectors::*;
 pub use net::{AwsRanges, Cidr};
+pub use values::{format_duration, glob, parse_duration, TimeZone, Window};
 
 use anyhow::Result;
 use polars::prelude::*;
 
 use std::path::Path;
-use trailgraph_graph::attribute::Attributed;
+use trailgraph_graph::attribute::{single_chunk, Attributed};
 use trailgraph_log::model::{format_time, Millis};
 use trailgraph_store::Frames;
+
+/// How bad a finding is (the `severity` column and key; `as_str` is its only spelling).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Info,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Severity> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// One finding. Columns of the `anomalies` output, in this order: kind, severity, subject,
 /// origin, first_event_id, time, event_ids, explanation.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Finding {
-    pub kind: String,
-    pub severity: String,
+    pub kind: Kind,
+    pub severity: Severity,
     pub subject: String,
     pub origin: String,
     pub first_event_id: String,
@@ -46,7 +93,11 @@ pub fn load_config(path: Option<&Path>) -> Result<Config> {
 
 /// Runs every enabled detector. Findings sorted by (time, kind, subject, first_event_id).
 pub fn detect(frames: &Frames, at: &Attributed, cfg: &Config) -> Result<Vec<Finding>> {
-    let mut v = detect::run(frames, at, cfg)?;
+    let events = single_chunk(&frames.events);
+    let issuances = single_chunk(&frames.issuances);
+    let cx = context::Context::new(&events, &issuances, at, cfg)?;
+    let mut v = Vec::new();
+    detectors::run(cfg, &cx, &mut v)?;
     sort_findings(&mut v);
     Ok(v)
 }
@@ -56,7 +107,7 @@ pub fn sort_findings(v: &mut [Finding]) {
     v.sort_by(|a, b| {
         (
             a.time,
-            &a.kind,
+            a.kind.as_str(),
             &a.subject,
             &a.first_event_id,
             &a.event_ids,
@@ -64,7 +115,7 @@ pub fn sort_findings(v: &mut [Finding]) {
         )
             .cmp(&(
                 b.time,
-                &b.kind,
+                b.kind.as_str(),
                 &b.subject,
                 &b.first_event_id,
                 &b.event_ids,
@@ -88,11 +139,17 @@ pub fn findings_frame(findings: &[Finding]) -> Result<DataFrame> {
     let cols = vec![
         col(
             "kind",
-            findings.iter().map(|f| Some(f.kind.clone())).collect(),
+            findings
+                .iter()
+                .map(|f| Some(f.kind.as_str().to_string()))
+                .collect(),
         ),
         col(
             "severity",
-            findings.iter().map(|f| Some(f.severity.clone())).collect(),
+            findings
+                .iter()
+                .map(|f| Some(f.severity.as_str().to_string()))
+                .collect(),
         ),
         col(
             "subject",

@@ -166,6 +166,20 @@ impl Cidr {
     }
 }
 
+/// "203.0.113.0/24", "2001:db8::/32" (`parse` reads it back).
+impl std::fmt::Display for Cidr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Cidr::V4 { lo, hi } => {
+                write!(f, "{}/{}", Ipv4Addr::from(lo), 32 - (lo ^ hi).count_ones())
+            }
+            Cidr::V6 { lo, hi } => {
+                write!(f, "{}/{}", Ipv6Addr::from(lo), 128 - (lo ^ hi).count_ones())
+            }
+        }
+    }
+}
+
 /// Does any block contain the address text?
 pub fn any_contains(blocks: &[Cidr], addr: &str) -> bool {
     if blocks.is_empty() {

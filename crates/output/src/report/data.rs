@@ -288,7 +288,7 @@ pub fn build<'a>(
         }
         if let Some(rs) = rows_of.get(f.first_event_id.as_str()) {
             for &r in rs {
-                anomaly_rows.entry(r).or_default().push(f.kind.clone());
+                anomaly_rows.entry(r).or_default().push(f.kind.to_string());
             }
         }
         let oi = intern(&f.origin, &mut origins);

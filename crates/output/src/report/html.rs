@@ -650,9 +650,9 @@ fn anomalies_section(m: &Model, o: &mut String) {
         let _ = write!(
             o,
             r#"<div class="finding"><div class="head"><span class="pill sev-{}">{}</span><span class="kind">{}</span><span class="muted">{}</span></div><p>{}</p><dl class="kv"><dt>Subject</dt><dd class="mono wrap">{}</dd><dt>Origin</dt><dd class="mono wrap">{}</dd><dt>Sessions</dt><dd class="mono wrap">{}</dd></dl>"#,
-            h(&f.severity.to_ascii_lowercase()),
-            h(&f.severity),
-            h(&f.kind),
+            h(f.severity.as_str()),
+            h(f.severity.as_str()),
+            h(f.kind.as_str()),
             opt_time(f.time),
             h(&f.explanation),
             h(&f.subject),

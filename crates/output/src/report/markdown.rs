@@ -254,8 +254,8 @@ pub fn write(m: &Model, pic: &Picture, w: &mut dyn Write) -> Result<()> {
             let _ = writeln!(
                 o,
                 "### {} ({}) at {}\n\n{}\n\n- Subject: {}\n- Origin: {}\n- Sessions: {}\n",
-                md(&f.kind),
-                md(&f.severity),
+                md(f.kind.as_str()),
+                md(f.severity.as_str()),
                 opt_time(f.time),
                 md(&f.explanation),
                 md(&f.subject),

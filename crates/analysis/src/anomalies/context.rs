@@ -1,0 +1,332 @@
+//! What every detector is given (`Context`: the attributed input and the facts several
+//! detectors need, computed once) and where its findings go (`Out`, which drops what the
+//! allow-lists cover and stamps each finding with the detector's kind and severity), plus the
+//! helpers the detectors share for subjects, evidence and explanations.
+
+use super::config::{Allow, Config};
+use super::values::glob;
+use super::{baseline_end, net, Finding, Kind, Severity};
+use anyhow::Result;
+use polars::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
+use trailgraph_graph::attribute::{Attributed, Cols};
+use trailgraph_graph::graph::{Link, Session};
+use trailgraph_log::model::{arn_account, role_name, IssuanceKind, Millis};
+
+/// The input as the detectors see it. Built once per run, before any detector.
+pub struct Context<'a> {
+    pub at: &'a Attributed,
+    /// `at.graph.sessions`.
+    pub sessions: &'a [Session],
+    /// The events frame, one chunk per column.
+    pub events: &'a DataFrame,
+    /// The issuance calls (denied ones too), by column.
+    pub iss: IssCols<'a>,
+    pub allow: &'a Allow,
+    /// End of the learning period (None: no event has a time).
+    pub baseline_end: Option<Millis>,
+    /// Accounts whose logs are in the input (the events' recipient accounts).
+    pub recipients: FxHashSet<&'a str>,
+    /// Denied AssumeRole events: (recipient, event id) → event row.
+    pub denied_rows: FxHashMap<(&'a str, &'a str), usize>,
+}
+
+impl<'a> Context<'a> {
+    /// One pass over the events for the shared facts. `events` and `issuances` are the
+    /// frames with one chunk per column.
+    pub fn new(
+        events: &'a DataFrame,
+        issuances: &'a DataFrame,
+        at: &'a Attributed,
+        cfg: &'a Config,
+    ) -> Result<Context<'a>> {
+        let c = Cols::new(events);
+        let times = c.t("event_time")?;
+        let eids = c.s("event_id")?;
+        let rcpt = c.s("recipient_account")?;
+        let src = c.s("event_source")?;
+        let names = c.s("event_name")?;
+        let errs = c.s("error_code")?;
+        let (mut min_time, mut max_time): (Option<Millis>, Option<Millis>) = (None, None);
+        let mut recipients: FxHashSet<&str> = FxHashSet::default();
+        let mut denied_rows = FxHashMap::default();
+        let mut last_recip: &str = "\u{0}";
+        for i in 0..events.height() {
+            if let Some(r) = rcpt.get(i) {
+                if r != last_recip {
+                    recipients.insert(r);
+                    last_recip = r;
+                }
+            }
+            let Some(t) = times.get(i) else {
+                continue;
+            };
+            min_time = Some(min_time.map_or(t, |m| m.min(t)));
+            max_time = Some(max_time.map_or(t, |m| m.max(t)));
+            // Denied AssumeRole events (for the origin of enumeration findings).
+            if errs.get(i).is_some()
+                && names.get(i) == Some("AssumeRole")
+                && src.get(i) == Some("sts.amazonaws.com")
+            {
+                if let Some(e) = eids.get(i) {
+                    denied_rows.insert((rcpt.get(i).unwrap_or(""), e), i);
+                }
+            }
+        }
+        Ok(Context {
+            at,
+            sessions: &at.graph.sessions,
+            events,
+            iss: IssCols::new(issuances)?,
+            allow: &cfg.allow,
+            baseline_end: baseline_end(cfg, min_time, max_time),
+            recipients,
+            denied_rows,
+        })
+    }
+}
+
+/// The issuances frame's columns.
+pub struct IssCols<'a> {
+    pub n: usize,
+    pub kind: &'a StringChunked,
+    pub eid: &'a StringChunked,
+    pub time: &'a Int64Chunked,
+    pub rcpt: &'a StringChunked,
+    pub err: &'a StringChunked,
+    pub ip: &'a StringChunked,
+    pub carn: &'a StringChunked,
+    pub cpid: &'a StringChunked,
+    pub cacct: &'a StringChunked,
+    pub ckey: &'a StringChunked,
+    pub ccd: &'a Int64Chunked,
+    pub role: &'a StringChunked,
+}
+
+impl<'a> IssCols<'a> {
+    fn new(df: &'a DataFrame) -> Result<Self> {
+        let c = Cols::new(df);
+        Ok(IssCols {
+            n: df.height(),
+            kind: c.s("kind")?,
+            eid: c.s("event_id")?,
+            time: c.t("event_time")?,
+            rcpt: c.s("recipient_account")?,
+            err: c.s("error_code")?,
+            ip: c.s("source_ip")?,
+            carn: c.s("caller_arn")?,
+            cpid: c.s("caller_principal_id")?,
+            cacct: c.s("caller_account")?,
+            ckey: c.s("caller_access_key_id")?,
+            ccd: c.t("caller_creation_date")?,
+            role: c.s("role_arn")?,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Findings and allow-lists
+
+/// A finding before the detector's kind and severity are put on it.
+pub struct Draft {
+    pub subject: String,
+    pub origin: String,
+    pub first_event_id: String,
+    pub time: Option<Millis>,
+    pub event_ids: Vec<String>,
+    pub explanation: String,
+}
+
+/// What an allow-list is checked against, per finding.
+#[derive(Default)]
+pub struct Involved<'a> {
+    pub principals: Vec<&'a str>,
+    pub roles: Vec<&'a str>,
+    pub accounts: Vec<&'a str>,
+    pub addresses: Vec<&'a str>,
+}
+
+/// Where one detector's findings go.
+pub struct Out<'a> {
+    kind: Kind,
+    severity: Severity,
+    allow: &'a Allow,
+    found: &'a mut Vec<Finding>,
+}
+
+impl<'a> Out<'a> {
+    pub fn new(
+        kind: Kind,
+        severity: Severity,
+        allow: &'a Allow,
+        found: &'a mut Vec<Finding>,
+    ) -> Out<'a> {
+        Out {
+            kind,
+            severity,
+            allow,
+            found,
+        }
+    }
+
+    /// Adds a finding, unless the allow-lists cover something it involves.
+    pub fn add(&mut self, inv: &Involved, d: Draft) {
+        if self.allow.covers(inv) {
+            return;
+        }
+        self.found.push(Finding {
+            kind: self.kind,
+            severity: self.severity,
+            subject: d.subject,
+            origin: d.origin,
+            first_event_id: d.first_event_id,
+            time: d.time,
+            event_ids: d.event_ids,
+            explanation: d.explanation,
+        });
+    }
+}
+
+impl Allow {
+    fn covers(&self, inv: &Involved) -> bool {
+        inv.principals
+            .iter()
+            .any(|p| self.principals.iter().any(|g| glob(g, p)))
+            || inv.roles.iter().any(|r| self.role(r))
+            || inv
+                .accounts
+                .iter()
+                .any(|x| self.accounts.iter().any(|g| glob(g, x)))
+            || inv.addresses.iter().any(|x| self.address(x))
+    }
+
+    /// Is the role (an ARN) allow-listed, by name or ARN?
+    pub fn role(&self, role_arn: &str) -> bool {
+        let name = role_name(role_arn);
+        self.roles
+            .iter()
+            .any(|g| glob(g, name) || glob(g, role_arn))
+    }
+
+    /// Is the address text inside an allow-listed block?
+    pub fn address(&self, addr: &str) -> bool {
+        net::any_contains(&self.addresses, addr)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared helpers
+
+/// A role for explanations: `role Name in account 111111111111`.
+pub fn role_disp(role_arn: &str) -> String {
+    match arn_account(role_arn) {
+        Some(a) => format!("role {} in account {a}", role_name(role_arn)),
+        None => format!("role {}", role_name(role_arn)),
+    }
+}
+
+/// `who` for explanations: the acting principal, plus its origin when that differs.
+pub fn who_disp(principal: Option<&str>, origin: &str) -> String {
+    match principal {
+        Some(p) if p != origin && !origin.is_empty() => format!("{p} (origin {origin})"),
+        Some(p) => p.to_string(),
+        None => or_unknown(origin).to_string(),
+    }
+}
+
+pub fn or_unknown(s: &str) -> &str {
+    if s.is_empty() {
+        "an unknown origin"
+    } else {
+        s
+    }
+}
+
+/// The session's subject: its issued key, else its session id.
+pub fn session_subject(s: &Session) -> String {
+    s.issued_key.clone().unwrap_or_else(|| s.id.clone())
+}
+
+/// The issuance event ids of a session (both cross-account copies), in evidence order.
+pub fn issuance_ids(s: &Session) -> impl Iterator<Item = String> + '_ {
+    s.issuance.iter().filter_map(|e| e.event_id.clone())
+}
+
+pub fn first_issuance_id(s: &Session) -> String {
+    issuance_ids(s).next().unwrap_or_default()
+}
+
+/// The issuances of every session of the chain down to session `s`, top down.
+pub fn ancestry_ids(at: &Attributed, s: usize) -> Vec<String> {
+    let mut v = Vec::new();
+    for a in at.graph.ancestry(s) {
+        for id in issuance_ids(&at.graph.sessions[a]) {
+            push_unique(&mut v, id);
+        }
+    }
+    v
+}
+
+pub fn push_unique(v: &mut Vec<String>, id: String) {
+    if !id.is_empty() && !v.contains(&id) {
+        v.push(id);
+    }
+}
+
+pub fn caller_is_service(s: &Session) -> bool {
+    s.parent.is_none() && matches!(&s.caller, Link::Origin(o, _) if o.starts_with("service:"))
+}
+
+pub fn caller_account(s: &Session) -> Option<&str> {
+    let c = &s.caller_identity;
+    c.account
+        .as_deref()
+        .or_else(|| c.arn.as_deref().and_then(arn_account))
+        .filter(|a| !a.is_empty())
+}
+
+/// The principal that made the issuance call (ARN, else principalId).
+pub fn caller_principal(s: &Session) -> Option<&str> {
+    s.caller_identity
+        .arn
+        .as_deref()
+        .or(s.caller_identity.principal_id.as_deref())
+}
+
+pub fn is_role_assumption(s: &Session) -> bool {
+    s.kind.is_some_and(IssuanceKind::is_role_assumption)
+}
+
+/// What a finding about a session involves: its origin, caller, role, accounts and address.
+pub fn session_involved(s: &Session) -> Involved<'_> {
+    let mut inv = Involved::default();
+    if !s.origin.is_empty() {
+        inv.principals.push(&s.origin);
+    }
+    if let Some(p) = caller_principal(s) {
+        inv.principals.push(p);
+    }
+    if let Some(r) = &s.role_arn {
+        inv.roles.push(r);
+    }
+    if let Some(a) = &s.account {
+        inv.accounts.push(a);
+    }
+    if let Some(a) = caller_account(s) {
+        inv.accounts.push(a);
+    }
+    if let Some(ip) = &s.source_ip {
+        inv.addresses.push(ip);
+    }
+    inv
+}
+
+/// One string cell of the events frame.
+pub fn row_str(ev: &DataFrame, col: &str, row: usize) -> Result<Option<String>> {
+    Ok(ev.column(col)?.str()?.get(row).map(String::from))
+}
+
+/// One event's time.
+pub fn row_time(ev: &DataFrame, row: usize) -> Result<Option<Millis>> {
+    Ok(Cols::new(ev).t("event_time")?.get(row))
+}
