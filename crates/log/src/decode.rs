@@ -155,6 +155,8 @@ fn decode_into(name: &str, raw: Vec<u8>, cap: u64, depth: u8, out: &mut Vec<Unit
                     .ok()
                     .and_then(|f| f.name().ok().map(|n| (n.to_string(), i)))
             })
+            // Directory entries are not files: an archive of only directories holds none.
+            .filter(|(n, _)| !n.ends_with('/'))
             .collect();
         names.sort();
         if names.is_empty() {
@@ -168,9 +170,6 @@ fn decode_into(name: &str, raw: Vec<u8>, cap: u64, depth: u8, out: &mut Vec<Unit
         }
         let start = out.len();
         for (member, i) in names {
-            if member.ends_with('/') {
-                continue;
-            }
             let display = format!("{name}!{member}");
             let mut bytes = Vec::new();
             let res = match archive.by_index(i) {
@@ -314,6 +313,22 @@ mod tests {
         let mut got = Vec::new();
         gunzip(&two, 1000, &mut got).unwrap();
         assert!(got.len() >= 1000 && got.len() < 70_000, "{}", got.len());
+    }
+
+    /// A zip archive holding only a directory entry (`dir/`) yielded no unit at all, so ingest
+    /// counted the file as read, with no records and no problem (found by the decode fuzz
+    /// target). It is skipped as empty, like a zip with no entries.
+    #[test]
+    fn zip_of_only_directories_is_empty() {
+        let raw: &[u8] = b"PK\x03\x04\x14\0\0\0\0\0\0\0!X\0\0\0\0\0\0\0\0\0\0\0\0\x04\0\0\0dir/\
+            PK\x01\x02\x14\x03\x14\0\0\0\0\0\0\0!X\0\0\0\0\0\0\0\0\0\0\0\0\x04\0\0\0\0\0\0\0\0\0\0\0\x80\x01\0\0\0\0dir/\
+            PK\x05\x06\0\0\0\0\x01\0\x01\x002\0\0\0\"\0\0\0\0\0";
+        assert_eq!(raw.len(), 106);
+        let u = decode("x.zip", raw.to_vec(), 1 << 20);
+        assert_eq!(u.len(), 1);
+        let (reason, msg) = u[0].skip.as_ref().unwrap();
+        assert_eq!(*reason, SkipReason::Empty);
+        assert_eq!(msg, "zip archive holds no files");
     }
 
     #[test]

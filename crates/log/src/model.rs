@@ -120,7 +120,9 @@ fn valid_ymd_hms(mo: u32, d: u32, h: u32, mi: u32, s: u32) -> bool {
 }
 
 fn to_millis(y: i64, mo: u32, d: u32, h: u32, mi: u32, s: u32, ms: u32) -> Option<Millis> {
-    if !valid_ymd_hms(mo, d, h, mi, s) {
+    // Four-digit years only (what CloudTrail writes and `format_time` prints): a larger year
+    // overflows the milliseconds.
+    if !(0..=9999).contains(&y) || !valid_ymd_hms(mo, d, h, mi, s) {
         return None;
     }
     let days = days_from_civil(y, mo, d);
@@ -131,7 +133,10 @@ fn digits(b: &[u8]) -> Option<u32> {
     if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    Some(b.iter().fold(0u32, |a, c| a * 10 + (c - b'0') as u32))
+    // None when the number does not fit (`parse_expiration` reads fields of any length).
+    b.iter().try_fold(0u32, |a, c| {
+        a.checked_mul(10)?.checked_add((c - b'0') as u32)
+    })
 }
 
 /// Parses the timestamp forms found in CloudTrail and its re-exports (spec 2.4.8): extended ISO
@@ -477,6 +482,21 @@ mod tests {
         assert_eq!(format_time(e), "2021-01-22T00:46:28Z");
         let e = parse_expiration("Jul 1, 2026, 12:08:19 PM").unwrap();
         assert_eq!(format_time(e), "2026-07-01T12:08:19Z");
+    }
+
+    /// Numbers too large for a date (found by the records fuzz target) panicked with an
+    /// arithmetic overflow in debug builds and gave a wrapped, meaningless time in release
+    /// builds: a day that does not fit in u32 (`digits`), a year whose milliseconds do not fit
+    /// in i64 (`to_millis`). They are not a time, like any other unreadable timestamp.
+    #[test]
+    fn expiration_numbers_too_large() {
+        assert_eq!(parse_expiration("Jul 40000000033"), None);
+        assert_eq!(parse_expiration("Jul , 9999999807"), None);
+        assert_eq!(parse_expiration("Jul 31, 4000000000, 8:07:33 PM"), None);
+        assert_eq!(parse_expiration("Jul 31, 10000, 8:07:33 PM"), None);
+        assert_eq!(parse_expiration("Jul 31, 2024, 99999999999:07:33 PM"), None);
+        let e = parse_expiration("Dec 31, 9999, 11:59:59 PM").unwrap();
+        assert_eq!(format_time(e), "9999-12-31T23:59:59Z");
     }
 
     #[test]

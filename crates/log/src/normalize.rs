@@ -251,4 +251,21 @@ mod tests {
         );
         assert_eq!(role_from_error("Access denied"), None);
     }
+
+    /// The records fuzz target's input (minimised): an issuance whose credentials expiration
+    /// holds a day too large for a number panicked (arithmetic overflow) in `parse_expiration`.
+    /// The event and its issuance are kept, without an expiration.
+    #[test]
+    fn expiration_too_large_is_absent() {
+        let doc: &[u8] = br#"{"eventName":"AssumeRole","responseElements":{"credentials":{"expiration":"Jul , 9999999807"}}}"#;
+        let mut rows = Vec::new();
+        crate::record::walk(doc, &mut |item| {
+            if let crate::record::Item::Record(rec) = item {
+                let (row, iss) = normalize(rec, "f.json", 0);
+                let iss = iss.expect("an AssumeRole issuance");
+                rows.push((row.event_name.map(|s| s.into_owned()), iss.expiration));
+            }
+        });
+        assert_eq!(rows, [(Some("AssumeRole".to_string()), None)]);
+    }
 }
