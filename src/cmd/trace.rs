@@ -33,10 +33,10 @@ pub fn run(a: Settings) -> Result<ExitCode> {
         );
         return Ok(ExitCode::Skipped);
     };
-    let v = answer::trace_json(&loaded.frames, &at, &t, a.since, a.until)?;
+    let v = answer::trace(&loaded.frames, &at, &t, a.since, a.until)?;
     let mut out = open_output(a.output.as_deref())?;
     match a.json {
-        false => answer::write_trace_text(&v, &mut out)?,
+        false => trailgraph_output::text::write_trace(&v, &mut out)?,
         true => {
             serde_json::to_writer_pretty(&mut out, &v)?;
             writeln!(out)?;

@@ -76,12 +76,9 @@ pub fn run(a: Settings) -> Result<ExitCode> {
     }
     let mut out = open_output(a.output.as_deref())?;
     match a.json {
-        false => answer::write_who_text(&ans, &mut out)?,
+        false => trailgraph_output::text::write_who(&ans, &mut out)?,
         true => {
-            serde_json::to_writer_pretty(
-                &mut out,
-                &serde_json::json!({"query": ans.query, "matches": ans.matches}),
-            )?;
+            serde_json::to_writer_pretty(&mut out, &ans)?;
             writeln!(out)?;
         }
     }

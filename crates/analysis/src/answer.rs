@@ -3,13 +3,11 @@
 
 use anyhow::Result;
 use polars::prelude::*;
-use serde_json::{json, Value};
+use serde::{Serialize, Serializer};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use trailgraph_graph::attribute::{Attributed, Cols};
-use trailgraph_graph::graph::Session;
-use trailgraph_log::escape::term;
-use trailgraph_log::model::{format_time, Millis};
+use trailgraph_graph::graph::{Attribution, Link, Session};
+use trailgraph_log::model::{format_time, Confidence, IssuanceKind, Millis};
 use trailgraph_store::Frames;
 
 /// Filters shared by `sessions`, `chains`, `trace` and `graph`.
@@ -223,75 +221,305 @@ pub fn chains_frame(frames: &Frames, at: &Attributed, f: &SessionFilter) -> Resu
     Ok(DataFrame::new(rows.len(), cols)?)
 }
 
-/// One event's fields for display.
-fn event_json(frames: &Frames, row: usize) -> Result<Value> {
-    let c = Cols::new(&frames.events);
-    let s = |n: &str| -> Result<Option<String>> { Ok(c.s(n)?.get(row).map(String::from)) };
-    Ok(json!({
-        "event_id": s("event_id")?,
-        "event_time": c.t("event_time")?.get(row).map(format_time),
-        "event_name": s("event_name")?,
-        "event_source": s("event_source")?,
-        "recipient_account": s("recipient_account")?,
-        "aws_region": s("aws_region")?,
-        "source_ip": s("source_ip")?,
-        "user_agent": s("user_agent")?,
-        "identity_type": s("identity_type")?,
-        "identity_arn": s("identity_arn")?,
-        "access_key_id": s("access_key_id")?,
-        "read_only": c.b("read_only")?.get(row),
-        "error_code": s("error_code")?,
-        "source_file": s("source_file")?,
-        "record_index": c.u("record_index")?.get(row),
-    }))
+// The answers of `who` and `trace` are typed. Their JSON (`--format json`) is their serde
+// serialisation: every struct below declares its fields in alphabetical order, the order the
+// JSON has always had (it was built as `serde_json::Value` maps, which sort their keys), and
+// `tests::json_keys_sorted` checks it. Text is rendered by `trailgraph_output::text`.
+
+/// `Some(t)` as `2024-03-01T12:00:00Z`, `None` as null.
+fn time_json<S: Serializer>(t: &Option<Millis>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&format_time(*t)),
+        None => s.serialize_none(),
+    }
 }
 
-fn session_json(s: &Session) -> Value {
-    json!({
-        "session_id": s.id,
-        "kind": s.kind.map(|k| k.as_str()),
-        "issuance_in_input": !s.orphan,
-        "issued_at": opt_time(s.issued_at),
-        "expires_at": opt_time(s.expiration),
-        "role_arn": s.role_arn,
-        "session_arn": s.session_arn,
-        "session_name": s.session_name,
-        "account": s.account,
-        "issued_key": s.issued_key,
-        "caller": {
-            "type": s.caller_identity.kind,
-            "arn": s.caller_identity.arn,
-            "principal_id": s.caller_identity.principal_id,
-            "account": s.caller_identity.account,
-            "access_key_id": s.caller_identity.access_key_id,
-        },
-        "source_ip": s.source_ip,
-        "user_agent": s.user_agent,
-        "mfa": s.mfa,
-        "source_identity": s.source_identity,
-        "link": match &s.caller { trailgraph_graph::graph::Link::Session(_, c) | trailgraph_graph::graph::Link::Origin(_, c) => c.as_str() },
-        "cycle": s.cycle,
-        "evidence": s.issuance.iter().map(|e| json!({
-            "event_id": e.event_id,
-            "recipient_account": e.recipient_account,
-            "source_file": e.source_file,
-            "record_index": e.record_index,
-        })).collect::<Vec<_>>(),
-    })
+fn confidence_json<S: Serializer>(c: &Confidence, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(c.as_str())
 }
 
-/// Provenance of one session: origin first, then every hop down to the session.
-fn provenance_json(at: &Attributed, s: usize) -> Value {
-    let path = at.graph.ancestry(s);
-    let top = &at.graph.sessions[path[0]];
-    json!({
-        "origin": top.origin,
-        "confidence": at.graph.sessions[s].confidence.as_str(),
-        "chain": at.graph.sessions[s].chain.join(">"),
-        "depth": at.graph.sessions[s].chain.len(),
-        "source_identity": at.graph.sessions[s].source_identity,
-        "hops": path.iter().map(|&i| session_json(&at.graph.sessions[i])).collect::<Vec<_>>(),
-    })
+fn kind_json<S: Serializer>(
+    k: &Option<IssuanceKind>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match k {
+        Some(k) => s.serialize_str(k.as_str()),
+        None => s.serialize_none(),
+    }
+}
+
+/// One event's fields, as `who` shows them (null where the log has none).
+#[derive(Debug, Clone, Serialize)]
+pub struct EventFields {
+    pub access_key_id: Option<String>,
+    pub aws_region: Option<String>,
+    pub error_code: Option<String>,
+    pub event_id: Option<String>,
+    pub event_name: Option<String>,
+    pub event_source: Option<String>,
+    #[serde(serialize_with = "time_json")]
+    pub event_time: Option<Millis>,
+    pub identity_arn: Option<String>,
+    pub identity_type: Option<String>,
+    pub read_only: Option<bool>,
+    pub recipient_account: Option<String>,
+    pub record_index: Option<u64>,
+    pub source_file: Option<String>,
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl EventFields {
+    fn read(frames: &Frames, row: usize) -> Result<EventFields> {
+        let c = Cols::new(&frames.events);
+        let s = |n: &str| -> Result<Option<String>> { Ok(c.s(n)?.get(row).map(String::from)) };
+        Ok(EventFields {
+            access_key_id: s("access_key_id")?,
+            aws_region: s("aws_region")?,
+            error_code: s("error_code")?,
+            event_id: s("event_id")?,
+            event_name: s("event_name")?,
+            event_source: s("event_source")?,
+            event_time: c.t("event_time")?.get(row),
+            identity_arn: s("identity_arn")?,
+            identity_type: s("identity_type")?,
+            read_only: c.b("read_only")?.get(row),
+            recipient_account: s("recipient_account")?,
+            record_index: c.u("record_index")?.get(row),
+            source_file: s("source_file")?,
+            source_ip: s("source_ip")?,
+            user_agent: s("user_agent")?,
+        })
+    }
+}
+
+/// The identity that called the issuance of a session.
+#[derive(Debug, Clone, Serialize)]
+pub struct Caller {
+    pub access_key_id: Option<String>,
+    pub account: Option<String>,
+    pub arn: Option<String>,
+    pub principal_id: Option<String>,
+    /// userIdentity.type.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+}
+
+/// An issuance event that proves a session (one per copy of a cross-account call).
+#[derive(Debug, Clone, Serialize)]
+pub struct IssuanceEvidence {
+    pub event_id: Option<String>,
+    pub recipient_account: Option<String>,
+    pub record_index: u64,
+    pub source_file: Option<String>,
+}
+
+/// One hop of a provenance chain: a session and how it was issued.
+#[derive(Debug, Clone, Serialize)]
+pub struct Hop {
+    pub account: Option<String>,
+    pub caller: Caller,
+    /// The role of this session already appears higher up the chain.
+    pub cycle: bool,
+    pub evidence: Vec<IssuanceEvidence>,
+    #[serde(serialize_with = "time_json")]
+    pub expires_at: Option<Millis>,
+    /// False for a session synthesised from its own events (issuance not in the input).
+    pub issuance_in_input: bool,
+    #[serde(serialize_with = "time_json")]
+    pub issued_at: Option<Millis>,
+    pub issued_key: Option<String>,
+    #[serde(serialize_with = "kind_json")]
+    pub kind: Option<IssuanceKind>,
+    /// Confidence of the link from this session to its caller.
+    #[serde(serialize_with = "confidence_json")]
+    pub link: Confidence,
+    pub mfa: bool,
+    pub role_arn: Option<String>,
+    pub session_arn: Option<String>,
+    pub session_id: String,
+    pub session_name: Option<String>,
+    pub source_identity: Option<String>,
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl Hop {
+    fn of(s: &Session) -> Hop {
+        let link = match &s.caller {
+            Link::Session(_, c) | Link::Origin(_, c) => *c,
+        };
+        Hop {
+            account: s.account.clone(),
+            caller: Caller {
+                access_key_id: s.caller_identity.access_key_id.clone(),
+                account: s.caller_identity.account.clone(),
+                arn: s.caller_identity.arn.clone(),
+                principal_id: s.caller_identity.principal_id.clone(),
+                kind: s.caller_identity.kind.clone(),
+            },
+            cycle: s.cycle,
+            evidence: s
+                .issuance
+                .iter()
+                .map(|e| IssuanceEvidence {
+                    event_id: e.event_id.clone(),
+                    recipient_account: e.recipient_account.clone(),
+                    record_index: e.record_index,
+                    source_file: e.source_file.clone(),
+                })
+                .collect(),
+            expires_at: s.expiration,
+            issuance_in_input: !s.orphan,
+            issued_at: s.issued_at,
+            issued_key: s.issued_key.clone(),
+            kind: s.kind,
+            link,
+            mfa: s.mfa,
+            role_arn: s.role_arn.clone(),
+            session_arn: s.session_arn.clone(),
+            session_id: s.id.clone(),
+            session_name: s.session_name.clone(),
+            source_identity: s.source_identity.clone(),
+            source_ip: s.source_ip.clone(),
+            user_agent: s.user_agent.clone(),
+        }
+    }
+}
+
+/// Who is behind a session or an event: the origin, then every hop down to the session.
+#[derive(Debug, Clone, Serialize)]
+pub struct Provenance {
+    /// The chain of roles, `>`-separated (empty without a session).
+    pub chain: String,
+    #[serde(serialize_with = "confidence_json")]
+    pub confidence: Confidence,
+    pub depth: usize,
+    /// Origin first; empty for an event signed without a session.
+    pub hops: Vec<Hop>,
+    pub origin: String,
+    pub source_identity: Option<String>,
+}
+
+impl Provenance {
+    /// The provenance of session `s`.
+    fn of_session(at: &Attributed, s: usize) -> Provenance {
+        let path = at.graph.ancestry(s);
+        let top = &at.graph.sessions[path[0]];
+        let se = &at.graph.sessions[s];
+        Provenance {
+            chain: se.chain.join(">"),
+            confidence: se.confidence,
+            depth: se.chain.len(),
+            hops: path
+                .iter()
+                .map(|&i| Hop::of(&at.graph.sessions[i]))
+                .collect(),
+            origin: top.origin.clone(),
+            source_identity: se.source_identity.clone(),
+        }
+    }
+
+    /// The provenance of an event: its session's, or its origin's when it has none.
+    fn of_event(at: &Attributed, a: &Attribution) -> Provenance {
+        match a.session {
+            Some(s) => Provenance::of_session(at, s),
+            None => Provenance {
+                chain: String::new(),
+                confidence: a.confidence,
+                depth: 0,
+                hops: Vec::new(),
+                origin: a.origin.clone(),
+                source_identity: a.source_identity.clone(),
+            },
+        }
+    }
+}
+
+/// The attribution of one event.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventAttribution {
+    pub chain: String,
+    #[serde(serialize_with = "confidence_json")]
+    pub confidence: Confidence,
+    pub depth: usize,
+    pub origin: String,
+    pub session_id: Option<String>,
+    pub source_identity: Option<String>,
+}
+
+/// One thing `who` found for an id. JSON: an object whose `match` is `event`, `session` or
+/// `principal`.
+#[derive(Debug, Clone)]
+pub enum WhoMatch {
+    /// The id is an event id (both copies of a cross-account event match).
+    Event {
+        event: EventFields,
+        attribution: EventAttribution,
+        provenance: Provenance,
+    },
+    /// The id is an issued key, a session ARN or a session id.
+    Session { provenance: Provenance },
+    /// The id is a principalId or a long-term key seen on events: one match per distinct
+    /// attribution behind it, with an example event.
+    Principal {
+        example_event: EventFields,
+        provenance: Provenance,
+    },
+}
+
+impl WhoMatch {
+    pub fn provenance(&self) -> &Provenance {
+        match self {
+            WhoMatch::Event { provenance, .. }
+            | WhoMatch::Session { provenance }
+            | WhoMatch::Principal { provenance, .. } => provenance,
+        }
+    }
+}
+
+impl Serialize for WhoMatch {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        // Keys in alphabetical order, as everywhere in the JSON answers.
+        match self {
+            WhoMatch::Event {
+                event,
+                attribution,
+                provenance,
+            } => {
+                let mut m = s.serialize_struct("WhoMatch", 4)?;
+                m.serialize_field("attribution", attribution)?;
+                m.serialize_field("event", event)?;
+                m.serialize_field("match", "event")?;
+                m.serialize_field("provenance", provenance)?;
+                m.end()
+            }
+            WhoMatch::Session { provenance } => {
+                let mut m = s.serialize_struct("WhoMatch", 2)?;
+                m.serialize_field("match", "session")?;
+                m.serialize_field("provenance", provenance)?;
+                m.end()
+            }
+            WhoMatch::Principal {
+                example_event,
+                provenance,
+            } => {
+                let mut m = s.serialize_struct("WhoMatch", 3)?;
+                m.serialize_field("example_event", example_event)?;
+                m.serialize_field("match", "principal")?;
+                m.serialize_field("provenance", provenance)?;
+                m.end()
+            }
+        }
+    }
+}
+
+/// What `who` found for an id.
+#[derive(Debug, Clone, Serialize)]
+pub struct WhoAnswer {
+    pub matches: Vec<WhoMatch>,
+    pub query: String,
 }
 
 /// The events columns `who` reads.
@@ -319,12 +547,6 @@ pub fn who_rows(frames: &Frames, id: &str) -> Result<Vec<usize>> {
         .collect())
 }
 
-/// What `who` found for an id.
-pub struct WhoAnswer {
-    pub query: String,
-    pub matches: Vec<Value>,
-}
-
 /// Finds events, sessions or principals matching `id` and explains who is behind each.
 pub fn who(frames: &Frames, at: &Attributed, id: &str) -> Result<WhoAnswer> {
     let c = Cols::new(&frames.events);
@@ -334,16 +556,18 @@ pub fn who(frames: &Frames, at: &Attributed, id: &str) -> Result<WhoAnswer> {
     for (row, e) in eid.iter().enumerate() {
         if e == Some(id) {
             let a = at.of(row);
-            let prov = match a.session {
-                Some(s) => provenance_json(at, s),
-                None => {
-                    json!({"origin": a.origin, "confidence": a.confidence.as_str(), "chain": "", "depth": 0, "source_identity": a.source_identity, "hops": []})
-                }
-            };
-            matches.push(json!({"match": "event", "event": event_json(frames, row)?, "attribution": {
-                "origin": a.origin, "chain": a.chain_string(), "depth": a.depth(), "confidence": a.confidence.as_str(), "source_identity": a.source_identity,
-                "session_id": a.session.map(|s| at.graph.sessions[s].id.clone()),
-            }, "provenance": prov}));
+            matches.push(WhoMatch::Event {
+                event: EventFields::read(frames, row)?,
+                attribution: EventAttribution {
+                    chain: a.chain_string(),
+                    confidence: a.confidence,
+                    depth: a.depth(),
+                    origin: a.origin.clone(),
+                    session_id: a.session.map(|s| at.graph.sessions[s].id.clone()),
+                    source_identity: a.source_identity.clone(),
+                },
+                provenance: Provenance::of_event(at, a),
+            });
         }
     }
     // 2. An issued key or a session ARN / session id.
@@ -354,7 +578,9 @@ pub fn who(frames: &Frames, at: &Attributed, id: &str) -> Result<WhoAnswer> {
         ss.sort_unstable();
         ss.dedup();
         for s in ss {
-            matches.push(json!({"match": "session", "provenance": provenance_json(at, s)}));
+            matches.push(WhoMatch::Session {
+                provenance: Provenance::of_session(at, s),
+            });
         }
     }
     // 3. A principalId or a long-term key seen on events: the distinct attributions behind it.
@@ -366,146 +592,19 @@ pub fn who(frames: &Frames, at: &Attributed, id: &str) -> Result<WhoAnswer> {
             if pid.get(row) == Some(id) || key.get(row) == Some(id) {
                 let a = at.of(row);
                 if seen.insert((a.session, a.origin.clone())) {
-                    let prov = match a.session {
-                        Some(s) => provenance_json(at, s),
-                        None => {
-                            json!({"origin": a.origin, "confidence": a.confidence.as_str(), "chain": "", "depth": 0, "source_identity": a.source_identity, "hops": []})
-                        }
-                    };
-                    matches.push(json!({"match": "principal", "example_event": event_json(frames, row)?, "provenance": prov}));
+                    matches.push(WhoMatch::Principal {
+                        example_event: EventFields::read(frames, row)?,
+                        provenance: Provenance::of_event(at, a),
+                    });
                 }
             }
         }
     }
     Ok(WhoAnswer {
-        query: id.to_string(),
         matches,
+        query: id.to_string(),
     })
 }
-
-/// A JSON value as terminal-safe text (`-` for null).
-fn text(v: &Value) -> String {
-    match v {
-        Value::Null => "-".into(),
-        Value::String(s) => term(s).into_owned(),
-        other => term(&other.to_string()).into_owned(),
-    }
-}
-
-/// Renders a `who` answer as a readable tree.
-pub fn write_who_text(a: &WhoAnswer, out: &mut dyn Write) -> std::io::Result<()> {
-    let t = text;
-    for (n, m) in a.matches.iter().enumerate() {
-        if n > 0 {
-            writeln!(out)?;
-        }
-        let prov = &m["provenance"];
-        if let Some(ev) = m.get("event").or_else(|| m.get("example_event")) {
-            writeln!(
-                out,
-                "{} {} {} by {} in account {} ({}) at {}",
-                if m["match"] == "event" {
-                    "event"
-                } else {
-                    "example event"
-                },
-                t(&ev["event_id"]),
-                t(&ev["event_name"]),
-                t(&ev["identity_arn"]),
-                t(&ev["recipient_account"]),
-                t(&ev["aws_region"]),
-                t(&ev["event_time"])
-            )?;
-            writeln!(
-                out,
-                "  from {}  user agent {}  key {}",
-                t(&ev["source_ip"]),
-                t(&ev["user_agent"]),
-                t(&ev["access_key_id"])
-            )?;
-            writeln!(
-                out,
-                "  evidence: {}#{}",
-                t(&ev["source_file"]),
-                t(&ev["record_index"])
-            )?;
-        }
-        writeln!(
-            out,
-            "WHO: {}   (confidence {}, depth {})",
-            t(&prov["origin"]),
-            t(&prov["confidence"]),
-            t(&prov["depth"])
-        )?;
-        if let Some(si) = prov["source_identity"].as_str() {
-            writeln!(out, "  sourceIdentity: {}", term(si))?;
-        }
-        writeln!(out, "{}", t(&prov["origin"]))?;
-        let hops = prov["hops"].as_array().cloned().unwrap_or_default();
-        for (d, h) in hops.iter().enumerate() {
-            let ind = "   ".repeat(d);
-            let orphan = h["issuance_in_input"] == Value::Bool(false);
-            let what = if orphan {
-                "session whose issuance is not in the input".to_string()
-            } else {
-                format!("{} at {}", t(&h["kind"]), t(&h["issued_at"]))
-            };
-            writeln!(out, "{ind}└─ {what} → {}", t(&h["role_arn"]))?;
-            if orphan {
-                writeln!(
-                    out,
-                    "{ind}     session {}  key {}  issued at {} (creationDate on its events)",
-                    t(&h["session_name"]),
-                    t(&h["issued_key"]),
-                    t(&h["issued_at"])
-                )?;
-                continue;
-            }
-            writeln!(
-                out,
-                "{ind}     session {}  key {}  expires {}",
-                t(&h["session_name"]),
-                t(&h["issued_key"]),
-                t(&h["expires_at"])
-            )?;
-            writeln!(
-                out,
-                "{ind}     caller {} from {}  user agent {}",
-                t(&h["caller"]["arn"]),
-                t(&h["source_ip"]),
-                t(&h["user_agent"])
-            )?;
-            writeln!(
-                out,
-                "{ind}     MFA {}  sourceIdentity {}  link {}{}",
-                if h["mfa"] == Value::Bool(true) {
-                    "yes"
-                } else {
-                    "no"
-                },
-                t(&h["source_identity"]),
-                t(&h["link"]),
-                if h["cycle"] == Value::Bool(true) {
-                    "  (role repeats higher in the chain)"
-                } else {
-                    ""
-                }
-            )?;
-            for e in h["evidence"].as_array().into_iter().flatten() {
-                writeln!(
-                    out,
-                    "{ind}     proof: eventID {} (account {}) in {}#{}",
-                    t(&e["event_id"]),
-                    t(&e["recipient_account"]),
-                    t(&e["source_file"]),
-                    t(&e["record_index"])
-                )?;
-            }
-        }
-    }
-    Ok(())
-}
-
 /// The target of a `trace`.
 pub enum TraceTarget {
     Origin(String),
@@ -531,15 +630,68 @@ pub fn trace_target(frames: &Frames, at: &Attributed, arg: &str) -> Result<Optio
     Ok(None)
 }
 
+/// One session of a trace.
+#[derive(Debug, Clone, Serialize)]
+pub struct TraceSession {
+    pub account: Option<String>,
+    #[serde(serialize_with = "confidence_json")]
+    pub confidence: Confidence,
+    pub cross_account: bool,
+    pub depth: usize,
+    #[serde(serialize_with = "time_json")]
+    pub expires_at: Option<Millis>,
+    #[serde(serialize_with = "time_json")]
+    pub issued_at: Option<Millis>,
+    /// The session id of the parent session.
+    pub parent: Option<String>,
+    pub role_arn: Option<String>,
+    pub session_id: String,
+}
+
+/// One event of a trace's timeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct TraceEvent {
+    pub aws_region: Option<String>,
+    pub chain: String,
+    pub error_code: Option<String>,
+    pub event_id: Option<String>,
+    pub event_name: Option<String>,
+    pub event_source: Option<String>,
+    #[serde(serialize_with = "time_json")]
+    pub event_time: Option<Millis>,
+    /// readOnly is false.
+    pub mutating: bool,
+    pub recipient_account: Option<String>,
+    pub session_id: Option<String>,
+    pub source_ip: Option<String>,
+}
+
+/// The blast radius of an identity.
+#[derive(Debug, Clone, Serialize)]
+pub struct Trace {
+    /// Every account reached: the sessions' accounts and the events' recipient accounts.
+    pub accounts: BTreeSet<String>,
+    /// Events on the timeline.
+    pub events: usize,
+    pub mutating_events: u64,
+    pub roles: BTreeSet<String>,
+    /// The sessions descending from the target, in session order.
+    pub sessions: Vec<TraceSession>,
+    /// The origin, or the `;`-separated ids of the target sessions.
+    pub target: String,
+    /// Every action they took, in event order.
+    pub timeline: Vec<TraceEvent>,
+}
+
 /// Blast radius: every session descending from the target, every account and role reached, and
 /// the timeline of every action they took.
-pub fn trace_json(
+pub fn trace(
     frames: &Frames,
     at: &Attributed,
     target: &TraceTarget,
     since: Option<Millis>,
     until: Option<Millis>,
-) -> Result<Value> {
+) -> Result<Trace> {
     let sessions: Vec<usize> = match target {
         TraceTarget::Origin(o) => at.graph.sessions_of_origin(o),
         TraceTarget::Sessions(ss) => {
@@ -569,6 +721,7 @@ pub fn trace_json(
         c.s("error_code")?,
         c.s("event_id")?,
     );
+    let own = |v: Option<&str>| v.map(String::from);
     let mut timeline = Vec::new();
     let mut accounts = BTreeSet::new();
     let mut roles = BTreeSet::new();
@@ -609,132 +762,190 @@ pub fn trace_json(
         if let Some(a) = acct.get(row) {
             accounts.insert(a.to_string());
         }
-        timeline.push(json!({
-            "event_time": t.map(format_time),
-            "event_id": eid.get(row),
-            "event_name": name.get(row),
-            "event_source": src.get(row),
-            "recipient_account": acct.get(row),
-            "aws_region": region.get(row),
-            "source_ip": ip.get(row),
-            "mutating": mutates,
-            "error_code": err.get(row),
-            "session_id": a.session.map(|s| at.graph.sessions[s].id.clone()),
-            "chain": a.chain_string(),
-        }));
+        timeline.push(TraceEvent {
+            aws_region: own(region.get(row)),
+            chain: a.chain_string(),
+            error_code: own(err.get(row)),
+            event_id: own(eid.get(row)),
+            event_name: own(name.get(row)),
+            event_source: own(src.get(row)),
+            event_time: t,
+            mutating: mutates,
+            recipient_account: own(acct.get(row)),
+            session_id: a.session.map(|s| at.graph.sessions[s].id.clone()),
+            source_ip: own(ip.get(row)),
+        });
     }
-    let tree: Vec<Value> = sessions
+    let tree: Vec<TraceSession> = sessions
         .iter()
         .map(|&s| {
             let se = &at.graph.sessions[s];
-            json!({
-                "session_id": se.id,
-                "parent": se.parent.map(|p| at.graph.sessions[p].id.clone()),
-                "depth": se.chain.len(),
-                "role_arn": se.role_arn,
-                "account": se.account,
-                "issued_at": opt_time(se.issued_at),
-                "expires_at": opt_time(se.expiration),
-                "confidence": se.confidence.as_str(),
-                "cross_account": is_cross_account(se),
-            })
+            TraceSession {
+                account: se.account.clone(),
+                confidence: se.confidence,
+                cross_account: is_cross_account(se),
+                depth: se.chain.len(),
+                expires_at: se.expiration,
+                issued_at: se.issued_at,
+                parent: se.parent.map(|p| at.graph.sessions[p].id.clone()),
+                role_arn: se.role_arn.clone(),
+                session_id: se.id.clone(),
+            }
         })
         .collect();
-    Ok(json!({
-        "target": match target { TraceTarget::Origin(o) => o.clone(), TraceTarget::Sessions(ss) => ss.iter().map(|&s| at.graph.sessions[s].id.clone()).collect::<Vec<_>>().join(";") },
-        "sessions": tree,
-        "accounts": accounts,
-        "roles": roles,
-        "events": timeline.len(),
-        "mutating_events": mutating,
-        "timeline": timeline,
-    }))
+    Ok(Trace {
+        accounts,
+        events: timeline.len(),
+        mutating_events: mutating,
+        roles,
+        sessions: tree,
+        target: match target {
+            TraceTarget::Origin(o) => o.clone(),
+            TraceTarget::Sessions(ss) => ss
+                .iter()
+                .map(|&s| at.graph.sessions[s].id.clone())
+                .collect::<Vec<_>>()
+                .join(";"),
+        },
+        timeline,
+    })
 }
 
-/// Renders a trace as text.
-pub fn write_trace_text(v: &Value, out: &mut dyn Write) -> std::io::Result<()> {
-    let t = text;
-    writeln!(out, "TRACE {}", t(&v["target"]))?;
-    let sessions = v["sessions"].as_array().cloned().unwrap_or_default();
-    writeln!(out, "sessions ({}):", sessions.len())?;
-    let ids: BTreeSet<String> = sessions.iter().map(|s| t(&s["session_id"])).collect();
-    fn walk(
-        out: &mut dyn Write,
-        sessions: &[Value],
-        parent: Option<&str>,
-        depth: usize,
-        ids: &BTreeSet<String>,
-        t: &dyn Fn(&Value) -> String,
-    ) -> std::io::Result<()> {
-        for s in sessions {
-            let p = s["parent"].as_str();
-            let is_root = parent.is_none() && p.is_none_or(|p| !ids.contains(p));
-            if (parent.is_none() && is_root) || (parent.is_some() && p == parent) {
-                writeln!(
-                    out,
-                    "{}└─ {} → {} in {} at {} ({}{})",
-                    "   ".repeat(depth),
-                    t(&s["session_id"]),
-                    t(&s["role_arn"]),
-                    t(&s["account"]),
-                    t(&s["issued_at"]),
-                    t(&s["confidence"]),
-                    if s["cross_account"] == Value::Bool(true) {
-                        ", cross-account"
-                    } else {
-                        ""
-                    }
-                )?;
-                let id = s["session_id"].as_str().unwrap_or("");
-                walk(out, sessions, Some(id), depth + 1, ids, t)?;
-            }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The JSON of `x` as serde writes it and as a `serde_json::Value` (sorted keys) writes it.
+    fn assert_keys_sorted<T: Serialize>(x: &T) {
+        let direct = serde_json::to_string_pretty(x).unwrap();
+        let value = serde_json::to_string_pretty(&serde_json::to_value(x).unwrap()).unwrap();
+        assert_eq!(direct, value);
+    }
+
+    fn event() -> EventFields {
+        EventFields {
+            access_key_id: Some("AKIA".into()),
+            aws_region: Some("us-east-1".into()),
+            error_code: None,
+            event_id: Some("e1".into()),
+            event_name: Some("GetObject".into()),
+            event_source: Some("s3.amazonaws.com".into()),
+            event_time: Some(0),
+            identity_arn: None,
+            identity_type: Some("IAMUser".into()),
+            read_only: Some(true),
+            recipient_account: Some("111111111111".into()),
+            record_index: Some(3),
+            source_file: Some("f.json".into()),
+            source_ip: None,
+            user_agent: None,
         }
-        Ok(())
     }
-    walk(out, &sessions, None, 0, &ids, &t)?;
-    writeln!(
-        out,
-        "accounts reached: {}",
-        v["accounts"]
-            .as_array()
-            .map(|a| a.iter().map(&t).collect::<Vec<_>>().join(", "))
-            .unwrap_or_default()
-    )?;
-    writeln!(
-        out,
-        "roles reached: {}",
-        v["roles"]
-            .as_array()
-            .map(|a| a.iter().map(&t).collect::<Vec<_>>().join(", "))
-            .unwrap_or_default()
-    )?;
-    writeln!(
-        out,
-        "timeline ({} events, {} mutating, marked *):",
-        t(&v["events"]),
-        t(&v["mutating_events"])
-    )?;
-    for e in v["timeline"].as_array().into_iter().flatten() {
-        writeln!(
-            out,
-            "  {} {} {}:{} {} {} from {}{}",
-            if e["mutating"] == Value::Bool(true) {
-                "*"
-            } else {
-                " "
-            },
-            t(&e["event_time"]),
-            t(&e["event_source"]).trim_end_matches(".amazonaws.com"),
-            t(&e["event_name"]),
-            t(&e["recipient_account"]),
-            t(&e["aws_region"]),
-            t(&e["source_ip"]),
-            if e["error_code"].is_null() {
-                String::new()
-            } else {
-                format!(" [{}]", t(&e["error_code"]))
-            }
-        )?;
+
+    fn provenance() -> Provenance {
+        Provenance {
+            chain: "arn:aws:iam::1:role/a".into(),
+            confidence: Confidence::Exact,
+            depth: 1,
+            hops: vec![Hop {
+                account: Some("1".into()),
+                caller: Caller {
+                    access_key_id: None,
+                    account: Some("1".into()),
+                    arn: Some("arn:aws:iam::1:user/u".into()),
+                    principal_id: None,
+                    kind: Some("IAMUser".into()),
+                },
+                cycle: false,
+                evidence: vec![IssuanceEvidence {
+                    event_id: Some("e0".into()),
+                    recipient_account: None,
+                    record_index: 0,
+                    source_file: Some("f.json".into()),
+                }],
+                expires_at: Some(1),
+                issuance_in_input: true,
+                issued_at: None,
+                issued_key: Some("ASIA".into()),
+                kind: Some(IssuanceKind::ALL[0]),
+                link: Confidence::Exact,
+                mfa: true,
+                role_arn: None,
+                session_arn: None,
+                session_id: "ASIA@x".into(),
+                session_name: None,
+                source_identity: None,
+                source_ip: None,
+                user_agent: None,
+            }],
+            origin: "arn:aws:iam::1:user/u".into(),
+            source_identity: None,
+        }
     }
-    Ok(())
+
+    /// The answers' fields are declared in alphabetical order: their JSON is what it was when
+    /// they were `serde_json::Value` maps.
+    #[test]
+    fn json_keys_sorted() {
+        // Value maps sort their keys (serde_json without `preserve_order`).
+        let v = serde_json::json!({"b": 1, "a": 2});
+        assert_eq!(serde_json::to_string(&v).unwrap(), r#"{"a":2,"b":1}"#);
+        let who = WhoAnswer {
+            matches: vec![
+                WhoMatch::Event {
+                    event: event(),
+                    attribution: EventAttribution {
+                        chain: String::new(),
+                        confidence: Confidence::Exact,
+                        depth: 0,
+                        origin: "o".into(),
+                        session_id: None,
+                        source_identity: Some("s".into()),
+                    },
+                    provenance: provenance(),
+                },
+                WhoMatch::Session {
+                    provenance: provenance(),
+                },
+                WhoMatch::Principal {
+                    example_event: event(),
+                    provenance: provenance(),
+                },
+            ],
+            query: "q".into(),
+        };
+        assert_keys_sorted(&who);
+        let trace = Trace {
+            accounts: ["1".to_string()].into(),
+            events: 1,
+            mutating_events: 0,
+            roles: BTreeSet::new(),
+            sessions: vec![TraceSession {
+                account: None,
+                confidence: Confidence::Exact,
+                cross_account: false,
+                depth: 1,
+                expires_at: None,
+                issued_at: Some(0),
+                parent: None,
+                role_arn: None,
+                session_id: "s".into(),
+            }],
+            target: "t".into(),
+            timeline: vec![TraceEvent {
+                aws_region: None,
+                chain: String::new(),
+                error_code: None,
+                event_id: Some("e".into()),
+                event_name: None,
+                event_source: None,
+                event_time: Some(0),
+                mutating: true,
+                recipient_account: None,
+                session_id: None,
+                source_ip: None,
+            }],
+        };
+        assert_keys_sorted(&trace);
+    }
 }

@@ -4,7 +4,8 @@
 //! - `attribution`: `attribute`'s output in bounded memory (spilled runs, merged in time order);
 //! - `report`: the HTML and Markdown report and its CSV/JSON tables;
 //! - `export`: the session graph as DOT, GraphML, JSON or Neo4j import CSV;
-//! - `timeline`: attributed events as a Timesketch timeline.
+//! - `timeline`: attributed events as a Timesketch timeline;
+//! - `text`: the text renderings of the `who` and `trace` answers.
 //!
 //! Strings from the logs are escaped for each format with `trailgraph_log::escape`.
 
@@ -12,4 +13,5 @@ pub mod attribution;
 pub mod export;
 pub mod render;
 pub mod report;
+pub mod text;
 pub mod timeline;

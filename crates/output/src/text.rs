@@ -1,0 +1,212 @@
+//! The text renderings of `who` and `trace`: one renderer per answer, reading its typed struct.
+//! Every string from the logs goes through `trailgraph_log::escape::term`; a missing value
+//! prints as `-`.
+
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+use std::io::{Result, Write};
+use trailgraph_analysis::answer::{Trace, TraceSession, WhoAnswer, WhoMatch};
+use trailgraph_log::escape::term;
+use trailgraph_log::model::{format_time, Millis};
+
+/// A string as terminal-safe text, `-` when missing.
+fn t(v: &Option<String>) -> Cow<'_, str> {
+    v.as_deref().map_or(Cow::Borrowed("-"), term)
+}
+
+/// A time as `2024-03-01T12:00:00Z`, `-` when missing.
+fn time(v: Option<Millis>) -> String {
+    v.map_or_else(|| "-".to_string(), format_time)
+}
+
+/// A number, `-` when missing.
+fn num(v: Option<u64>) -> String {
+    v.map_or_else(|| "-".to_string(), |n| n.to_string())
+}
+
+/// Renders a `who` answer as a readable tree.
+pub fn write_who(a: &WhoAnswer, out: &mut dyn Write) -> Result<()> {
+    for (n, m) in a.matches.iter().enumerate() {
+        if n > 0 {
+            writeln!(out)?;
+        }
+        let event = match m {
+            WhoMatch::Event { event, .. } => Some(("event", event)),
+            WhoMatch::Principal { example_event, .. } => Some(("example event", example_event)),
+            WhoMatch::Session { .. } => None,
+        };
+        if let Some((what, ev)) = event {
+            writeln!(
+                out,
+                "{what} {} {} by {} in account {} ({}) at {}",
+                t(&ev.event_id),
+                t(&ev.event_name),
+                t(&ev.identity_arn),
+                t(&ev.recipient_account),
+                t(&ev.aws_region),
+                time(ev.event_time)
+            )?;
+            writeln!(
+                out,
+                "  from {}  user agent {}  key {}",
+                t(&ev.source_ip),
+                t(&ev.user_agent),
+                t(&ev.access_key_id)
+            )?;
+            writeln!(
+                out,
+                "  evidence: {}#{}",
+                t(&ev.source_file),
+                num(ev.record_index)
+            )?;
+        }
+        let prov = m.provenance();
+        writeln!(
+            out,
+            "WHO: {}   (confidence {}, depth {})",
+            term(&prov.origin),
+            prov.confidence.as_str(),
+            prov.depth
+        )?;
+        if let Some(si) = &prov.source_identity {
+            writeln!(out, "  sourceIdentity: {}", term(si))?;
+        }
+        writeln!(out, "{}", term(&prov.origin))?;
+        for (d, h) in prov.hops.iter().enumerate() {
+            let ind = "   ".repeat(d);
+            let orphan = !h.issuance_in_input;
+            let what = if orphan {
+                "session whose issuance is not in the input".to_string()
+            } else {
+                format!(
+                    "{} at {}",
+                    h.kind.map_or("-", |k| k.as_str()),
+                    time(h.issued_at)
+                )
+            };
+            writeln!(out, "{ind}└─ {what} → {}", t(&h.role_arn))?;
+            if orphan {
+                writeln!(
+                    out,
+                    "{ind}     session {}  key {}  issued at {} (creationDate on its events)",
+                    t(&h.session_name),
+                    t(&h.issued_key),
+                    time(h.issued_at)
+                )?;
+                continue;
+            }
+            writeln!(
+                out,
+                "{ind}     session {}  key {}  expires {}",
+                t(&h.session_name),
+                t(&h.issued_key),
+                time(h.expires_at)
+            )?;
+            writeln!(
+                out,
+                "{ind}     caller {} from {}  user agent {}",
+                t(&h.caller.arn),
+                t(&h.source_ip),
+                t(&h.user_agent)
+            )?;
+            writeln!(
+                out,
+                "{ind}     MFA {}  sourceIdentity {}  link {}{}",
+                if h.mfa { "yes" } else { "no" },
+                t(&h.source_identity),
+                h.link.as_str(),
+                if h.cycle {
+                    "  (role repeats higher in the chain)"
+                } else {
+                    ""
+                }
+            )?;
+            for e in &h.evidence {
+                writeln!(
+                    out,
+                    "{ind}     proof: eventID {} (account {}) in {}#{}",
+                    t(&e.event_id),
+                    t(&e.recipient_account),
+                    t(&e.source_file),
+                    e.record_index
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Renders a trace as text: the session tree, what it reached, and the timeline.
+pub fn write_trace(v: &Trace, out: &mut dyn Write) -> Result<()> {
+    writeln!(out, "TRACE {}", term(&v.target))?;
+    writeln!(out, "sessions ({}):", v.sessions.len())?;
+    // The ids as printed: a session whose parent is not among them is a root.
+    let ids: BTreeSet<String> = v
+        .sessions
+        .iter()
+        .map(|s| term(&s.session_id).into_owned())
+        .collect();
+    fn walk(
+        out: &mut dyn Write,
+        sessions: &[TraceSession],
+        parent: Option<&str>,
+        depth: usize,
+        ids: &BTreeSet<String>,
+    ) -> Result<()> {
+        for s in sessions {
+            let p = s.parent.as_deref();
+            let is_root = parent.is_none() && p.is_none_or(|p| !ids.contains(p));
+            if (parent.is_none() && is_root) || (parent.is_some() && p == parent) {
+                writeln!(
+                    out,
+                    "{}└─ {} → {} in {} at {} ({}{})",
+                    "   ".repeat(depth),
+                    term(&s.session_id),
+                    t(&s.role_arn),
+                    t(&s.account),
+                    time(s.issued_at),
+                    s.confidence.as_str(),
+                    if s.cross_account {
+                        ", cross-account"
+                    } else {
+                        ""
+                    }
+                )?;
+                walk(out, sessions, Some(&s.session_id), depth + 1, ids)?;
+            }
+        }
+        Ok(())
+    }
+    walk(out, &v.sessions, None, 0, &ids)?;
+    let list = |set: &BTreeSet<String>| {
+        set.iter()
+            .map(|s| term(s).into_owned())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    writeln!(out, "accounts reached: {}", list(&v.accounts))?;
+    writeln!(out, "roles reached: {}", list(&v.roles))?;
+    writeln!(
+        out,
+        "timeline ({} events, {} mutating, marked *):",
+        v.events, v.mutating_events
+    )?;
+    for e in &v.timeline {
+        writeln!(
+            out,
+            "  {} {} {}:{} {} {} from {}{}",
+            if e.mutating { "*" } else { " " },
+            time(e.event_time),
+            t(&e.event_source).trim_end_matches(".amazonaws.com"),
+            t(&e.event_name),
+            t(&e.recipient_account),
+            t(&e.aws_region),
+            t(&e.source_ip),
+            match &e.error_code {
+                None => String::new(),
+                Some(c) => format!(" [{}]", term(c)),
+            }
+        )?;
+    }
+    Ok(())
+}
