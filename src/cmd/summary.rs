@@ -23,7 +23,7 @@ pub fn run(a: Settings) -> Result<ExitCode> {
     let s = Summary::compute(&loaded.frames, &loaded.stats, &loaded.problems)?;
     let mut out = open_output(a.output.as_deref())?;
     match a.json {
-        false => s.write_table(&mut out)?,
+        false => trailgraph_output::text::write_summary(&s, &mut out)?,
         true => {
             serde_json::to_writer_pretty(&mut out, &s.to_json())?;
             writeln!(out)?;

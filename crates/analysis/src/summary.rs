@@ -6,13 +6,12 @@ use polars::prelude::*;
 use rustc_hash::FxHashMap;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::io::Write;
-use trailgraph_log::escape::term;
 use trailgraph_log::ingest::{Problem, Stats};
 use trailgraph_log::model::{format_time, IssuanceKind};
 use trailgraph_store::Frames;
 
-const TOP: usize = 10;
+/// Event names and principals kept (most frequent first).
+pub const TOP: usize = 10;
 
 /// Everything `summary` reports.
 pub struct Summary {
@@ -170,82 +169,5 @@ impl Summary {
             "problems": self.problems.iter().map(|p| json!({"file": p.file, "position": p.position, "reason": p.reason})).collect::<Vec<_>>(),
             "warnings": self.warnings,
         })
-    }
-
-    pub fn write_table(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        let s = &self.stats;
-        writeln!(
-            out,
-            "Files      {} read, {} skipped",
-            s.files_read, s.files_skipped
-        )?;
-        for (k, v) in &s.files_skipped_by_reason {
-            writeln!(out, "             {v:>8}  skipped: {k}")?;
-        }
-        writeln!(
-            out,
-            "Records    {} read = {} events + {} duplicates + {} skipped",
-            s.records_read, s.events, s.duplicates, s.records_skipped
-        )?;
-        for (k, v) in &s.records_skipped_by_reason {
-            writeln!(out, "             {v:>8}  skipped: {}", term(k))?;
-        }
-        if s.non_record_objects > 0 {
-            writeln!(
-                out,
-                "           (also {} JSON objects beside the records that are not CloudTrail records, e.g. exporter metadata)",
-                s.non_record_objects
-            )?;
-        }
-        writeln!(
-            out,
-            "Data       {:.1} MB stored, {:.1} MB decompressed",
-            s.bytes_stored as f64 / 1e6,
-            s.bytes_raw as f64 / 1e6
-        )?;
-        writeln!(
-            out,
-            "Time       {} .. {}",
-            self.first.map(format_time).unwrap_or_else(|| "-".into()),
-            self.last.map(format_time).unwrap_or_else(|| "-".into())
-        )?;
-        let list = |out: &mut dyn Write,
-                    title: &str,
-                    v: &[(String, u64)],
-                    limit: usize|
-         -> std::io::Result<()> {
-            writeln!(out, "{title}")?;
-            for (k, n) in v.iter().take(limit) {
-                let k = if k.is_empty() { "(none)" } else { k };
-                writeln!(out, "  {n:>10}  {}", term(k))?;
-            }
-            if v.len() > limit {
-                writeln!(out, "  {:>10}  … {} more", "", v.len() - limit)?;
-            }
-            Ok(())
-        };
-        list(
-            out,
-            &format!("Accounts ({})", self.accounts.len()),
-            &self.accounts,
-            20,
-        )?;
-        list(
-            out,
-            &format!("Regions ({})", self.regions.len()),
-            &self.regions,
-            20,
-        )?;
-        list(out, "Event types", &self.event_types, 20)?;
-        list(out, "Top event names", &self.top_event_names, TOP)?;
-        list(out, "Top principals", &self.top_principals, TOP)?;
-        writeln!(out, "Issuances (events; failed in brackets)")?;
-        for (k, n) in &self.issuances {
-            writeln!(out, "  {n:>10}  {k} ({} failed)", self.issuances_failed[k])?;
-        }
-        for w in &self.warnings {
-            writeln!(out, "warning: {w}")?;
-        }
-        Ok(())
     }
 }

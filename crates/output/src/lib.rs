@@ -5,7 +5,7 @@
 //! - `report`: the HTML and Markdown report and its CSV/JSON tables;
 //! - `export`: the session graph as DOT, GraphML, JSON or Neo4j import CSV;
 //! - `timeline`: attributed events as a Timesketch timeline;
-//! - `text`: the text renderings of the `who` and `trace` answers.
+//! - `text`: the text renderings of the `who`, `trace` and `summary` answers.
 //!
 //! Strings from the logs are escaped for each format with `trailgraph_log::escape`.
 

@@ -47,17 +47,16 @@ pub fn write_report(
     )?;
     prof("anomalies", t0);
     let t0 = std::time::Instant::now();
-    let model = data::build(frames, at, summary, findings, inputs)?;
-    let pic = picture::build(&model);
+    let (model, source) = data::build(frames, at, summary, findings, inputs)?;
     prof("report model", t0);
     let t0 = std::time::Instant::now();
     std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
-    tables::write_all(&model, &pic, dir)?;
+    tables::write_all(&model, &source, dir)?;
     let t1 = std::time::Instant::now();
-    write_file(dir.join("report.html"), |w| html::write(&model, &pic, w))?;
+    write_file(dir.join("report.html"), |w| html::write(&model, w))?;
     prof("report.html", t1);
     let t1 = std::time::Instant::now();
-    write_file(dir.join("report.md"), |w| markdown::write(&model, &pic, w))?;
+    write_file(dir.join("report.md"), |w| markdown::write(&model, w))?;
     prof("report.md", t1);
     prof("write report files", t0);
     Ok(())

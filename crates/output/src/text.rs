@@ -1,11 +1,12 @@
-//! The text renderings of `who` and `trace`: one renderer per answer, reading its typed struct.
-//! Every string from the logs goes through `trailgraph_log::escape::term`; a missing value
-//! prints as `-`.
+//! The text renderings of `who`, `trace` and `summary`: one renderer per answer, reading its
+//! typed struct. Every string from the logs goes through `trailgraph_log::escape::term`; a
+//! missing value prints as `-`.
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::io::{Result, Write};
 use trailgraph_analysis::answer::{Trace, TraceSession, WhoAnswer, WhoMatch};
+use trailgraph_analysis::summary::{self, Summary};
 use trailgraph_log::escape::term;
 use trailgraph_log::model::{format_time, Millis};
 
@@ -207,6 +208,81 @@ pub fn write_trace(v: &Trace, out: &mut dyn Write) -> Result<()> {
                 Some(c) => format!(" [{}]", term(c)),
             }
         )?;
+    }
+    Ok(())
+}
+
+/// Renders a summary as the text table of `trailgraph summary`.
+pub fn write_summary(sum: &Summary, out: &mut dyn Write) -> Result<()> {
+    let s = &sum.stats;
+    writeln!(
+        out,
+        "Files      {} read, {} skipped",
+        s.files_read, s.files_skipped
+    )?;
+    for (k, v) in &s.files_skipped_by_reason {
+        writeln!(out, "             {v:>8}  skipped: {k}")?;
+    }
+    writeln!(
+        out,
+        "Records    {} read = {} events + {} duplicates + {} skipped",
+        s.records_read, s.events, s.duplicates, s.records_skipped
+    )?;
+    for (k, v) in &s.records_skipped_by_reason {
+        writeln!(out, "             {v:>8}  skipped: {}", term(k))?;
+    }
+    if s.non_record_objects > 0 {
+        writeln!(
+            out,
+            "           (also {} JSON objects beside the records that are not CloudTrail records, e.g. exporter metadata)",
+            s.non_record_objects
+        )?;
+    }
+    writeln!(
+        out,
+        "Data       {:.1} MB stored, {:.1} MB decompressed",
+        s.bytes_stored as f64 / 1e6,
+        s.bytes_raw as f64 / 1e6
+    )?;
+    writeln!(
+        out,
+        "Time       {} .. {}",
+        sum.first.map(format_time).unwrap_or_else(|| "-".into()),
+        sum.last.map(format_time).unwrap_or_else(|| "-".into())
+    )?;
+    let list =
+        |out: &mut dyn Write, title: &str, v: &[(String, u64)], limit: usize| -> Result<()> {
+            writeln!(out, "{title}")?;
+            for (k, n) in v.iter().take(limit) {
+                let k = if k.is_empty() { "(none)" } else { k };
+                writeln!(out, "  {n:>10}  {}", term(k))?;
+            }
+            if v.len() > limit {
+                writeln!(out, "  {:>10}  … {} more", "", v.len() - limit)?;
+            }
+            Ok(())
+        };
+    list(
+        out,
+        &format!("Accounts ({})", sum.accounts.len()),
+        &sum.accounts,
+        20,
+    )?;
+    list(
+        out,
+        &format!("Regions ({})", sum.regions.len()),
+        &sum.regions,
+        20,
+    )?;
+    list(out, "Event types", &sum.event_types, 20)?;
+    list(out, "Top event names", &sum.top_event_names, summary::TOP)?;
+    list(out, "Top principals", &sum.top_principals, summary::TOP)?;
+    writeln!(out, "Issuances (events; failed in brackets)")?;
+    for (k, n) in &sum.issuances {
+        writeln!(out, "  {n:>10}  {k} ({} failed)", sum.issuances_failed[k])?;
+    }
+    for w in &sum.warnings {
+        writeln!(out, "warning: {w}")?;
     }
     Ok(())
 }

@@ -1,18 +1,31 @@
-//! Everything the report shows, computed in a few linear passes over the frames: coverage
-//! (days with events per account and region, and the gaps between them), per-origin activity,
-//! the anomalies with their evidence rows, and the important events for the timeline.
+//! The report's view model, built once in a few linear passes over the frames: coverage (days
+//! with events per account and region, and the gaps between them), per-origin activity, the
+//! anomalies with their evidence, the important events for the timeline, and the picture of
+//! the chains. `Model` is plain values: `html` and `markdown` render it and read nothing else.
+//! The CSV/JSON tables also need every row of the timeline and the frames behind it: that is
+//! `TableSource`, which only `tables` reads.
 
+use super::picture::{self, origin_labels, role_display, Picture};
 use anyhow::Result;
-use polars::prelude::DataFrame;
+use polars::prelude::{DataFrame, Int64Chunked, StringChunked, UInt64Chunked};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use trailgraph_analysis::anomalies::Finding;
-use trailgraph_analysis::answer::{self, Usage};
+use trailgraph_analysis::answer;
 use trailgraph_analysis::summary::Summary;
 use trailgraph_graph::attribute::{single_chunk, Attributed, Cols};
-use trailgraph_log::model::{arn_account, format_time, IssuanceKind, Millis};
+use trailgraph_graph::graph::Attribution;
+use trailgraph_log::model::{arn_account, format_time, Confidence, IssuanceKind, Millis};
 use trailgraph_store::Frames;
+
+/// Rows shown in the HTML and Markdown tables; the CSV/JSON tables have everything.
+pub const TIMELINE_ROWS: usize = 250;
+pub const ORIGIN_ROWS: usize = 60;
+pub const COVERAGE_ROWS: usize = 40;
+pub const FINDINGS_SHOWN: usize = 100;
+pub const EVIDENCE_ROWS: usize = 10;
+pub const PROBLEMS_SHOWN: usize = 40;
 
 /// One day in milliseconds.
 pub const DAY: i64 = 86_400_000;
@@ -143,7 +156,7 @@ impl Category {
     }
 }
 
-/// One important event.
+/// One important event, as a row of the events frame.
 #[derive(Debug, Clone, Copy)]
 pub struct TimelineItem {
     /// Row in the events frame.
@@ -154,38 +167,130 @@ pub struct TimelineItem {
     pub rank: u8,
 }
 
-/// A finding with the rows of its evidence events and the sessions they belong to.
+/// The attribution of an event, as the report shows it.
+#[derive(Debug, Clone)]
+pub struct WhoView {
+    pub origin: String,
+    /// The origin's first display line (`picture::origin_labels`).
+    pub label: String,
+    /// The chain of roles, `>`-separated.
+    pub chain: String,
+    /// The last role of the chain, as shown in a box (`picture::role_display`).
+    pub role: Option<String>,
+    pub depth: usize,
+    pub confidence: Confidence,
+}
+
+impl WhoView {
+    fn of(a: &Attribution) -> WhoView {
+        WhoView {
+            origin: a.origin.clone(),
+            label: origin_labels(&a.origin).0,
+            chain: a.chain_string(),
+            role: a.chain.last().map(|r| role_display(r)),
+            depth: a.depth(),
+            confidence: a.confidence,
+        }
+    }
+}
+
+/// One event as the report shows it: evidence of a finding or a timeline row.
+#[derive(Debug, Clone)]
+pub struct EventView {
+    pub time: Option<Millis>,
+    pub event_name: Option<String>,
+    pub event_source: Option<String>,
+    pub recipient_account: Option<String>,
+    pub aws_region: Option<String>,
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub error_code: Option<String>,
+    pub event_id: Option<String>,
+    pub source_file: Option<String>,
+    pub record_index: Option<u64>,
+    pub who: WhoView,
+}
+
+/// A finding with its evidence and the sessions it touches.
 #[derive(Debug, Clone)]
 pub struct FindingView {
     pub finding: Finding,
-    pub rows: Vec<usize>,
-    pub sessions: Vec<usize>,
+    /// Ids of the sessions of its evidence events (and of its subject, when a session).
+    pub sessions: Vec<String>,
+    /// The evidence events shown: the first `EVIDENCE_ROWS`, in event order, of the first
+    /// `FINDINGS_SHOWN` findings (none for the others).
+    pub evidence: Vec<EventView>,
+    /// Evidence events among the events read (rows: both copies of a cross-account event).
+    pub evidence_found: usize,
+    /// Evidence event ids not among the events read.
+    pub evidence_missing: usize,
 }
 
-/// Everything the report renders.
-pub struct Model<'a> {
+/// One row of the timeline as shown.
+#[derive(Debug, Clone)]
+pub struct TimelineRow {
+    pub category: Category,
+    pub event: EventView,
+    /// The kinds of the findings that start here, or what an issuance issued (role name).
+    pub note: Option<String>,
+}
+
+/// The important events: how many per category, and the ones shown.
+#[derive(Debug, Clone)]
+pub struct TimelineView {
+    /// Important events in all.
+    pub total: usize,
+    /// Important events per category.
+    pub counts: BTreeMap<Category, u64>,
+    /// At most `TIMELINE_ROWS`: the most important first, then by time; in time order.
+    pub shown: Vec<TimelineRow>,
+    /// Events left out of `shown`, per category.
+    pub left_out: BTreeMap<Category, u64>,
+}
+
+/// Everything `report.html` and `report.md` show (and `summary.json` counts).
+pub struct Model {
+    /// The paths the user gave.
+    pub inputs: Vec<PathBuf>,
+    pub summary: Summary,
+    /// Events read.
+    pub events: usize,
+    pub sessions: usize,
+    /// Sessions at chain depth 2 or more.
+    pub chained_sessions: usize,
+    /// Sessions issued with a caller in another account.
+    pub cross_account_sessions: usize,
+    pub max_depth: usize,
+    pub coverage: Vec<Coverage>,
+    /// Distinct days with any event, sorted.
+    pub all_days: Vec<i64>,
+    /// Runs of days without any event between the first and the last day with events.
+    pub gaps: Vec<(i64, i64)>,
+    /// Days in `gaps`.
+    pub missing_days: i64,
+    /// Most active first.
+    pub origins: Vec<OriginRow>,
+    /// In the order of the detectors' output.
+    pub findings: Vec<FindingView>,
+    /// Findings per (kind, severity).
+    pub finding_kinds: BTreeMap<(String, String), usize>,
+    pub timeline: TimelineView,
+    pub picture: Picture,
+}
+
+/// What the CSV/JSON tables read besides the model: the frames and the attribution, and every
+/// important event as a frame row.
+pub struct TableSource<'a> {
     pub frames: &'a Frames,
     /// `frames.events` as one chunk per column (cheap row access).
     pub events: DataFrame,
     pub at: &'a Attributed,
-    pub inputs: Vec<PathBuf>,
-    pub summary: Summary,
-    pub usage: Usage,
-    pub coverage: Vec<Coverage>,
-    /// Distinct days with any event, sorted.
-    pub all_days: Vec<i64>,
-    pub origins: Vec<OriginRow>,
-    pub origin_index: FxHashMap<String, usize>,
-    pub findings: Vec<FindingView>,
-    /// Per session: the findings (indices into `findings`) whose evidence touches it.
-    pub session_findings: Vec<Vec<u32>>,
-    pub cross_account: Vec<bool>,
+    /// Every important event, in event order.
     pub timeline: Vec<TimelineItem>,
     /// Per issuance event (recipient account, event id): the session it issued.
-    pub issued_by_event: FxHashMap<(Option<String>, String), usize>,
+    issued_by_event: FxHashMap<(Option<String>, String), usize>,
     /// Finding kinds whose first event is this row.
     pub anomaly_rows: BTreeMap<usize, Vec<String>>,
-    pub max_depth: usize,
 }
 
 /// (account, region) of an event, borrowed from the frame.
@@ -209,7 +314,7 @@ pub fn build<'a>(
     summary: Summary,
     findings: Vec<Finding>,
     inputs: &[PathBuf],
-) -> Result<Model<'a>> {
+) -> Result<(Model, TableSource<'a>)> {
     let events = single_chunk(&frames.events);
     let usage = answer::usage(frames, at)?;
     let sessions = &at.graph.sessions;
@@ -267,7 +372,8 @@ pub fn build<'a>(
     };
     let mut session_findings: Vec<Vec<u32>> = vec![Vec::new(); sessions.len()];
     let mut anomaly_rows: BTreeMap<usize, Vec<String>> = BTreeMap::new();
-    let mut views = Vec::with_capacity(findings.len());
+    // Per finding: its evidence rows and its sessions.
+    let mut evidence: Vec<(Vec<usize>, Vec<usize>)> = Vec::with_capacity(findings.len());
     for (fi, f) in findings.iter().enumerate() {
         let mut rows: Vec<usize> = std::iter::once(&f.first_event_id)
             .chain(f.event_ids.iter())
@@ -294,11 +400,7 @@ pub fn build<'a>(
         let oi = intern(&f.origin, &mut origins);
         origins[oi].findings += 1;
         // A finding counts once per origin even if its sessions share it.
-        views.push(FindingView {
-            finding: f.clone(),
-            rows,
-            sessions: ss,
-        });
+        evidence.push((rows, ss));
     }
     for v in anomaly_rows.values_mut() {
         v.sort();
@@ -453,37 +555,153 @@ pub fn build<'a>(
             .cmp(&a.activity())
             .then_with(|| a.origin.cmp(&b.origin))
     });
-    let origin_index = origins
+    let origin_index: FxHashMap<String, usize> = origins
         .iter()
         .enumerate()
         .map(|(i, o)| (o.origin.clone(), i))
         .collect();
+    let picture = picture::build(&picture::Inputs {
+        at,
+        session_events: &usage.events,
+        session_findings: &session_findings,
+        cross_account: &cross_account,
+        origins: &origins,
+        origin_index: &origin_index,
+    });
 
-    Ok(Model {
+    let source = TableSource {
         frames,
         events,
         at,
-        inputs: inputs.to_vec(),
-        summary,
-        usage,
-        coverage,
-        all_days: all_days.into_iter().collect(),
-        origins,
-        origin_index,
-        findings: views,
-        session_findings,
-        cross_account,
         timeline,
         issued_by_event,
         anomaly_rows,
+    };
+    let ec = EventCols::new(&source.events)?;
+    let mut finding_kinds: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let findings: Vec<FindingView> = findings
+        .into_iter()
+        .zip(evidence)
+        .enumerate()
+        .map(|(fi, (finding, (rows, ss)))| {
+            *finding_kinds
+                .entry((
+                    finding.kind.as_str().to_string(),
+                    finding.severity.as_str().to_string(),
+                ))
+                .or_default() += 1;
+            let found: BTreeSet<&str> = rows.iter().filter_map(|&r| ec.eid.get(r)).collect();
+            let evidence_missing = finding
+                .event_ids
+                .iter()
+                .filter(|e| !found.contains(e.as_str()))
+                .count();
+            let shown = if fi < FINDINGS_SHOWN {
+                EVIDENCE_ROWS
+            } else {
+                0
+            };
+            FindingView {
+                sessions: ss.iter().map(|&s| sessions[s].id.clone()).collect(),
+                evidence: rows.iter().take(shown).map(|&r| ec.view(at, r)).collect(),
+                evidence_found: rows.len(),
+                evidence_missing,
+                finding,
+            }
+        })
+        .collect();
+    let timeline = source.timeline_view(&ec);
+    let all_days: Vec<i64> = all_days.into_iter().collect();
+    let gaps = gaps_of(all_days.iter().copied());
+    let model = Model {
+        inputs: inputs.to_vec(),
+        summary,
+        events: source.events.height(),
+        sessions: sessions.len(),
+        chained_sessions: sessions.iter().filter(|s| s.chain.len() >= 2).count(),
+        cross_account_sessions: cross_account.iter().filter(|&&b| b).count(),
         max_depth,
-    })
+        coverage,
+        missing_days: gaps.iter().map(|g| g.1 - g.0 + 1).sum(),
+        gaps,
+        all_days,
+        origins,
+        findings,
+        finding_kinds,
+        timeline,
+        picture,
+    };
+    Ok((model, source))
 }
 
-impl Model<'_> {
+/// The event columns an `EventView` shows.
+struct EventCols<'a> {
+    time: &'a Int64Chunked,
+    name: &'a StringChunked,
+    src: &'a StringChunked,
+    acct: &'a StringChunked,
+    region: &'a StringChunked,
+    ip: &'a StringChunked,
+    ua: &'a StringChunked,
+    err: &'a StringChunked,
+    eid: &'a StringChunked,
+    file: &'a StringChunked,
+    idx: &'a UInt64Chunked,
+}
+
+impl<'a> EventCols<'a> {
+    fn new(events: &'a DataFrame) -> Result<EventCols<'a>> {
+        let c = Cols::new(events);
+        Ok(EventCols {
+            time: c.t("event_time")?,
+            name: c.s("event_name")?,
+            src: c.s("event_source")?,
+            acct: c.s("recipient_account")?,
+            region: c.s("aws_region")?,
+            ip: c.s("source_ip")?,
+            ua: c.s("user_agent")?,
+            err: c.s("error_code")?,
+            eid: c.s("event_id")?,
+            file: c.s("source_file")?,
+            idx: c.u("record_index")?,
+        })
+    }
+
+    fn view(&self, at: &Attributed, row: usize) -> EventView {
+        let s = |c: &StringChunked| c.get(row).map(String::from);
+        EventView {
+            time: self.time.get(row),
+            event_name: s(self.name),
+            event_source: s(self.src),
+            recipient_account: s(self.acct),
+            aws_region: s(self.region),
+            source_ip: s(self.ip),
+            user_agent: s(self.ua),
+            error_code: s(self.err),
+            event_id: s(self.eid),
+            source_file: s(self.file),
+            record_index: self.idx.get(row),
+            who: WhoView::of(at.of(row)),
+        }
+    }
+}
+
+impl Model {
+    /// The first and last event time.
+    pub fn time_range(&self) -> (Option<Millis>, Option<Millis>) {
+        (self.summary.first, self.summary.last)
+    }
+
+    /// Origins with at least one session.
+    pub fn origins_with_sessions(&self) -> usize {
+        self.origins.iter().filter(|o| o.sessions > 0).count()
+    }
+}
+
+impl TableSource<'_> {
     /// The timeline items shown when at most `cap` fit: the most important first, then by
     /// time; returned in time order, with the number left out per category.
-    pub fn timeline_capped(&self, cap: usize) -> (Vec<TimelineItem>, BTreeMap<Category, u64>) {
+    fn timeline_capped(&self, cap: usize) -> (Vec<TimelineItem>, BTreeMap<Category, u64>) {
         let mut left_out: BTreeMap<Category, u64> = BTreeMap::new();
         if self.timeline.len() <= cap {
             return (self.timeline.clone(), left_out);
@@ -498,28 +716,34 @@ impl Model<'_> {
         (v, left_out)
     }
 
-    /// Number of timeline events per category.
-    pub fn timeline_counts(&self) -> BTreeMap<Category, u64> {
-        let mut m = BTreeMap::new();
+    /// The timeline as the report shows it.
+    fn timeline_view(&self, ec: &EventCols) -> TimelineView {
+        let mut counts = BTreeMap::new();
         for t in &self.timeline {
-            *m.entry(t.category).or_default() += 1;
+            *counts.entry(t.category).or_default() += 1;
         }
-        m
-    }
-
-    /// The first and last event time.
-    pub fn time_range(&self) -> (Option<Millis>, Option<Millis>) {
-        (self.summary.first, self.summary.last)
-    }
-
-    /// Sessions issued with a caller in another account.
-    pub fn cross_account_sessions(&self) -> usize {
-        self.cross_account.iter().filter(|&&b| b).count()
-    }
-
-    /// Origins with at least one session.
-    pub fn origins_with_sessions(&self) -> usize {
-        self.origins.iter().filter(|o| o.sessions > 0).count()
+        let (items, left_out) = self.timeline_capped(TIMELINE_ROWS);
+        let shown = items
+            .iter()
+            .map(|t| TimelineRow {
+                category: t.category,
+                event: ec.view(self.at, t.row),
+                note: match t.category {
+                    Category::Anomaly => self
+                        .anomaly_rows
+                        .get(&t.row)
+                        .map(|k| format!("first event of {}", k.join(", "))),
+                    Category::Issuance => self.issuance_note(t.row, true),
+                    _ => None,
+                },
+            })
+            .collect();
+        TimelineView {
+            total: self.timeline.len(),
+            counts,
+            shown,
+            left_out,
+        }
     }
 
     /// A short description of what an issuance event issued (`brief`: role name only).
@@ -535,7 +759,7 @@ impl Model<'_> {
             .or(se.session_arn.as_deref())
             .unwrap_or("?");
         let what = if brief {
-            super::picture::role_display(what)
+            role_display(what)
         } else {
             what.to_string()
         };

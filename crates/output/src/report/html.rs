@@ -1,24 +1,21 @@
 //! `report.html`: one self-contained page. Inline CSS and SVG only; a Content-Security-Policy
 //! forbids every fetch and every script, so the page stays inert even if a string slipped
 //! through unescaped. Every string from the logs goes through `h` (text and attributes).
+//! Renders the report's model (`data::Model`) and nothing else.
 
-use super::data::{day_str, gap_str, Category, Model};
-use super::picture::{self, origin_labels, role_display, Picture};
+use super::data::{
+    day_str, gap_str, Category, Model, WhoView, COVERAGE_ROWS, EVIDENCE_ROWS, FINDINGS_SHOWN,
+    ORIGIN_ROWS, PROBLEMS_SHOWN,
+};
+use super::picture::{self, origin_labels, Picture};
 use super::{fit, h};
 use anyhow::Result;
 use std::fmt::Write as _;
 use std::io::Write;
-use trailgraph_graph::attribute::Cols;
 use trailgraph_log::model::{format_time, IssuanceKind};
 
-/// Rows shown in the HTML (and Markdown) tables; the CSV/JSON tables have everything.
-pub const TIMELINE_ROWS: usize = 250;
-pub const ORIGIN_ROWS: usize = 60;
-pub const COVERAGE_ROWS: usize = 40;
+/// Account/region rows drawn in the coverage strip.
 pub const STRIP_ROWS: usize = 16;
-pub const FINDINGS_SHOWN: usize = 100;
-pub const EVIDENCE_ROWS: usize = 10;
-pub const PROBLEMS_SHOWN: usize = 40;
 
 const CSS: &str = r#"
 :root{--ink:#0f172a;--muted:#475569;--faint:#94a3b8;--line:#e2e8f0;--bg:#f8fafc;--card:#fff;
@@ -140,7 +137,7 @@ fn short(s: &str, n: usize) -> String {
     }
 }
 
-pub fn write(m: &Model, pic: &Picture, w: &mut dyn Write) -> Result<()> {
+pub fn write(m: &Model, w: &mut dyn Write) -> Result<()> {
     let mut o = String::with_capacity(256 << 10);
     let (first, last) = m.time_range();
     let range = match (first, last) {
@@ -167,10 +164,10 @@ pub fn write(m: &Model, pic: &Picture, w: &mut dyn Write) -> Result<()> {
     o.push_str("<main>\n");
     tiles(m, &mut o);
     input_section(m, &mut o);
-    chains_section(pic, &mut o);
+    chains_section(&m.picture, &mut o);
     anomalies_section(m, &mut o);
     origins_section(m, &mut o);
-    timeline_section(m, &mut o)?;
+    timeline_section(m, &mut o);
     let _ = write!(
         o,
         r#"<footer>Made by trailgraph {} from the input named above. Times are UTC. The tables behind this page: <code>sessions</code>, <code>chains</code>, <code>anomalies</code>, <code>origins</code>, <code>timeline</code>, <code>coverage</code> (.csv and .json) and <code>summary.json</code>, next to this file.</footer>
@@ -207,7 +204,7 @@ fn header(m: &Model, range: &str, o: &mut String) {
 </header>
 "##,
         h(range),
-        num(m.events.height()),
+        num(m.events),
         num(m.summary.stats.files_read),
         shown.join(", "),
     );
@@ -215,18 +212,10 @@ fn header(m: &Model, range: &str, o: &mut String) {
 
 fn tiles(m: &Model, o: &mut String) {
     let s = &m.summary.stats;
-    let sessions = m.at.graph.sessions.len();
-    let chained =
-        m.at.graph
-            .sessions
-            .iter()
-            .filter(|s| s.chain.len() >= 2)
-            .count();
-    let gaps = super::data::gaps_of(m.all_days.iter().copied());
-    let missing: i64 = gaps.iter().map(|g| g.1 - g.0 + 1).sum();
+    let (sessions, chained, missing) = (m.sessions, m.chained_sessions, m.missing_days);
     let skipped = s.files_skipped + s.records_skipped;
     let tiles: Vec<(String, String, &str)> = vec![
-        (num(m.events.height()), "events".into(), ""),
+        (num(m.events), "events".into(), ""),
         (
             num(sessions),
             format!("sessions ({} chained)", num(chained)),
@@ -239,7 +228,7 @@ fn tiles(m: &Model, o: &mut String) {
         ),
         (num(m.max_depth), "deepest chain (hops)".into(), ""),
         (
-            num(m.cross_account_sessions()),
+            num(m.cross_account_sessions),
             "cross-account sessions".into(),
             "",
         ),
@@ -355,8 +344,7 @@ fn input_section(m: &Model, o: &mut String) {
     if m.coverage.is_empty() {
         o.push_str(r#"<p class="note">No events.</p>"#);
     } else {
-        let gaps = super::data::gaps_of(m.all_days.iter().copied());
-        let missing: i64 = gaps.iter().map(|g| g.1 - g.0 + 1).sum();
+        let (gaps, missing) = (&m.gaps, m.missing_days);
         let _ = write!(
             o,
             r#"<p class="note">From {} to {}: {} day(s) with events, {} day(s) without any event{}. Below, each row is one account and region; a blue tick is a day with events, a red stretch is missing days between its first and last day.</p>"#,
@@ -612,28 +600,11 @@ fn anomalies_section(m: &Model, o: &mut String) {
         o.push_str(r#"<p class="ok">No findings: the anomaly detectors found nothing in this input.</p></section>"#);
         return;
     }
-    let c = Cols::new(&m.events);
-    let (time, name, src, acct, region, file, idx, eid) = (
-        c.t("event_time").ok(),
-        c.s("event_name").ok(),
-        c.s("event_source").ok(),
-        c.s("recipient_account").ok(),
-        c.s("aws_region").ok(),
-        c.s("source_file").ok(),
-        c.u("record_index").ok(),
-        c.s("event_id").ok(),
-    );
-    let mut kinds: std::collections::BTreeMap<(&str, &str), usize> = Default::default();
-    for v in &m.findings {
-        *kinds
-            .entry((v.finding.kind.as_str(), v.finding.severity.as_str()))
-            .or_default() += 1;
-    }
     let _ = write!(
         o,
         r#"<p class="note">{} finding(s): {}. In time order below; the evidence is the events each finding rests on, with the file and record they came from.</p>"#,
         num(m.findings.len()),
-        kinds
+        m.finding_kinds
             .iter()
             .map(|((k, sev), n)| format!(
                 r#"<span class="pill sev-{}">{}</span> {} × {}"#,
@@ -663,52 +634,38 @@ fn anomalies_section(m: &Model, o: &mut String) {
                 v.sessions
                     .iter()
                     .take(8)
-                    .map(|&s| h(&m.at.graph.sessions[s].id).into_owned())
+                    .map(|s| h(s).into_owned())
                     .collect::<Vec<_>>()
                     .join("<br>")
             }
         );
         o.push_str(r#"<h3>Evidence</h3><table><tr><th>Time</th><th>Event</th><th>Account / region</th><th>Who</th><th>Event ID</th><th>Source</th></tr>"#);
-        for &r in v.rows.iter().take(EVIDENCE_ROWS) {
-            let a = m.at.of(r);
-            let s = |col: Option<&polars::prelude::StringChunked>| {
-                col.and_then(|c| c.get(r)).unwrap_or("").to_string()
-            };
+        for e in v.evidence.iter().take(EVIDENCE_ROWS) {
             let _ = write!(
                 o,
                 r#"<tr><td class="nw">{}</td><td>{}:{}</td><td><span class="mono">{}</span> <span class="muted">{}</span></td><td>{}</td><td class="mono nw">{}</td><td class="mono wrap">{}#{}</td></tr>"#,
-                opt_time(time.and_then(|t| t.get(r))),
-                h(s(src).trim_end_matches(".amazonaws.com")),
-                h(&s(name)),
-                h(&s(acct)),
-                h(&s(region)),
-                who(a),
-                h(&s(eid)),
-                short(&s(file), 60),
-                idx.and_then(|i| i.get(r)).unwrap_or(0)
+                opt_time(e.time),
+                h(txt(&e.event_source).trim_end_matches(".amazonaws.com")),
+                h(txt(&e.event_name)),
+                h(txt(&e.recipient_account)),
+                h(txt(&e.aws_region)),
+                who(&e.who),
+                h(txt(&e.event_id)),
+                short(txt(&e.source_file), 60),
+                e.record_index.unwrap_or(0)
             );
         }
         o.push_str("</table>");
-        let missing: Vec<&String> = {
-            let found: std::collections::BTreeSet<&str> = v
-                .rows
-                .iter()
-                .filter_map(|&r| eid.and_then(|e| e.get(r)))
-                .collect();
-            f.event_ids
-                .iter()
-                .filter(|e| !found.contains(e.as_str()))
-                .collect()
-        };
-        if v.rows.len() > EVIDENCE_ROWS || !missing.is_empty() {
+        let missing = v.evidence_missing;
+        if v.evidence_found > EVIDENCE_ROWS || missing > 0 {
             let _ = write!(
                 o,
                 r#"<p class="note">{} evidence event(s) in all{}; every event id is in <code>anomalies.csv</code>.</p>"#,
-                num(f.event_ids.len().max(v.rows.len())),
-                if missing.is_empty() {
+                num(f.event_ids.len().max(v.evidence_found)),
+                if missing == 0 {
                     String::new()
                 } else {
-                    format!(", {} not among the events read", num(missing.len()))
+                    format!(", {} not among the events read", num(missing))
                 }
             );
         }
@@ -724,22 +681,26 @@ fn anomalies_section(m: &Model, o: &mut String) {
     o.push_str("</section>\n");
 }
 
+/// A string from the logs, empty when missing.
+fn txt(v: &Option<String>) -> &str {
+    v.as_deref().unwrap_or("")
+}
+
 /// "origin → last role (depth n)" for an attribution, escaped.
-fn who(a: &trailgraph_graph::graph::Attribution) -> String {
-    let (label, _) = origin_labels(&a.origin);
+fn who(a: &WhoView) -> String {
     let mut s = format!(
         r#"<span title="{}">{}</span>"#,
         h(&a.origin),
-        h(&fit(&label, 40))
+        h(&fit(&a.label, 40))
     );
-    if let Some(last) = a.chain.last() {
+    if let Some(role) = &a.role {
         let _ = write!(
             s,
             r#" → <span title="{}">{}</span>{}"#,
-            h(&a.chain_string()),
-            h(&fit(&role_display(last), 40)),
-            if a.chain.len() > 1 {
-                format!(" <span class=\"muted\">(depth {})</span>", a.chain.len())
+            h(&a.chain),
+            h(&fit(role, 40)),
+            if a.depth > 1 {
+                format!(" <span class=\"muted\">(depth {})</span>", a.depth)
             } else {
                 String::new()
             }
@@ -809,14 +770,14 @@ fn origins_section(m: &Model, o: &mut String) {
     o.push_str("</section>\n");
 }
 
-fn timeline_section(m: &Model, o: &mut String) -> Result<()> {
+fn timeline_section(m: &Model, o: &mut String) {
     o.push_str(r#"<section id="timeline"><h2>5 · Timeline of important events</h2>"#);
-    let counts = m.timeline_counts();
-    let (items, left_out) = m.timeline_capped(TIMELINE_ROWS);
+    let tl = &m.timeline;
+    let (counts, items, left_out) = (&tl.counts, &tl.shown, &tl.left_out);
     let _ = write!(
         o,
         r#"<p class="note">{} important event(s): {}. {}</p>"#,
-        num(m.timeline.len()),
+        num(tl.total),
         Category::ALL
             .iter()
             .map(|c| format!(
@@ -843,54 +804,33 @@ fn timeline_section(m: &Model, o: &mut String) -> Result<()> {
     );
     if items.is_empty() {
         o.push_str("</section>\n");
-        return Ok(());
+        return;
     }
-    let c = Cols::new(&m.events);
-    let (time, name, src, acct, region, ip, ua, err, eid) = (
-        c.t("event_time")?,
-        c.s("event_name")?,
-        c.s("event_source")?,
-        c.s("recipient_account")?,
-        c.s("aws_region")?,
-        c.s("source_ip")?,
-        c.s("user_agent")?,
-        c.s("error_code")?,
-        c.s("event_id")?,
-    );
     o.push_str(r#"<div class="scroll"><table><tr><th>Time (UTC)</th><th>What</th><th>Event</th><th>Account / region</th><th>Who (origin → role)</th><th>Source IP</th><th>User agent</th><th>Error / note</th><th>Event ID</th></tr>"#);
-    for t in &items {
-        let r = t.row;
-        let note = match t.category {
-            Category::Anomaly => m
-                .anomaly_rows
-                .get(&r)
-                .map(|k| format!("first event of {}", k.join(", "))),
-            Category::Issuance => m.issuance_note(r, true),
-            _ => None,
-        };
-        let errnote = match (err.get(r), note) {
-            (Some(e), Some(n)) => format!("{} · {}", short(e, 32), short(&n, 60)),
+    for t in items {
+        let e = &t.event;
+        let errnote = match (&e.error_code, &t.note) {
+            (Some(e), Some(n)) => format!("{} · {}", short(e, 32), short(n, 60)),
             (Some(e), None) => short(e, 32),
-            (None, Some(n)) => short(&n, 60),
+            (None, Some(n)) => short(n, 60),
             (None, None) => String::new(),
         };
         let _ = write!(
             o,
             r#"<tr><td class="nw">{}</td><td><span class="pill c-{}">{}</span></td><td class="wrap">{}:{}</td><td><span class="mono">{}</span><span class="sub">{}</span></td><td class="wrap">{}</td><td class="mono">{}</td><td class="wrap">{}</td><td class="wrap">{}</td><td class="mono nw">{}</td></tr>"#,
-            opt_time(time.get(r)),
+            opt_time(e.time),
             t.category.as_str(),
             t.category.as_str(),
-            h(src.get(r).unwrap_or("").trim_end_matches(".amazonaws.com")),
-            h(name.get(r).unwrap_or("")),
-            h(acct.get(r).unwrap_or("")),
-            h(region.get(r).unwrap_or("")),
-            who(m.at.of(r)),
-            short(ip.get(r).unwrap_or(""), 40),
-            short(ua.get(r).unwrap_or(""), 28),
+            h(txt(&e.event_source).trim_end_matches(".amazonaws.com")),
+            h(txt(&e.event_name)),
+            h(txt(&e.recipient_account)),
+            h(txt(&e.aws_region)),
+            who(&e.who),
+            short(txt(&e.source_ip), 40),
+            short(txt(&e.user_agent), 28),
             errnote,
-            short(eid.get(r).unwrap_or(""), 9)
+            short(txt(&e.event_id), 9)
         );
     }
     o.push_str("</table></div></section>\n");
-    Ok(())
 }

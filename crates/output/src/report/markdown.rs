@@ -1,30 +1,34 @@
 //! `report.md`: the report's content as Markdown. Every string from the logs goes through
 //! `md` (pipes, backticks, brackets and backslashes escaped, `<` `>` as entities, newlines
-//! flattened), so a table cell can neither break the table nor inject HTML.
+//! flattened), so a table cell can neither break the table nor inject HTML. Renders the
+//! report's model (`data::Model`) and nothing else.
 
-use super::data::{day_str, gap_str, Category, Model};
-use super::html::{
-    COVERAGE_ROWS, EVIDENCE_ROWS, FINDINGS_SHOWN, ORIGIN_ROWS, PROBLEMS_SHOWN, TIMELINE_ROWS,
+use super::data::{
+    day_str, gap_str, Category, Model, WhoView, COVERAGE_ROWS, EVIDENCE_ROWS, FINDINGS_SHOWN,
+    ORIGIN_ROWS, PROBLEMS_SHOWN,
 };
-use super::picture::{self, origin_labels, role_display, Picture};
+use super::picture;
 use super::{fit, md};
 use anyhow::Result;
 use std::fmt::Write as _;
 use std::io::Write;
-use trailgraph_graph::attribute::Cols;
 use trailgraph_log::model::{format_time, IssuanceKind};
 
 fn opt_time(t: Option<i64>) -> String {
     t.map(format_time).unwrap_or_else(|| "–".into())
 }
 
-fn who(a: &trailgraph_graph::graph::Attribution) -> String {
-    let (label, _) = origin_labels(&a.origin);
-    let mut s = md(&fit(&label, 40));
-    if let Some(last) = a.chain.last() {
-        let _ = write!(s, " → {}", md(&fit(&role_display(last), 40)));
-        if a.chain.len() > 1 {
-            let _ = write!(s, " (depth {})", a.chain.len());
+/// A string from the logs, empty when missing.
+fn txt(v: &Option<String>) -> &str {
+    v.as_deref().unwrap_or("")
+}
+
+fn who(a: &WhoView) -> String {
+    let mut s = md(&fit(&a.label, 40));
+    if let Some(role) = &a.role {
+        let _ = write!(s, " → {}", md(&fit(role, 40)));
+        if a.depth > 1 {
+            let _ = write!(s, " (depth {})", a.depth);
         }
     }
     if a.confidence != trailgraph_log::model::Confidence::Exact {
@@ -33,7 +37,8 @@ fn who(a: &trailgraph_graph::graph::Attribution) -> String {
     s
 }
 
-pub fn write(m: &Model, pic: &Picture, w: &mut dyn Write) -> Result<()> {
+pub fn write(m: &Model, w: &mut dyn Write) -> Result<()> {
+    let pic = &m.picture;
     let mut o = String::with_capacity(128 << 10);
     let (first, last) = m.time_range();
     let s = &m.summary.stats;
@@ -46,7 +51,7 @@ pub fn write(m: &Model, pic: &Picture, w: &mut dyn Write) -> Result<()> {
         "Events from **{}** to **{}**: {} event(s) in {} file(s) read.\n",
         opt_time(first),
         opt_time(last),
-        m.events.height(),
+        m.events,
         s.files_read
     );
     let _ = writeln!(
@@ -64,24 +69,17 @@ pub fn write(m: &Model, pic: &Picture, w: &mut dyn Write) -> Result<()> {
             String::new()
         }
     );
-    let chained =
-        m.at.graph
-            .sessions
-            .iter()
-            .filter(|s| s.chain.len() >= 2)
-            .count();
-    let gaps = super::data::gaps_of(m.all_days.iter().copied());
-    let missing: i64 = gaps.iter().map(|g| g.1 - g.0 + 1).sum();
+    let missing = m.missing_days;
     o.push_str("| Events | Sessions | Chained | Origins | Deepest chain | Cross-account sessions | Findings | Accounts | Regions | Days with events | Missing days | Input problems |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     let _ = writeln!(
         o,
         "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
-        m.events.height(),
-        m.at.graph.sessions.len(),
-        chained,
+        m.events,
+        m.sessions,
+        m.chained_sessions,
         m.origins.len(),
         m.max_depth,
-        m.cross_account_sessions(),
+        m.cross_account_sessions,
         m.findings.len(),
         m.summary.accounts.len(),
         m.summary.regions.len(),
@@ -223,27 +221,11 @@ pub fn write(m: &Model, pic: &Picture, w: &mut dyn Write) -> Result<()> {
     if m.findings.is_empty() {
         o.push_str("No findings: the anomaly detectors found nothing in this input.\n\n");
     } else {
-        let c = Cols::new(&m.events);
-        let (time, name, src, acct, file, idx, eid) = (
-            c.t("event_time")?,
-            c.s("event_name")?,
-            c.s("event_source")?,
-            c.s("recipient_account")?,
-            c.s("source_file")?,
-            c.u("record_index")?,
-            c.s("event_id")?,
-        );
-        let mut kinds: std::collections::BTreeMap<(&str, &str), usize> = Default::default();
-        for v in &m.findings {
-            *kinds
-                .entry((v.finding.kind.as_str(), v.finding.severity.as_str()))
-                .or_default() += 1;
-        }
         let _ = writeln!(
             o,
             "{} finding(s): {}.\n",
             m.findings.len(),
-            kinds
+            m.finding_kinds
                 .iter()
                 .map(|((k, sev), n)| format!("{} ({}) × {n}", md(k), md(sev)))
                 .collect::<Vec<_>>()
@@ -266,7 +248,7 @@ pub fn write(m: &Model, pic: &Picture, w: &mut dyn Write) -> Result<()> {
                     v.sessions
                         .iter()
                         .take(8)
-                        .map(|&s| md(&m.at.graph.sessions[s].id))
+                        .map(|s| md(s))
                         .collect::<Vec<_>>()
                         .join(", ")
                 }
@@ -274,25 +256,25 @@ pub fn write(m: &Model, pic: &Picture, w: &mut dyn Write) -> Result<()> {
             o.push_str(
                 "| Time | Event | Account | Who | Event ID | Source |\n|---|---|---|---|---|---|\n",
             );
-            for &r in v.rows.iter().take(EVIDENCE_ROWS) {
+            for e in v.evidence.iter().take(EVIDENCE_ROWS) {
                 let _ = writeln!(
                     o,
                     "| {} | {}:{} | {} | {} | {} | {}#{} |",
-                    opt_time(time.get(r)),
-                    md(src.get(r).unwrap_or("").trim_end_matches(".amazonaws.com")),
-                    md(name.get(r).unwrap_or("")),
-                    md(acct.get(r).unwrap_or("")),
-                    who(m.at.of(r)),
-                    md(eid.get(r).unwrap_or("")),
-                    md(file.get(r).unwrap_or("")),
-                    idx.get(r).unwrap_or(0)
+                    opt_time(e.time),
+                    md(txt(&e.event_source).trim_end_matches(".amazonaws.com")),
+                    md(txt(&e.event_name)),
+                    md(txt(&e.recipient_account)),
+                    who(&e.who),
+                    md(txt(&e.event_id)),
+                    md(txt(&e.source_file)),
+                    e.record_index.unwrap_or(0)
                 );
             }
-            if v.rows.len() > EVIDENCE_ROWS {
+            if v.evidence_found > EVIDENCE_ROWS {
                 let _ = writeln!(
                     o,
                     "\n{} evidence events in all; see `anomalies.csv`.",
-                    v.rows.len()
+                    v.evidence_found
                 );
             }
             o.push('\n');
@@ -340,12 +322,12 @@ pub fn write(m: &Model, pic: &Picture, w: &mut dyn Write) -> Result<()> {
 
     // 5. Timeline.
     o.push_str("## 5. Timeline of important events\n\n");
-    let counts = m.timeline_counts();
-    let (items, left_out) = m.timeline_capped(TIMELINE_ROWS);
+    let tl = &m.timeline;
+    let (counts, items, left_out) = (&tl.counts, &tl.shown, &tl.left_out);
     let _ = writeln!(
         o,
         "{} important event(s): {}.{}\n",
-        m.timeline.len(),
+        tl.total,
         Category::ALL
             .iter()
             .map(|c| format!("{} {}", counts.get(c).copied().unwrap_or(0), c.as_str()))
@@ -366,30 +348,10 @@ pub fn write(m: &Model, pic: &Picture, w: &mut dyn Write) -> Result<()> {
         }
     );
     if !items.is_empty() {
-        let c = Cols::new(&m.events);
-        let (time, name, src, acct, region, ip, ua, err, eid) = (
-            c.t("event_time")?,
-            c.s("event_name")?,
-            c.s("event_source")?,
-            c.s("recipient_account")?,
-            c.s("aws_region")?,
-            c.s("source_ip")?,
-            c.s("user_agent")?,
-            c.s("error_code")?,
-            c.s("event_id")?,
-        );
         o.push_str("| Time (UTC) | What | Event | Account / region | Who | Source IP | User agent | Error / note | Event ID |\n|---|---|---|---|---|---|---|---|---|\n");
-        for t in &items {
-            let r = t.row;
-            let note = match t.category {
-                Category::Anomaly => m
-                    .anomaly_rows
-                    .get(&r)
-                    .map(|k| format!("first event of {}", k.join(", "))),
-                Category::Issuance => m.issuance_note(r, true),
-                _ => None,
-            };
-            let errnote = [err.get(r).map(String::from), note]
+        for t in items {
+            let e = &t.event;
+            let errnote = [e.error_code.as_deref(), t.note.as_deref()]
                 .into_iter()
                 .flatten()
                 .collect::<Vec<_>>()
@@ -397,17 +359,17 @@ pub fn write(m: &Model, pic: &Picture, w: &mut dyn Write) -> Result<()> {
             let _ = writeln!(
                 o,
                 "| {} | {} | {}:{} | {} {} | {} | {} | {} | {} | {} |",
-                opt_time(time.get(r)),
+                opt_time(e.time),
                 t.category.as_str(),
-                md(src.get(r).unwrap_or("").trim_end_matches(".amazonaws.com")),
-                md(name.get(r).unwrap_or("")),
-                md(acct.get(r).unwrap_or("")),
-                md(region.get(r).unwrap_or("")),
-                who(m.at.of(r)),
-                md(&fit(ip.get(r).unwrap_or(""), 40)),
-                md(&fit(ua.get(r).unwrap_or(""), 40)),
+                md(txt(&e.event_source).trim_end_matches(".amazonaws.com")),
+                md(txt(&e.event_name)),
+                md(txt(&e.recipient_account)),
+                md(txt(&e.aws_region)),
+                who(&e.who),
+                md(&fit(txt(&e.source_ip), 40)),
+                md(&fit(txt(&e.user_agent), 40)),
                 md(&fit(&errnote, 90)),
-                md(eid.get(r).unwrap_or(""))
+                md(txt(&e.event_id))
             );
         }
         o.push('\n');

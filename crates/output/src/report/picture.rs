@@ -3,11 +3,12 @@
 //! sessions of role R reached this way". Laid out deterministically as a tree; capped to a
 //! readable size with a note of what was left out.
 
-use super::data::Model;
+use super::data::OriginRow;
 use super::{fit, fit_middle, h};
 use rustc_hash::FxHashMap;
 use std::collections::BTreeSet;
 use std::fmt::Write;
+use trailgraph_graph::attribute::Attributed;
 use trailgraph_log::model::{arn_account, arn_resource, role_name, Confidence};
 
 /// At most this many origins are drawn.
@@ -174,8 +175,21 @@ pub fn origin_labels(o: &str) -> (String, String) {
     }
 }
 
-/// Builds the picture from the model.
-pub fn build(m: &Model) -> Picture {
+/// What the picture is drawn from (all indexed by session, except the origins).
+pub struct Inputs<'a> {
+    pub at: &'a Attributed,
+    /// Events signed per session.
+    pub session_events: &'a [u64],
+    /// Per session: the findings whose evidence touches it.
+    pub session_findings: &'a [Vec<u32>],
+    pub cross_account: &'a [bool],
+    pub origins: &'a [OriginRow],
+    /// Origin string → index in `origins`.
+    pub origin_index: &'a FxHashMap<String, usize>,
+}
+
+/// Builds the picture (part of the report's model).
+pub fn build(m: &Inputs) -> Picture {
     let sessions = &m.at.graph.sessions;
     // Sessions per origin, in index order.
     let mut by_origin: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
@@ -313,7 +327,7 @@ fn sort_children(t: &Tree, v: &mut [usize]) {
     });
 }
 
-fn origin_tree(m: &Model, sess: &[usize]) -> Tree {
+fn origin_tree(m: &Inputs, sess: &[usize]) -> Tree {
     let sessions = &m.at.graph.sessions;
     let mut t = Tree {
         nodes: Vec::new(),
@@ -356,7 +370,7 @@ fn origin_tree(m: &Model, sess: &[usize]) -> Tree {
             });
             let tn = &mut t.nodes[n];
             tn.sessions += 1;
-            tn.events += m.usage.events[a];
+            tn.events += m.session_events[a];
             tn.findings.extend(m.session_findings[a].iter().copied());
             tn.cross |= m.cross_account[a];
             tn.cycle |= se.cycle;

@@ -1,8 +1,9 @@
-//! The tables behind the report, as frames, written as CSV and JSON with `crate::render`
-//! (row by row), plus `summary.json`.
+//! The tables behind the report, written as CSV and JSON with `crate::render` (row by row),
+//! plus `summary.json`. `render` writes frames, so the tables are built as frames: sessions
+//! and chains by `trailgraph_analysis::answer`, origins and coverage from the model, the
+//! timeline from the events frame (`TableSource`: every important event, not only those shown).
 
-use super::data::{day_str, gap_str, Category, Model, TimelineItem};
-use super::picture::Picture;
+use super::data::{day_str, gap_str, Category, Model, TableSource, TimelineItem};
 use crate::render::{self, Format};
 use anyhow::{Context, Result};
 use polars::prelude::*;
@@ -13,14 +14,18 @@ use trailgraph_analysis::answer::{self, SessionFilter};
 use trailgraph_log::model::format_time;
 
 /// Writes every table as `NAME.csv` and `NAME.json`, and `summary.json`.
-pub fn write_all(m: &Model, pic: &Picture, dir: &Path) -> Result<()> {
+pub fn write_all(m: &Model, src: &TableSource, dir: &Path) -> Result<()> {
     let f = SessionFilter::default();
     both(
         dir,
         "sessions",
-        &answer::sessions_frame(m.frames, m.at, &f)?,
+        &answer::sessions_frame(src.frames, src.at, &f)?,
     )?;
-    both(dir, "chains", &answer::chains_frame(m.frames, m.at, &f)?)?;
+    both(
+        dir,
+        "chains",
+        &answer::chains_frame(src.frames, src.at, &f)?,
+    )?;
     let findings: Vec<_> = m.findings.iter().map(|v| v.finding.clone()).collect();
     both(
         dir,
@@ -28,14 +33,14 @@ pub fn write_all(m: &Model, pic: &Picture, dir: &Path) -> Result<()> {
         &trailgraph_analysis::anomalies::findings_frame(&findings)?,
     )?;
     both(dir, "origins", &origins_frame(m)?)?;
-    both(dir, "timeline", &timeline_frame(m, &m.timeline)?)?;
+    both(dir, "timeline", &timeline_frame(src, &src.timeline)?)?;
     both(dir, "coverage", &coverage_frame(m)?)?;
     let path = dir.join("summary.json");
     let mut w = std::io::BufWriter::new(
         std::fs::File::create(&path)
             .with_context(|| format!("{}: cannot create", path.display()))?,
     );
-    serde_json::to_writer_pretty(&mut w, &summary_json(m, pic))?;
+    serde_json::to_writer_pretty(&mut w, &summary_json(m))?;
     writeln!(w)?;
     w.flush()?;
     Ok(())
@@ -131,29 +136,29 @@ pub const TIMELINE_EVENT_COLS: [&str; 14] = [
 ];
 
 /// The important events (`items`), with their attribution.
-pub fn timeline_frame(m: &Model, items: &[TimelineItem]) -> Result<DataFrame> {
+pub fn timeline_frame(src: &TableSource, items: &[TimelineItem]) -> Result<DataFrame> {
     let idx = IdxCa::from_vec(
         "idx".into(),
         items.iter().map(|t| t.row as IdxSize).collect(),
     );
-    let ev = m.events.select(TIMELINE_EVENT_COLS)?.take(&idx)?;
+    let ev = src.events.select(TIMELINE_EVENT_COLS)?.take(&idx)?;
     let n = items.len();
     // The attribution strings once per distinct attribution; per item, a reference.
-    let chains: Vec<String> = m.at.table.iter().map(|a| a.chain_string()).collect();
+    let chains: Vec<String> = src.at.table.iter().map(|a| a.chain_string()).collect();
     // Strings of the attribution table: stored once, a view per item (store::pinned::table_column).
-    let d = m.at.table.len();
+    let d = src.at.table.len();
     use trailgraph_store::pinned::table_column as att_col;
-    let pe: Vec<u32> = items.iter().map(|t| m.at.per_event[t.row]).collect();
+    let pe: Vec<u32> = items.iter().map(|t| src.at.per_event[t.row]).collect();
     let pe = &pe[..];
     let category: Vec<&str> = items.iter().map(|t| t.category.as_str()).collect();
     let note: Vec<Option<String>> = items
         .iter()
         .map(|t| match t.category {
-            Category::Anomaly => m
+            Category::Anomaly => src
                 .anomaly_rows
                 .get(&t.row)
                 .map(|k| format!("first event of: {}", k.join(", "))),
-            Category::Issuance => m.issuance_note(t.row, false),
+            Category::Issuance => src.issuance_note(t.row, false),
             _ => None,
         })
         .collect();
@@ -165,22 +170,22 @@ pub fn timeline_frame(m: &Model, items: &[TimelineItem]) -> Result<DataFrame> {
         get("event_source")?,
         get("recipient_account")?,
         get("aws_region")?,
-        att_col("origin", d, pe, |a| Some(m.at.table[a].origin.as_str())),
+        att_col("origin", d, pe, |a| Some(src.at.table[a].origin.as_str())),
         att_col("chain", d, pe, |a| Some(chains[a].as_str())),
         Column::new(
             "depth".into(),
             items
                 .iter()
-                .map(|t| m.at.of(t.row).depth() as u32)
+                .map(|t| src.at.of(t.row).depth() as u32)
                 .collect::<Vec<_>>(),
         ),
         att_col("confidence", d, pe, |a| {
-            Some(m.at.table[a].confidence.as_str())
+            Some(src.at.table[a].confidence.as_str())
         }),
         att_col("session_id", d, pe, |a| {
-            m.at.table[a]
+            src.at.table[a]
                 .session
-                .map(|s| m.at.graph.sessions[s].id.as_str())
+                .map(|s| src.at.graph.sessions[s].id.as_str())
         }),
         get("identity_arn")?,
         get("access_key_id")?,
@@ -223,11 +228,10 @@ pub fn coverage_frame(m: &Model) -> Result<DataFrame> {
 }
 
 /// `summary.json`: the `summary` command's JSON plus coverage and report totals.
-pub fn summary_json(m: &Model, pic: &Picture) -> serde_json::Value {
+pub fn summary_json(m: &Model) -> serde_json::Value {
     let mut v = m.summary.to_json();
     let days = &m.all_days;
-    let gaps = super::data::gaps_of(days.iter().copied());
-    let counts = m.timeline_counts();
+    let (gaps, counts, pic) = (&m.gaps, &m.timeline.counts, &m.picture);
     v["inputs"] = json!(m
         .inputs
         .iter()
@@ -237,17 +241,17 @@ pub fn summary_json(m: &Model, pic: &Picture) -> serde_json::Value {
         "first_day": days.first().copied().map(day_str),
         "last_day": days.last().copied().map(day_str),
         "days_present": days.len(),
-        "days_missing": gaps.iter().map(|g| g.1 - g.0 + 1).sum::<i64>(),
+        "days_missing": m.missing_days,
         "gaps": gaps.iter().map(|&g| json!({"first": day_str(g.0), "last": day_str(g.1), "days": g.1 - g.0 + 1})).collect::<Vec<_>>(),
         "accounts_regions": m.coverage.len(),
     });
     v["report"] = json!({
-        "events": m.events.height(),
-        "sessions": m.at.graph.sessions.len(),
+        "events": m.events,
+        "sessions": m.sessions,
         "origins": m.origins.len(),
         "origins_with_sessions": m.origins_with_sessions(),
         "max_depth": m.max_depth,
-        "cross_account_sessions": m.cross_account_sessions(),
+        "cross_account_sessions": m.cross_account_sessions,
         "findings": m.findings.len(),
         "timeline": Category::ALL.iter().map(|c| (c.as_str().to_string(), json!(counts.get(c).copied().unwrap_or(0)))).collect::<serde_json::Map<_, _>>(),
         "picture": {
