@@ -15,7 +15,7 @@ fn own<'a>(s: Option<&'a str>) -> Option<Cow<'a, str>> {
 }
 
 /// Fills `row` from `rec`. Returns the issuance row when the record is an STS issuance call.
-pub(crate) fn normalize<'r>(
+pub fn normalize<'r>(
     rec: &'r RawRecord<'_>,
     source_file: &'r str,
     record_index: u64,

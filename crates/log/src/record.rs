@@ -396,7 +396,7 @@ lenient_struct!(
 
 impl<'a> RawRecord<'a> {
     /// Does this object look like a CloudTrail event record?
-    pub(crate) fn is_event(&self) -> bool {
+    pub fn is_event(&self) -> bool {
         self.event_name.get().is_some()
             || self.event_source.get().is_some()
             || (self.event_id.get().is_some()
