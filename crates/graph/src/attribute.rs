@@ -11,7 +11,8 @@ use polars::prelude::*;
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 use std::hash::{Hash, Hasher};
-use trailgraph_log::model::{Confidence, IssuanceKind, Millis};
+use trailgraph_log::model::{Confidence, IdentityType, IssuanceKind, Millis};
+use trailgraph_log::table::{event, issuance};
 use trailgraph_store::pinned::{table_column, Arr, BoolArr, StrArr, TimeArr};
 use trailgraph_store::Frames;
 
@@ -22,7 +23,8 @@ pub fn single_chunk(df: &DataFrame) -> DataFrame {
     d
 }
 
-/// Column accessors over a frame (single chunk), by name.
+/// Column accessors over a frame (single chunk), by name: a constant of `table::event`,
+/// `table::issuance` or `attributed`.
 pub struct Cols<'a> {
     df: &'a DataFrame,
 }
@@ -57,49 +59,53 @@ pub(crate) fn issuances_in(df: &DataFrame) -> Result<Vec<IssuanceIn>> {
     let df = crate::attribute::single_chunk(df);
     let c = Cols::new(&df);
     let (kind, eid, et, rcpt, shared, err) = (
-        c.s("kind")?,
-        c.s("event_id")?,
-        c.t("event_time")?,
-        c.s("recipient_account")?,
-        c.s("shared_event_id")?,
-        c.s("error_code")?,
+        c.s(issuance::kind)?,
+        c.s(issuance::event_id)?,
+        c.t(issuance::event_time)?,
+        c.s(issuance::recipient_account)?,
+        c.s(issuance::shared_event_id)?,
+        c.s(issuance::error_code)?,
     );
-    let (ip, ua, region) = (c.s("source_ip")?, c.s("user_agent")?, c.s("aws_region")?);
+    let (ip, ua, region) = (
+        c.s(issuance::source_ip)?,
+        c.s(issuance::user_agent)?,
+        c.s(issuance::aws_region)?,
+    );
     let (ct, carn, cpid, cacct, ckey, ccd, cinv, ciarn, cityp, cuser, cidp, csi, cmfa) = (
-        c.s("caller_type")?,
-        c.s("caller_arn")?,
-        c.s("caller_principal_id")?,
-        c.s("caller_account")?,
-        c.s("caller_access_key_id")?,
-        c.t("caller_creation_date")?,
-        c.s("caller_invoked_by")?,
-        c.s("caller_issuer_arn")?,
-        c.s("caller_issuer_type")?,
-        c.s("caller_user_name")?,
-        c.s("caller_identity_provider")?,
-        c.s("caller_source_identity")?,
-        c.b("caller_mfa_authenticated")?,
+        c.s(issuance::caller_type)?,
+        c.s(issuance::caller_arn)?,
+        c.s(issuance::caller_principal_id)?,
+        c.s(issuance::caller_account)?,
+        c.s(issuance::caller_access_key_id)?,
+        c.t(issuance::caller_creation_date)?,
+        c.s(issuance::caller_invoked_by)?,
+        c.s(issuance::caller_issuer_arn)?,
+        c.s(issuance::caller_issuer_type)?,
+        c.s(issuance::caller_user_name)?,
+        c.s(issuance::caller_identity_provider)?,
+        c.s(issuance::caller_source_identity)?,
+        c.b(issuance::caller_mfa_authenticated)?,
     );
     let (role, rsn, serial, ext, si, key, aarn, exp, dur) = (
-        c.s("role_arn")?,
-        c.s("role_session_name")?,
-        c.s("serial_number")?,
-        c.s("external_id")?,
-        c.s("source_identity")?,
-        c.s("issued_access_key_id")?,
-        c.s("assumed_role_arn")?,
-        c.t("expiration")?,
-        c.i("duration_seconds")?,
+        c.s(issuance::role_arn)?,
+        c.s(issuance::role_session_name)?,
+        c.s(issuance::serial_number)?,
+        c.s(issuance::external_id)?,
+        c.s(issuance::source_identity)?,
+        c.s(issuance::issued_access_key_id)?,
+        c.s(issuance::assumed_role_arn)?,
+        c.t(issuance::expiration)?,
+        c.i(issuance::duration_seconds)?,
     );
     let (sp, ss, op, os, fua, tp, sf, ri) = (
-        c.s("saml_provider_arn")?,
-        c.s("saml_subject")?,
-        c.s("oidc_provider")?,
-        c.s("oidc_subject")?,
-        c.s("federated_user_arn")?,
-        c.s("target_principal")?,
-        c.s("source_file")?,
-        c.u("record_index")?,
+        c.s(issuance::saml_provider_arn)?,
+        c.s(issuance::saml_subject)?,
+        c.s(issuance::oidc_provider)?,
+        c.s(issuance::oidc_subject)?,
+        c.s(issuance::federated_user_arn)?,
+        c.s(issuance::target_principal)?,
+        c.s(issuance::source_file)?,
+        c.u(issuance::record_index)?,
     );
     // In parallel: ~30 strings a row are copied out, and the graph build waits for them.
     let out = (0..df.height())
@@ -179,21 +185,21 @@ impl<'a> IdentityCols<'a> {
         let c = Cols::new(df);
         let s = |n: &str| -> Result<StrArr<'a>> { Arr::of(c.s(n)?) };
         Ok(IdentityCols {
-            kind: s("identity_type")?,
-            arn: s("identity_arn")?,
-            pid: s("principal_id")?,
-            acct: s("identity_account")?,
-            key: s("access_key_id")?,
-            cd: Arr::of(c.t("creation_date")?)?,
-            inv: s("invoked_by")?,
-            iarn: s("issuer_arn")?,
-            ityp: s("issuer_type")?,
-            user: s("user_name")?,
-            idp: s("identity_provider")?,
-            si: s("source_identity")?,
-            mfa: Arr::of(c.b("mfa_authenticated")?)?,
-            obo: s("on_behalf_of_user_id")?,
-            obs: s("on_behalf_of_store_arn")?,
+            kind: s(event::identity_type)?,
+            arn: s(event::identity_arn)?,
+            pid: s(event::principal_id)?,
+            acct: s(event::identity_account)?,
+            key: s(event::access_key_id)?,
+            cd: Arr::of(c.t(event::creation_date)?)?,
+            inv: s(event::invoked_by)?,
+            iarn: s(event::issuer_arn)?,
+            ityp: s(event::issuer_type)?,
+            user: s(event::user_name)?,
+            idp: s(event::identity_provider)?,
+            si: s(event::source_identity)?,
+            mfa: Arr::of(c.b(event::mfa_authenticated)?)?,
+            obo: s(event::on_behalf_of_user_id)?,
+            obs: s(event::on_behalf_of_store_arn)?,
         })
     }
 
@@ -274,29 +280,29 @@ const SSO_WINDOW_MS: i64 = 60_000;
 
 /// The events columns attribution reads (for projected case loading).
 pub const ATTRIBUTION_COLUMNS: &[&str] = &[
-    "event_id",
-    "recipient_account",
-    "shared_event_id",
-    "event_time",
-    "sso_account_id",
-    "sso_role_name",
-    "identity_type",
-    "identity_arn",
-    "principal_id",
-    "identity_account",
-    "access_key_id",
-    "creation_date",
-    "invoked_by",
-    "issuer_arn",
-    "issuer_type",
-    "user_name",
-    "identity_provider",
-    "source_identity",
-    "mfa_authenticated",
-    "on_behalf_of_user_id",
-    "on_behalf_of_store_arn",
-    "source_file",
-    "record_index",
+    event::event_id,
+    event::recipient_account,
+    event::shared_event_id,
+    event::event_time,
+    event::sso_account_id,
+    event::sso_role_name,
+    event::identity_type,
+    event::identity_arn,
+    event::principal_id,
+    event::identity_account,
+    event::access_key_id,
+    event::creation_date,
+    event::invoked_by,
+    event::issuer_arn,
+    event::issuer_type,
+    event::user_name,
+    event::identity_provider,
+    event::source_identity,
+    event::mfa_authenticated,
+    event::on_behalf_of_user_id,
+    event::on_behalf_of_store_arn,
+    event::source_file,
+    event::record_index,
 ];
 
 /// What attribution carries from one frame of events to the next: the session graph (which
@@ -382,10 +388,10 @@ impl CrossPartners {
         let ids = IdentityCols::new(&self.events)?;
         let c = Cols::new(&self.events);
         let sso = (
-            Arr::of(c.s("sso_account_id")?)?,
-            Arr::of(c.s("sso_role_name")?)?,
+            Arr::of(c.s(event::sso_account_id)?)?,
+            Arr::of(c.s(event::sso_role_name)?)?,
         );
-        let (_, idc_user) = idc_sessions(&ids, sso, Arr::of(c.t("event_time")?)?, graph);
+        let (_, idc_user) = idc_sessions(&ids, sso, Arr::of(c.t(event::event_time)?)?, graph);
         let idc_user = idc_user
             .into_iter()
             .map(|(u, s)| (u.to_string(), s))
@@ -400,10 +406,10 @@ impl CrossPartners {
 /// The events rows `Attributor::context` needs from the whole input: every row with a
 /// sharedEventID whose identity type is not AWSAccount, and every IdentityCenterUser row.
 pub fn cross_rows_filter() -> Expr {
-    col("shared_event_id")
+    col(event::shared_event_id)
         .is_not_null()
-        .and(col("identity_type").neq_missing(lit("AWSAccount")))
-        .or(col("identity_type").eq(lit("IdentityCenterUser")))
+        .and(col(event::identity_type).neq_missing(lit(IdentityType::AWSAccount.as_str())))
+        .or(col(event::identity_type).eq(lit(IdentityType::IdentityCenterUser.as_str())))
 }
 
 /// The caller copy of each cross-account action: the first row per sharedEventID whose
@@ -412,7 +418,7 @@ fn partners<'a>(ids: &IdentityCols<'a>, shared: StrArr<'a>) -> FxHashMap<&'a str
     let mut partner = FxHashMap::default();
     for (i, s) in shared.iter().enumerate() {
         if let Some(s) = s {
-            if ids.kind.get(i) != Some("AWSAccount") {
+            if !IdentityType::AWSAccount.matches(ids.kind.get(i)) {
                 partner.entry(s).or_insert(i);
             }
         }
@@ -432,7 +438,7 @@ fn idc_sessions<'a>(
     let mut idc_row = FxHashMap::default();
     let mut idc_user = FxHashMap::default();
     for (i, k) in ids.kind.iter().enumerate() {
-        if k != Some("IdentityCenterUser") {
+        if !IdentityType::IdentityCenterUser.matches(k) {
             continue;
         }
         if let (Some(a), Some(r), Some(t)) = (sso_acct.get(i), sso_role.get(i), et.get(i)) {
@@ -498,18 +504,18 @@ impl<'a> Attributor<'a> {
         let ids = IdentityCols::new(events)?;
         let c = Cols::new(events);
         let (eid, rcpt, shared, et) = (
-            Arr::of(c.s("event_id")?)?,
-            Arr::of(c.s("recipient_account")?)?,
-            Arr::of(c.s("shared_event_id")?)?,
-            Arr::of(c.t("event_time")?)?,
+            Arr::of(c.s(event::event_id)?)?,
+            Arr::of(c.s(event::recipient_account)?)?,
+            Arr::of(c.s(event::shared_event_id)?)?,
+            Arr::of(c.t(event::event_time)?)?,
         );
         let partner = match cross {
             None => partners(&ids, shared),
             Some(_) => FxHashMap::default(),
         };
         let sso = (
-            Arr::of(c.s("sso_account_id")?)?,
-            Arr::of(c.s("sso_role_name")?)?,
+            Arr::of(c.s(event::sso_account_id)?)?,
+            Arr::of(c.s(event::sso_role_name)?)?,
         );
         let (idc_row, idc_user) = idc_sessions(&ids, sso, et, &state.graph);
         Ok(Attributor {
@@ -550,7 +556,7 @@ impl<'a> Attributor<'a> {
         let events = single_chunk(events);
         let ids = IdentityCols::new(&events)?;
         let c = Cols::new(&events);
-        let partner = partners(&ids, Arr::of(c.s("shared_event_id")?)?)
+        let partner = partners(&ids, Arr::of(c.s(event::shared_event_id)?)?)
             .into_iter()
             .map(|(s, i)| (s.to_string(), (ids.identity(i), ids.signature(i))))
             .collect();
@@ -566,7 +572,7 @@ impl<'a> Attributor<'a> {
                 return self.state.put_link(link, &Identity::default());
             }
         }
-        if self.ids.kind.get(i) == Some("IdentityCenterUser") {
+        if IdentityType::IdentityCenterUser.matches(self.ids.kind.get(i)) {
             let by_user = |u: &str| match self.cross {
                 Some(c) => c.idc_user.get(u).copied(),
                 None => self.idc_user.get(u).copied(),
@@ -590,9 +596,8 @@ impl<'a> Attributor<'a> {
         }
         let at: Option<Millis> = self.et.get(i);
         // The resource-account copy of a cross-account action: attribute like the caller copy.
-        if let (Some("AWSAccount"), Some(s), Some(c)) =
-            (self.ids.kind.get(i), self.shared.get(i), self.cross)
-        {
+        let resource_copy = IdentityType::AWSAccount.matches(self.ids.kind.get(i));
+        if let (true, Some(s), Some(c)) = (resource_copy, self.shared.get(i), self.cross) {
             if let Some((id, sig)) = c.partner.get(s) {
                 if let Some(a) = self.memoised(*sig) {
                     return a;
@@ -600,8 +605,8 @@ impl<'a> Attributor<'a> {
                 return self.attribute_identity(id, *sig, at);
             }
         }
-        let row = match (self.ids.kind.get(i), self.shared.get(i)) {
-            (Some("AWSAccount"), Some(s)) => self.partner.get(s).copied().unwrap_or(i),
+        let row = match (resource_copy, self.shared.get(i)) {
+            (true, Some(s)) => self.partner.get(s).copied().unwrap_or(i),
             _ => i,
         };
         let sig = match &self.sigs {
@@ -614,7 +619,7 @@ impl<'a> Attributor<'a> {
         // The common case, an exact link by issued key and creationDate (the first rule of
         // `SessionGraph::link`), without making an `Identity` first. Memoised like any dated
         // identity (see `SessionGraph::timeless`).
-        let kind = self.ids.kind.get(row).unwrap_or("");
+        let kind = self.ids.kind.get(row).and_then(IdentityType::parse);
         let (key, cd) = (self.ids.key.get(row), self.ids.cd.get(row));
         if let Some(s) = self.state.graph.exact_session(kind, key, cd, None) {
             let link = Link::Session(s, Confidence::Exact);
@@ -694,7 +699,7 @@ pub fn attribute_chunked(frames: &Frames) -> Result<Attributed> {
     // whose eventID is an issuance's are marked (attribution looks only those up in the graph).
     let issuance_ids: FxHashSet<&str> = frames
         .issuances
-        .column("event_id")?
+        .column(issuance::event_id)?
         .str()?
         .iter()
         .flatten()
@@ -714,7 +719,7 @@ pub fn attribute_chunked(frames: &Frames) -> Result<Attributed> {
             chunks
                 .par_iter()
                 .map(|c| {
-                    let ids = c.column("event_id")?.str()?;
+                    let ids = c.column(event::event_id)?.str()?;
                     let marks = ids
                         .iter()
                         .map(|e| e.is_some_and(|e| issuance_ids.contains(e)))
@@ -772,11 +777,11 @@ pub fn ancestry_issuances(
     }
     let c = Cols::new(events);
     let (key, arn, kind) = (
-        c.s("access_key_id")?,
-        c.s("identity_arn")?,
-        c.s("identity_type")?,
+        c.s(event::access_key_id)?,
+        c.s(event::identity_arn)?,
+        c.s(event::identity_type)?,
     );
-    let (eid, sid) = (c.s("event_id")?, c.s("shared_event_id")?);
+    let (eid, sid) = (c.s(event::event_id)?, c.s(event::shared_event_id)?);
     // The events may be issuance calls themselves (attributed to their caller).
     let mut event_ids: HashSet<String> = HashSet::new();
     let mut saml = false;
@@ -785,7 +790,7 @@ pub fn ancestry_issuances(
         arns.extend(arn.get(i).map(String::from));
         event_ids.extend(eid.get(i).map(String::from));
         shared.extend(sid.get(i).map(String::from));
-        saml |= kind.get(i) == Some("IdentityCenterUser");
+        saml |= IdentityType::IdentityCenterUser.matches(kind.get(i));
     }
     let session_arns: Vec<Option<String>> = rows
         .iter()
@@ -848,17 +853,36 @@ pub fn attribution_frame_ordered(
 }
 
 /// The columns of the `attribute` output that are events columns as they are (the others come
-/// from the attribution table).
+/// from the attribution table: `attributed`).
 pub const EVENT_OUTPUT_COLUMNS: [&str; 8] = [
-    "event_id",
-    "event_time",
-    "event_name",
-    "event_source",
-    "recipient_account",
-    "aws_region",
-    "source_ip",
-    "access_key_id",
+    event::event_id,
+    event::event_time,
+    event::event_name,
+    event::event_source,
+    event::recipient_account,
+    event::aws_region,
+    event::source_ip,
+    event::access_key_id,
 ];
+
+trailgraph_log::column_names!(
+    /// The columns attribution adds to the events in the `attribute` output, in output order
+    /// (after `EVENT_OUTPUT_COLUMNS`).
+    pub mod attributed {
+        /// The session the event was made in (`Session::id`); null when it acts directly.
+        session_id,
+        /// The canonical origin string (`trailgraph_log::model::origin`).
+        origin,
+        /// The roles from the origin down to the session, joined by `>`.
+        chain,
+        /// The number of hops in `chain`.
+        depth,
+        /// `Confidence::as_str` of the weakest link.
+        confidence,
+        /// The sourceIdentity set on the chain (or on the event's own identity).
+        source_identity,
+    }
+);
 
 /// The `attribute` output rows of `events` (rows `order`, or all in frame order), where
 /// `per_event[i]` indexes the attribution of row i in `table`, and `chains[t]` is
@@ -902,23 +926,25 @@ pub fn output_frame(
             .map(|c| ev.column(c).cloned())
             .collect::<PolarsResult<_>>()?,
     };
-    cols.push(table_column("session_id", d, pe, |t| {
+    cols.push(table_column(attributed::session_id, d, pe, |t| {
         table[t].session.map(|s| graph.sessions[s].id.as_str())
     }));
-    cols.push(table_column("origin", d, pe, |t| {
+    cols.push(table_column(attributed::origin, d, pe, |t| {
         Some(table[t].origin.as_str())
     }));
-    cols.push(table_column("chain", d, pe, |t| Some(chains[t].as_str())));
+    cols.push(table_column(attributed::chain, d, pe, |t| {
+        Some(chains[t].as_str())
+    }));
     cols.push(Column::new(
-        "depth".into(),
+        attributed::depth.into(),
         pe.iter()
             .map(|&t| table[t as usize].depth() as u32)
             .collect::<Vec<u32>>(),
     ));
-    cols.push(table_column("confidence", d, pe, |t| {
+    cols.push(table_column(attributed::confidence, d, pe, |t| {
         Some(table[t].confidence.as_str())
     }));
-    cols.push(table_column("source_identity", d, pe, |t| {
+    cols.push(table_column(attributed::source_identity, d, pe, |t| {
         table[t].source_identity.as_deref()
     }));
     Ok(DataFrame::new(n, cols)?)

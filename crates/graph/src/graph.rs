@@ -20,8 +20,9 @@ use petgraph::Direction;
 use rustc_hash::FxHashMap;
 use std::collections::BTreeSet;
 use trailgraph_log::model::{
-    arn_account, format_time, parse_assumed_role_arn, role_name, session_arn_for, Confidence,
-    IssuanceKind, Millis,
+    arn_account, format_time, iam_role_arn, iam_root_arn, iam_user_arn, is_temporary_key, origin,
+    parse_assumed_role_arn, role_name, session_arn_for, Confidence, IdentityType, IssuanceKind,
+    Millis,
 };
 
 /// Where an issuance or an action came from, as far as the record itself says.
@@ -42,6 +43,13 @@ pub struct Identity {
     pub mfa_authenticated: Option<bool>,
     pub on_behalf_of_user_id: Option<String>,
     pub on_behalf_of_store_arn: Option<String>,
+}
+
+impl Identity {
+    /// `kind` as a type CloudTrail documents (None when absent or not one of them).
+    pub fn identity_type(&self) -> Option<IdentityType> {
+        self.kind.as_deref().and_then(IdentityType::parse)
+    }
 }
 
 /// A pointer to the record that proves something.
@@ -185,78 +193,66 @@ fn usable_key(k: &str) -> bool {
 
 /// The canonical origin string for a principal that acts directly (no session in between).
 fn direct_origin(id: &Identity) -> Option<(String, Confidence)> {
-    let kind = id.kind.as_deref().unwrap_or("");
-    match kind {
-        "IAMUser" => {
+    fn field(f: &Option<String>) -> &str {
+        f.as_deref().unwrap_or("")
+    }
+    match id.identity_type() {
+        Some(IdentityType::IAMUser) => {
             let arn = id.arn.clone().or_else(|| {
-                Some(format!(
-                    "arn:aws:iam::{}:user/{}",
+                Some(iam_user_arn(
                     id.account.as_deref()?,
-                    id.user_name.as_deref()?
+                    id.user_name.as_deref()?,
                 ))
             })?;
             Some((arn, Confidence::Exact))
         }
-        "Root" => {
+        Some(IdentityType::Root) => {
             let arn = id
                 .arn
                 .clone()
-                .or_else(|| Some(format!("arn:aws:iam::{}:root", id.account.as_deref()?)))?;
+                .or_else(|| Some(iam_root_arn(id.account.as_deref()?)))?;
             Some((arn, Confidence::Exact))
         }
-        "FederatedUser" => Some((id.issuer_arn.clone()?, Confidence::Exact)),
-        "AWSService" => Some((
-            format!("service:{}", id.invoked_by.as_deref()?),
+        Some(IdentityType::FederatedUser) => Some((id.issuer_arn.clone()?, Confidence::Exact)),
+        Some(IdentityType::AWSService) => Some((
+            origin::service(id.invoked_by.as_deref()?),
             Confidence::Exact,
         )),
-        "AWSAccount" => {
+        Some(IdentityType::AWSAccount) => {
             if let Some(s) = &id.invoked_by {
-                return Some((format!("service:{s}"), Confidence::Exact));
+                return Some((origin::service(s), Confidence::Exact));
             }
             if id.account.as_deref() == Some("ANONYMOUS_PRINCIPAL") {
                 // Anonymous (unauthenticated) S3 access: no identity at all.
-                return Some(("unknown:".into(), Confidence::Unknown));
+                return Some((origin::unknown(""), Confidence::Unknown));
             }
             Some((
-                format!(
-                    "account:{}:{}",
-                    id.account.as_deref().unwrap_or(""),
-                    id.principal_id.as_deref().unwrap_or("")
-                ),
+                origin::account(field(&id.account), field(&id.principal_id)),
                 Confidence::Inferred,
             ))
         }
-        "SAMLUser" => Some((
-            format!(
-                "saml:{}:{}",
-                id.identity_provider.as_deref().unwrap_or(""),
-                id.user_name.as_deref().unwrap_or("")
-            ),
+        Some(IdentityType::SAMLUser) => Some((
+            origin::saml(field(&id.identity_provider), field(&id.user_name)),
             Confidence::Exact,
         )),
-        "WebIdentityUser" => Some((
-            format!(
-                "oidc:{}:{}",
-                id.identity_provider.as_deref().unwrap_or(""),
-                id.user_name.as_deref().unwrap_or("")
-            ),
+        Some(IdentityType::WebIdentityUser) => Some((
+            origin::oidc(field(&id.identity_provider), field(&id.user_name)),
             Confidence::Exact,
         )),
-        "IdentityCenterUser" => Some((
-            format!(
-                "idc:{}:{}",
+        Some(IdentityType::IdentityCenterUser) => Some((
+            origin::identity_center(
                 id.on_behalf_of_store_arn
                     .as_deref()
                     .or(id.account.as_deref())
                     .unwrap_or(""),
-                id.on_behalf_of_user_id.as_deref().unwrap_or("")
+                field(&id.on_behalf_of_user_id),
             ),
             Confidence::Inferred,
         )),
         _ => {
             // No type: service events carry only invokedBy.
             if let Some(s) = &id.invoked_by {
-                return Some((format!("service:{s}"), Confidence::Exact));
+                return Some((origin::service(s), Confidence::Exact));
             }
             None
         }
@@ -266,7 +262,7 @@ fn direct_origin(id: &Identity) -> Option<(String, Confidence)> {
 /// The IAM form of the role a session belongs to, from a session ARN.
 fn role_arn_from_session_arn(arn: &str) -> Option<String> {
     let (acct, role, _) = parse_assumed_role_arn(arn)?;
-    Some(format!("arn:aws:iam::{acct}:role/{role}"))
+    Some(iam_role_arn(acct, role))
 }
 
 impl SessionGraph {
@@ -292,17 +288,19 @@ impl SessionGraph {
         let mut order: Vec<usize> = (0..issuances.len())
             .filter(|&i| issuances[i].error_code.is_none() && issuances[i].kind.is_some())
             .collect();
+        let resource_copy =
+            |i: &IssuanceIn| IdentityType::AWSAccount.matches(i.caller.kind.as_deref());
         order.sort_by(|&a, &b| {
             let (a, b) = (&issuances[a], &issuances[b]);
             (
                 a.event_time,
-                a.caller.kind.as_deref() == Some("AWSAccount"),
+                resource_copy(a),
                 &a.event_id,
                 &a.recipient_account,
             )
                 .cmp(&(
                     b.event_time,
-                    b.caller.kind.as_deref() == Some("AWSAccount"),
+                    resource_copy(b),
                     &b.event_id,
                     &b.recipient_account,
                 ))
@@ -331,8 +329,8 @@ impl SessionGraph {
             if let Some(i) = existing {
                 let s = &mut g.sessions[i];
                 s.issuance.push(evidence);
-                if s.caller_identity.kind.as_deref() == Some("AWSAccount")
-                    && row.caller.kind.as_deref() != Some("AWSAccount")
+                if IdentityType::AWSAccount.matches(s.caller_identity.kind.as_deref())
+                    && !IdentityType::AWSAccount.matches(row.caller.kind.as_deref())
                 {
                     s.caller_identity = std::mem::take(&mut row.caller);
                     s.source_ip = row.source_ip.take();
@@ -356,8 +354,7 @@ impl SessionGraph {
             // the caller identity: made now, before the row's strings move into the session.
             let caller = match kind {
                 IssuanceKind::AssumeRoleWithSAML => Link::Origin(
-                    format!(
-                        "saml:{}:{}",
+                    origin::saml(
                         row.saml_provider_arn
                             .as_deref()
                             .or(row.caller.identity_provider.as_deref())
@@ -365,13 +362,12 @@ impl SessionGraph {
                         row.saml_subject
                             .as_deref()
                             .or(row.caller.user_name.as_deref())
-                            .unwrap_or("")
+                            .unwrap_or(""),
                     ),
                     Confidence::Exact,
                 ),
                 IssuanceKind::AssumeRoleWithWebIdentity => Link::Origin(
-                    format!(
-                        "oidc:{}:{}",
+                    origin::oidc(
                         row.caller
                             .identity_provider
                             .as_deref()
@@ -380,7 +376,7 @@ impl SessionGraph {
                         row.oidc_subject
                             .as_deref()
                             .or(row.caller.user_name.as_deref())
-                            .unwrap_or("")
+                            .unwrap_or(""),
                     ),
                     Confidence::Exact,
                 ),
@@ -460,7 +456,7 @@ impl SessionGraph {
     /// it makes an `Identity`.
     pub(crate) fn exact_session(
         &self,
-        kind: &str,
+        kind: Option<IdentityType>,
         key: Option<&str>,
         cd: Option<Millis>,
         child: Option<usize>,
@@ -478,15 +474,15 @@ impl SessionGraph {
     /// `child` is the session being issued, when resolving an issuance's caller (used to refuse
     /// self-links).
     fn resolve_caller(&mut self, id: &Identity, at: Option<Millis>, child: Option<usize>) -> Link {
-        let kind = id.kind.as_deref().unwrap_or("");
+        let kind = id.identity_type();
         let key = id.access_key_id.as_deref().filter(|k| usable_key(k));
         // 1. Exact: issued key + creationDate = issuance time.
         if let Some(s) = self.exact_session(kind, key, id.creation_date, child) {
             return Link::Session(s, Confidence::Exact);
         }
         let session_arn = match kind {
-            "AssumedRole" | "FederatedUser" => id.arn.clone(),
-            "Root" if key.is_some_and(trailgraph_log::model::is_temporary_key) => None,
+            Some(IdentityType::AssumedRole | IdentityType::FederatedUser) => id.arn.clone(),
+            Some(IdentityType::Root) if key.is_some_and(is_temporary_key) => None,
             _ => None,
         };
         // 2. Inferred: session ARN + creationDate (console SwitchRole, Identity Center,
@@ -518,7 +514,7 @@ impl SessionGraph {
             }
         }
         match kind {
-            "AssumedRole" => {
+            Some(IdentityType::AssumedRole) => {
                 // 4. The issuance is not in the input: an orphan session. The link to it is as
                 //    strong as the match a later use would make (key + creationDate: exact);
                 //    the orphan's own confidence is unknown, which bounds everything below it.
@@ -531,25 +527,22 @@ impl SessionGraph {
             }
             _ => match direct_origin(id) {
                 Some((o, c)) => Link::Origin(o, c),
-                None => match key {
-                    Some(k) => Link::Origin(format!("unknown:{k}"), Confidence::Unknown),
-                    None => Link::Origin("unknown:".into(), Confidence::Unknown),
-                },
+                None => Link::Origin(origin::unknown(key.unwrap_or("")), Confidence::Unknown),
             },
         }
     }
 
     /// Does session `s` issue the kind of credentials an identity of type `kind` signs with?
-    fn kind_fits(&self, s: usize, kind: &str) -> bool {
+    fn kind_fits(&self, s: usize, kind: Option<IdentityType>) -> bool {
         let k = self.sessions[s].kind;
         match kind {
-            "AssumedRole" => k.is_none_or(|k| k.is_role_assumption()),
-            "IAMUser" => k == Some(IssuanceKind::GetSessionToken),
-            "Root" => matches!(
+            Some(IdentityType::AssumedRole) => k.is_none_or(|k| k.is_role_assumption()),
+            Some(IdentityType::IAMUser) => k == Some(IssuanceKind::GetSessionToken),
+            Some(IdentityType::Root) => matches!(
                 k,
                 Some(IssuanceKind::AssumeRoot) | Some(IssuanceKind::GetSessionToken)
             ),
-            "FederatedUser" => k == Some(IssuanceKind::GetFederationToken),
+            Some(IdentityType::FederatedUser) => k == Some(IssuanceKind::GetFederationToken),
             _ => true,
         }
     }
@@ -563,10 +556,11 @@ impl SessionGraph {
         if id.creation_date.is_some() {
             return true;
         }
-        let kind = id.kind.as_deref().unwrap_or("");
         let key = id.access_key_id.as_deref().filter(|k| usable_key(k));
-        !matches!(kind, "AssumedRole" | "FederatedUser")
-            && key.is_none_or(|k| !self.by_key.contains_key(k))
+        !matches!(
+            id.identity_type(),
+            Some(IdentityType::AssumedRole | IdentityType::FederatedUser)
+        ) && key.is_none_or(|k| !self.by_key.contains_key(k))
     }
 
     fn latest_live(
@@ -594,7 +588,7 @@ impl SessionGraph {
             .clone()
             .or_else(|| id.arn.as_deref().and_then(role_arn_from_session_arn));
         let key = id.access_key_id.clone().filter(|k| !k.is_empty());
-        let origin = format!("unknown:{}", key.as_deref().unwrap_or(""));
+        let origin = origin::unknown(key.as_deref().unwrap_or(""));
         let idx = self.sessions.len();
         self.sessions.push(Session {
             id: format!(
@@ -670,7 +664,7 @@ impl SessionGraph {
                 self.loops.push(self.sessions[cur].id.clone());
                 let s = &mut self.sessions[cur];
                 s.caller = Link::Origin(
-                    format!("unknown:{}", s.issued_key.as_deref().unwrap_or("")),
+                    origin::unknown(s.issued_key.as_deref().unwrap_or("")),
                     Confidence::Unknown,
                 );
                 break;
@@ -975,7 +969,7 @@ pub(crate) fn session_identity(
                 if t.starts_with("arn:") {
                     t.to_string()
                 } else {
-                    format!("arn:aws:iam::{t}:root")
+                    iam_root_arn(t)
                 }
             });
             let acct = root.as_deref().and_then(arn_account).map(String::from);

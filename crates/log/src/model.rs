@@ -101,6 +101,80 @@ impl fmt::Display for Confidence {
     }
 }
 
+/// `userIdentity.type` (spec 2.1.2): what kind of principal signed a request; `Role` is the
+/// `sessionIssuer.type` of role sessions. The strings are CloudTrail's, produced here only.
+/// A type this list does not know stays data: the columns and `Identity::kind` keep the string
+/// as written, and `parse` gives None for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum IdentityType {
+    Root,
+    IAMUser,
+    AssumedRole,
+    Role,
+    FederatedUser,
+    Directory,
+    AWSAccount,
+    AWSService,
+    IdentityCenterUser,
+    /// On AssumeRoleWithSAML calls only.
+    SAMLUser,
+    /// On AssumeRoleWithWebIdentity calls only.
+    WebIdentityUser,
+    /// CloudTrail's own `Unknown` (e.g. the older portal `Federate`), not an unrecognised type.
+    Unknown,
+}
+
+impl IdentityType {
+    pub const ALL: [IdentityType; 12] = [
+        IdentityType::Root,
+        IdentityType::IAMUser,
+        IdentityType::AssumedRole,
+        IdentityType::Role,
+        IdentityType::FederatedUser,
+        IdentityType::Directory,
+        IdentityType::AWSAccount,
+        IdentityType::AWSService,
+        IdentityType::IdentityCenterUser,
+        IdentityType::SAMLUser,
+        IdentityType::WebIdentityUser,
+        IdentityType::Unknown,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdentityType::Root => "Root",
+            IdentityType::IAMUser => "IAMUser",
+            IdentityType::AssumedRole => "AssumedRole",
+            IdentityType::Role => "Role",
+            IdentityType::FederatedUser => "FederatedUser",
+            IdentityType::Directory => "Directory",
+            IdentityType::AWSAccount => "AWSAccount",
+            IdentityType::AWSService => "AWSService",
+            IdentityType::IdentityCenterUser => "IdentityCenterUser",
+            IdentityType::SAMLUser => "SAMLUser",
+            IdentityType::WebIdentityUser => "WebIdentityUser",
+            IdentityType::Unknown => "Unknown",
+        }
+    }
+
+    /// The type a `userIdentity.type` string names; None for a string not in the list.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// Whether a type value as stored (a column value, `Identity::kind`) is this type: one
+    /// comparison, for the per-event paths.
+    pub fn matches(self, value: Option<&str>) -> bool {
+        value == Some(self.as_str())
+    }
+}
+
+impl fmt::Display for IdentityType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Time
 
@@ -373,6 +447,21 @@ pub fn parse_assumed_role_arn(arn: &str) -> Option<(&str, &str, &str)> {
     Some((acct, role, session))
 }
 
+/// `arn:aws:iam::<account>:user/<user name>`: an IAM user's ARN.
+pub fn iam_user_arn(account: &str, user_name: &str) -> String {
+    format!("arn:aws:iam::{account}:user/{user_name}")
+}
+
+/// `arn:aws:iam::<account>:root`: the root user's ARN.
+pub fn iam_root_arn(account: &str) -> String {
+    format!("arn:aws:iam::{account}:root")
+}
+
+/// `arn:aws:iam::<account>:role/<role name>`: a role's ARN (without its path).
+pub fn iam_role_arn(account: &str, role_name: &str) -> String {
+    format!("arn:aws:iam::{account}:role/{role_name}")
+}
+
 /// The role name (last path element) of an IAM role ARN.
 pub fn role_name(role_arn: &str) -> &str {
     role_arn.rsplit('/').next().unwrap_or(role_arn)
@@ -388,43 +477,242 @@ pub fn session_arn_for(role_arn: &str, session_name: &str) -> Option<String> {
     ))
 }
 
-/// What kind of principal a canonical origin string names (the vocabulary of the report and
-/// the graph exports): service, unknown, saml, oidc, identity-center, account, root, iam-user,
-/// federated-user, role, principal or other.
-pub fn origin_kind(o: &str) -> &'static str {
-    if o.starts_with("service:") {
-        "service"
-    } else if o.starts_with("unknown:") {
-        "unknown"
-    } else if o.starts_with("saml:") {
-        "saml"
-    } else if o.starts_with("oidc:") {
-        "oidc"
-    } else if o.starts_with("idc:") {
-        "identity-center"
-    } else if o.starts_with("account:") {
-        "account"
-    } else if o.starts_with("arn:") {
-        let res = arn_resource(o).unwrap_or("");
-        if res == "root" {
-            "root"
-        } else if res.starts_with("user/") {
-            "iam-user"
-        } else if res.starts_with("federated-user/") {
-            "federated-user"
-        } else if res.starts_with("role/") || res.starts_with("assumed-role/") {
-            "role"
-        } else {
-            "principal"
-        }
-    } else {
-        "other"
-    }
-}
-
 /// Is this an AWS temporary (STS) access key id?
 pub fn is_temporary_key(key: &str) -> bool {
     key.starts_with("ASIA")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Origins
+
+/// What kind of principal a canonical origin string names (the vocabulary of the report and
+/// the graph exports; `as_str` gives the names they show). See `origin` for the strings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum OriginKind {
+    /// `service:<invokedBy>`
+    Service,
+    /// `unknown:<key>`: a session whose issuance is not in the input, or no identity at all.
+    Unknown,
+    /// `saml:<provider>:<subject>`
+    Saml,
+    /// `oidc:<provider>:<subject>`
+    Oidc,
+    /// `idc:<identity store ARN or account>:<user id>`
+    IdentityCenter,
+    /// `account:<account>:<principal id>`: only the resource-account copy names the caller.
+    Account,
+    /// The root user's ARN.
+    Root,
+    /// An IAM user's ARN.
+    IamUser,
+    /// A federated user's ARN.
+    FederatedUser,
+    /// A role or role session ARN.
+    Role,
+    /// Any other ARN.
+    Principal,
+    /// Anything else.
+    Other,
+}
+
+impl OriginKind {
+    /// The kinds whose origin strings start with a prefix of their own.
+    const PREFIXED: [OriginKind; 6] = [
+        OriginKind::Service,
+        OriginKind::Unknown,
+        OriginKind::Saml,
+        OriginKind::Oidc,
+        OriginKind::IdentityCenter,
+        OriginKind::Account,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OriginKind::Service => "service",
+            OriginKind::Unknown => "unknown",
+            OriginKind::Saml => "saml",
+            OriginKind::Oidc => "oidc",
+            OriginKind::IdentityCenter => "identity-center",
+            OriginKind::Account => "account",
+            OriginKind::Root => "root",
+            OriginKind::IamUser => "iam-user",
+            OriginKind::FederatedUser => "federated-user",
+            OriginKind::Role => "role",
+            OriginKind::Principal => "principal",
+            OriginKind::Other => "other",
+        }
+    }
+
+    /// The prefix of this kind's origin strings (`service:`); None for the kinds that are ARNs,
+    /// and for `Other`.
+    pub fn prefix(self) -> Option<&'static str> {
+        match self {
+            OriginKind::Service => Some("service:"),
+            OriginKind::Unknown => Some("unknown:"),
+            OriginKind::Saml => Some("saml:"),
+            OriginKind::Oidc => Some("oidc:"),
+            OriginKind::IdentityCenter => Some("idc:"),
+            OriginKind::Account => Some("account:"),
+            _ => None,
+        }
+    }
+
+    /// The kind of origin `o` names.
+    pub fn of(o: &str) -> OriginKind {
+        if let Some(k) = Self::PREFIXED
+            .into_iter()
+            .find(|k| k.prefix().is_some_and(|p| o.starts_with(p)))
+        {
+            return k;
+        }
+        if !o.starts_with("arn:") {
+            return OriginKind::Other;
+        }
+        let res = arn_resource(o).unwrap_or("");
+        if res == "root" {
+            OriginKind::Root
+        } else if res.starts_with("user/") {
+            OriginKind::IamUser
+        } else if res.starts_with("federated-user/") {
+            OriginKind::FederatedUser
+        } else if res.starts_with("role/") || res.starts_with("assumed-role/") {
+            OriginKind::Role
+        } else {
+            OriginKind::Principal
+        }
+    }
+}
+
+impl fmt::Display for OriginKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `OriginKind::of(o).as_str()`: what kind of principal a canonical origin string names.
+pub fn origin_kind(o: &str) -> &'static str {
+    OriginKind::of(o).as_str()
+}
+
+/// The canonical origin strings (spec "Stitching in one page"; ARCHITECTURE.md "Decisions"): one
+/// constructor per form and one parser per form, the only code that knows their prefixes
+/// (`OriginKind::prefix`). Principals that act directly (IAM users, root, federated users) are
+/// their ARN; `OriginKind::of` tells all the forms apart.
+pub mod origin {
+    use super::{arn_account, OriginKind};
+
+    /// `kind`'s prefix and `parts` joined by `:`.
+    fn make(kind: OriginKind, parts: &[&str]) -> String {
+        let prefix = kind.prefix().expect("a prefixed kind");
+        let mut o =
+            String::with_capacity(prefix.len() + parts.iter().map(|p| p.len() + 1).sum::<usize>());
+        o.push_str(prefix);
+        for (i, p) in parts.iter().enumerate() {
+            if i > 0 {
+                o.push(':');
+            }
+            o.push_str(p);
+        }
+        o
+    }
+
+    /// What follows `kind`'s prefix, when `o` is of that form.
+    fn body(o: &str, kind: OriginKind) -> Option<&str> {
+        o.strip_prefix(kind.prefix()?)
+    }
+
+    /// `service:<invokedBy>`: an AWS service acting on its own behalf.
+    pub fn service(invoked_by: &str) -> String {
+        make(OriginKind::Service, &[invoked_by])
+    }
+
+    /// `unknown:<key>`: the session of `key`, whose issuance is not in the input; `unknown:`
+    /// (an empty `key`) when there is no identity at all.
+    pub fn unknown(key: &str) -> String {
+        make(OriginKind::Unknown, &[key])
+    }
+
+    /// `account:<account>:<principal id>`: a caller seen only in the resource-account copy.
+    pub fn account(account: &str, principal_id: &str) -> String {
+        make(OriginKind::Account, &[account, principal_id])
+    }
+
+    /// `saml:<provider>:<subject>`: a SAML identity provider's user.
+    pub fn saml(provider: &str, subject: &str) -> String {
+        make(OriginKind::Saml, &[provider, subject])
+    }
+
+    /// `oidc:<provider>:<subject>`: a web identity (OIDC) provider's user.
+    pub fn oidc(provider: &str, subject: &str) -> String {
+        make(OriginKind::Oidc, &[provider, subject])
+    }
+
+    /// `idc:<identity store ARN or account>:<user id>`: an Identity Center user whose portal
+    /// calls link to no SAML session.
+    pub fn identity_center(store: &str, user_id: &str) -> String {
+        make(OriginKind::IdentityCenter, &[store, user_id])
+    }
+
+    /// The invokedBy of a `service:` origin.
+    pub fn parse_service(o: &str) -> Option<&str> {
+        body(o, OriginKind::Service)
+    }
+
+    /// The key of an `unknown:` origin (empty for none).
+    pub fn parse_unknown(o: &str) -> Option<&str> {
+        body(o, OriginKind::Unknown)
+    }
+
+    /// (account, principal id) of an `account:` origin.
+    pub fn parse_account(o: &str) -> Option<(&str, &str)> {
+        let b = body(o, OriginKind::Account)?;
+        Some(b.split_once(':').unwrap_or((b, "")))
+    }
+
+    /// (provider, subject) of a `saml:` origin.
+    pub fn parse_saml(o: &str) -> Option<(&str, &str)> {
+        body(o, OriginKind::Saml).map(provider_subject)
+    }
+
+    /// (provider, subject) of an `oidc:` origin.
+    pub fn parse_oidc(o: &str) -> Option<(&str, &str)> {
+        body(o, OriginKind::Oidc).map(provider_subject)
+    }
+
+    /// (identity store ARN or account, user id) of an `idc:` origin.
+    pub fn parse_identity_center(o: &str) -> Option<(&str, &str)> {
+        let b = body(o, OriginKind::IdentityCenter)?;
+        Some(b.rsplit_once(':').unwrap_or(("", b)))
+    }
+
+    /// The provider is an ARN (with colons: its first six fields) or a host; the subject is
+    /// what follows it.
+    fn provider_subject(b: &str) -> (&str, &str) {
+        let cut = if b.starts_with("arn:") {
+            b.match_indices(':').nth(5).map(|(i, _)| i)
+        } else {
+            b.find(':')
+        };
+        match cut {
+            Some(i) => (&b[..i], &b[i + 1..]),
+            None => (b, ""),
+        }
+    }
+
+    /// The account an origin names, when it names one: an ARN's, an `account:` origin's, or
+    /// that of a SAML or OIDC provider given as an ARN.
+    pub fn account_of(o: &str) -> Option<&str> {
+        if o.starts_with("arn:") {
+            return arn_account(o);
+        }
+        if let Some((account, _)) = parse_account(o) {
+            return Some(account);
+        }
+        body(o, OriginKind::Saml)
+            .or_else(|| body(o, OriginKind::Oidc))
+            .filter(|b| b.starts_with("arn:"))
+            .and_then(arn_account)
+    }
 }
 
 #[cfg(test)]
@@ -516,7 +804,105 @@ mod tests {
     }
 
     #[test]
+    fn identity_types() {
+        for t in IdentityType::ALL {
+            assert_eq!(IdentityType::parse(t.as_str()), Some(t));
+            assert_eq!(format!("{t:?}"), t.as_str());
+            assert!(t.matches(Some(t.as_str())));
+        }
+        assert_eq!(IdentityType::parse("SomethingNew"), None);
+        assert_eq!(IdentityType::parse(""), None);
+        assert!(!IdentityType::Root.matches(None));
+    }
+
+    /// `origin_kind` as it was written before `OriginKind`.
+    fn origin_kind_reference(o: &str) -> &'static str {
+        if o.starts_with("service:") {
+            "service"
+        } else if o.starts_with("unknown:") {
+            "unknown"
+        } else if o.starts_with("saml:") {
+            "saml"
+        } else if o.starts_with("oidc:") {
+            "oidc"
+        } else if o.starts_with("idc:") {
+            "identity-center"
+        } else if o.starts_with("account:") {
+            "account"
+        } else if o.starts_with("arn:") {
+            let res = arn_resource(o).unwrap_or("");
+            if res == "root" {
+                "root"
+            } else if res.starts_with("user/") {
+                "iam-user"
+            } else if res.starts_with("federated-user/") {
+                "federated-user"
+            } else if res.starts_with("role/") || res.starts_with("assumed-role/") {
+                "role"
+            } else {
+                "principal"
+            }
+        } else {
+            "other"
+        }
+    }
+
+    /// The graph export's account of an origin as it was written before `origin::account_of`.
+    fn account_of_reference(o: &str) -> Option<&str> {
+        if o.starts_with("arn:") {
+            return arn_account(o);
+        }
+        if let Some(rest) = o.strip_prefix("account:") {
+            return rest.split(':').next();
+        }
+        if let Some(rest) = o.strip_prefix("saml:").or_else(|| o.strip_prefix("oidc:")) {
+            if rest.starts_with("arn:") {
+                return arn_account(rest);
+            }
+        }
+        None
+    }
+
+    const ORIGINS: &[&str] = &[
+        "",
+        "x",
+        "arn:",
+        "arn:aws:iam::1:user/alice",
+        "arn:aws:iam::1:root",
+        "arn:aws:iam::1:federated-user/bob",
+        "arn:aws:iam::1:role/R",
+        "arn:aws:sts::1:assumed-role/R/s",
+        "arn:aws:s3:::bucket",
+        "arn:aws:iam:::user/x",
+        "service:ec2.amazonaws.com",
+        "service:service:x",
+        "service:",
+        "unknown:",
+        "unknown:ASIAX",
+        "saml:arn:aws:iam::1:saml-provider/X:bob",
+        "saml:arn:aws:iam::1:saml-provider/X:bob:more",
+        "saml:arn:aws:iam::1",
+        "saml:host:bob",
+        "saml:host",
+        "saml:",
+        "oidc:arn:aws:iam::2:oidc-provider/oidc.eks.x/id/Y:system:serviceaccount:ns:sa",
+        "oidc:accounts.google.com:1234",
+        "idc:arn:aws:identitystore::3:identitystore/d-1:user-1",
+        "idc:3:user-1",
+        "idc:user",
+        "account:1:AIDA",
+        "account:1:AROA:session",
+        "account:1",
+        "account:",
+        "ACCOUNT:1:x",
+    ];
+
+    #[test]
     fn origin_kinds() {
+        for o in ORIGINS {
+            assert_eq!(origin_kind(o), origin_kind_reference(o), "{o:?}");
+            assert_eq!(origin::account_of(o), account_of_reference(o), "{o:?}");
+        }
         assert_eq!(origin_kind("arn:aws:iam::1:user/alice"), "iam-user");
         assert_eq!(origin_kind("arn:aws:iam::1:root"), "root");
         assert_eq!(
@@ -527,5 +913,63 @@ mod tests {
         assert_eq!(origin_kind("unknown:"), "unknown");
         assert_eq!(origin_kind("account:1:AIDA"), "account");
         assert_eq!(origin_kind("idc:arn:x:u"), "identity-center");
+    }
+
+    #[test]
+    fn origin_forms() {
+        let svc = origin::service("ec2.amazonaws.com");
+        assert_eq!(svc, "service:ec2.amazonaws.com");
+        assert_eq!(origin::parse_service(&svc), Some("ec2.amazonaws.com"));
+        assert_eq!(origin::unknown(""), "unknown:");
+        assert_eq!(origin::unknown("ASIAX"), "unknown:ASIAX");
+        assert_eq!(origin::parse_unknown("unknown:ASIAX"), Some("ASIAX"));
+        assert_eq!(origin::account("1", "AROA:s"), "account:1:AROA:s");
+        assert_eq!(
+            origin::parse_account("account:1:AROA:s"),
+            Some(("1", "AROA:s"))
+        );
+        let p = "arn:aws:iam::1:saml-provider/X";
+        assert_eq!(origin::saml(p, "bob"), format!("saml:{p}:bob"));
+        assert_eq!(
+            origin::parse_saml(&origin::saml(p, "b:c")),
+            Some((p, "b:c"))
+        );
+        assert_eq!(origin::parse_saml("saml:host:bob"), Some(("host", "bob")));
+        assert_eq!(origin::oidc("host", "sub"), "oidc:host:sub");
+        assert_eq!(origin::parse_oidc("oidc:host:sub"), Some(("host", "sub")));
+        assert_eq!(origin::parse_oidc("saml:host:sub"), None);
+        let store = "arn:aws:identitystore::3:identitystore/d-1";
+        assert_eq!(
+            origin::identity_center(store, "u-1"),
+            format!("idc:{store}:u-1")
+        );
+        assert_eq!(
+            origin::parse_identity_center(&origin::identity_center(store, "u-1")),
+            Some((store, "u-1"))
+        );
+        for o in ORIGINS {
+            let k = OriginKind::of(o);
+            let formed = match k {
+                OriginKind::Service => origin::parse_service(o).map(origin::service),
+                OriginKind::Unknown => origin::parse_unknown(o).map(origin::unknown),
+                OriginKind::Account => origin::parse_account(o)
+                    .filter(|_| o.matches(':').count() > 1)
+                    .map(|(a, p)| origin::account(a, p)),
+                OriginKind::Saml => origin::parse_saml(o)
+                    .filter(|(_, s)| !s.is_empty())
+                    .map(|(p, s)| origin::saml(p, s)),
+                OriginKind::Oidc => origin::parse_oidc(o).map(|(p, s)| origin::oidc(p, s)),
+                OriginKind::IdentityCenter => origin::parse_identity_center(o)
+                    .filter(|(s, _)| !s.is_empty())
+                    .map(|(s, u)| origin::identity_center(s, u)),
+                _ => None,
+            };
+            if let Some(f) = formed {
+                assert_eq!(f, *o, "round trip of {o:?}");
+            }
+        }
+        assert_eq!(iam_user_arn("1", "alice"), "arn:aws:iam::1:user/alice");
+        assert_eq!(iam_root_arn("1"), "arn:aws:iam::1:root");
+        assert_eq!(iam_role_arn("1", "R"), "arn:aws:iam::1:role/R");
     }
 }

@@ -238,13 +238,40 @@ macro_rules! col_data {
     };
 }
 
+/// Declares the names of a table's columns, each once: a module with one `&str` constant per
+/// column, named like the column and equal to its name (`event::access_key_id ==
+/// "access_key_id"`), and `ALL`, the names in declaration order. Code names a column through its
+/// constant, so a misspelt column is a compile error and a column's name is written in one place.
+///
+/// The constants are lower case (like the names, the struct fields and the SQL the user writes)
+/// because `macro_rules!` cannot change the case of an identifier, and writing each name twice
+/// (`EVENT_ID = "event_id"`) is what this is here to avoid. `table!` declares the stored tables'
+/// modules; a stage that adds columns declares its own (`trailgraph_graph::attribute::attributed`).
+#[macro_export]
+macro_rules! column_names {
+    ($(#[$m:meta])* $vis:vis mod $module:ident { $($(#[$fm:meta])* $field:ident),* $(,)? }) => {
+        $(#[$m])*
+        #[allow(non_upper_case_globals)]
+        $vis mod $module {
+            $($(#[$fm])* pub const $field: &str = stringify!($field);)*
+            /// Every column name, in declaration order.
+            pub const ALL: &[&str] = &[$($field),*];
+        }
+    };
+}
+
 macro_rules! table {
-    ($(#[$m:meta])* $row:ident, $batch:ident { $($(#[$fm:meta])* $field:ident : $kind:ident),* $(,)? }) => {
+    ($(#[$m:meta])* $row:ident, $batch:ident, $names:ident { $($(#[$fm:meta])* $field:ident : $kind:ident),* $(,)? }) => {
         $(#[$m])*
         #[derive(Default, Debug, Clone)]
         pub struct $row<'a> {
             $($(#[$fm])* pub $field: row_ty!($kind, 'a),)*
         }
+
+        column_names!(
+            #[doc = concat!("The column names of `", stringify!($batch), "` (the case store's `", stringify!($names), "` columns), in schema order.")]
+            pub mod $names { $($(#[$fm])* $field),* }
+        );
 
         /// Columnar batch of rows (see the row type for the meaning of each column).
         #[derive(Default, Debug, Clone)]
@@ -255,7 +282,7 @@ macro_rules! table {
 
         impl $batch {
             /// Column names and kinds, in schema order.
-            pub const SCHEMA: &'static [(&'static str, Kind)] = &[$((stringify!($field), Kind::$kind)),*];
+            pub const SCHEMA: &'static [(&'static str, Kind)] = &[$(($names::$field, Kind::$kind)),*];
 
             pub fn push(&mut self, r: &$row<'_>) {
                 $(push_col!($kind, self.$field, r.$field);)*
@@ -292,7 +319,7 @@ macro_rules! table {
             }
             /// The columns, in schema order.
             pub fn columns(&self) -> Vec<(&'static str, ColRef<'_>)> {
-                vec![$((stringify!($field), col_ref!($kind, self.$field))),*]
+                vec![$(($names::$field, col_ref!($kind, self.$field))),*]
             }
             /// Moves every column out (in schema order), leaving the batch empty.
             pub fn take_columns(&mut self) -> Vec<ColData> {
@@ -305,7 +332,7 @@ macro_rules! table {
 
 table!(
     /// One row per distinct CloudTrail event (spec 2.2, 2.3).
-    EventRow, EventBatch {
+    EventRow, EventBatch, event {
         event_id: Str,
         event_time: Time,
         event_name: Str,
@@ -365,7 +392,7 @@ table!(
 
 table!(
     /// One row per STS issuance call (successful or not) (spec 2.4).
-    IssuanceRow, IssuanceBatch {
+    IssuanceRow, IssuanceBatch, issuance {
         event_id: Str,
         event_time: Time,
         kind: Str,
@@ -414,3 +441,24 @@ table!(
         record_index: U64,
     }
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_names_are_the_schema() {
+        fn names(s: &[(&'static str, Kind)]) -> Vec<&'static str> {
+            s.iter().map(|(n, _)| *n).collect()
+        }
+        assert_eq!(names(EventBatch::SCHEMA), event::ALL);
+        assert_eq!(names(IssuanceBatch::SCHEMA), issuance::ALL);
+        assert_eq!(event::access_key_id, "access_key_id");
+        assert_eq!(issuance::caller_type, "caller_type");
+        let b = EventBatch::default();
+        assert_eq!(
+            b.columns().iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+            event::ALL
+        );
+    }
+}

@@ -3,7 +3,7 @@ use crate::pinned::{encode_pool, string_column_with, PqWriter};
 use anyhow::Result;
 use polars::prelude::*;
 use trailgraph_log::ingest::{FileOutcome, Ingested};
-use trailgraph_log::table::{ColData, EventBatch, IssuanceBatch, Kind};
+use trailgraph_log::table::{event, ColData, EventBatch, IssuanceBatch, Kind};
 
 /// Rows per Parquet row group, and per in-memory chunk while ingesting.
 pub use trailgraph_log::ingest::ROW_GROUP;
@@ -360,7 +360,9 @@ pub(crate) fn with_event_columns(
         opts.event_columns = Some(
             EventBatch::SCHEMA
                 .iter()
-                .map(|(n, _)| c.contains(n) || matches!(*n, "event_id" | "recipient_account"))
+                .map(|(n, _)| {
+                    c.contains(n) || [event::event_id, event::recipient_account].contains(n)
+                })
                 .collect(),
         );
     }

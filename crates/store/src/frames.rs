@@ -1,6 +1,6 @@
 use anyhow::Result;
 use polars::prelude::*;
-use trailgraph_log::table::{ColRef, Kind};
+use trailgraph_log::table::{event, ColRef, Kind};
 
 /// The tables of a case, in memory.
 #[derive(Clone)]
@@ -87,10 +87,11 @@ pub(crate) fn frame_from(schema: &[(&'static str, Kind)], parts: &[Part<'_>]) ->
 
 /// Puts rows in the canonical order, (source_file, record_index): the order a single ingest of
 /// the same files produces (files by path, records by position), whatever the thread count, the
-/// number of case parts or the order inputs were given in.
+/// number of case parts or the order inputs were given in. Events or issuances (both tables
+/// have these columns).
 pub fn canonical_order(df: &DataFrame) -> Result<DataFrame> {
     Ok(df.sort(
-        ["source_file", "record_index"],
+        [event::source_file, event::record_index],
         SortMultipleOptions::default().with_maintain_order(true),
     )?)
 }
@@ -98,11 +99,14 @@ pub fn canonical_order(df: &DataFrame) -> Result<DataFrame> {
 /// The rows of a per-event frame by event time, as indices (stable: ties keep the frame's
 /// order, nulls last), without moving any data.
 pub fn event_time_order(df: &DataFrame) -> Result<Vec<IdxSize>> {
-    let idx = df.column("event_time")?.as_materialized_series().arg_sort(
-        SortOptions::default()
-            .with_nulls_last(true)
-            .with_maintain_order(true),
-    );
+    let idx = df
+        .column(event::event_time)?
+        .as_materialized_series()
+        .arg_sort(
+            SortOptions::default()
+                .with_nulls_last(true)
+                .with_maintain_order(true),
+        );
     Ok(idx.into_no_null_iter().collect())
 }
 
@@ -116,8 +120,8 @@ pub(crate) fn project(df: &DataFrame, columns: Option<&[&str]>) -> Result<DataFr
 
 /// The de-duplication keys of a frame's events (for incremental ingest).
 pub fn event_keys(events: &DataFrame) -> Result<trailgraph_log::ingest::SeenKeys> {
-    let ids = events.column("event_id")?.str()?;
-    let accts = events.column("recipient_account")?.str()?;
+    let ids = events.column(event::event_id)?.str()?;
+    let accts = events.column(event::recipient_account)?.str()?;
     Ok(ids
         .iter()
         .zip(accts.iter())
@@ -126,9 +130,10 @@ pub fn event_keys(events: &DataFrame) -> Result<trailgraph_log::ingest::SeenKeys
 }
 
 /// True for the first row of each (recipient_account, event_id); rows without an eventID are kept.
+/// Events or issuances (both tables have these columns).
 pub(crate) fn first_occurrence(df: &DataFrame) -> Result<BooleanChunked> {
-    let ids = df.column("event_id")?.str()?;
-    let accts = df.column("recipient_account")?.str()?;
+    let ids = df.column(event::event_id)?.str()?;
+    let accts = df.column(event::recipient_account)?.str()?;
     let mut seen = trailgraph_log::ingest::SeenKeys::default();
     Ok(ids
         .iter()

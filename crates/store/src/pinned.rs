@@ -27,6 +27,7 @@
 use anyhow::Result;
 use polars::prelude::*;
 use rustc_hash::FxHashMap;
+use trailgraph_log::table::event;
 
 /// `string_column` with buffers of at most `max_buffer` bytes (offsets into a buffer are 32
 /// bits): a larger arena (a column of one file over 4 GiB) is copied into several buffers.
@@ -236,25 +237,26 @@ pub fn gather_strings(c: &StringChunked, idx: &[IdxSize]) -> Column {
 /// a dictionary (a cardinality estimate and a hash of every value, for nothing). Every other
 /// column gets polars' usual choice (a dictionary when it pays).
 pub(crate) const PLAIN_COLUMNS: &[&str] = &[
-    "event_id",
-    "request_id",
-    "shared_event_id",
-    "request_parameters",
+    event::event_id,
+    event::request_id,
+    event::shared_event_id,
+    event::request_parameters,
 ];
 
 /// Columns of random identifiers (UUIDs as text), written without compression: Snappy makes
 /// them only a tenth smaller, and compressing them was a tenth of the writer's work.
-pub(crate) const UNCOMPRESSED_COLUMNS: &[&str] = &["event_id", "request_id", "shared_event_id"];
+pub(crate) const UNCOMPRESSED_COLUMNS: &[&str] =
+    &[event::event_id, event::request_id, event::shared_event_id];
 
 /// Columns written without min/max statistics (their null counts are kept): random
 /// identifiers, whose range in any row group is nearly the whole range, so no reader can skip a
 /// row group by them, and raw request parameters, whose min and max would be whole JSON
 /// documents in the file's footer.
 pub(crate) const NO_MIN_MAX_COLUMNS: &[&str] = &[
-    "event_id",
-    "request_id",
-    "shared_event_id",
-    "request_parameters",
+    event::event_id,
+    event::request_id,
+    event::shared_event_id,
+    event::request_parameters,
 ];
 
 /// A string array as a dictionary array for Parquet's dictionary encoding: the distinct values

@@ -4,7 +4,7 @@ use crate::manifest::{part_name, read_manifest, Manifest};
 use anyhow::{bail, Context, Result};
 use polars::prelude::*;
 use std::path::Path;
-use trailgraph_log::table::{EventBatch, IssuanceBatch};
+use trailgraph_log::table::{event, EventBatch, IssuanceBatch};
 
 pub(crate) fn read_parquet(path: &Path, columns: Option<&[&str]>) -> Result<DataFrame> {
     let f =
@@ -150,13 +150,13 @@ impl CaseEvents {
             let f = std::fs::File::open(path)
                 .with_context(|| format!("{}: cannot open", path.display()))?;
             let mut r = ParquetReader::new(f)
-                .with_columns(Some(vec!["source_file".to_string()]))
+                .with_columns(Some(vec![event::source_file.to_string()]))
                 .with_slice(Some((g.first, g.rows)));
             r.set_metadata(metadata.clone());
             let df = r.finish().map_err(|e| {
                 anyhow::anyhow!("{}: not a readable Parquet file: {e}", path.display())
             })?;
-            let c = df.column("source_file")?.str()?.unique()?;
+            let c = df.column(event::source_file)?.str()?.unique()?;
             files.extend(c.iter().flatten().map(String::from));
         }
         Ok(files.into_iter().collect())

@@ -2,7 +2,7 @@
 use crate::chunk::*;
 use crate::pinned::*;
 use polars::prelude::*;
-use trailgraph_log::table::StrCol;
+use trailgraph_log::table::{event, StrCol};
 
 fn col(values: &[Option<&str>]) -> StrCol {
     let mut c = StrCol::default();
@@ -59,8 +59,8 @@ fn writer_codecs_per_column() {
     use polars_parquet::parquet::compression::Compression;
     use polars_parquet::parquet::statistics::Statistics;
     let df = df!(
-        "event_id" => ["3f1c9a2e-0b7d-4e51-9c3a-1d2e3f4a5b6c"; 300],
-        "event_name" => ["AssumeRole"; 300],
+        event::event_id => ["3f1c9a2e-0b7d-4e51-9c3a-1d2e3f4a5b6c"; 300],
+        event::event_name => ["AssumeRole"; 300],
     )
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -83,8 +83,8 @@ fn writer_codecs_per_column() {
     assert_eq!(
         codecs,
         [
-            ("event_id".to_string(), Compression::Uncompressed),
-            ("event_name".to_string(), Compression::Snappy),
+            (event::event_id.to_string(), Compression::Uncompressed),
+            (event::event_name.to_string(), Compression::Snappy),
         ]
     );
     let stats: Vec<(bool, bool, Option<i64>)> = meta.row_groups[0]
@@ -137,7 +137,7 @@ fn event_chunk(only: Option<&[&str]>, drop_all: bool) -> RawChunk {
 #[test]
 fn write_chunk_same_bytes_as_build_then_write() {
     let dir = tempfile::tempdir().unwrap();
-    let some = Some(&["event_name", "event_id", "record_index"][..]);
+    let some = Some(&[event::event_name, event::event_id, event::record_index][..]);
     for (only, drop_all) in [(None, false), (some, false), (None, true)] {
         let built = event_chunk(only, drop_all).build().unwrap();
         let rows = if drop_all { 0 } else { 2 * (200 - 18) };
