@@ -4,6 +4,7 @@
 
 use super::{ExitCode, Input, Output};
 use anyhow::{bail, Result};
+use trailgraph_log::table::event;
 use trailgraph_output::attribution::{write_streamed, StreamOut};
 use trailgraph_output::render::Format;
 use trailgraph_store::{self as store, Manifest};
@@ -19,7 +20,12 @@ pub fn run(a: Settings) -> Result<ExitCode> {
     // Only the columns attribution and its output need: less to build and hold.
     let columns: Vec<&str> = trailgraph_graph::attribute::ATTRIBUTION_COLUMNS
         .iter()
-        .chain(&["event_name", "event_source", "aws_region", "source_ip"])
+        .chain(&[
+            event::event_name,
+            event::event_source,
+            event::aws_region,
+            event::source_ip,
+        ])
         .copied()
         .collect();
     if a.out.format == Format::Parquet && a.out.path.is_none() {

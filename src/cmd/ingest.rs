@@ -4,6 +4,7 @@ use super::{ExitCode, Input};
 use anyhow::{bail, Context, Result};
 use std::io::Write;
 use std::path::PathBuf;
+use trailgraph_log::table::event;
 use trailgraph_store::{self as store, Manifest};
 
 pub struct Settings {
@@ -26,10 +27,10 @@ pub fn run(a: Settings) -> Result<ExitCode> {
         let (frames, _) = store::load_case_columns(
             dir,
             Some(&[
-                "event_id",
-                "recipient_account",
-                "source_file",
-                "record_index",
+                event::event_id,
+                event::recipient_account,
+                event::source_file,
+                event::record_index,
             ]),
         )?;
         (m, store::event_keys(&frames.events)?)

@@ -181,7 +181,7 @@ impl Input {
         let columns: Vec<&str> = trailgraph_log::table::EventBatch::SCHEMA
             .iter()
             .map(|(n, _)| *n)
-            .filter(|n| *n != "request_parameters")
+            .filter(|n| *n != trailgraph_log::table::event::request_parameters)
             .collect();
         let loaded = load_columns(&self.inputs, &self.ingest_options(), Some(&columns))?;
         self.attributed(loaded)

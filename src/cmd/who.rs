@@ -6,6 +6,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use trailgraph_analysis::answer;
 use trailgraph_log::escape::term;
+use trailgraph_log::model::IdentityType;
+use trailgraph_log::table::event;
 use trailgraph_output::render::open_output;
 use trailgraph_store::{self as store, load::Loaded};
 
@@ -101,20 +103,20 @@ fn fast_load(input: &Input, id: &str, columns: &[&str]) -> Result<Option<Loaded>
     let (issuances, events) = rayon::join(
         || store::load_case_issuances(dir, &manifest),
         || {
-            let hit = col("event_id")
+            let hit = col(event::event_id)
                 .eq(lit(id))
-                .or(col("principal_id").eq(lit(id)))
-                .or(col("access_key_id").eq(lit(id)));
+                .or(col(event::principal_id).eq(lit(id)))
+                .or(col(event::access_key_id).eq(lit(id)));
             store::scan_case_events(dir, &manifest, columns, hit)
         },
     );
     let (issuances, mut events) = (issuances?, events?);
     // The other copy of a cross-account action attributes the resource-account copy.
-    let kinds = events.column("identity_type")?.str()?.clone();
+    let kinds = events.column(event::identity_type)?.str()?.clone();
     let shared: Vec<String> = kinds
         .iter()
-        .zip(events.column("shared_event_id")?.str()?.iter())
-        .filter(|(k, _)| *k == Some("AWSAccount"))
+        .zip(events.column(event::shared_event_id)?.str()?.iter())
+        .filter(|(k, _)| IdentityType::AWSAccount.matches(*k))
         .filter_map(|(_, s)| s.map(String::from))
         .collect();
     let mut extra = Vec::new();
@@ -123,15 +125,18 @@ fn fast_load(input: &Input, id: &str, columns: &[&str]) -> Result<Option<Loaded>
             dir,
             &manifest,
             columns,
-            col("shared_event_id").eq(lit(s)),
+            col(event::shared_event_id).eq(lit(s)),
         )?);
     }
-    if kinds.iter().any(|k| k == Some("IdentityCenterUser")) {
+    if kinds
+        .iter()
+        .any(|k| IdentityType::IdentityCenterUser.matches(k))
+    {
         extra.push(store::scan_case_events(
             dir,
             &manifest,
             columns,
-            col("identity_type").eq(lit("IdentityCenterUser")),
+            col(event::identity_type).eq(lit(IdentityType::IdentityCenterUser.as_str())),
         )?);
     }
     for e in extra {
@@ -140,7 +145,10 @@ fn fast_load(input: &Input, id: &str, columns: &[&str]) -> Result<Option<Loaded>
     let events = store::canonical_order(&events)?;
     // Rows pulled in twice (a hit that is also a partner) are one event.
     let events = events.unique_stable(
-        Some(&["source_file".to_string(), "record_index".to_string()]),
+        Some(&[
+            event::source_file.to_string(),
+            event::record_index.to_string(),
+        ]),
         polars::prelude::UniqueKeepStrategy::First,
         None,
     )?;

@@ -29,6 +29,7 @@ use std::path::Path;
 use trailgraph_graph::attribute::{attribute_all, attribution_frame, Attributed};
 use trailgraph_log::escape::term;
 use trailgraph_log::model::{parse_time, Millis};
+use trailgraph_log::table::event;
 use trailgraph_store::load::Loaded;
 
 /// A shipped query: its name (file stem) and SQL text (with its comment header).
@@ -280,6 +281,19 @@ fn query_error(e: PolarsError) -> anyhow::Error {
     anyhow!("query: {}", term(&one.join("; ")))
 }
 
+trailgraph_log::column_names!(
+    /// The columns the `sessions` table adds to `answer::sessions_frame`'s, in table order.
+    pub mod sessions_extra {
+        session_arn,
+        caller_type,
+        caller_arn,
+        caller_account,
+        parent_session_id,
+        issuance_in_input,
+        user_agent,
+    }
+);
+
 /// The `sessions` table: `answer::sessions_frame` (unfiltered) with typed times and more
 /// columns about the caller and the parent session.
 pub fn sessions_table(loaded: &Loaded, at: &Attributed) -> Result<DataFrame> {
@@ -311,10 +325,14 @@ pub fn sessions_table(loaded: &Loaded, at: &Attributed) -> Result<DataFrame> {
         )
     };
     let extra = [
-        text("session_arn", &|s| s.session_arn.clone()),
-        text("caller_type", &|s| s.caller_identity.kind.clone()),
-        text("caller_arn", &|s| s.caller_identity.arn.clone()),
-        text("caller_account", &|s| {
+        text(sessions_extra::session_arn, &|s| s.session_arn.clone()),
+        text(sessions_extra::caller_type, &|s| {
+            s.caller_identity.kind.clone()
+        }),
+        text(sessions_extra::caller_arn, &|s| {
+            s.caller_identity.arn.clone()
+        }),
+        text(sessions_extra::caller_account, &|s| {
             s.caller_identity.account.clone().or_else(|| {
                 s.caller_identity
                     .arn
@@ -323,14 +341,16 @@ pub fn sessions_table(loaded: &Loaded, at: &Attributed) -> Result<DataFrame> {
                     .map(String::from)
             })
         }),
-        text("parent_session_id", &|s| s.parent.map(|p| ss[p].id.clone())),
+        text(sessions_extra::parent_session_id, &|s| {
+            s.parent.map(|p| ss[p].id.clone())
+        }),
         Column::new(
-            "issuance_in_input".into(),
+            sessions_extra::issuance_in_input.into(),
             rows.iter()
                 .map(|s| s.map(|s| !s.orphan))
                 .collect::<Vec<Option<bool>>>(),
         ),
-        text("user_agent", &|s| s.user_agent.clone()),
+        text(sessions_extra::user_agent, &|s| s.user_agent.clone()),
     ];
     for c in extra {
         df.with_column(c)?;
@@ -340,20 +360,20 @@ pub fn sessions_table(loaded: &Loaded, at: &Attributed) -> Result<DataFrame> {
 
 /// The event columns added to the `attribute` frame in the `attribution` table.
 pub const ATTRIBUTION_EXTRA: [&str; 14] = [
-    "event_type",
-    "event_category",
-    "read_only",
-    "management_event",
-    "error_code",
-    "error_message",
-    "identity_type",
-    "identity_arn",
-    "principal_id",
-    "user_agent",
-    "mfa_authenticated",
-    "shared_event_id",
-    "source_file",
-    "record_index",
+    event::event_type,
+    event::event_category,
+    event::read_only,
+    event::management_event,
+    event::error_code,
+    event::error_message,
+    event::identity_type,
+    event::identity_arn,
+    event::principal_id,
+    event::user_agent,
+    event::mfa_authenticated,
+    event::shared_event_id,
+    event::source_file,
+    event::record_index,
 ];
 
 /// The `attribution` table: `attribute::attribution_frame` plus event columns.

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use trailgraph_log::ingest::{Problem, Stats};
 use trailgraph_log::model::{format_time, IssuanceKind};
+use trailgraph_log::table::{event, issuance};
 use trailgraph_store::Frames;
 
 /// Event names and principals kept (most frequent first).
@@ -49,15 +50,15 @@ fn sorted_counts(it: impl Iterator<Item = (String, u64)>) -> Vec<(String, u64)> 
 impl Summary {
     pub fn compute(frames: &Frames, stats: &Stats, problems: &[Problem]) -> Result<Summary> {
         let ev = &frames.events;
-        let times = ev.column("event_time")?.datetime()?.physical().clone();
+        let times = ev.column(event::event_time)?.datetime()?.physical().clone();
         let first = times.min();
         let last = times.max();
-        let accounts = count_str(ev, "recipient_account")?;
-        let regions = count_str(ev, "aws_region")?;
-        let event_types = count_str(ev, "event_type")?;
+        let accounts = count_str(ev, event::recipient_account)?;
+        let regions = count_str(ev, event::aws_region)?;
+        let event_types = count_str(ev, event::event_type)?;
         let mut names: FxHashMap<String, u64> = FxHashMap::default();
-        let src = ev.column("event_source")?.str()?;
-        let nm = ev.column("event_name")?.str()?;
+        let src = ev.column(event::event_source)?.str()?;
+        let nm = ev.column(event::event_name)?.str()?;
         for (s, n) in src.iter().zip(nm.iter()) {
             let s = s.unwrap_or("").trim_end_matches(".amazonaws.com");
             *names
@@ -67,10 +68,10 @@ impl Summary {
         let mut top_event_names = sorted_counts(names.into_iter());
         top_event_names.truncate(TOP);
         let mut who: FxHashMap<&str, u64> = FxHashMap::default();
-        let arn = ev.column("identity_arn")?.str()?;
-        let pid = ev.column("principal_id")?.str()?;
-        let inv = ev.column("invoked_by")?.str()?;
-        let typ = ev.column("identity_type")?.str()?;
+        let arn = ev.column(event::identity_arn)?.str()?;
+        let pid = ev.column(event::principal_id)?.str()?;
+        let inv = ev.column(event::invoked_by)?.str()?;
+        let typ = ev.column(event::identity_type)?.str()?;
         for (((a, p), i), t) in arn.iter().zip(pid.iter()).zip(inv.iter()).zip(typ.iter()) {
             let k = a.or(p).or(i).or(t).unwrap_or("(no identity)");
             *who.entry(k).or_default() += 1;
@@ -85,8 +86,8 @@ impl Summary {
             issuances_failed.insert(k.as_str(), 0);
         }
         let iss = &frames.issuances;
-        let kinds = iss.column("kind")?.str()?;
-        let errs = iss.column("error_code")?.str()?;
+        let kinds = iss.column(issuance::kind)?.str()?;
+        let errs = iss.column(issuance::error_code)?.str()?;
         for (k, e) in kinds.iter().zip(errs.iter()) {
             if let Some(k) = k.and_then(IssuanceKind::parse) {
                 *issuances.get_mut(k.as_str()).expect("all kinds") += 1;

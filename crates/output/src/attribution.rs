@@ -10,6 +10,7 @@ use polars::prelude::DataFrame;
 use std::io::Write;
 use std::path::Path;
 use trailgraph_graph::graph::SessionGraph;
+use trailgraph_log::table::event;
 use trailgraph_store::{self as store, spill, CaseEvents, Manifest};
 
 /// Where and how `write_streamed` writes.
@@ -88,7 +89,7 @@ pub fn write_streamed(
         // merge) in blocks on the pool, keyed by (time, position in the case).
         let blocks = if framed {
             if time_dtype.is_none() {
-                time_dtype = Some(df.column("event_time")?.dtype().clone());
+                time_dtype = Some(df.column(event::event_time)?.dtype().clone());
             }
             let rows = EventRows::new(&df)?;
             row_blocks(n, |j, buf| rows.encode(j, per_event[j], buf))
@@ -100,10 +101,10 @@ pub fn write_streamed(
             }
             row_blocks(n, |j, buf| text.row(j, buf))
         };
-        let times = df.column("event_time")?.datetime()?.physical();
+        let times = df.column(event::event_time)?.datetime()?.physical();
         let (files, records) = (
-            df.column("source_file")?.str()?,
-            df.column("record_index")?.u64()?,
+            df.column(event::source_file)?.str()?,
+            df.column(event::record_index)?.u64()?,
         );
         let mut i = 0;
         for (buf, ends) in &blocks {
@@ -198,10 +199,10 @@ struct EventRows<'a> {
 impl<'a> EventRows<'a> {
     fn new(df: &'a DataFrame) -> Result<EventRows<'a>> {
         let mut strings = Vec::new();
-        for name in EVENT_OUTPUT.iter().filter(|n| **n != "event_time") {
+        for name in EVENT_OUTPUT.iter().filter(|n| **n != event::event_time) {
             strings.push(df.column(name)?.str()?);
         }
-        let times = df.column("event_time")?.datetime()?.physical();
+        let times = df.column(event::event_time)?.datetime()?.physical();
         Ok(EventRows { strings, times })
     }
 
@@ -309,7 +310,7 @@ impl<'a> FrameSink<'a> {
         let mut strings = self.strings.iter_mut();
         let mut cols: Vec<Column> = Vec::new();
         for name in EVENT_OUTPUT {
-            if name == "event_time" {
+            if name == event::event_time {
                 let t = Int64Chunked::from_iter_options(name.into(), self.times.drain(..));
                 cols.push(t.into_column().cast(&self.time_dtype)?);
             } else {

@@ -16,7 +16,7 @@ use std::path::Path;
 use trailgraph_analysis::answer::{self, SessionFilter};
 use trailgraph_graph::graph::{Link, Session};
 use trailgraph_log::escape::{csv_field, dot, xml};
-use trailgraph_log::model::{format_time, role_name, Confidence};
+use trailgraph_log::model::{format_time, origin, role_name, Confidence, OriginKind};
 
 /// The Neo4j import command, for `--help` and the message after writing.
 pub const NEO4J_IMPORT: &str = "neo4j-admin database import full \\
@@ -38,7 +38,7 @@ pub enum GraphFormat {
 pub struct OriginNode {
     pub id: String,
     pub origin: String,
-    pub kind: &'static str,
+    pub kind: OriginKind,
     pub account: Option<String>,
     pub sessions: u64,
 }
@@ -81,22 +81,6 @@ pub struct ExportGraph<'a> {
     pub sessions: Vec<SessionNode<'a>>,
     pub edges: Vec<Edge>,
     pub roles: Vec<RoleNode>,
-}
-
-/// The account an origin string names, when it has one.
-fn origin_account(o: &str) -> Option<String> {
-    if o.starts_with("arn:") {
-        return trailgraph_log::model::arn_account(o).map(String::from);
-    }
-    if let Some(rest) = o.strip_prefix("account:") {
-        return rest.split(':').next().map(String::from);
-    }
-    if let Some(rest) = o.strip_prefix("saml:").or_else(|| o.strip_prefix("oidc:")) {
-        if rest.starts_with("arn:") {
-            return trailgraph_log::model::arn_account(rest).map(String::from);
-        }
-    }
-    None
 }
 
 fn link_confidence(s: &Session) -> Confidence {
@@ -196,8 +180,8 @@ impl<'a> ExportGraph<'a> {
             .map(|(o, n)| OriginNode {
                 id: format!("origin:{o}"),
                 origin: o.to_string(),
-                kind: trailgraph_log::model::origin_kind(o),
-                account: origin_account(o),
+                kind: OriginKind::of(o),
+                account: origin::account_of(o).map(String::from),
                 sessions: n,
             })
             .collect();
@@ -214,12 +198,22 @@ impl<'a> ExportGraph<'a> {
 fn origin_label(o: &OriginNode) -> String {
     let o_ = o.origin.as_str();
     match o.kind {
-        "iam-user" | "root" | "federated-user" | "principal" => format!(
-            "{}\n{}",
-            trailgraph_log::model::arn_resource(o_).unwrap_or(o_),
-            o.account.as_deref().unwrap_or("")
-        ),
-        "service" => o_.trim_start_matches("service:").to_string(),
+        OriginKind::IamUser
+        | OriginKind::Root
+        | OriginKind::FederatedUser
+        | OriginKind::Principal => {
+            format!(
+                "{}\n{}",
+                trailgraph_log::model::arn_resource(o_).unwrap_or(o_),
+                o.account.as_deref().unwrap_or("")
+            )
+        }
+        OriginKind::Service => {
+            // Every leading `service:`, as the label always did (`origin::parse_service`
+            // takes one).
+            let prefix = OriginKind::Service.prefix().expect("a prefixed kind");
+            o_.trim_start_matches(prefix).to_string()
+        }
         _ => o_.to_string(),
     }
 }
@@ -290,7 +284,7 @@ fn origin_attrs(o: &OriginNode) -> Vec<(&'static str, AttrVal)> {
             AttrVal::Str(Some(origin_label(o).replace('\n', " · "))),
         ),
         ("origin", AttrVal::Str(Some(o.origin.clone()))),
-        ("kind", AttrVal::Str(Some(o.kind.to_string()))),
+        ("kind", AttrVal::Str(Some(o.kind.as_str().to_string()))),
         ("account", AttrVal::Str(o.account.clone())),
         ("sessions", AttrVal::Long(o.sessions)),
     ]
@@ -350,12 +344,16 @@ impl AttrVal {
 
 // --- DOT -------------------------------------------------------------------------------------
 
-fn dot_origin_style(kind: &str) -> &'static str {
+fn dot_origin_style(kind: OriginKind) -> &'static str {
     match kind {
-        "service" => r##"fillcolor="#f1f5f9", color="#64748b""##,
-        "unknown" | "account" => r##"fillcolor="#ffedd5", color="#c2410c", style="filled,dashed""##,
-        "saml" | "oidc" | "identity-center" => r##"fillcolor="#ccfbf1", color="#0f766e""##,
-        "root" => r##"fillcolor="#fef3c7", color="#b45309""##,
+        OriginKind::Service => r##"fillcolor="#f1f5f9", color="#64748b""##,
+        OriginKind::Unknown | OriginKind::Account => {
+            r##"fillcolor="#ffedd5", color="#c2410c", style="filled,dashed""##
+        }
+        OriginKind::Saml | OriginKind::Oidc | OriginKind::IdentityCenter => {
+            r##"fillcolor="#ccfbf1", color="#0f766e""##
+        }
+        OriginKind::Root => r##"fillcolor="#fef3c7", color="#b45309""##,
         _ => r##"fillcolor="#dbeafe", color="#2563eb""##,
     }
 }

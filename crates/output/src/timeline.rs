@@ -9,9 +9,10 @@
 
 use anyhow::Result;
 use std::io::Write;
-use trailgraph_graph::attribute::{single_chunk, Cols};
+use trailgraph_graph::attribute::{attributed, single_chunk, Cols};
 use trailgraph_log::escape::{csv_field, term};
-use trailgraph_log::model::format_time;
+use trailgraph_log::model::{format_time, origin};
+use trailgraph_log::table::event;
 
 /// The timeline formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,28 +30,28 @@ pub const FIELDS: [&str; 27] = [
     "timestamp_desc",
     "timestamp",
     "data_type",
-    "event_id",
-    "event_name",
-    "event_source",
-    "event_type",
-    "aws_region",
-    "recipient_account",
-    "source_ip",
-    "user_agent",
-    "error_code",
-    "error_message",
-    "read_only",
-    "identity_type",
-    "identity_arn",
-    "access_key_id",
-    "origin",
-    "chain",
-    "depth",
-    "confidence",
-    "session_id",
-    "source_identity",
-    "source_file",
-    "record_index",
+    event::event_id,
+    event::event_name,
+    event::event_source,
+    event::event_type,
+    event::aws_region,
+    event::recipient_account,
+    event::source_ip,
+    event::user_agent,
+    event::error_code,
+    event::error_message,
+    event::read_only,
+    event::identity_type,
+    event::identity_arn,
+    event::access_key_id,
+    attributed::origin,
+    attributed::chain,
+    attributed::depth,
+    attributed::confidence,
+    attributed::session_id,
+    attributed::source_identity,
+    event::source_file,
+    event::record_index,
 ];
 
 /// The Timesketch `data_type` of every row.
@@ -104,11 +105,11 @@ pub fn message(
     error_code: Option<&str>,
 ) -> String {
     let mut m = String::with_capacity(160);
-    m.push_str(&term(if origin.is_empty() {
-        "unknown:"
+    if origin.is_empty() {
+        m.push_str(&term(&origin::unknown("")));
     } else {
-        origin
-    }));
+        m.push_str(&term(origin));
+    }
     if !chain.is_empty() {
         m.push_str(" via ");
         let hops: Vec<String> = chain.iter().map(|h| hop_name(h)).collect();
@@ -148,28 +149,27 @@ pub fn write_timeline(
 ) -> Result<usize> {
     let ev = single_chunk(&frames.events);
     let c = Cols::new(&ev);
-    let et = c.t("event_time")?;
-    let s = |n: &str| c.s(n);
+    let et = c.t(event::event_time)?;
     let (eid, name, src, typ, region, acct) = (
-        s("event_id")?,
-        s("event_name")?,
-        s("event_source")?,
-        s("event_type")?,
-        s("aws_region")?,
-        s("recipient_account")?,
+        c.s(event::event_id)?,
+        c.s(event::event_name)?,
+        c.s(event::event_source)?,
+        c.s(event::event_type)?,
+        c.s(event::aws_region)?,
+        c.s(event::recipient_account)?,
     );
     let (ip, ua, err, errmsg, ityp, iarn, key, file) = (
-        s("source_ip")?,
-        s("user_agent")?,
-        s("error_code")?,
-        s("error_message")?,
-        s("identity_type")?,
-        s("identity_arn")?,
-        s("access_key_id")?,
-        s("source_file")?,
+        c.s(event::source_ip)?,
+        c.s(event::user_agent)?,
+        c.s(event::error_code)?,
+        c.s(event::error_message)?,
+        c.s(event::identity_type)?,
+        c.s(event::identity_arn)?,
+        c.s(event::access_key_id)?,
+        c.s(event::source_file)?,
     );
-    let ro = c.b("read_only")?;
-    let rec = c.u("record_index")?;
+    let ro = c.b(event::read_only)?;
+    let rec = c.u(event::record_index)?;
     let keys: Vec<String> = FIELDS
         .iter()
         .map(|k| serde_json::to_string(k).expect("string"))
