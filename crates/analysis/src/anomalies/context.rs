@@ -256,6 +256,23 @@ pub fn first_issuance_id(s: &Session) -> String {
     issuance_ids(s).next().unwrap_or_default()
 }
 
+/// A finding on session `i` of a chain: its subject and origin, evidenced by the issuances of
+/// every session down to it (what the chain detectors report).
+pub fn chain_session_finding(out: &mut Out, at: &Attributed, i: usize, explanation: String) {
+    let s = &at.graph.sessions[i];
+    out.add(
+        &session_involved(s),
+        Draft {
+            subject: session_subject(s),
+            origin: s.origin.clone(),
+            first_event_id: first_issuance_id(s),
+            time: s.issued_at,
+            event_ids: ancestry_ids(at, i),
+            explanation,
+        },
+    );
+}
+
 /// The issuances of every session of the chain down to session `s`, top down.
 pub fn ancestry_ids(at: &Attributed, s: usize) -> Vec<String> {
     let mut v = Vec::new();

@@ -1,10 +1,7 @@
 //! `role_chain_depth`: an issuance that creates a session at chain depth exactly `min_depth`.
 
 use super::Detector;
-use crate::anomalies::context::{
-    ancestry_ids, first_issuance_id, or_unknown, role_disp, session_involved, session_subject,
-    Context, Draft, Out,
-};
+use crate::anomalies::context::{chain_session_finding, or_unknown, role_disp, Context, Out};
 use crate::anomalies::{values, Severity};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
@@ -47,17 +44,7 @@ same chain are not reported again).";
                 role_disp(role),
                 s.chain.join(" > ")
             );
-            out.add(
-                &session_involved(s),
-                Draft {
-                    subject: session_subject(s),
-                    origin: s.origin.clone(),
-                    first_event_id: first_issuance_id(s),
-                    time: s.issued_at,
-                    event_ids: ancestry_ids(cx.at, i),
-                    explanation,
-                },
-            );
+            chain_session_finding(out, cx.at, i, explanation);
         }
         Ok(())
     }

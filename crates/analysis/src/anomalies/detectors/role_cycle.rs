@@ -3,8 +3,7 @@
 
 use super::Detector;
 use crate::anomalies::context::{
-    ancestry_ids, first_issuance_id, is_role_assumption, or_unknown, role_disp, session_involved,
-    session_subject, Context, Draft, Out,
+    chain_session_finding, is_role_assumption, or_unknown, role_disp, Context, Out,
 };
 use crate::anomalies::{values, Severity};
 use anyhow::Result;
@@ -53,17 +52,7 @@ per chain at the first repeat.";
                 role_disp(last),
                 s.chain.join(" > ")
             );
-            out.add(
-                &session_involved(s),
-                Draft {
-                    subject: session_subject(s),
-                    origin: s.origin.clone(),
-                    first_event_id: first_issuance_id(s),
-                    time: s.issued_at,
-                    event_ids: ancestry_ids(cx.at, i),
-                    explanation,
-                },
-            );
+            chain_session_finding(out, cx.at, i, explanation);
         }
         Ok(())
     }
