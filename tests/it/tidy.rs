@@ -263,3 +263,87 @@ fn dependencies_stay_where_they_belong() {
         );
     }
 }
+
+/// The (file, line) of every match of `find` in the non-test code under `dirs`, except in
+/// the files listed in `owners`.
+fn literal_uses(dirs: &[&str], owners: &[&str], find: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut out = Vec::new();
+    for d in dirs {
+        for f in rust_files(&root().join(d)) {
+            let rel = f
+                .strip_prefix(root())
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            if f.file_name().is_some_and(|n| n == "tests.rs") || owners.contains(&rel.as_str()) {
+                continue;
+            }
+            let text = without_tests(&std::fs::read_to_string(&f).unwrap());
+            for (n, line) in text.lines().enumerate() {
+                let code = line.split("//").next().unwrap_or("");
+                if find(code) {
+                    out.push(format!("{rel}:{} {}", n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `code` has `open` followed by a quoted lower-case identifier (`.s("event_id")`).
+fn quoted_name_after(code: &str, open: &str) -> bool {
+    code.match_indices(open).any(|(i, _)| {
+        let rest = &code[i + open.len()..];
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+            .collect();
+        !name.is_empty() && rest[name.len()..].starts_with('"')
+    })
+}
+
+#[test]
+fn columns_are_named_by_their_constants() {
+    // A column is looked up through the constant its schema declares (`table::event::event_id`,
+    // `attribute::attributed::origin`, `answer::session_columns::…`), never by a literal.
+    let lookups = [
+        ".s(\"",
+        ".t(\"",
+        ".u(\"",
+        ".b(\"",
+        ".i(\"",
+        ".column(\"",
+        "col(\"",
+        "get(\"",
+        "row_str(ev, \"",
+    ];
+    let found = literal_uses(&["src", "crates"], &[], |code| {
+        lookups.iter().any(|o| quoted_name_after(code, o))
+    });
+    assert!(
+        found.is_empty(),
+        "columns named by literal:\n{}",
+        found.join("\n")
+    );
+    assert!(quoted_name_after("c.s(\"event_id\")", ".s(\""));
+    assert!(!quoted_name_after("c.s(\"Event Id\")", ".s(\""));
+}
+
+#[test]
+fn origin_strings_are_built_and_parsed_in_one_place() {
+    // `model::origin` and `OriginKind` are the only code that knows the origin prefixes.
+    let prefixes = ["service:", "unknown:", "saml:", "oidc:", "idc:", "account:"];
+    let found = literal_uses(&["src", "crates"], &["crates/log/src/model.rs"], |code| {
+        prefixes.iter().any(|p| {
+            code.match_indices(&format!("\"{p}")).any(|(i, _)| {
+                // A label such as "unknown: issuance not in input" is prose, not an origin.
+                !code[i + 1 + p.len()..].starts_with(' ')
+            })
+        })
+    });
+    assert!(
+        found.is_empty(),
+        "origin prefixes outside model:\n{}",
+        found.join("\n")
+    );
+}

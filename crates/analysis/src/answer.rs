@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use trailgraph_graph::attribute::{Attributed, Cols};
 use trailgraph_graph::graph::{Attribution, Link, Session};
 use trailgraph_log::model::{format_time, Confidence, IssuanceKind, Millis};
+use trailgraph_log::table::event;
 use trailgraph_store::Frames;
 
 /// Filters shared by `sessions`, `chains`, `trace` and `graph`.
@@ -90,7 +91,7 @@ pub fn usage(frames: &Frames, at: &Attributed) -> Result<Usage> {
         first: vec![None; n],
         last: vec![None; n],
     };
-    let times = Cols::new(&frames.events).t("event_time")?;
+    let times = Cols::new(&frames.events).t(event::event_time)?;
     for (i, t) in times.iter().enumerate() {
         if let Some(s) = at.of(i).session {
             u.events[s] += 1;
@@ -106,6 +107,50 @@ pub fn usage(frames: &Frames, at: &Attributed) -> Result<Usage> {
 fn opt_time(t: Option<Millis>) -> Option<String> {
     t.map(format_time)
 }
+
+trailgraph_log::column_names!(
+    /// The columns of `sessions_frame`, in order.
+    pub mod session_columns {
+        session_id,
+        kind,
+        issued_at,
+        expires_at,
+        origin,
+        chain,
+        depth,
+        confidence,
+        role_arn,
+        session_name,
+        account,
+        issued_key,
+        source_identity,
+        mfa,
+        cross_account,
+        cycle,
+        source_ip,
+        events,
+        first_use,
+        last_use,
+        issuance_event_ids,
+    }
+);
+
+trailgraph_log::column_names!(
+    /// The columns of `chains_frame`, in order.
+    pub mod chain_columns {
+        origin,
+        chain,
+        depth,
+        sessions,
+        events,
+        first_seen,
+        last_seen,
+        accounts,
+        confidence,
+        cross_account,
+        cycle,
+    }
+);
 
 /// The `sessions` listing.
 pub fn sessions_frame(frames: &Frames, at: &Attributed, f: &SessionFilter) -> Result<DataFrame> {
@@ -124,30 +169,35 @@ pub fn sessions_frame(frames: &Frames, at: &Attributed, f: &SessionFilter) -> Re
         };
     }
     let cols = vec![
-        col!("session_id", |i| s(i).id.clone()),
-        col!("kind", |i| s(i)
+        col!(session_columns::session_id, |i| s(i).id.clone()),
+        col!(session_columns::kind, |i| s(i)
             .kind
             .map(|k| k.as_str().to_string())
             .or(Some("(issuance not in input)".to_string()))),
-        col!("issued_at", |i| opt_time(s(i).issued_at)),
-        col!("expires_at", |i| opt_time(s(i).expiration)),
-        col!("origin", |i| s(i).origin.clone()),
-        col!("chain", |i| s(i).chain.join(">")),
-        col!("depth", |i| s(i).chain.len() as u32),
-        col!("confidence", |i| s(i).confidence.as_str().to_string()),
-        col!("role_arn", |i| s(i).role_arn.clone()),
-        col!("session_name", |i| s(i).session_name.clone()),
-        col!("account", |i| s(i).account.clone()),
-        col!("issued_key", |i| s(i).issued_key.clone()),
-        col!("source_identity", |i| s(i).source_identity.clone()),
-        col!("mfa", |i| s(i).mfa),
-        col!("cross_account", |i| is_cross_account(s(i))),
-        col!("cycle", |i| s(i).cycle),
-        col!("source_ip", |i| s(i).source_ip.clone()),
-        col!("events", |i| u.events[*i]),
-        col!("first_use", |i| opt_time(u.first[*i])),
-        col!("last_use", |i| opt_time(u.last[*i])),
-        col!("issuance_event_ids", |i| s(i)
+        col!(session_columns::issued_at, |i| opt_time(s(i).issued_at)),
+        col!(session_columns::expires_at, |i| opt_time(s(i).expiration)),
+        col!(session_columns::origin, |i| s(i).origin.clone()),
+        col!(session_columns::chain, |i| s(i).chain.join(">")),
+        col!(session_columns::depth, |i| s(i).chain.len() as u32),
+        col!(session_columns::confidence, |i| s(i)
+            .confidence
+            .as_str()
+            .to_string()),
+        col!(session_columns::role_arn, |i| s(i).role_arn.clone()),
+        col!(session_columns::session_name, |i| s(i).session_name.clone()),
+        col!(session_columns::account, |i| s(i).account.clone()),
+        col!(session_columns::issued_key, |i| s(i).issued_key.clone()),
+        col!(session_columns::source_identity, |i| s(i)
+            .source_identity
+            .clone()),
+        col!(session_columns::mfa, |i| s(i).mfa),
+        col!(session_columns::cross_account, |i| is_cross_account(s(i))),
+        col!(session_columns::cycle, |i| s(i).cycle),
+        col!(session_columns::source_ip, |i| s(i).source_ip.clone()),
+        col!(session_columns::events, |i| u.events[*i]),
+        col!(session_columns::first_use, |i| opt_time(u.first[*i])),
+        col!(session_columns::last_use, |i| opt_time(u.last[*i])),
+        col!(session_columns::issuance_event_ids, |i| s(i)
             .issuance
             .iter()
             .filter_map(|e| e.event_id.clone())
@@ -199,24 +249,24 @@ pub fn chains_frame(frames: &Frames, at: &Attributed, f: &SessionFilter) -> Resu
         };
     }
     let cols = vec![
-        col!("origin", |(k, _)| k.0.clone()),
-        col!("chain", |(k, _)| k.1.clone()),
-        col!("depth", |(k, _)| k.1.split('>').count() as u32),
-        col!("sessions", |(_, a)| a.sessions),
-        col!("events", |(_, a)| a.events),
-        col!("first_seen", |(_, a)| opt_time(a.first)),
-        col!("last_seen", |(_, a)| opt_time(a.last)),
-        col!("accounts", |(_, a)| a
+        col!(chain_columns::origin, |(k, _)| k.0.clone()),
+        col!(chain_columns::chain, |(k, _)| k.1.clone()),
+        col!(chain_columns::depth, |(k, _)| k.1.split('>').count() as u32),
+        col!(chain_columns::sessions, |(_, a)| a.sessions),
+        col!(chain_columns::events, |(_, a)| a.events),
+        col!(chain_columns::first_seen, |(_, a)| opt_time(a.first)),
+        col!(chain_columns::last_seen, |(_, a)| opt_time(a.last)),
+        col!(chain_columns::accounts, |(_, a)| a
             .accounts
             .iter()
             .cloned()
             .collect::<Vec<_>>()
             .join(";")),
-        col!("confidence", |(_, a)| a
+        col!(chain_columns::confidence, |(_, a)| a
             .confidence
             .map(|c| c.as_str().to_string())),
-        col!("cross_account", |(_, a)| a.cross),
-        col!("cycle", |(_, a)| a.cycle),
+        col!(chain_columns::cross_account, |(_, a)| a.cross),
+        col!(chain_columns::cycle, |(_, a)| a.cycle),
     ];
     Ok(DataFrame::new(rows.len(), cols)?)
 }
@@ -274,21 +324,21 @@ impl EventFields {
         let c = Cols::new(&frames.events);
         let s = |n: &str| -> Result<Option<String>> { Ok(c.s(n)?.get(row).map(String::from)) };
         Ok(EventFields {
-            access_key_id: s("access_key_id")?,
-            aws_region: s("aws_region")?,
-            error_code: s("error_code")?,
-            event_id: s("event_id")?,
-            event_name: s("event_name")?,
-            event_source: s("event_source")?,
-            event_time: c.t("event_time")?.get(row),
-            identity_arn: s("identity_arn")?,
-            identity_type: s("identity_type")?,
-            read_only: c.b("read_only")?.get(row),
-            recipient_account: s("recipient_account")?,
-            record_index: c.u("record_index")?.get(row),
-            source_file: s("source_file")?,
-            source_ip: s("source_ip")?,
-            user_agent: s("user_agent")?,
+            access_key_id: s(event::access_key_id)?,
+            aws_region: s(event::aws_region)?,
+            error_code: s(event::error_code)?,
+            event_id: s(event::event_id)?,
+            event_name: s(event::event_name)?,
+            event_source: s(event::event_source)?,
+            event_time: c.t(event::event_time)?.get(row),
+            identity_arn: s(event::identity_arn)?,
+            identity_type: s(event::identity_type)?,
+            read_only: c.b(event::read_only)?.get(row),
+            recipient_account: s(event::recipient_account)?,
+            record_index: c.u(event::record_index)?.get(row),
+            source_file: s(event::source_file)?,
+            source_ip: s(event::source_ip)?,
+            user_agent: s(event::user_agent)?,
         })
     }
 }
@@ -524,13 +574,13 @@ pub struct WhoAnswer {
 
 /// The events columns `who` reads.
 pub const WHO_COLUMNS: &[&str] = &[
-    "event_name",
-    "event_source",
-    "aws_region",
-    "source_ip",
-    "user_agent",
-    "read_only",
-    "error_code",
+    event::event_name,
+    event::event_source,
+    event::aws_region,
+    event::source_ip,
+    event::user_agent,
+    event::read_only,
+    event::error_code,
 ];
 
 /// Event rows `who` may need to attribute for `id`: those whose eventID, principalId or access
@@ -538,9 +588,9 @@ pub const WHO_COLUMNS: &[&str] = &[
 pub fn who_rows(frames: &Frames, id: &str) -> Result<Vec<usize>> {
     let c = Cols::new(&frames.events);
     let (eid, pid, key) = (
-        c.s("event_id")?,
-        c.s("principal_id")?,
-        c.s("access_key_id")?,
+        c.s(event::event_id)?,
+        c.s(event::principal_id)?,
+        c.s(event::access_key_id)?,
     );
     Ok((0..frames.events.height())
         .filter(|&r| eid.get(r) == Some(id) || pid.get(r) == Some(id) || key.get(r) == Some(id))
@@ -550,7 +600,7 @@ pub fn who_rows(frames: &Frames, id: &str) -> Result<Vec<usize>> {
 /// Finds events, sessions or principals matching `id` and explains who is behind each.
 pub fn who(frames: &Frames, at: &Attributed, id: &str) -> Result<WhoAnswer> {
     let c = Cols::new(&frames.events);
-    let eid = c.s("event_id")?;
+    let eid = c.s(event::event_id)?;
     let mut matches = Vec::new();
     // 1. An event id (both cross-account copies match).
     for (row, e) in eid.iter().enumerate() {
@@ -585,8 +635,8 @@ pub fn who(frames: &Frames, at: &Attributed, id: &str) -> Result<WhoAnswer> {
     }
     // 3. A principalId or a long-term key seen on events: the distinct attributions behind it.
     if matches.is_empty() {
-        let pid = c.s("principal_id")?;
-        let key = c.s("access_key_id")?;
+        let pid = c.s(event::principal_id)?;
+        let key = c.s(event::access_key_id)?;
         let mut seen = BTreeSet::new();
         for row in 0..frames.events.height() {
             if pid.get(row) == Some(id) || key.get(row) == Some(id) {
@@ -621,7 +671,7 @@ pub fn trace_target(frames: &Frames, at: &Attributed, arg: &str) -> Result<Optio
         return Ok(Some(TraceTarget::Sessions(ss)));
     }
     // A long-term key: the origin of the events it signed.
-    let key = Cols::new(&frames.events).s("access_key_id")?;
+    let key = Cols::new(&frames.events).s(event::access_key_id)?;
     for row in 0..frames.events.height() {
         if key.get(row) == Some(arg) {
             return Ok(Some(TraceTarget::Origin(at.of(row).origin.clone())));
@@ -711,15 +761,15 @@ pub fn trace(
     };
     let c = Cols::new(&frames.events);
     let (et, name, src, acct, region, ip, ro, err, eid) = (
-        c.t("event_time")?,
-        c.s("event_name")?,
-        c.s("event_source")?,
-        c.s("recipient_account")?,
-        c.s("aws_region")?,
-        c.s("source_ip")?,
-        c.b("read_only")?,
-        c.s("error_code")?,
-        c.s("event_id")?,
+        c.t(event::event_time)?,
+        c.s(event::event_name)?,
+        c.s(event::event_source)?,
+        c.s(event::recipient_account)?,
+        c.s(event::aws_region)?,
+        c.s(event::source_ip)?,
+        c.b(event::read_only)?,
+        c.s(event::error_code)?,
+        c.s(event::event_id)?,
     );
     let own = |v: Option<&str>| v.map(String::from);
     let mut timeline = Vec::new();

@@ -256,7 +256,7 @@ pub fn execute(loaded: &Loaded, at: Option<&Attributed>, sql: &str) -> Result<Da
             let cfg = crate::anomalies::load_config(None)?;
             let found = crate::anomalies::detect(frames, at, &cfg)?;
             let mut df = crate::anomalies::findings_frame(&found)?;
-            to_datetime(&mut df, &["time"])?;
+            to_datetime(&mut df, &[crate::anomalies::finding_columns::time])?;
             ctx.register("anomalies", df.lazy());
         }
     }
@@ -294,6 +294,8 @@ trailgraph_log::column_names!(
     }
 );
 
+use crate::answer::session_columns;
+
 /// The `sessions` table: `answer::sessions_frame` (unfiltered) with typed times and more
 /// columns about the caller and the parent session.
 pub fn sessions_table(loaded: &Loaded, at: &Attributed) -> Result<DataFrame> {
@@ -304,14 +306,19 @@ pub fn sessions_table(loaded: &Loaded, at: &Attributed) -> Result<DataFrame> {
     )?;
     to_datetime(
         &mut df,
-        &["issued_at", "expires_at", "first_use", "last_use"],
+        &[
+            session_columns::issued_at,
+            session_columns::expires_at,
+            session_columns::first_use,
+            session_columns::last_use,
+        ],
     )?;
     let ss = &at.graph.sessions;
     // The rows of `df` are sessions in another order: find each one by its id.
     let by_id: std::collections::HashMap<&str, &trailgraph_graph::graph::Session> =
         ss.iter().map(|s| (s.id.as_str(), s)).collect();
     let rows: Vec<Option<&trailgraph_graph::graph::Session>> = df
-        .column("session_id")?
+        .column(session_columns::session_id)?
         .str()?
         .iter()
         .map(|id| id.and_then(|id| by_id.get(id).copied()))

@@ -11,7 +11,8 @@ use polars::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 use trailgraph_graph::attribute::{Attributed, Cols};
 use trailgraph_graph::graph::{Link, Session};
-use trailgraph_log::model::{arn_account, role_name, IssuanceKind, Millis};
+use trailgraph_log::model::{arn_account, role_name, IssuanceKind, Millis, OriginKind};
+use trailgraph_log::table::{event, issuance};
 
 /// The input as the detectors see it. Built once per run, before any detector.
 pub struct Context<'a> {
@@ -41,12 +42,12 @@ impl<'a> Context<'a> {
         cfg: &'a Config,
     ) -> Result<Context<'a>> {
         let c = Cols::new(events);
-        let times = c.t("event_time")?;
-        let eids = c.s("event_id")?;
-        let rcpt = c.s("recipient_account")?;
-        let src = c.s("event_source")?;
-        let names = c.s("event_name")?;
-        let errs = c.s("error_code")?;
+        let times = c.t(event::event_time)?;
+        let eids = c.s(event::event_id)?;
+        let rcpt = c.s(event::recipient_account)?;
+        let src = c.s(event::event_source)?;
+        let names = c.s(event::event_name)?;
+        let errs = c.s(event::error_code)?;
         let (mut min_time, mut max_time): (Option<Millis>, Option<Millis>) = (None, None);
         let mut recipients: FxHashSet<&str> = FxHashSet::default();
         let mut denied_rows = FxHashMap::default();
@@ -108,18 +109,18 @@ impl<'a> IssCols<'a> {
         let c = Cols::new(df);
         Ok(IssCols {
             n: df.height(),
-            kind: c.s("kind")?,
-            eid: c.s("event_id")?,
-            time: c.t("event_time")?,
-            rcpt: c.s("recipient_account")?,
-            err: c.s("error_code")?,
-            ip: c.s("source_ip")?,
-            carn: c.s("caller_arn")?,
-            cpid: c.s("caller_principal_id")?,
-            cacct: c.s("caller_account")?,
-            ckey: c.s("caller_access_key_id")?,
-            ccd: c.t("caller_creation_date")?,
-            role: c.s("role_arn")?,
+            kind: c.s(issuance::kind)?,
+            eid: c.s(issuance::event_id)?,
+            time: c.t(issuance::event_time)?,
+            rcpt: c.s(issuance::recipient_account)?,
+            err: c.s(issuance::error_code)?,
+            ip: c.s(issuance::source_ip)?,
+            carn: c.s(issuance::caller_arn)?,
+            cpid: c.s(issuance::caller_principal_id)?,
+            cacct: c.s(issuance::caller_account)?,
+            ckey: c.s(issuance::caller_access_key_id)?,
+            ccd: c.t(issuance::caller_creation_date)?,
+            role: c.s(issuance::role_arn)?,
         })
     }
 }
@@ -291,7 +292,8 @@ pub fn push_unique(v: &mut Vec<String>, id: String) {
 }
 
 pub fn caller_is_service(s: &Session) -> bool {
-    s.parent.is_none() && matches!(&s.caller, Link::Origin(o, _) if o.starts_with("service:"))
+    s.parent.is_none()
+        && matches!(&s.caller, Link::Origin(o, _) if OriginKind::of(o) == OriginKind::Service)
 }
 
 pub fn caller_account(s: &Session) -> Option<&str> {
@@ -345,5 +347,5 @@ pub fn row_str(ev: &DataFrame, col: &str, row: usize) -> Result<Option<String>> 
 
 /// One event's time.
 pub fn row_time(ev: &DataFrame, row: usize) -> Result<Option<Millis>> {
-    Ok(Cols::new(ev).t("event_time")?.get(row))
+    Ok(Cols::new(ev).t(event::event_time)?.get(row))
 }

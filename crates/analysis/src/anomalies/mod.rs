@@ -133,52 +133,66 @@ pub fn baseline_end(cfg: &Config, min: Option<Millis>, max: Option<Millis>) -> O
     Some(lo + ((hi - lo) as f64 * cfg.baseline_fraction).round() as i64)
 }
 
+trailgraph_log::column_names!(
+    /// The columns of `findings_frame`, in order.
+    pub mod finding_columns {
+        kind,
+        severity,
+        subject,
+        origin,
+        first_event_id,
+        time,
+        event_ids,
+        explanation,
+    }
+);
+
 /// The findings as a frame with the documented columns (time as ISO text).
 pub fn findings_frame(findings: &[Finding]) -> Result<DataFrame> {
     let col = |name: &str, v: Vec<Option<String>>| Column::new(name.into(), v);
     let cols = vec![
         col(
-            "kind",
+            finding_columns::kind,
             findings
                 .iter()
                 .map(|f| Some(f.kind.as_str().to_string()))
                 .collect(),
         ),
         col(
-            "severity",
+            finding_columns::severity,
             findings
                 .iter()
                 .map(|f| Some(f.severity.as_str().to_string()))
                 .collect(),
         ),
         col(
-            "subject",
+            finding_columns::subject,
             findings.iter().map(|f| Some(f.subject.clone())).collect(),
         ),
         col(
-            "origin",
+            finding_columns::origin,
             findings.iter().map(|f| Some(f.origin.clone())).collect(),
         ),
         col(
-            "first_event_id",
+            finding_columns::first_event_id,
             findings
                 .iter()
                 .map(|f| Some(f.first_event_id.clone()))
                 .collect(),
         ),
         col(
-            "time",
+            finding_columns::time,
             findings.iter().map(|f| f.time.map(format_time)).collect(),
         ),
         col(
-            "event_ids",
+            finding_columns::event_ids,
             findings
                 .iter()
                 .map(|f| Some(f.event_ids.join(";")))
                 .collect(),
         ),
         col(
-            "explanation",
+            finding_columns::explanation,
             findings
                 .iter()
                 .map(|f| Some(f.explanation.clone()))

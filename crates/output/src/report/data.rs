@@ -16,7 +16,10 @@ use trailgraph_analysis::answer;
 use trailgraph_analysis::summary::Summary;
 use trailgraph_graph::attribute::{single_chunk, Attributed, Cols};
 use trailgraph_graph::graph::Attribution;
-use trailgraph_log::model::{arn_account, format_time, Confidence, IssuanceKind, Millis};
+use trailgraph_log::model::{
+    arn_account, format_time, Confidence, IssuanceKind, Millis, OriginKind,
+};
+use trailgraph_log::table::event;
 use trailgraph_store::Frames;
 
 /// Rows shown in the HTML and Markdown tables; the CSV/JSON tables have everything.
@@ -352,7 +355,7 @@ pub fn build<'a>(
         wanted.extend(f.event_ids.iter().map(String::as_str));
     }
     let c = Cols::new(&events);
-    let eid = c.s("event_id")?;
+    let eid = c.s(event::event_id)?;
     let mut rows_of: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
     if !wanted.is_empty() {
         for (row, e) in eid.iter().enumerate() {
@@ -442,16 +445,16 @@ pub fn build<'a>(
 
     // One pass over the events: coverage, per-origin activity, timeline.
     let (time, acct, region) = (
-        c.t("event_time")?,
-        c.s("recipient_account")?,
-        c.s("aws_region")?,
+        c.t(event::event_time)?,
+        c.s(event::recipient_account)?,
+        c.s(event::aws_region)?,
     );
     let (ro, err, etype, esrc, ename) = (
-        c.b("read_only")?,
-        c.s("error_code")?,
-        c.s("event_type")?,
-        c.s("event_source")?,
-        c.s("event_name")?,
+        c.b(event::read_only)?,
+        c.s(event::error_code)?,
+        c.s(event::event_type)?,
+        c.s(event::event_source)?,
+        c.s(event::event_name)?,
     );
     let mut cov: FxHashMap<CovKey, FxHashMap<i64, u64>> = FxHashMap::default();
     let mut origin_accounts: Vec<FxHashSet<&str>> = vec![FxHashSet::default(); origins.len()];
@@ -495,7 +498,7 @@ pub fn build<'a>(
         if denied {
             o.denied += 1;
         }
-        let service = att.origin.starts_with("service:");
+        let service = OriginKind::of(&att.origin) == OriginKind::Service;
         let category = if anomaly_rows.contains_key(&row) {
             Some((Category::Anomaly, 0))
         } else if denied {
@@ -653,17 +656,17 @@ impl<'a> EventCols<'a> {
     fn new(events: &'a DataFrame) -> Result<EventCols<'a>> {
         let c = Cols::new(events);
         Ok(EventCols {
-            time: c.t("event_time")?,
-            name: c.s("event_name")?,
-            src: c.s("event_source")?,
-            acct: c.s("recipient_account")?,
-            region: c.s("aws_region")?,
-            ip: c.s("source_ip")?,
-            ua: c.s("user_agent")?,
-            err: c.s("error_code")?,
-            eid: c.s("event_id")?,
-            file: c.s("source_file")?,
-            idx: c.u("record_index")?,
+            time: c.t(event::event_time)?,
+            name: c.s(event::event_name)?,
+            src: c.s(event::event_source)?,
+            acct: c.s(event::recipient_account)?,
+            region: c.s(event::aws_region)?,
+            ip: c.s(event::source_ip)?,
+            ua: c.s(event::user_agent)?,
+            err: c.s(event::error_code)?,
+            eid: c.s(event::event_id)?,
+            file: c.s(event::source_file)?,
+            idx: c.u(event::record_index)?,
         })
     }
 
@@ -749,8 +752,12 @@ impl TableSource<'_> {
     /// A short description of what an issuance event issued (`brief`: role name only).
     pub fn issuance_note(&self, row: usize, brief: bool) -> Option<String> {
         let c = Cols::new(&self.events);
-        let id = c.s("event_id").ok()?.get(row)?;
-        let acct = c.s("recipient_account").ok()?.get(row).map(String::from);
+        let id = c.s(event::event_id).ok()?.get(row)?;
+        let acct = c
+            .s(event::recipient_account)
+            .ok()?
+            .get(row)
+            .map(String::from);
         let &s = self.issued_by_event.get(&(acct, id.to_string()))?;
         let se = &self.at.graph.sessions[s];
         let what = se

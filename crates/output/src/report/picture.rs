@@ -9,7 +9,7 @@ use rustc_hash::FxHashMap;
 use std::collections::BTreeSet;
 use std::fmt::Write;
 use trailgraph_graph::attribute::Attributed;
-use trailgraph_log::model::{arn_account, arn_resource, role_name, Confidence};
+use trailgraph_log::model::{arn_account, arn_resource, origin, role_name, Confidence, OriginKind};
 
 /// At most this many origins are drawn.
 pub const MAX_ORIGINS: usize = 18;
@@ -98,11 +98,13 @@ fn hop_label(s: &trailgraph_graph::graph::Session) -> String {
 
 /// Two display lines and a tooltip for an origin string.
 pub fn origin_labels(o: &str) -> (String, String) {
-    let after = |p: &str| o.strip_prefix(p).unwrap_or("");
-    match trailgraph_log::model::origin_kind(o) {
-        "service" => (after("service:").to_string(), "AWS service".into()),
-        "unknown" => {
-            let k = after("unknown:");
+    match OriginKind::of(o) {
+        OriginKind::Service => (
+            origin::parse_service(o).unwrap_or("").to_string(),
+            "AWS service".into(),
+        ),
+        OriginKind::Unknown => {
+            let k = origin::parse_unknown(o).unwrap_or("");
             (
                 if k.is_empty() {
                     "(no key)".into()
@@ -112,38 +114,33 @@ pub fn origin_labels(o: &str) -> (String, String) {
                 "unknown: issuance not in input".into(),
             )
         }
-        "saml" | "oidc" => {
-            let rest = o.split_once(':').map(|x| x.1).unwrap_or("");
-            // The provider is an ARN (with colons) or a host; the subject follows the last ':'
-            // that is not inside the provider ARN.
-            let (prov, subj) = if rest.starts_with("arn:") {
-                let mut it = rest.splitn(7, ':');
-                let p: Vec<&str> = it.by_ref().take(6).collect();
-                (p.join(":"), it.next().unwrap_or("").to_string())
-            } else {
-                match rest.split_once(':') {
-                    Some((p, s)) => (p.to_string(), s.to_string()),
-                    None => (rest.to_string(), String::new()),
+        kind @ (OriginKind::Saml | OriginKind::Oidc) => {
+            let (prov, subj, kind) = match kind {
+                OriginKind::Saml => {
+                    let (p, s) = origin::parse_saml(o).unwrap_or_default();
+                    (p, s, "SAML")
+                }
+                _ => {
+                    let (p, s) = origin::parse_oidc(o).unwrap_or_default();
+                    (p, s, "OIDC")
                 }
             };
-            let kind = if o.starts_with("saml:") {
-                "SAML"
-            } else {
-                "OIDC"
-            };
-            let pname = role_name(&prov).to_string();
+            let pname = role_name(prov).to_string();
             (
-                if subj.is_empty() { pname.clone() } else { subj },
+                if subj.is_empty() {
+                    pname.clone()
+                } else {
+                    subj.to_string()
+                },
                 format!("{kind} · {pname}"),
             )
         }
-        "identity-center" => {
-            let user = o.rsplit(':').next().unwrap_or("");
+        OriginKind::IdentityCenter => {
+            let (_, user) = origin::parse_identity_center(o).unwrap_or_default();
             (user.to_string(), "Identity Center user".into())
         }
-        "account" => {
-            let rest = after("account:");
-            let (acct, pid) = rest.split_once(':').unwrap_or((rest, ""));
+        OriginKind::Account => {
+            let (acct, pid) = origin::parse_account(o).unwrap_or_default();
             (
                 if pid.is_empty() {
                     acct.to_string()
@@ -153,18 +150,18 @@ pub fn origin_labels(o: &str) -> (String, String) {
                 format!("account {acct} (caller copy missing)"),
             )
         }
-        "root" => (
+        OriginKind::Root => (
             "root".into(),
             format!("root user · {}", arn_account(o).unwrap_or("")),
         ),
-        "iam-user" => (
+        OriginKind::IamUser => (
             arn_resource(o)
                 .unwrap_or(o)
                 .trim_start_matches("user/")
                 .to_string(),
             format!("IAM user · {}", arn_account(o).unwrap_or("")),
         ),
-        "federated-user" => (
+        OriginKind::FederatedUser => (
             arn_resource(o).unwrap_or(o).to_string(),
             format!("federated user · {}", arn_account(o).unwrap_or("")),
         ),

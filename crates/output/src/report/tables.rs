@@ -11,7 +11,9 @@ use serde_json::json;
 use std::io::Write;
 use std::path::Path;
 use trailgraph_analysis::answer::{self, SessionFilter};
+use trailgraph_graph::attribute::attributed;
 use trailgraph_log::model::format_time;
+use trailgraph_log::table::event;
 
 /// Writes every table as `NAME.csv` and `NAME.json`, and `summary.json`.
 pub fn write_all(m: &Model, src: &TableSource, dir: &Path) -> Result<()> {
@@ -164,39 +166,41 @@ pub fn timeline_frame(src: &TableSource, items: &[TimelineItem]) -> Result<DataF
         .collect();
     let get = |name: &str| -> Result<Column> { Ok(ev.column(name)?.clone()) };
     let cols = vec![
-        get("event_time")?,
+        get(event::event_time)?,
         Column::new("category".into(), category),
-        get("event_name")?,
-        get("event_source")?,
-        get("recipient_account")?,
-        get("aws_region")?,
-        att_col("origin", d, pe, |a| Some(src.at.table[a].origin.as_str())),
-        att_col("chain", d, pe, |a| Some(chains[a].as_str())),
+        get(event::event_name)?,
+        get(event::event_source)?,
+        get(event::recipient_account)?,
+        get(event::aws_region)?,
+        att_col(attributed::origin, d, pe, |a| {
+            Some(src.at.table[a].origin.as_str())
+        }),
+        att_col(attributed::chain, d, pe, |a| Some(chains[a].as_str())),
         Column::new(
-            "depth".into(),
+            attributed::depth.into(),
             items
                 .iter()
                 .map(|t| src.at.of(t.row).depth() as u32)
                 .collect::<Vec<_>>(),
         ),
-        att_col("confidence", d, pe, |a| {
+        att_col(attributed::confidence, d, pe, |a| {
             Some(src.at.table[a].confidence.as_str())
         }),
-        att_col("session_id", d, pe, |a| {
+        att_col(attributed::session_id, d, pe, |a| {
             src.at.table[a]
                 .session
                 .map(|s| src.at.graph.sessions[s].id.as_str())
         }),
-        get("identity_arn")?,
-        get("access_key_id")?,
-        get("source_ip")?,
-        get("user_agent")?,
-        get("error_code")?,
-        get("read_only")?,
+        get(event::identity_arn)?,
+        get(event::access_key_id)?,
+        get(event::source_ip)?,
+        get(event::user_agent)?,
+        get(event::error_code)?,
+        get(event::read_only)?,
         Column::new("note".into(), note),
-        get("event_id")?,
-        get("source_file")?,
-        get("record_index")?,
+        get(event::event_id)?,
+        get(event::source_file)?,
+        get(event::record_index)?,
     ];
     Ok(DataFrame::new(n, cols)?)
 }

@@ -7,7 +7,7 @@ use crate::anomalies::{values, Severity};
 use anyhow::Result;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
-use trailgraph_log::model::{format_time, Millis};
+use trailgraph_log::model::{format_time, origin, Millis};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -58,7 +58,7 @@ a group of at least min_failures failures on at least min_roles distinct roles."
             }
             let caller = match (ic.carn.get(r), ic.cpid.get(r)) {
                 (Some(a), _) => a.to_string(),
-                (None, Some(p)) => format!("account:{}:{p}", ic.cacct.get(r).unwrap_or("")),
+                (None, Some(p)) => origin::account(ic.cacct.get(r).unwrap_or(""), p),
                 (None, None) => continue,
             };
             by_caller.entry(caller).or_default().push(r);

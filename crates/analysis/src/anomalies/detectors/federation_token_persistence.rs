@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use trailgraph_graph::attribute::Cols;
 use trailgraph_graph::graph::Session;
 use trailgraph_log::model::{format_time, IssuanceKind, Millis};
+use trailgraph_log::table::event;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -53,11 +54,11 @@ A GetFederationToken session used after the long-term key that requested it was 
         }
         let ev = cx.events;
         let c = Cols::new(ev);
-        let times = c.t("event_time")?;
-        let names = c.s("event_name")?;
-        let errs = c.s("error_code")?;
-        let rkey = c.s("request_access_key_id")?;
-        let rstat = c.s("request_key_status")?;
+        let times = c.t(event::event_time)?;
+        let names = c.s(event::event_name)?;
+        let errs = c.s(event::error_code)?;
+        let rkey = c.s(event::request_access_key_id)?;
+        let rstat = c.s(event::request_key_status)?;
 
         // Access-key changes and the federation sessions' events, in time order (ties keep
         // the canonical order: deterministic whatever the thread count).
@@ -124,17 +125,17 @@ fn finding(
     out: &mut Out,
 ) -> Result<()> {
     let mut ids: Vec<String> = issuance_ids(s).collect();
-    if let Some(id) = row_str(ev, "event_id", revoke_row)? {
+    if let Some(id) = row_str(ev, event::event_id, revoke_row)? {
         push_unique(&mut ids, id);
     }
-    let eid = row_str(ev, "event_id", row)?.unwrap_or_default();
+    let eid = row_str(ev, event::event_id, row)?.unwrap_or_default();
     push_unique(&mut ids, eid.clone());
     let parent = s.caller_identity.access_key_id.as_deref().unwrap_or("?");
-    let how = match row_str(ev, "event_name", revoke_row)?.as_deref() {
+    let how = match row_str(ev, event::event_name, revoke_row)?.as_deref() {
         Some("DeleteAccessKey") => "deleted",
         _ => "deactivated",
     };
-    let event = row_str(ev, "event_name", row)?.unwrap_or_default();
+    let event = row_str(ev, event::event_name, row)?.unwrap_or_default();
     let fed = s.session_arn.as_deref().unwrap_or("a federated user");
     let explanation = format!(
         "Federated session {} ({fed}) of {} was still used for {event} at {} after its parent key {parent} was {how} at {}.",
@@ -145,7 +146,7 @@ fn finding(
     );
     let mut inv = session_involved(s);
     inv.addresses.clear();
-    let ip = row_str(ev, "source_ip", row)?;
+    let ip = row_str(ev, event::source_ip, row)?;
     if let Some(ip) = &ip {
         inv.addresses.push(ip);
     }

@@ -10,7 +10,7 @@ use crate::anomalies::{values, Severity};
 use anyhow::Result;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
-use trailgraph_log::model::format_time;
+use trailgraph_log::model::{format_time, OriginKind};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -30,7 +30,7 @@ impl Default for FirstTimeAssumption {
 }
 
 fn excluded_origin(o: &str) -> bool {
-    o.is_empty() || o.starts_with("service:") || o.starts_with("unknown:")
+    o.is_empty() || matches!(OriginKind::of(o), OriginKind::Service | OriginKind::Unknown)
 }
 
 impl Detector for FirstTimeAssumption {

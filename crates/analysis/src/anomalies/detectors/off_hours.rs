@@ -10,7 +10,7 @@ use crate::anomalies::values::{self, TimeZone, Window};
 use crate::anomalies::Severity;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
-use trailgraph_log::model::format_time;
+use trailgraph_log::model::{format_time, OriginKind};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -38,16 +38,12 @@ impl Default for OffHours {
 }
 
 fn human_origin(o: &str) -> Option<&'static str> {
-    if o.starts_with("saml:") {
-        Some("SAML")
-    } else if o.starts_with("idc:") {
-        Some("Identity Center")
-    } else if o.starts_with("arn:") && o.contains(":user/") {
-        Some("IAM user")
-    } else if o.starts_with("arn:") && o.ends_with(":root") {
-        Some("root")
-    } else {
-        None
+    match OriginKind::of(o) {
+        OriginKind::Saml => Some("SAML"),
+        OriginKind::IdentityCenter => Some("Identity Center"),
+        OriginKind::IamUser => Some("IAM user"),
+        OriginKind::Root => Some("root"),
+        _ => None,
     }
 }
 

@@ -13,6 +13,7 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use trailgraph_graph::attribute::{Attributed, Cols};
 use trailgraph_log::model::Millis;
+use trailgraph_log::table::event;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -61,9 +62,9 @@ addresses count as home or other addresses.";
     fn detect(&self, cx: &Context, out: &mut Out) -> Result<()> {
         let ev = cx.events;
         let c = Cols::new(ev);
-        let times = c.t("event_time")?;
-        let ips = c.s("source_ip")?;
-        let keys = c.s("access_key_id")?;
+        let times = c.t(event::event_time)?;
+        let ips = c.s(event::source_ip)?;
+        let keys = c.s(event::access_key_id)?;
         let shift = 32 - self.prefix_len as u32;
         let net_of = |a: u32| if shift >= 32 { 0 } else { a >> shift };
         let mut key_ix: FxHashMap<&str, u32> = FxHashMap::default();
@@ -175,7 +176,7 @@ impl SessionMultiIp {
         rows.dedup();
         let mut ids = Vec::new();
         for r in rows {
-            if let Some(id) = row_str(ev, "event_id", r)? {
+            if let Some(id) = row_str(ev, event::event_id, r)? {
                 push_unique(&mut ids, id);
             }
         }
@@ -183,7 +184,7 @@ impl SessionMultiIp {
         let sess = a.session.map(|s| &at.graph.sessions[s]);
         let actor = sess
             .and_then(|s| s.session_arn.clone())
-            .or(row_str(ev, "identity_arn", row)?)
+            .or(row_str(ev, event::identity_arn, row)?)
             .unwrap_or_else(|| or_unknown(&a.origin).to_string());
         let explanation = format!(
             "Temporary key {key} of {actor} (origin {}) was used from {other_s}, outside the /{} of its home address {home_s}, within {} of a use from {home_s}.",
@@ -202,7 +203,7 @@ impl SessionMultiIp {
                 inv.accounts.push(x);
             }
         }
-        let recipient = row_str(ev, "recipient_account", row)?;
+        let recipient = row_str(ev, event::recipient_account, row)?;
         if let Some(r) = &recipient {
             inv.accounts.push(r);
         }
@@ -211,7 +212,7 @@ impl SessionMultiIp {
             Draft {
                 subject: key.to_string(),
                 origin: a.origin.clone(),
-                first_event_id: row_str(ev, "event_id", row)?.unwrap_or_default(),
+                first_event_id: row_str(ev, event::event_id, row)?.unwrap_or_default(),
                 time: row_time(ev, row)?,
                 event_ids: ids,
                 explanation,

@@ -16,7 +16,8 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use trailgraph_graph::attribute::Cols;
 use trailgraph_graph::graph::Session;
-use trailgraph_log::model::{arn_account, role_name, Millis};
+use trailgraph_log::model::{arn_account, origin, role_name, Millis, OriginKind};
+use trailgraph_log::table::event;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -110,10 +111,10 @@ session name) used counts as outside. include_private = true: private addresses 
         };
         let ev = cx.events;
         let c = Cols::new(ev);
-        let times = c.t("event_time")?;
-        let ips = c.s("source_ip")?;
+        let times = c.t(event::event_time)?;
+        let ips = c.s(event::source_ip)?;
         let ec2d = c.s("ec2_role_delivery")?;
-        let scope = c.s("in_scope_of_issued_to")?;
+        let scope = c.s(event::in_scope_of_issued_to)?;
         let sessions = cx.sessions;
 
         // Workload sessions: issued by an AWS service, or orphans that look like one.
@@ -122,7 +123,7 @@ session name) used counts as outside. include_private = true: private addresses 
         for (i, s) in sessions.iter().enumerate() {
             if s.kind.is_some() {
                 // Issued to a workload: by a service, or by a workload session (any depth).
-                if s.origin.starts_with("service:") {
+                if OriginKind::of(&s.origin) == OriginKind::Service {
                     wl_of[i] = workloads.id(s);
                 }
             } else if s.orphan {
@@ -216,15 +217,15 @@ fn finding(
 ) -> Result<()> {
     let mut ids: Vec<String> = issuance_ids(s).collect();
     if let Some((_, hr)) = home {
-        if let Some(id) = row_str(ev, "event_id", hr)? {
+        if let Some(id) = row_str(ev, event::event_id, hr)? {
             push_unique(&mut ids, id);
         }
     }
-    let eid = row_str(ev, "event_id", row)?.unwrap_or_default();
+    let eid = row_str(ev, event::event_id, row)?.unwrap_or_default();
     push_unique(&mut ids, eid.clone());
     let role = s.role_arn.as_deref().unwrap_or("?");
     let name = s.session_name.as_deref().unwrap_or("?");
-    let svc = s.origin.trim_start_matches("service:");
+    let svc = origin::parse_service(&s.origin).unwrap_or(&s.origin);
     let issued = if s.orphan {
         "its issuance is not in the input".to_string()
     } else if s.parent.is_some() {
@@ -232,7 +233,7 @@ fn finding(
     } else {
         format!("issued by {svc}")
     };
-    let event = row_str(ev, "event_name", row)?.unwrap_or_default();
+    let event = row_str(ev, event::event_name, row)?.unwrap_or_default();
     let why = match home {
         _ if with_ranges => "an address outside the AWS ranges".to_string(),
         Some((h, _)) => format!("an address the workload did not use first (its first was {h})"),
