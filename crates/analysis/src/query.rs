@@ -109,7 +109,7 @@ pub fn header(sql: &str) -> Header {
 }
 
 /// The names of the tables a query can use.
-pub const TABLES: [&str; 5] = [
+pub(crate) const TABLES: [&str; 5] = [
     "events",
     "issuances",
     "sessions",
@@ -298,7 +298,7 @@ use crate::answer::session_columns;
 
 /// The `sessions` table: `answer::sessions_frame` (unfiltered) with typed times and more
 /// columns about the caller and the parent session.
-pub fn sessions_table(loaded: &Loaded, at: &Attributed) -> Result<DataFrame> {
+pub(crate) fn sessions_table(loaded: &Loaded, at: &Attributed) -> Result<DataFrame> {
     let mut df = crate::answer::sessions_frame(
         &loaded.frames,
         at,
@@ -366,7 +366,7 @@ pub fn sessions_table(loaded: &Loaded, at: &Attributed) -> Result<DataFrame> {
 }
 
 /// The event columns added to the `attribute` frame in the `attribution` table.
-pub const ATTRIBUTION_EXTRA: [&str; 14] = [
+pub(crate) const ATTRIBUTION_EXTRA: [&str; 14] = [
     event::event_type,
     event::event_category,
     event::read_only,
@@ -384,7 +384,7 @@ pub const ATTRIBUTION_EXTRA: [&str; 14] = [
 ];
 
 /// The `attribution` table: `attribute::attribution_frame` plus event columns.
-pub fn attribution_table(loaded: &Loaded, at: &Attributed) -> Result<DataFrame> {
+pub(crate) fn attribution_table(loaded: &Loaded, at: &Attributed) -> Result<DataFrame> {
     let mut df = attribution_frame(&loaded.frames, at)?;
     let have: BTreeSet<String> = df
         .get_column_names()

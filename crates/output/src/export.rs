@@ -463,7 +463,7 @@ pub fn write_dot(g: &ExportGraph, w: &mut dyn Write) -> Result<()> {
 // --- GraphML ---------------------------------------------------------------------------------
 
 /// GraphML keys of node attributes (origins and sessions), with their types.
-pub const NODE_KEYS: [(&str, &str); 24] = [
+pub(crate) const NODE_KEYS: [(&str, &str); 24] = [
     ("type", "string"),
     ("label", "string"),
     ("origin", "string"),
@@ -491,7 +491,7 @@ pub const NODE_KEYS: [(&str, &str); 24] = [
 ];
 
 /// GraphML keys of edge attributes.
-pub const EDGE_KEYS: [(&str, &str); 5] = [
+pub(crate) const EDGE_KEYS: [(&str, &str); 5] = [
     ("type", "string"),
     ("kind", "string"),
     ("confidence", "string"),

@@ -167,7 +167,7 @@ fn column_names(df: &DataFrame) -> Vec<String> {
 }
 
 /// What goes before a row of `format` (`first`: before the first one); see `RowText`.
-pub fn separator(format: Format, first: bool) -> &'static [u8] {
+pub(crate) fn separator(format: Format, first: bool) -> &'static [u8] {
     match (format, first) {
         (Format::Json, true) => b"\n  ",
         (Format::Json, false) => b",\n  ",
@@ -187,7 +187,7 @@ pub fn footer(format: Format, n: usize) -> &'static [u8] {
 /// The rows of a frame as text (CSV, JSON, NDJSON), one at a time, for output assembled in
 /// any order: `header`, then for each row its `separator` and `row`, then `footer`, is what
 /// `write` writes.
-pub struct RowText<'a> {
+pub(crate) struct RowText<'a> {
     cells: Vec<Cell<'a>>,
     names: Vec<String>,
     /// JSON keys, quoted.
@@ -229,7 +229,7 @@ impl<'a> RowText<'a> {
     }
 
     /// What goes before a row (`first`: before the first one).
-    pub fn separator(&self, first: bool) -> &'static [u8] {
+    pub(crate) fn separator(&self, first: bool) -> &'static [u8] {
         separator(self.format, first)
     }
 
@@ -307,7 +307,7 @@ fn in_blocks(
 }
 
 /// Writes a Parquet file.
-pub fn write_parquet(df: &DataFrame, path: &std::path::Path) -> Result<()> {
+pub(crate) fn write_parquet(df: &DataFrame, path: &std::path::Path) -> Result<()> {
     let mut df = df.clone();
     let f = std::fs::File::create(path)
         .map_err(|e| anyhow::anyhow!("{}: cannot create: {e}", path.display()))?;
@@ -331,7 +331,7 @@ fn write_table(names: &[String], cells: &[Cell], n: usize, out: &mut dyn Write) 
 /// An aligned table written in pieces (frames with the same columns, one after the other): the
 /// column widths come from the header and the first 1,000 rows of the first piece.
 #[derive(Default)]
-pub struct TableWriter {
+pub(crate) struct TableWriter {
     widths: Option<Vec<usize>>,
 }
 

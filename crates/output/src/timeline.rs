@@ -55,7 +55,7 @@ pub const FIELDS: [&str; 27] = [
 ];
 
 /// The Timesketch `data_type` of every row.
-pub const DATA_TYPE: &str = "aws:cloudtrail:event";
+pub(crate) const DATA_TYPE: &str = "aws:cloudtrail:event";
 
 /// One value of a row.
 enum V<'a> {

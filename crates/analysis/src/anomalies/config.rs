@@ -105,7 +105,7 @@ Unset: the first `baseline_fraction` of the input's time span. --baseline-until 
 impl Config {
     /// The configuration as a TOML file that `parse_config` reads back to it: each section
     /// serialised, under a comment saying what it is for.
-    pub fn to_toml(&self) -> String {
+    pub(crate) fn to_toml(&self) -> String {
         #[derive(Serialize)]
         struct Top<'a> {
             #[serde(with = "values::moment", skip_serializing_if = "Option::is_none")]

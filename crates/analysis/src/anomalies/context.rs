@@ -88,7 +88,7 @@ impl<'a> Context<'a> {
 }
 
 /// The issuances frame's columns.
-pub struct IssCols<'a> {
+pub(crate) struct IssCols<'a> {
     pub n: usize,
     pub kind: &'a StringChunked,
     pub eid: &'a StringChunked,
@@ -129,7 +129,7 @@ impl<'a> IssCols<'a> {
 // Findings and allow-lists
 
 /// A finding before the detector's kind and severity are put on it.
-pub struct Draft {
+pub(crate) struct Draft {
     pub subject: String,
     pub origin: String,
     pub first_event_id: String,
@@ -140,7 +140,7 @@ pub struct Draft {
 
 /// What an allow-list is checked against, per finding.
 #[derive(Default)]
-pub struct Involved<'a> {
+pub(crate) struct Involved<'a> {
     pub principals: Vec<&'a str>,
     pub roles: Vec<&'a str>,
     pub accounts: Vec<&'a str>,
@@ -148,7 +148,7 @@ pub struct Involved<'a> {
 }
 
 /// Where one detector's findings go.
-pub struct Out<'a> {
+pub(crate) struct Out<'a> {
     kind: Kind,
     severity: Severity,
     allow: &'a Allow,
@@ -219,7 +219,7 @@ impl Allow {
 // Shared helpers
 
 /// A role for explanations: `role Name in account 111111111111`.
-pub fn role_disp(role_arn: &str) -> String {
+pub(crate) fn role_disp(role_arn: &str) -> String {
     match arn_account(role_arn) {
         Some(a) => format!("role {} in account {a}", role_name(role_arn)),
         None => format!("role {}", role_name(role_arn)),
@@ -227,7 +227,7 @@ pub fn role_disp(role_arn: &str) -> String {
 }
 
 /// `who` for explanations: the acting principal, plus its origin when that differs.
-pub fn who_disp(principal: Option<&str>, origin: &str) -> String {
+pub(crate) fn who_disp(principal: Option<&str>, origin: &str) -> String {
     match principal {
         Some(p) if p != origin && !origin.is_empty() => format!("{p} (origin {origin})"),
         Some(p) => p.to_string(),
@@ -235,7 +235,7 @@ pub fn who_disp(principal: Option<&str>, origin: &str) -> String {
     }
 }
 
-pub fn or_unknown(s: &str) -> &str {
+pub(crate) fn or_unknown(s: &str) -> &str {
     if s.is_empty() {
         "an unknown origin"
     } else {
@@ -244,7 +244,7 @@ pub fn or_unknown(s: &str) -> &str {
 }
 
 /// The session's subject: its issued key, else its session id.
-pub fn session_subject(s: &Session) -> String {
+pub(crate) fn session_subject(s: &Session) -> String {
     s.issued_key.clone().unwrap_or_else(|| s.id.clone())
 }
 
@@ -253,13 +253,13 @@ pub fn issuance_ids(s: &Session) -> impl Iterator<Item = String> + '_ {
     s.issuance.iter().filter_map(|e| e.event_id.clone())
 }
 
-pub fn first_issuance_id(s: &Session) -> String {
+pub(crate) fn first_issuance_id(s: &Session) -> String {
     issuance_ids(s).next().unwrap_or_default()
 }
 
 /// A finding on session `i` of a chain: its subject and origin, evidenced by the issuances of
 /// every session down to it (what the chain detectors report).
-pub fn chain_session_finding(out: &mut Out, at: &Attributed, i: usize, explanation: String) {
+pub(crate) fn chain_session_finding(out: &mut Out, at: &Attributed, i: usize, explanation: String) {
     let s = &at.graph.sessions[i];
     out.add(
         &session_involved(s),
@@ -275,7 +275,7 @@ pub fn chain_session_finding(out: &mut Out, at: &Attributed, i: usize, explanati
 }
 
 /// The issuances of every session of the chain down to session `s`, top down.
-pub fn ancestry_ids(at: &Attributed, s: usize) -> Vec<String> {
+pub(crate) fn ancestry_ids(at: &Attributed, s: usize) -> Vec<String> {
     let mut v = Vec::new();
     for a in at.graph.ancestry(s) {
         for id in issuance_ids(&at.graph.sessions[a]) {
@@ -285,13 +285,13 @@ pub fn ancestry_ids(at: &Attributed, s: usize) -> Vec<String> {
     v
 }
 
-pub fn push_unique(v: &mut Vec<String>, id: String) {
+pub(crate) fn push_unique(v: &mut Vec<String>, id: String) {
     if !id.is_empty() && !v.contains(&id) {
         v.push(id);
     }
 }
 
-pub fn caller_is_service(s: &Session) -> bool {
+pub(crate) fn caller_is_service(s: &Session) -> bool {
     s.parent.is_none()
         && matches!(&s.caller, Link::Origin(o, _) if OriginKind::of(o) == OriginKind::Service)
 }
@@ -305,7 +305,7 @@ pub fn caller_account(s: &Session) -> Option<&str> {
 }
 
 /// The principal that made the issuance call (ARN, else principalId).
-pub fn caller_principal(s: &Session) -> Option<&str> {
+pub(crate) fn caller_principal(s: &Session) -> Option<&str> {
     s.caller_identity
         .arn
         .as_deref()
@@ -317,7 +317,7 @@ pub fn is_role_assumption(s: &Session) -> bool {
 }
 
 /// What a finding about a session involves: its origin, caller, role, accounts and address.
-pub fn session_involved(s: &Session) -> Involved<'_> {
+pub(crate) fn session_involved(s: &Session) -> Involved<'_> {
     let mut inv = Involved::default();
     if !s.origin.is_empty() {
         inv.principals.push(&s.origin);
@@ -346,6 +346,6 @@ pub fn row_str(ev: &DataFrame, col: &str, row: usize) -> Result<Option<String>> 
 }
 
 /// One event's time.
-pub fn row_time(ev: &DataFrame, row: usize) -> Result<Option<Millis>> {
+pub(crate) fn row_time(ev: &DataFrame, row: usize) -> Result<Option<Millis>> {
     Ok(Cols::new(ev).t(event::event_time)?.get(row))
 }

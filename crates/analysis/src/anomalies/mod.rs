@@ -22,8 +22,8 @@ mod values;
 pub use config::{default_toml, parse_config, Allow, Config};
 // `Kind`, `KINDS` and every detector's section type.
 pub use detectors::*;
-pub use net::{AwsRanges, Cidr};
-pub use values::{format_duration, glob, parse_duration, TimeZone, Window};
+
+pub use values::{glob, TimeZone, Window};
 
 use anyhow::Result;
 use polars::prelude::*;
@@ -103,7 +103,7 @@ pub fn detect(frames: &Frames, at: &Attributed, cfg: &Config) -> Result<Vec<Find
 }
 
 /// The output order: time, kind, subject, first_event_id (then the rest, for determinism).
-pub fn sort_findings(v: &mut [Finding]) {
+pub(crate) fn sort_findings(v: &mut [Finding]) {
     v.sort_by(|a, b| {
         (
             a.time,
@@ -125,7 +125,11 @@ pub fn sort_findings(v: &mut [Finding]) {
 }
 
 /// The learning period's end for an input spanning `[min, max]` (see `Config`).
-pub fn baseline_end(cfg: &Config, min: Option<Millis>, max: Option<Millis>) -> Option<Millis> {
+pub(crate) fn baseline_end(
+    cfg: &Config,
+    min: Option<Millis>,
+    max: Option<Millis>,
+) -> Option<Millis> {
     if cfg.baseline_until.is_some() {
         return cfg.baseline_until;
     }

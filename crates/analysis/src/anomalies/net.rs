@@ -46,7 +46,7 @@ pub fn ipv4(s: &str) -> Option<u32> {
 /// 100.64/10, IPv6 ULA: inside someone's network), or other (loopback, link-local,
 /// documentation, multicast, reserved, unspecified) which never counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Class {
+pub(crate) enum Class {
     Public,
     Private,
     Other,
@@ -54,7 +54,7 @@ pub enum Class {
 
 /// Classifies an IPv4 address given as u32.
 #[inline]
-pub fn class_v4(a: u32) -> Class {
+pub(crate) fn class_v4(a: u32) -> Class {
     let o = a.to_be_bytes();
     let in_net = |net: u32, len: u32| (a ^ net) >> (32 - len) == 0;
     if o[0] == 10 || in_net(0xac10_0000, 12) || in_net(0xc0a8_0000, 16) || in_net(0x6440_0000, 10) {
@@ -103,7 +103,7 @@ pub fn class(a: &IpAddr) -> Class {
 
 /// Parses an address as found in `sourceIPAddress`: IPv4 (leading zeros tolerated, as in
 /// anonymised data) or IPv6; None for service names and `AWS Internal`.
-pub fn parse_addr(s: &str) -> Option<IpAddr> {
+pub(crate) fn parse_addr(s: &str) -> Option<IpAddr> {
     if let Some(v) = ipv4(s) {
         return Some(IpAddr::V4(Ipv4Addr::from(v)));
     }
@@ -181,7 +181,7 @@ impl std::fmt::Display for Cidr {
 }
 
 /// Does any block contain the address text?
-pub fn any_contains(blocks: &[Cidr], addr: &str) -> bool {
+pub(crate) fn any_contains(blocks: &[Cidr], addr: &str) -> bool {
     if blocks.is_empty() {
         return false;
     }
@@ -190,7 +190,7 @@ pub fn any_contains(blocks: &[Cidr], addr: &str) -> bool {
 
 /// AWS address ranges: merged, sorted intervals.
 #[derive(Debug, Default, Clone)]
-pub struct AwsRanges {
+pub(crate) struct AwsRanges {
     v4: Vec<(u32, u32)>,
     v6: Vec<(u128, u128)>,
 }

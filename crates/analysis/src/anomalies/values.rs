@@ -111,7 +111,7 @@ pub fn fraction<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
 }
 
 /// A file path; the empty string means none (relative paths are resolved by the caller).
-pub fn file_path<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PathBuf>, D::Error> {
+pub(crate) fn file_path<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PathBuf>, D::Error> {
     decode(d, |v| match v {
         Value::String(p) if p.is_empty() => Ok(None),
         Value::String(p) => Ok(Some(PathBuf::from(p))),
@@ -186,7 +186,7 @@ impl<'de> Deserialize<'de> for Severity {
 // Durations
 
 /// Parses "30s", "10m", "1h", "1h30m", "2d" (also "90" = seconds) into milliseconds.
-pub fn parse_duration(s: &str) -> Option<Millis> {
+pub(crate) fn parse_duration(s: &str) -> Option<Millis> {
     let s = s.trim();
     if s.is_empty() {
         return None;
@@ -228,7 +228,7 @@ pub fn parse_duration(s: &str) -> Option<Millis> {
 }
 
 /// The shortest text `parse_duration` reads back: "10m", "1h30m", "45s", "0s".
-pub fn format_duration(ms: Millis) -> String {
+pub(crate) fn format_duration(ms: Millis) -> String {
     if ms <= 0 {
         return "0s".into();
     }
@@ -253,7 +253,7 @@ pub fn format_duration(ms: Millis) -> String {
 pub mod duration {
     use super::*;
 
-    pub fn serialize<S: Serializer>(ms: &Millis, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(ms: &Millis, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&format_duration(*ms))
     }
 
@@ -274,7 +274,7 @@ pub mod moment {
 
     const WHAT: &str = "a date or time such as \"2024-07-31\" or \"2024-07-31T19:52:33Z\"";
 
-    pub fn serialize<S: Serializer>(t: &Option<Millis>, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(t: &Option<Millis>, s: S) -> Result<S::Ok, S::Error> {
         match t {
             Some(t) => s.serialize_str(&format_time(*t)),
             None => s.serialize_none(),
@@ -324,7 +324,7 @@ pub struct TimeZone {
 }
 
 impl TimeZone {
-    pub fn utc() -> TimeZone {
+    pub(crate) fn utc() -> TimeZone {
         TimeZone { offset_min: 0 }
     }
 

@@ -23,24 +23,24 @@ use trailgraph_log::table::event;
 use trailgraph_store::Frames;
 
 /// Rows shown in the HTML and Markdown tables; the CSV/JSON tables have everything.
-pub const TIMELINE_ROWS: usize = 250;
-pub const ORIGIN_ROWS: usize = 60;
-pub const COVERAGE_ROWS: usize = 40;
-pub const FINDINGS_SHOWN: usize = 100;
-pub const EVIDENCE_ROWS: usize = 10;
-pub const PROBLEMS_SHOWN: usize = 40;
+pub(crate) const TIMELINE_ROWS: usize = 250;
+pub(crate) const ORIGIN_ROWS: usize = 60;
+pub(crate) const COVERAGE_ROWS: usize = 40;
+pub(crate) const FINDINGS_SHOWN: usize = 100;
+pub(crate) const EVIDENCE_ROWS: usize = 10;
+pub(crate) const PROBLEMS_SHOWN: usize = 40;
 
 /// One day in milliseconds.
-pub const DAY: i64 = 86_400_000;
+pub(crate) const DAY: i64 = 86_400_000;
 
 /// `2024-03-01` for a day number (days since the epoch).
-pub fn day_str(d: i64) -> String {
+pub(crate) fn day_str(d: i64) -> String {
     format_time(d * DAY)[..10].to_string()
 }
 
 /// Days with events for one (account, region).
 #[derive(Debug, Clone)]
-pub struct Coverage {
+pub(crate) struct Coverage {
     pub account: String,
     pub region: String,
     pub events: u64,
@@ -69,7 +69,7 @@ impl Coverage {
 }
 
 /// Runs of missing days between consecutive present days.
-pub fn gaps_of(days: impl Iterator<Item = i64>) -> Vec<(i64, i64)> {
+pub(crate) fn gaps_of(days: impl Iterator<Item = i64>) -> Vec<(i64, i64)> {
     let mut out = Vec::new();
     let mut prev: Option<i64> = None;
     for d in days {
@@ -84,7 +84,7 @@ pub fn gaps_of(days: impl Iterator<Item = i64>) -> Vec<(i64, i64)> {
 }
 
 /// `2024-03-02..2024-03-04 (3 days)` or `2024-03-02 (1 day)`.
-pub fn gap_str(g: (i64, i64)) -> String {
+pub(crate) fn gap_str(g: (i64, i64)) -> String {
     let n = g.1 - g.0 + 1;
     if n == 1 {
         format!("{} (1 day)", day_str(g.0))
@@ -95,7 +95,7 @@ pub fn gap_str(g: (i64, i64)) -> String {
 
 /// Per-origin activity.
 #[derive(Debug, Clone, Default)]
-pub struct OriginRow {
+pub(crate) struct OriginRow {
     pub origin: String,
     pub kind: &'static str,
     pub events: u64,
@@ -161,7 +161,7 @@ impl Category {
 
 /// One important event, as a row of the events frame.
 #[derive(Debug, Clone, Copy)]
-pub struct TimelineItem {
+pub(crate) struct TimelineItem {
     /// Row in the events frame.
     pub row: usize,
     pub category: Category,
@@ -172,7 +172,7 @@ pub struct TimelineItem {
 
 /// The attribution of an event, as the report shows it.
 #[derive(Debug, Clone)]
-pub struct WhoView {
+pub(crate) struct WhoView {
     pub origin: String,
     /// The origin's first display line (`picture::origin_labels`).
     pub label: String,
@@ -199,7 +199,7 @@ impl WhoView {
 
 /// One event as the report shows it: evidence of a finding or a timeline row.
 #[derive(Debug, Clone)]
-pub struct EventView {
+pub(crate) struct EventView {
     pub time: Option<Millis>,
     pub event_name: Option<String>,
     pub event_source: Option<String>,
@@ -216,7 +216,7 @@ pub struct EventView {
 
 /// A finding with its evidence and the sessions it touches.
 #[derive(Debug, Clone)]
-pub struct FindingView {
+pub(crate) struct FindingView {
     pub finding: Finding,
     /// Ids of the sessions of its evidence events (and of its subject, when a session).
     pub sessions: Vec<String>,
@@ -231,7 +231,7 @@ pub struct FindingView {
 
 /// One row of the timeline as shown.
 #[derive(Debug, Clone)]
-pub struct TimelineRow {
+pub(crate) struct TimelineRow {
     pub category: Category,
     pub event: EventView,
     /// The kinds of the findings that start here, or what an issuance issued (role name).
@@ -240,7 +240,7 @@ pub struct TimelineRow {
 
 /// The important events: how many per category, and the ones shown.
 #[derive(Debug, Clone)]
-pub struct TimelineView {
+pub(crate) struct TimelineView {
     /// Important events in all.
     pub total: usize,
     /// Important events per category.
@@ -252,7 +252,7 @@ pub struct TimelineView {
 }
 
 /// Everything `report.html` and `report.md` show (and `summary.json` counts).
-pub struct Model {
+pub(crate) struct Model {
     /// The paths the user gave.
     pub inputs: Vec<PathBuf>,
     pub summary: Summary,
@@ -283,7 +283,7 @@ pub struct Model {
 
 /// What the CSV/JSON tables read besides the model: the frames and the attribution, and every
 /// important event as a frame row.
-pub struct TableSource<'a> {
+pub(crate) struct TableSource<'a> {
     pub frames: &'a Frames,
     /// `frames.events` as one chunk per column (cheap row access).
     pub events: DataFrame,
@@ -300,7 +300,7 @@ pub struct TableSource<'a> {
 type CovKey<'a> = (Option<&'a str>, Option<&'a str>);
 
 /// Error codes that mean "not allowed" (AccessDenied, UnauthorizedOperation, …).
-pub fn is_denied(code: &str) -> bool {
+pub(crate) fn is_denied(code: &str) -> bool {
     let c = code.to_ascii_lowercase();
     c.contains("accessdenied")
         || c.contains("unauthorized")
@@ -696,7 +696,7 @@ impl Model {
     }
 
     /// Origins with at least one session.
-    pub fn origins_with_sessions(&self) -> usize {
+    pub(crate) fn origins_with_sessions(&self) -> usize {
         self.origins.iter().filter(|o| o.sessions > 0).count()
     }
 }
@@ -750,7 +750,7 @@ impl TableSource<'_> {
     }
 
     /// A short description of what an issuance event issued (`brief`: role name only).
-    pub fn issuance_note(&self, row: usize, brief: bool) -> Option<String> {
+    pub(crate) fn issuance_note(&self, row: usize, brief: bool) -> Option<String> {
         let c = Cols::new(&self.events);
         let id = c.s(event::event_id).ok()?.get(row)?;
         let acct = c

@@ -15,7 +15,7 @@ use std::io::Write;
 use trailgraph_log::model::{format_time, IssuanceKind};
 
 /// Account/region rows drawn in the coverage strip.
-pub const STRIP_ROWS: usize = 16;
+pub(crate) const STRIP_ROWS: usize = 16;
 
 const CSS: &str = r#"
 :root{--ink:#0f172a;--muted:#475569;--faint:#94a3b8;--line:#e2e8f0;--bg:#f8fafc;--card:#fff;

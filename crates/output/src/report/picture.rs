@@ -12,16 +12,16 @@ use trailgraph_graph::attribute::Attributed;
 use trailgraph_log::model::{arn_account, arn_resource, origin, role_name, Confidence, OriginKind};
 
 /// At most this many origins are drawn.
-pub const MAX_ORIGINS: usize = 18;
+pub(crate) const MAX_ORIGINS: usize = 18;
 /// At most this many rows (leaves) in the whole picture.
-pub const MAX_ROWS: usize = 72;
+pub(crate) const MAX_ROWS: usize = 72;
 /// At most this many rows per origin.
 const MAX_ROWS_PER_ORIGIN: usize = 16;
 /// Hop columns drawn (deeper sessions are counted on the last drawn node).
-pub const MAX_COLS: usize = 6;
+pub(crate) const MAX_COLS: usize = 6;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NodeKind {
+pub(crate) enum NodeKind {
     Origin,
     Role,
     More,
@@ -55,7 +55,7 @@ pub struct Node {
 }
 
 /// The laid-out picture.
-pub struct Picture {
+pub(crate) struct Picture {
     pub nodes: Vec<Node>,
     pub rows: f64,
     pub cols: usize,
@@ -97,7 +97,7 @@ fn hop_label(s: &trailgraph_graph::graph::Session) -> String {
 }
 
 /// Two display lines and a tooltip for an origin string.
-pub fn origin_labels(o: &str) -> (String, String) {
+pub(crate) fn origin_labels(o: &str) -> (String, String) {
     match OriginKind::of(o) {
         OriginKind::Service => (
             origin::parse_service(o).unwrap_or("").to_string(),
@@ -563,7 +563,7 @@ fn place(
 /// A role ARN as shown in a box: its name with a short path (`ops/Hop2`), the name alone
 /// when the path is long (`aws-reserved/sso.amazonaws.com/…`), `root (AssumeRoot)` for
 /// AssumeRoot.
-pub fn role_display(r: &str) -> String {
+pub(crate) fn role_display(r: &str) -> String {
     match arn_resource(r) {
         Some("root") => "root (AssumeRoot)".to_string(),
         Some(res) => {
@@ -794,7 +794,7 @@ pub fn svg(p: &Picture) -> String {
 }
 
 /// The picture as a nested Markdown list.
-pub fn markdown(p: &Picture) -> String {
+pub(crate) fn markdown(p: &Picture) -> String {
     let mut o = String::new();
     let mut kids: Vec<Vec<usize>> = vec![Vec::new(); p.nodes.len()];
     for (i, n) in p.nodes.iter().enumerate() {

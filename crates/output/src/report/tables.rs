@@ -80,7 +80,7 @@ fn opt_time(t: Option<i64>) -> Option<String> {
 }
 
 /// Per-origin activity, most active first.
-pub fn origins_frame(m: &Model) -> Result<DataFrame> {
+pub(crate) fn origins_frame(m: &Model) -> Result<DataFrame> {
     let o = &m.origins;
     macro_rules! col {
         ($name:expr, $f:expr) => {
@@ -120,7 +120,7 @@ pub fn origins_frame(m: &Model) -> Result<DataFrame> {
 }
 
 /// The columns of the timeline table, in order.
-pub const TIMELINE_EVENT_COLS: [&str; 14] = [
+pub(crate) const TIMELINE_EVENT_COLS: [&str; 14] = [
     "event_time",
     "event_name",
     "event_source",
@@ -138,7 +138,7 @@ pub const TIMELINE_EVENT_COLS: [&str; 14] = [
 ];
 
 /// The important events (`items`), with their attribution.
-pub fn timeline_frame(src: &TableSource, items: &[TimelineItem]) -> Result<DataFrame> {
+pub(crate) fn timeline_frame(src: &TableSource, items: &[TimelineItem]) -> Result<DataFrame> {
     let idx = IdxCa::from_vec(
         "idx".into(),
         items.iter().map(|t| t.row as IdxSize).collect(),
@@ -206,7 +206,7 @@ pub fn timeline_frame(src: &TableSource, items: &[TimelineItem]) -> Result<DataF
 }
 
 /// Days with events per account and region, and the gaps between them.
-pub fn coverage_frame(m: &Model) -> Result<DataFrame> {
+pub(crate) fn coverage_frame(m: &Model) -> Result<DataFrame> {
     let c = &m.coverage;
     macro_rules! col {
         ($name:expr, $f:expr) => {
