@@ -116,12 +116,6 @@ pub struct AttributeArgs {
     pub input: InputArgs,
     #[command(flatten)]
     pub out: OutputArgs,
-    /// Hold log files in memory only up to about this many MB (estimated from their size: about
-    /// 12× a gzip file, 1.5× a plain one); larger input goes through a scratch case in TMPDIR
-    /// and is streamed, in memory that grows with sessions, not events, as a case directory made
-    /// by one `ingest` always is. Default: 2048, or half the available memory if less
-    #[arg(long, value_name = "MB")]
-    pub in_memory_limit: Option<u64>,
 }
 
 /// Output format of tabular commands.
@@ -197,6 +191,13 @@ pub struct CommonOpts {
     #[arg(long, value_name = "N", default_value_t = trailgraph_log::ingest::ROW_GROUP, hide = true,
           value_parser = parse_rows)]
     pub row_group_rows: usize,
+    /// Hold log files in memory only up to about this many MB (estimated from their size: about
+    /// 12× a gzip file, 1.5× a plain one); larger input goes through a scratch case in TMPDIR
+    /// and is streamed, in memory that grows with sessions, not events, as a case directory made
+    /// by one `ingest` always is. Default: 2048, or half the available memory if less. Not used
+    /// by `ingest`
+    #[arg(long, value_name = "MB")]
+    pub in_memory_limit: Option<u64>,
 }
 
 fn parse_rows(s: &str) -> Result<usize, String> {
@@ -517,7 +518,6 @@ impl From<Command> for Run {
             Command::Attribute(a) => Run::Attribute(cmd::attribute::Settings {
                 input: a.input.into(),
                 out: a.out.into(),
-                in_memory_limit: a.in_memory_limit,
             }),
             Command::Who(a) => {
                 let (input, id) = a.opts.split_id(a.args);
@@ -591,6 +591,7 @@ impl CommonOpts {
             strict: self.strict,
             quiet: self.quiet,
             row_group_rows: self.row_group_rows,
+            in_memory_limit: self.in_memory_limit,
         }
     }
 

@@ -2,7 +2,7 @@
 //! too large to hold, stream (`trailgraph_output::attribution`); smaller logs are attributed in
 //! memory.
 
-use super::{ExitCode, Input, Output};
+use super::{fits_in_memory, ExitCode, Input, Output};
 use anyhow::{bail, Result};
 use trailgraph_log::table::event;
 use trailgraph_output::attribution::{write_streamed, StreamOut};
@@ -12,8 +12,6 @@ use trailgraph_store::{self as store, Manifest};
 pub struct Settings {
     pub input: Input,
     pub out: Output,
-    /// Log files estimated larger than this (MB) stream through a scratch case.
-    pub in_memory_limit: Option<u64>,
 }
 
 pub fn run(a: Settings) -> Result<ExitCode> {
@@ -66,45 +64,6 @@ pub fn run(a: Settings) -> Result<ExitCode> {
     Ok(code)
 }
 
-/// The most memory `attribute` gives log files held as frames by default (2 GiB: a trail of
-/// about 150 MB of gzip); past it they stream, whose memory does not grow with events.
-const DEFAULT_IN_MEMORY_LIMIT: u64 = 2 << 30;
-
-/// Whether log `files` fit in memory as frames: their estimated size against `limit_mb`, or
-/// by default against half the available memory, at most `DEFAULT_IN_MEMORY_LIMIT`.
-fn fits_in_memory(files: &[trailgraph_log::discover::InputFile], limit_mb: Option<u64>) -> bool {
-    let estimate: u64 = files
-        .iter()
-        .map(|f| {
-            let packed = f.display.ends_with(".gz") || f.display.ends_with(".zip");
-            if packed {
-                f.size.saturating_mul(12)
-            } else {
-                f.size.saturating_mul(3) / 2
-            }
-        })
-        .sum();
-    let limit = match limit_mb {
-        Some(mb) => mb.saturating_mul(1 << 20),
-        None => (available_memory().unwrap_or(4 << 30) / 2).min(DEFAULT_IN_MEMORY_LIMIT),
-    };
-    estimate <= limit
-}
-
-/// MemAvailable of /proc/meminfo (Linux), in bytes.
-fn available_memory() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let kb: u64 = text
-        .lines()
-        .find_map(|l| l.strip_prefix("MemAvailable:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kb * 1024)
-}
-
 /// `attribute` of a single case (any output format), in bounded memory: the
 /// events are read a slice at a time and attributed against one session graph (built from the
 /// issuances, plus the few rows attribution looks up across slices: see
@@ -128,7 +87,7 @@ fn attribute_streaming(a: &Settings, columns: &[&str]) -> Result<Option<ExitCode
             let code = a.input.report_problems(&manifest.problems());
             (dir.clone(), manifest, events, code)
         }
-        ([], false) if !fits_in_memory(&found.files, a.in_memory_limit) => {
+        ([], false) if !fits_in_memory(&found.files, a.input.in_memory_limit) => {
             scratch = trailgraph_store::spill::ScratchDir::new()?;
             let dir = scratch.path().to_path_buf();
             let t0 = std::time::Instant::now();

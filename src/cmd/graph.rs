@@ -22,12 +22,13 @@ pub fn run(a: Settings) -> Result<ExitCode> {
     if a.format == GraphFormat::Neo4j && a.output.is_none() {
         bail!("--format neo4j writes several files: add -o DIR");
     }
-    let (loaded, at, code) = a.input.load_attributed()?;
+    let opened = a.input.scan()?;
+    let code = opened.code;
     if code == ExitCode::Fatal {
         return Ok(code);
     }
-    let usage = answer::usage(&loaded.frames, &at)?;
-    let g = ExportGraph::build(&at.graph.sessions, &usage.events, &a.filter);
+    let usage = answer::usage(&opened.scan)?;
+    let g = ExportGraph::build(&opened.scan.graph.sessions, &usage.events, &a.filter);
     match a.format {
         GraphFormat::Neo4j => {
             let dir = a.output.as_deref().expect("checked above");

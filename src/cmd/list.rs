@@ -14,15 +14,18 @@ pub struct Settings {
 }
 
 pub fn run(a: Settings) -> Result<ExitCode> {
-    let (loaded, at, code) = a.input.load_attributed()?;
+    let opened = a.input.scan()?;
+    let code = opened.code;
     if code == ExitCode::Fatal {
         return Ok(code);
     }
+    let scan = &opened.scan;
+    let usage = answer::usage(scan)?;
     let f = &a.filter;
     let df = if a.chains {
-        answer::chains_frame(&loaded.frames, &at, f)?
+        answer::chains_frame(&scan.graph, &usage, f)?
     } else {
-        answer::sessions_frame(&loaded.frames, &at, f)?
+        answer::sessions_frame(&scan.graph, &usage, f)?
     };
     a.out.emit(&df)?;
     Ok(code)

@@ -19,8 +19,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use trailgraph_graph::attribute::{attribute_all, Attributed};
 use trailgraph_graph::graph::SessionGraph;
+use trailgraph_graph::scan::Scan;
 use trailgraph_log::escape::term;
-use trailgraph_log::ingest::{IngestOptions, Problem};
+use trailgraph_log::ingest::{IngestOptions, Problem, Stats};
 use trailgraph_output::render::Format;
 use trailgraph_store::load::{load, load_columns, Loaded};
 
@@ -109,6 +110,9 @@ pub struct Input {
     pub quiet: bool,
     /// Rows per Parquet row group written (and per chunk while reading logs).
     pub row_group_rows: usize,
+    /// Log files estimated larger than this (MB) stream through a scratch case (None: the
+    /// default, see `fits_in_memory`).
+    pub in_memory_limit: Option<u64>,
 }
 
 impl Input {
@@ -178,11 +182,7 @@ impl Input {
     /// column but `request_parameters` (the largest, and read by no analysis: only `query`
     /// shows it, through `load_attributed_all`).
     pub fn load_attributed(&self) -> Result<(Loaded, Attributed, ExitCode)> {
-        let columns: Vec<&str> = trailgraph_log::table::EventBatch::SCHEMA
-            .iter()
-            .map(|(n, _)| *n)
-            .filter(|n| *n != trailgraph_log::table::event::request_parameters)
-            .collect();
+        let columns = analysis_columns();
         let loaded = load_columns(&self.inputs, &self.ingest_options(), Some(&columns))?;
         self.attributed(loaded)
     }
@@ -192,12 +192,85 @@ impl Input {
         self.attributed(self.load()?)
     }
 
+    /// Opens INPUT for the analyses: every event with its attribution, a slice at a time (see
+    /// `trailgraph_graph::scan`). A single case is read from disk a row group at a time; log
+    /// files over the in-memory limit go through a scratch case first; anything else (small
+    /// log files, several inputs to combine) is loaded into memory. Problems are printed.
+    pub fn scan(&self) -> Result<Opened> {
+        let found = trailgraph_log::discover::discover(&self.inputs)?;
+        let columns = analysis_columns();
+        // A case without any events file: the in-memory path says what it has.
+        let one_case = match (&found.cases[..], found.files.is_empty()) {
+            ([dir], true) => {
+                let manifest = trailgraph_store::read_manifest(dir)?;
+                let parts = trailgraph_store::CaseEvents::open(dir, &manifest, &[])?.parts();
+                (parts > 0).then_some((dir, manifest))
+            }
+            _ => None,
+        };
+        let (scan, stats, problems) = match (one_case, &found.cases[..], found.files.is_empty()) {
+            (Some((dir, manifest)), _, _) => {
+                let (stats, problems) = (manifest.stats(), manifest.problems());
+                (Scan::case(dir, manifest, None)?, stats, problems)
+            }
+            (None, [], false) if !fits_in_memory(&found.files, self.in_memory_limit) => {
+                let scratch = trailgraph_store::spill::ScratchDir::new()?;
+                let dir = scratch.path().to_path_buf();
+                let ing = trailgraph_store::scratch_case(
+                    &dir,
+                    &found.files,
+                    &self.ingest_options(),
+                    &columns,
+                )?;
+                let mut manifest = trailgraph_store::Manifest::new();
+                manifest.parts = 1;
+                (
+                    Scan::case(&dir, manifest, Some(scratch))?,
+                    ing.stats,
+                    ing.problems,
+                )
+            }
+            _ => {
+                let loaded = load_columns(&self.inputs, &self.ingest_options(), Some(&columns))?;
+                (Scan::memory(loaded.frames)?, loaded.stats, loaded.problems)
+            }
+        };
+        let code = self.report_problems(&problems);
+        self.note_loops(&scan.graph);
+        Ok(Opened {
+            scan,
+            stats,
+            problems,
+            code,
+        })
+    }
+
     fn attributed(&self, loaded: Loaded) -> Result<(Loaded, Attributed, ExitCode)> {
         let code = self.report_problems(&loaded.problems);
         let at = attribute_all(&loaded.frames)?;
         self.note_loops(&at.graph);
         Ok((loaded, at, code))
     }
+}
+
+/// INPUT opened for the analyses (`Input::scan`).
+pub struct Opened {
+    pub scan: Scan,
+    /// How the input was read.
+    pub stats: Stats,
+    pub problems: Vec<Problem>,
+    /// What the problems mean for the exit code.
+    pub code: ExitCode,
+}
+
+/// The events columns the analyses read: all but `request_parameters` (the largest, and read
+/// by no analysis: only `query` shows it).
+fn analysis_columns() -> Vec<&'static str> {
+    trailgraph_log::table::EventBatch::SCHEMA
+        .iter()
+        .map(|(n, _)| *n)
+        .filter(|n| *n != trailgraph_log::table::event::request_parameters)
+        .collect()
 }
 
 /// Where a tabular command writes, and in which format.
@@ -217,4 +290,46 @@ impl Output {
     pub fn emit(&self, df: &polars::prelude::DataFrame) -> Result<()> {
         trailgraph_output::render::emit(df, self.format, self.path())
     }
+}
+
+/// The most memory the analyses give log files held as frames by default (2 GiB: a trail of
+/// about 150 MB of gzip); past it they stream, whose memory does not grow with events.
+const DEFAULT_IN_MEMORY_LIMIT: u64 = 2 << 30;
+
+/// Whether log `files` fit in memory as frames: their estimated size against `limit_mb`, or
+/// by default against half the available memory, at most `DEFAULT_IN_MEMORY_LIMIT`.
+pub(crate) fn fits_in_memory(
+    files: &[trailgraph_log::discover::InputFile],
+    limit_mb: Option<u64>,
+) -> bool {
+    let estimate: u64 = files
+        .iter()
+        .map(|f| {
+            let packed = f.display.ends_with(".gz") || f.display.ends_with(".zip");
+            if packed {
+                f.size.saturating_mul(12)
+            } else {
+                f.size.saturating_mul(3) / 2
+            }
+        })
+        .sum();
+    let limit = match limit_mb {
+        Some(mb) => mb.saturating_mul(1 << 20),
+        None => (available_memory().unwrap_or(4 << 30) / 2).min(DEFAULT_IN_MEMORY_LIMIT),
+    };
+    estimate <= limit
+}
+
+/// MemAvailable of /proc/meminfo (Linux), in bytes.
+fn available_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kb: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("MemAvailable:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
 }

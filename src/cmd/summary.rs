@@ -4,7 +4,7 @@ use super::{ExitCode, Input};
 use anyhow::Result;
 use std::io::Write;
 use std::path::PathBuf;
-use trailgraph_analysis::summary::Summary;
+use trailgraph_analysis::summary::{SummaryBuilder, SUMMARY_COLUMNS};
 use trailgraph_output::render::open_output;
 
 pub struct Settings {
@@ -15,12 +15,16 @@ pub struct Settings {
 }
 
 pub fn run(a: Settings) -> Result<ExitCode> {
-    let loaded = a.input.load()?;
-    let code = a.input.report_problems(&loaded.problems);
+    let opened = a.input.scan()?;
+    let code = opened.code;
     if code == ExitCode::Fatal {
         return Ok(code);
     }
-    let s = Summary::compute(&loaded.frames, &loaded.stats, &loaded.problems)?;
+    let mut b = SummaryBuilder::default();
+    opened
+        .scan
+        .for_each(SUMMARY_COLUMNS, |sl| b.add(sl.events))?;
+    let s = b.finish(&opened.scan.issuances, &opened.stats, &opened.problems)?;
     let mut out = open_output(a.output.as_deref())?;
     match a.json {
         false => trailgraph_output::text::write_summary(&s, &mut out)?,

@@ -14,12 +14,13 @@ pub struct Settings {
 }
 
 pub fn run(a: Settings) -> Result<ExitCode> {
-    let (loaded, at, code) = a.input.load_attributed()?;
+    let opened = a.input.scan()?;
+    let code = opened.code;
     if code == ExitCode::Fatal {
         return Ok(code);
     }
     let mut out = open_output(a.output.as_deref())?;
-    let skipped = write_timeline(&loaded.frames, &at, a.format, &mut out)?;
+    let skipped = write_timeline(&opened.scan, a.format, &mut out)?;
     out.flush()?;
     if skipped > 0 {
         eprintln!(

@@ -22,18 +22,19 @@ pub struct Settings {
 
 pub fn run(a: Settings) -> Result<ExitCode> {
     let target = &a.target;
-    let (loaded, at, code) = a.input.load_attributed()?;
+    let opened = a.input.scan()?;
+    let code = opened.code;
     if code == ExitCode::Fatal {
         return Ok(code);
     }
-    let Some(t) = answer::trace_target(&loaded.frames, &at, target)? else {
+    let Some(t) = answer::trace_target(&opened.scan, target)? else {
         eprintln!(
             "trailgraph: {:?} is not an origin, access key id or IAM user ARN seen in the input (try `trailgraph sessions` to list origins)",
             term(target)
         );
         return Ok(ExitCode::Skipped);
     };
-    let v = answer::trace(&loaded.frames, &at, &t, a.since, a.until)?;
+    let v = answer::trace(&opened.scan, &t, a.since, a.until)?;
     let mut out = open_output(a.output.as_deref())?;
     match a.json {
         false => trailgraph_output::text::write_trace(&v, &mut out)?,

@@ -28,7 +28,32 @@ pub fn run(a: Settings) -> Result<ExitCode> {
         .copied()
         .collect();
     let t0 = std::time::Instant::now();
-    let (mut loaded, fast) = match fast_load(input, id, &columns)? {
+    // Log files too large to hold go through a scratch case, then the case's fast path.
+    let found = trailgraph_log::discover::discover(&input.inputs)?;
+    let mut scratch = None;
+    let mut ingest_problems = None;
+    if found.cases.is_empty()
+        && !found.files.is_empty()
+        && !super::fits_in_memory(&found.files, input.in_memory_limit)
+    {
+        let dir = trailgraph_store::spill::ScratchDir::new()?;
+        let ing = store::scratch_case(dir.path(), &found.files, &input.ingest_options(), &columns)?;
+        ingest_problems = Some((ing.stats, ing.problems));
+        scratch = Some(dir);
+    }
+    let fast = match &scratch {
+        Some(dir) => {
+            let mut manifest = store::Manifest::new();
+            manifest.parts = 1;
+            let mut l = fast_load_case(dir.path(), &manifest, id, &columns)?;
+            if let Some((stats, problems)) = ingest_problems.take() {
+                (l.stats, l.problems) = (stats, problems);
+            }
+            Some(l)
+        }
+        None => fast_load(input, id, &columns)?,
+    };
+    let (mut loaded, fast) = match fast {
         Some(l) => (l, true),
         None => (
             trailgraph_store::load::load_columns(
@@ -92,7 +117,6 @@ pub fn run(a: Settings) -> Result<ExitCode> {
 /// the other copies of cross-account ones, and Identity Center portal calls) instead of loading
 /// every event. None when INPUT is not a single case directory.
 fn fast_load(input: &Input, id: &str, columns: &[&str]) -> Result<Option<Loaded>> {
-    use polars::prelude::{col, lit};
     let [dir] = &input.inputs[..] else {
         return Ok(None);
     };
@@ -100,14 +124,25 @@ fn fast_load(input: &Input, id: &str, columns: &[&str]) -> Result<Option<Loaded>
         return Ok(None);
     }
     let manifest = store::read_manifest(dir)?;
+    fast_load_case(dir, &manifest, id, columns).map(Some)
+}
+
+/// `fast_load` of the case in `dir`.
+fn fast_load_case(
+    dir: &std::path::Path,
+    manifest: &store::Manifest,
+    id: &str,
+    columns: &[&str],
+) -> Result<Loaded> {
+    use polars::prelude::{col, lit};
     let (issuances, events) = rayon::join(
-        || store::load_case_issuances(dir, &manifest),
+        || store::load_case_issuances(dir, manifest),
         || {
             let hit = col(event::event_id)
                 .eq(lit(id))
                 .or(col(event::principal_id).eq(lit(id)))
                 .or(col(event::access_key_id).eq(lit(id)));
-            store::scan_case_events(dir, &manifest, columns, hit)
+            store::scan_case_events(dir, manifest, columns, hit)
         },
     );
     let (issuances, mut events) = (issuances?, events?);
@@ -123,7 +158,7 @@ fn fast_load(input: &Input, id: &str, columns: &[&str]) -> Result<Option<Loaded>
     for s in shared {
         extra.push(store::scan_case_events(
             dir,
-            &manifest,
+            manifest,
             columns,
             col(event::shared_event_id).eq(lit(s)),
         )?);
@@ -134,7 +169,7 @@ fn fast_load(input: &Input, id: &str, columns: &[&str]) -> Result<Option<Loaded>
     {
         extra.push(store::scan_case_events(
             dir,
-            &manifest,
+            manifest,
             columns,
             col(event::identity_type).eq(lit(IdentityType::IdentityCenterUser.as_str())),
         )?);
@@ -152,9 +187,9 @@ fn fast_load(input: &Input, id: &str, columns: &[&str]) -> Result<Option<Loaded>
         polars::prelude::UniqueKeepStrategy::First,
         None,
     )?;
-    Ok(Some(Loaded {
+    Ok(Loaded {
         frames: store::Frames { events, issuances },
         stats: manifest.stats(),
         problems: manifest.problems(),
-    }))
+    })
 }

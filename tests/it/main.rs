@@ -10,6 +10,7 @@ mod golden;
 mod ingest;
 mod queries;
 mod report;
+mod streamed;
 mod tidy;
 mod timeline;
 mod util;

@@ -6,9 +6,11 @@ use polars::prelude::*;
 use serde::{Serialize, Serializer};
 use std::collections::{BTreeMap, BTreeSet};
 use trailgraph_graph::attribute::{Attributed, Cols};
-use trailgraph_graph::graph::{Attribution, Link, Session};
+use trailgraph_graph::graph::{Attribution, Link, Session, SessionGraph};
+use trailgraph_graph::scan::Scan;
 use trailgraph_log::model::{format_time, Confidence, IssuanceKind, Millis};
 use trailgraph_log::table::event;
+use trailgraph_store::spill::{Key, Spill};
 use trailgraph_store::Frames;
 
 /// Filters shared by `sessions`, `chains`, `trace` and `graph`.
@@ -84,21 +86,47 @@ pub struct Usage {
     pub last: Vec<Option<Millis>>,
 }
 
-pub fn usage(frames: &Frames, at: &Attributed) -> Result<Usage> {
-    let n = at.graph.sessions.len();
-    let mut u = Usage {
-        events: vec![0; n],
-        first: vec![None; n],
-        last: vec![None; n],
-    };
+impl Usage {
+    fn new(sessions: usize) -> Usage {
+        Usage {
+            events: vec![0; sessions],
+            first: vec![None; sessions],
+            last: vec![None; sessions],
+        }
+    }
+
+    fn add(&mut self, session: usize, t: Option<Millis>) {
+        self.events[session] += 1;
+        if let Some(t) = t {
+            let (f, l) = (&mut self.first[session], &mut self.last[session]);
+            *f = Some(f.map_or(t, |f| f.min(t)));
+            *l = Some(l.map_or(t, |l| l.max(t)));
+        }
+    }
+}
+
+/// The use of every session, from one pass over the events.
+pub fn usage(scan: &Scan) -> Result<Usage> {
+    let mut u = Usage::new(scan.graph.sessions.len());
+    scan.for_each(&[event::event_time], |sl| {
+        let times = Cols::new(sl.events).t(event::event_time)?;
+        for (i, t) in times.iter().enumerate() {
+            if let Some(s) = sl.of(i).session {
+                u.add(s, t);
+            }
+        }
+        Ok(())
+    })?;
+    Ok(u)
+}
+
+/// `usage` of events held in memory.
+pub fn usage_in_memory(frames: &Frames, at: &Attributed) -> Result<Usage> {
+    let mut u = Usage::new(at.graph.sessions.len());
     let times = Cols::new(&frames.events).t(event::event_time)?;
     for (i, t) in times.iter().enumerate() {
         if let Some(s) = at.of(i).session {
-            u.events[s] += 1;
-            if let Some(t) = t {
-                u.first[s] = Some(u.first[s].map_or(t, |f| f.min(t)));
-                u.last[s] = Some(u.last[s].map_or(t, |l| l.max(t)));
-            }
+            u.add(s, t);
         }
     }
     Ok(u)
@@ -153,16 +181,15 @@ trailgraph_log::column_names!(
 );
 
 /// The `sessions` listing.
-pub fn sessions_frame(frames: &Frames, at: &Attributed, f: &SessionFilter) -> Result<DataFrame> {
-    let u = usage(frames, at)?;
-    let mut idx: Vec<usize> = (0..at.graph.sessions.len())
-        .filter(|&i| f.accepts(&at.graph.sessions[i]))
+pub fn sessions_frame(graph: &SessionGraph, u: &Usage, f: &SessionFilter) -> Result<DataFrame> {
+    let mut idx: Vec<usize> = (0..graph.sessions.len())
+        .filter(|&i| f.accepts(&graph.sessions[i]))
         .collect();
     idx.sort_by(|&a, &b| {
-        let (x, y) = (&at.graph.sessions[a], &at.graph.sessions[b]);
+        let (x, y) = (&graph.sessions[a], &graph.sessions[b]);
         (x.issued_at, &x.id).cmp(&(y.issued_at, &y.id))
     });
-    let s = |i: &usize| &at.graph.sessions[*i];
+    let s = |i: &usize| &graph.sessions[*i];
     macro_rules! col {
         ($name:expr, $f:expr) => {
             Column::new($name.into(), idx.iter().map($f).collect::<Vec<_>>())
@@ -208,8 +235,7 @@ pub fn sessions_frame(frames: &Frames, at: &Attributed, f: &SessionFilter) -> Re
 }
 
 /// The `chains` listing: one row per distinct (origin, chain) path.
-pub fn chains_frame(frames: &Frames, at: &Attributed, f: &SessionFilter) -> Result<DataFrame> {
-    let u = usage(frames, at)?;
+pub fn chains_frame(graph: &SessionGraph, u: &Usage, f: &SessionFilter) -> Result<DataFrame> {
     #[derive(Default)]
     struct Agg {
         sessions: u64,
@@ -222,7 +248,7 @@ pub fn chains_frame(frames: &Frames, at: &Attributed, f: &SessionFilter) -> Resu
         cross: bool,
     }
     let mut m: BTreeMap<(String, String), Agg> = BTreeMap::new();
-    for (i, s) in at.graph.sessions.iter().enumerate() {
+    for (i, s) in graph.sessions.iter().enumerate() {
         if !f.accepts(s) || s.chain.is_empty() {
             continue;
         }
@@ -662,22 +688,29 @@ pub enum TraceTarget {
 }
 
 /// Resolves a trace argument: an origin string, an access key id, or an IAM user ARN.
-pub fn trace_target(frames: &Frames, at: &Attributed, arg: &str) -> Result<Option<TraceTarget>> {
-    if at.graph.origins().contains(&arg) || at.table.iter().any(|a| a.origin == arg) {
+pub fn trace_target(scan: &Scan, arg: &str) -> Result<Option<TraceTarget>> {
+    if scan.graph.origins().contains(&arg) || scan.table.iter().any(|a| a.origin == arg) {
         return Ok(Some(TraceTarget::Origin(arg.to_string())));
     }
-    let ss = at.graph.sessions_with_key(arg);
+    let ss = scan.graph.sessions_with_key(arg);
     if !ss.is_empty() {
         return Ok(Some(TraceTarget::Sessions(ss)));
     }
-    // A long-term key: the origin of the events it signed.
-    let key = Cols::new(&frames.events).s(event::access_key_id)?;
-    for row in 0..frames.events.height() {
-        if key.get(row) == Some(arg) {
-            return Ok(Some(TraceTarget::Origin(at.of(row).origin.clone())));
+    // A long-term key: the origin of the first event (in input order) it signed.
+    let mut first: Option<((u64, u64), u32)> = None;
+    scan.for_each(&[event::access_key_id], |sl| {
+        let key = Cols::new(sl.events).s(event::access_key_id)?;
+        for (i, k) in key.iter().enumerate() {
+            if k == Some(arg) {
+                let p = sl.position(i);
+                if first.is_none_or(|(q, _)| p < q) {
+                    first = Some((p, sl.attribution(i)));
+                }
+            }
         }
-    }
-    Ok(None)
+        Ok(())
+    })?;
+    Ok(first.map(|(_, a)| TraceTarget::Origin(scan.table[a as usize].origin.clone())))
 }
 
 /// One session of a trace.
@@ -717,7 +750,7 @@ pub struct TraceEvent {
 }
 
 /// The blast radius of an identity.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Serialize)]
 pub struct Trace {
     /// Every account reached: the sessions' accounts and the events' recipient accounts.
     pub accounts: BTreeSet<String>,
@@ -729,25 +762,182 @@ pub struct Trace {
     pub sessions: Vec<TraceSession>,
     /// The origin, or the `;`-separated ids of the target sessions.
     pub target: String,
-    /// Every action they took, in event order.
-    pub timeline: Vec<TraceEvent>,
+    /// Every action they took, by time (then event id).
+    pub timeline: TraceTimeline,
+}
+
+/// The events of a trace by time, then event id (events without a time last, in input order),
+/// kept in a temporary file: a trace of a busy origin holds every one of its events. Read once,
+/// by `for_each` or by serialising it.
+pub struct TraceTimeline {
+    spill: std::cell::RefCell<Option<Spill>>,
+}
+
+impl std::fmt::Debug for TraceTimeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TraceTimeline")
+    }
+}
+
+impl TraceTimeline {
+    /// A timeline of `events` (in any order).
+    pub fn of(events: Vec<TraceEvent>) -> Result<TraceTimeline> {
+        let mut run: Vec<(Key, Vec<u8>)> = events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                (
+                    trace_key(e.event_time, (0, i as u64)),
+                    encode_trace_event(e),
+                )
+            })
+            .collect();
+        run.sort_by_key(|(k, _)| *k);
+        let mut spill = Spill::new()?;
+        spill.run(run.iter().map(|(k, p)| (*k, &p[..])))?;
+        Ok(TraceTimeline {
+            spill: std::cell::RefCell::new(Some(spill)),
+        })
+    }
+
+    /// Hands each event to `f`, in timeline order. Once: a second call sees no events.
+    pub fn for_each(&self, mut f: impl FnMut(&TraceEvent) -> Result<()>) -> Result<()> {
+        let Some(spill) = self.spill.borrow_mut().take() else {
+            return Ok(());
+        };
+        // Events at the same time (in input order from the merge) go out by event id.
+        let mut same: Vec<TraceEvent> = Vec::new();
+        let flush = |same: &mut Vec<TraceEvent>, f: &mut dyn FnMut(&TraceEvent) -> Result<()>| {
+            same.sort_by(|a, b| a.event_id.cmp(&b.event_id));
+            for e in same.drain(..) {
+                f(&e)?;
+            }
+            Ok::<(), anyhow::Error>(())
+        };
+        spill.merge(|row| {
+            let e = decode_trace_event(row)?;
+            if same
+                .first()
+                .is_some_and(|s| s.event_time != e.event_time || e.event_time.is_none())
+            {
+                flush(&mut same, &mut f)?;
+            }
+            same.push(e);
+            Ok(())
+        })?;
+        flush(&mut same, &mut f)
+    }
+}
+
+impl Serialize for TraceTimeline {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeSeq};
+        let mut seq = s.serialize_seq(None)?;
+        let mut failed: Option<S::Error> = None;
+        let r = self.for_each(|e| {
+            seq.serialize_element(e).map_err(|err| {
+                let msg = err.to_string();
+                failed = Some(err);
+                anyhow::anyhow!(msg)
+            })
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        r.map_err(S::Error::custom)?;
+        seq.end()
+    }
+}
+
+/// The merge key of a timeline event: by time (nulls last), then input position.
+fn trace_key(t: Option<Millis>, position: (u64, u64)) -> Key {
+    (t.is_none(), t.unwrap_or(0), position.0, position.1)
+}
+
+fn put_str(buf: &mut Vec<u8>, s: &Option<String>) {
+    match s {
+        None => buf.extend_from_slice(&u32::MAX.to_le_bytes()),
+        Some(s) => {
+            buf.extend_from_slice(&(s.len() as u32).to_le_bytes());
+            buf.extend_from_slice(s.as_bytes());
+        }
+    }
+}
+
+fn get_str(buf: &mut &[u8]) -> Result<Option<String>> {
+    anyhow::ensure!(buf.len() >= 4, "a trace event cut short");
+    let n = u32::from_le_bytes(buf[..4].try_into().expect("4 bytes"));
+    *buf = &buf[4..];
+    if n == u32::MAX {
+        return Ok(None);
+    }
+    let n = n as usize;
+    anyhow::ensure!(buf.len() >= n, "a trace event cut short");
+    let s = std::str::from_utf8(&buf[..n])?.to_string();
+    *buf = &buf[n..];
+    Ok(Some(s))
+}
+
+fn encode_trace_event(e: &TraceEvent) -> Vec<u8> {
+    let mut b = Vec::with_capacity(256);
+    for s in [
+        &e.aws_region,
+        &Some(e.chain.clone()),
+        &e.error_code,
+        &e.event_id,
+        &e.event_name,
+        &e.event_source,
+        &e.recipient_account,
+        &e.session_id,
+        &e.source_ip,
+    ] {
+        put_str(&mut b, s);
+    }
+    b.push(u8::from(e.event_time.is_some()));
+    b.extend_from_slice(&e.event_time.unwrap_or(0).to_le_bytes());
+    b.push(u8::from(e.mutating));
+    b
+}
+
+fn decode_trace_event(mut b: &[u8]) -> Result<TraceEvent> {
+    let buf = &mut b;
+    let aws_region = get_str(buf)?;
+    let chain = get_str(buf)?.unwrap_or_default();
+    let (error_code, event_id, event_name, event_source) =
+        (get_str(buf)?, get_str(buf)?, get_str(buf)?, get_str(buf)?);
+    let (recipient_account, session_id, source_ip) = (get_str(buf)?, get_str(buf)?, get_str(buf)?);
+    anyhow::ensure!(buf.len() == 10, "a trace event of the wrong length");
+    let t = i64::from_le_bytes(buf[1..9].try_into().expect("8 bytes"));
+    Ok(TraceEvent {
+        aws_region,
+        chain,
+        error_code,
+        event_id,
+        event_name,
+        event_source,
+        event_time: (buf[0] != 0).then_some(t),
+        mutating: buf[9] != 0,
+        recipient_account,
+        session_id,
+        source_ip,
+    })
 }
 
 /// Blast radius: every session descending from the target, every account and role reached, and
 /// the timeline of every action they took.
 pub fn trace(
-    frames: &Frames,
-    at: &Attributed,
+    scan: &Scan,
     target: &TraceTarget,
     since: Option<Millis>,
     until: Option<Millis>,
 ) -> Result<Trace> {
+    let graph = &scan.graph;
     let sessions: Vec<usize> = match target {
-        TraceTarget::Origin(o) => at.graph.sessions_of_origin(o),
+        TraceTarget::Origin(o) => graph.sessions_of_origin(o),
         TraceTarget::Sessions(ss) => {
             let mut v: Vec<usize> = ss.clone();
             for &s in ss {
-                v.extend(at.graph.descendants(s));
+                v.extend(graph.descendants(s));
             }
             v.sort_unstable();
             v.dedup();
@@ -759,25 +949,12 @@ pub fn trace(
         TraceTarget::Origin(o) => Some(o.as_str()),
         TraceTarget::Sessions(_) => None,
     };
-    let c = Cols::new(&frames.events);
-    let (et, name, src, acct, region, ip, ro, err, eid) = (
-        c.t(event::event_time)?,
-        c.s(event::event_name)?,
-        c.s(event::event_source)?,
-        c.s(event::recipient_account)?,
-        c.s(event::aws_region)?,
-        c.s(event::source_ip)?,
-        c.b(event::read_only)?,
-        c.s(event::error_code)?,
-        c.s(event::event_id)?,
-    );
-    let own = |v: Option<&str>| v.map(String::from);
-    let mut timeline = Vec::new();
     let mut accounts = BTreeSet::new();
     let mut roles = BTreeSet::new();
     let mut mutating = 0u64;
+    let mut events = 0usize;
     for s in &sessions {
-        let se = &at.graph.sessions[*s];
+        let se = &graph.sessions[*s];
         if let Some(a) = &se.account {
             accounts.insert(a.clone());
         }
@@ -785,51 +962,83 @@ pub fn trace(
             roles.insert(r.clone());
         }
     }
-    for row in 0..frames.events.height() {
-        let a = at.of(row);
-        let hit = match a.session {
-            Some(s) => set.contains(&s),
-            None => origin == Some(a.origin.as_str()),
-        };
-        if !hit {
-            continue;
-        }
-        let t = et.get(row);
-        if let (Some(t), Some(s)) = (t, since) {
-            if t < s {
+    let mut spill = Spill::new()?;
+    let columns = [
+        event::event_time,
+        event::event_name,
+        event::event_source,
+        event::recipient_account,
+        event::aws_region,
+        event::source_ip,
+        event::read_only,
+        event::error_code,
+        event::event_id,
+    ];
+    scan.for_each(&columns, |sl| {
+        let c = Cols::new(sl.events);
+        let (et, name, src, acct, region, ip, ro, err, eid) = (
+            c.t(event::event_time)?,
+            c.s(event::event_name)?,
+            c.s(event::event_source)?,
+            c.s(event::recipient_account)?,
+            c.s(event::aws_region)?,
+            c.s(event::source_ip)?,
+            c.b(event::read_only)?,
+            c.s(event::error_code)?,
+            c.s(event::event_id)?,
+        );
+        let own = |v: Option<&str>| v.map(String::from);
+        let mut run: Vec<(Key, Vec<u8>)> = Vec::new();
+        for row in 0..sl.height() {
+            let a = sl.of(row);
+            let hit = match a.session {
+                Some(s) => set.contains(&s),
+                None => origin == Some(a.origin.as_str()),
+            };
+            if !hit {
                 continue;
             }
-        }
-        if let (Some(t), Some(u)) = (t, until) {
-            if t > u {
-                continue;
+            let t = et.get(row);
+            if let (Some(t), Some(s)) = (t, since) {
+                if t < s {
+                    continue;
+                }
             }
+            if let (Some(t), Some(u)) = (t, until) {
+                if t > u {
+                    continue;
+                }
+            }
+            let mutates = ro.get(row) == Some(false);
+            if mutates {
+                mutating += 1;
+            }
+            if let Some(a) = acct.get(row) {
+                accounts.insert(a.to_string());
+            }
+            events += 1;
+            let e = TraceEvent {
+                aws_region: own(region.get(row)),
+                chain: a.chain_string(),
+                error_code: own(err.get(row)),
+                event_id: own(eid.get(row)),
+                event_name: own(name.get(row)),
+                event_source: own(src.get(row)),
+                event_time: t,
+                mutating: mutates,
+                recipient_account: own(acct.get(row)),
+                session_id: a.session.map(|s| graph.sessions[s].id.clone()),
+                source_ip: own(ip.get(row)),
+            };
+            run.push((trace_key(t, sl.position(row)), encode_trace_event(&e)));
         }
-        let mutates = ro.get(row) == Some(false);
-        if mutates {
-            mutating += 1;
-        }
-        if let Some(a) = acct.get(row) {
-            accounts.insert(a.to_string());
-        }
-        timeline.push(TraceEvent {
-            aws_region: own(region.get(row)),
-            chain: a.chain_string(),
-            error_code: own(err.get(row)),
-            event_id: own(eid.get(row)),
-            event_name: own(name.get(row)),
-            event_source: own(src.get(row)),
-            event_time: t,
-            mutating: mutates,
-            recipient_account: own(acct.get(row)),
-            session_id: a.session.map(|s| at.graph.sessions[s].id.clone()),
-            source_ip: own(ip.get(row)),
-        });
-    }
+        run.sort_by_key(|(k, _)| *k);
+        spill.run(run.iter().map(|(k, p)| (*k, &p[..])))
+    })?;
     let tree: Vec<TraceSession> = sessions
         .iter()
         .map(|&s| {
-            let se = &at.graph.sessions[s];
+            let se = &graph.sessions[s];
             TraceSession {
                 account: se.account.clone(),
                 confidence: se.confidence,
@@ -837,7 +1046,7 @@ pub fn trace(
                 depth: se.chain.len(),
                 expires_at: se.expiration,
                 issued_at: se.issued_at,
-                parent: se.parent.map(|p| at.graph.sessions[p].id.clone()),
+                parent: se.parent.map(|p| graph.sessions[p].id.clone()),
                 role_arn: se.role_arn.clone(),
                 session_id: se.id.clone(),
             }
@@ -845,7 +1054,7 @@ pub fn trace(
         .collect();
     Ok(Trace {
         accounts,
-        events: timeline.len(),
+        events,
         mutating_events: mutating,
         roles,
         sessions: tree,
@@ -853,11 +1062,13 @@ pub fn trace(
             TraceTarget::Origin(o) => o.clone(),
             TraceTarget::Sessions(ss) => ss
                 .iter()
-                .map(|&s| at.graph.sessions[s].id.clone())
+                .map(|&s| graph.sessions[s].id.clone())
                 .collect::<Vec<_>>()
                 .join(";"),
         },
-        timeline,
+        timeline: TraceTimeline {
+            spill: std::cell::RefCell::new(Some(spill)),
+        },
     })
 }
 
@@ -965,7 +1176,7 @@ mod tests {
             query: "q".into(),
         };
         assert_keys_sorted(&who);
-        let trace = Trace {
+        let trace = || Trace {
             accounts: ["1".to_string()].into(),
             events: 1,
             mutating_events: 0,
@@ -982,7 +1193,7 @@ mod tests {
                 session_id: "s".into(),
             }],
             target: "t".into(),
-            timeline: vec![TraceEvent {
+            timeline: TraceTimeline::of(vec![TraceEvent {
                 aws_region: None,
                 chain: String::new(),
                 error_code: None,
@@ -994,8 +1205,17 @@ mod tests {
                 recipient_account: None,
                 session_id: None,
                 source_ip: None,
-            }],
+            }])
+            .unwrap(),
         };
-        assert_keys_sorted(&trace);
+        // The timeline is read once: serialise two copies.
+        let (direct, value) = (trace(), trace());
+        assert_eq!(
+            serde_json::to_string_pretty(&direct).unwrap(),
+            serde_json::to_string_pretty(&serde_json::to_value(&value).unwrap()).unwrap()
+        );
+        assert!(serde_json::to_string(&direct)
+            .unwrap()
+            .contains("\"timeline\":[]"));
     }
 }

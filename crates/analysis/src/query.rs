@@ -300,8 +300,8 @@ use crate::answer::session_columns;
 /// columns about the caller and the parent session.
 pub(crate) fn sessions_table(loaded: &Loaded, at: &Attributed) -> Result<DataFrame> {
     let mut df = crate::answer::sessions_frame(
-        &loaded.frames,
-        at,
+        &at.graph,
+        &crate::answer::usage_in_memory(&loaded.frames, at)?,
         &crate::answer::SessionFilter::default(),
     )?;
     to_datetime(

@@ -30,15 +30,30 @@ pub struct Summary {
     pub warnings: Vec<String>,
 }
 
-fn count_str(df: &DataFrame, col: &str) -> Result<Vec<(String, u64)>> {
-    let mut m: FxHashMap<&str, u64> = FxHashMap::default();
-    let ca = df.column(col)?.str()?;
-    for v in ca.iter() {
-        *m.entry(v.unwrap_or("")).or_default() += 1;
+/// Counts of distinct values (memory grows with the distinct values, not the rows).
+#[derive(Default)]
+struct Counts(FxHashMap<String, u64>);
+
+impl Counts {
+    fn add(&mut self, k: &str) {
+        match self.0.get_mut(k) {
+            Some(n) => *n += 1,
+            None => {
+                self.0.insert(k.to_string(), 1);
+            }
+        }
     }
-    Ok(sorted_counts(
-        m.into_iter().map(|(k, v)| (k.to_string(), v)),
-    ))
+
+    fn add_column(&mut self, df: &DataFrame, col: &str) -> Result<()> {
+        for v in df.column(col)?.str()?.iter() {
+            self.add(v.unwrap_or(""));
+        }
+        Ok(())
+    }
+
+    fn sorted(self) -> Vec<(String, u64)> {
+        sorted_counts(self.0.into_iter())
+    }
 }
 
 fn sorted_counts(it: impl Iterator<Item = (String, u64)>) -> Vec<(String, u64)> {
@@ -47,47 +62,88 @@ fn sorted_counts(it: impl Iterator<Item = (String, u64)>) -> Vec<(String, u64)> 
     v
 }
 
-impl Summary {
-    pub fn compute(frames: &Frames, stats: &Stats, problems: &[Problem]) -> Result<Summary> {
-        let ev = &frames.events;
-        let times = ev.column(event::event_time)?.datetime()?.physical().clone();
-        let first = times.min();
-        let last = times.max();
-        let accounts = count_str(ev, event::recipient_account)?;
-        let regions = count_str(ev, event::aws_region)?;
-        let event_types = count_str(ev, event::event_type)?;
-        let mut names: FxHashMap<String, u64> = FxHashMap::default();
+/// Builds a `Summary` from the events a slice at a time (`add`), then the issuances (`finish`).
+#[derive(Default)]
+pub struct SummaryBuilder {
+    events: u64,
+    first: Option<i64>,
+    last: Option<i64>,
+    accounts: Counts,
+    regions: Counts,
+    event_types: Counts,
+    names: Counts,
+    principals: Counts,
+}
+
+/// The events columns `SummaryBuilder::add` reads.
+pub const SUMMARY_COLUMNS: &[&str] = &[
+    event::event_time,
+    event::recipient_account,
+    event::aws_region,
+    event::event_type,
+    event::event_source,
+    event::event_name,
+    event::identity_arn,
+    event::principal_id,
+    event::invoked_by,
+    event::identity_type,
+];
+
+impl SummaryBuilder {
+    /// Counts the events of `ev` (with `SUMMARY_COLUMNS`).
+    pub fn add(&mut self, ev: &DataFrame) -> Result<()> {
+        self.events += ev.height() as u64;
+        let times = ev.column(event::event_time)?.datetime()?.physical();
+        if let Some(t) = times.min() {
+            self.first = Some(self.first.map_or(t, |f| f.min(t)));
+        }
+        if let Some(t) = times.max() {
+            self.last = Some(self.last.map_or(t, |l| l.max(t)));
+        }
+        self.accounts.add_column(ev, event::recipient_account)?;
+        self.regions.add_column(ev, event::aws_region)?;
+        self.event_types.add_column(ev, event::event_type)?;
         let src = ev.column(event::event_source)?.str()?;
         let nm = ev.column(event::event_name)?.str()?;
+        let mut name = String::new();
         for (s, n) in src.iter().zip(nm.iter()) {
             let s = s.unwrap_or("").trim_end_matches(".amazonaws.com");
-            *names
-                .entry(format!("{}:{}", s, n.unwrap_or("")))
-                .or_default() += 1;
+            name.clear();
+            name.push_str(s);
+            name.push(':');
+            name.push_str(n.unwrap_or(""));
+            self.names.add(&name);
         }
-        let mut top_event_names = sorted_counts(names.into_iter());
-        top_event_names.truncate(TOP);
-        let mut who: FxHashMap<&str, u64> = FxHashMap::default();
         let arn = ev.column(event::identity_arn)?.str()?;
         let pid = ev.column(event::principal_id)?.str()?;
         let inv = ev.column(event::invoked_by)?.str()?;
         let typ = ev.column(event::identity_type)?.str()?;
         for (((a, p), i), t) in arn.iter().zip(pid.iter()).zip(inv.iter()).zip(typ.iter()) {
-            let k = a.or(p).or(i).or(t).unwrap_or("(no identity)");
-            *who.entry(k).or_default() += 1;
+            self.principals
+                .add(a.or(p).or(i).or(t).unwrap_or("(no identity)"));
         }
-        let mut top_principals = sorted_counts(who.into_iter().map(|(k, v)| (k.to_string(), v)));
-        top_principals.truncate(TOP);
+        Ok(())
+    }
 
+    /// The summary of the events added, the `issuances` and how the input was read.
+    pub fn finish(
+        self,
+        issuances_frame: &DataFrame,
+        stats: &Stats,
+        problems: &[Problem],
+    ) -> Result<Summary> {
+        let mut top_event_names = self.names.sorted();
+        top_event_names.truncate(TOP);
+        let mut top_principals = self.principals.sorted();
+        top_principals.truncate(TOP);
         let mut issuances = BTreeMap::new();
         let mut issuances_failed = BTreeMap::new();
         for k in IssuanceKind::ALL {
             issuances.insert(k.as_str(), 0);
             issuances_failed.insert(k.as_str(), 0);
         }
-        let iss = &frames.issuances;
-        let kinds = iss.column(issuance::kind)?.str()?;
-        let errs = iss.column(issuance::error_code)?.str()?;
+        let kinds = issuances_frame.column(issuance::kind)?.str()?;
+        let errs = issuances_frame.column(issuance::error_code)?.str()?;
         for (k, e) in kinds.iter().zip(errs.iter()) {
             if let Some(k) = k.and_then(IssuanceKind::parse) {
                 *issuances.get_mut(k.as_str()).expect("all kinds") += 1;
@@ -102,7 +158,7 @@ impl Summary {
             .filter(|k| k.is_role_assumption())
             .map(|k| issuances[k.as_str()])
             .sum();
-        if role_assumptions == 0 && ev.height() > 0 {
+        if role_assumptions == 0 && self.events > 0 {
             warnings.push(
                 "no AssumeRole, AssumeRoleWithSAML or AssumeRoleWithWebIdentity event in the input: \
                  these calls are read-only, so a trail that logs write events only drops them, and \
@@ -119,17 +175,26 @@ impl Summary {
         Ok(Summary {
             stats: stats.clone(),
             problems: problems.to_vec(),
-            first,
-            last,
-            accounts,
-            regions,
-            event_types,
+            first: self.first,
+            last: self.last,
+            accounts: self.accounts.sorted(),
+            regions: self.regions.sorted(),
+            event_types: self.event_types.sorted(),
             top_event_names,
             top_principals,
             issuances,
             issuances_failed,
             warnings,
         })
+    }
+}
+
+impl Summary {
+    /// The summary of events held in memory.
+    pub fn compute(frames: &Frames, stats: &Stats, problems: &[Problem]) -> Result<Summary> {
+        let mut b = SummaryBuilder::default();
+        b.add(&frames.events)?;
+        b.finish(&frames.issuances, stats, problems)
     }
 
     pub fn to_json(&self) -> Value {

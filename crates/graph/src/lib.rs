@@ -8,3 +8,4 @@
 
 pub mod attribute;
 pub mod graph;
+pub mod scan;

@@ -138,7 +138,7 @@ pub fn write_who(a: &WhoAnswer, out: &mut dyn Write) -> Result<()> {
 }
 
 /// Renders a trace as text: the session tree, what it reached, and the timeline.
-pub fn write_trace(v: &Trace, out: &mut dyn Write) -> Result<()> {
+pub fn write_trace(v: &Trace, out: &mut dyn Write) -> anyhow::Result<()> {
     writeln!(out, "TRACE {}", term(&v.target))?;
     writeln!(out, "sessions ({}):", v.sessions.len())?;
     // The ids as printed: a session whose parent is not among them is a root.
@@ -192,7 +192,7 @@ pub fn write_trace(v: &Trace, out: &mut dyn Write) -> Result<()> {
         "timeline ({} events, {} mutating, marked *):",
         v.events, v.mutating_events
     )?;
-    for e in &v.timeline {
+    v.timeline.for_each(|e| {
         writeln!(
             out,
             "  {} {} {}:{} {} {} from {}{}",
@@ -208,8 +208,8 @@ pub fn write_trace(v: &Trace, out: &mut dyn Write) -> Result<()> {
                 Some(c) => format!(" [{}]", term(c)),
             }
         )?;
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Renders a summary as the text table of `trailgraph summary`.

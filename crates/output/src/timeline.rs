@@ -9,10 +9,12 @@
 
 use anyhow::Result;
 use std::io::Write;
-use trailgraph_graph::attribute::{attributed, single_chunk, Cols};
+use trailgraph_graph::attribute::{attributed, Cols};
+use trailgraph_graph::scan::Scan;
 use trailgraph_log::escape::{csv_field, term};
 use trailgraph_log::model::{format_time, origin};
 use trailgraph_log::table::event;
+use trailgraph_store::spill::{Key, Spill};
 
 /// The timeline formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -140,36 +142,31 @@ pub fn message(
     m
 }
 
+/// The events columns the timeline reads.
+const COLUMNS: [&str; 17] = [
+    event::event_time,
+    event::event_id,
+    event::event_name,
+    event::event_source,
+    event::event_type,
+    event::aws_region,
+    event::recipient_account,
+    event::source_ip,
+    event::user_agent,
+    event::error_code,
+    event::error_message,
+    event::identity_type,
+    event::identity_arn,
+    event::access_key_id,
+    event::source_file,
+    event::read_only,
+    event::record_index,
+];
+
 /// Writes the timeline row by row; returns how many events were left out for want of a time.
-pub fn write_timeline(
-    frames: &trailgraph_store::Frames,
-    at: &trailgraph_graph::attribute::Attributed,
-    format: TimelineFormat,
-    out: &mut dyn Write,
-) -> Result<usize> {
-    let ev = single_chunk(&frames.events);
-    let c = Cols::new(&ev);
-    let et = c.t(event::event_time)?;
-    let (eid, name, src, typ, region, acct) = (
-        c.s(event::event_id)?,
-        c.s(event::event_name)?,
-        c.s(event::event_source)?,
-        c.s(event::event_type)?,
-        c.s(event::aws_region)?,
-        c.s(event::recipient_account)?,
-    );
-    let (ip, ua, err, errmsg, ityp, iarn, key, file) = (
-        c.s(event::source_ip)?,
-        c.s(event::user_agent)?,
-        c.s(event::error_code)?,
-        c.s(event::error_message)?,
-        c.s(event::identity_type)?,
-        c.s(event::identity_arn)?,
-        c.s(event::access_key_id)?,
-        c.s(event::source_file)?,
-    );
-    let ro = c.b(event::read_only)?;
-    let rec = c.u(event::record_index)?;
+/// Rows are rendered a slice at a time and spilled as sorted runs, which a merge writes out in
+/// time order: memory does not grow with events.
+pub fn write_timeline(scan: &Scan, format: TimelineFormat, out: &mut dyn Write) -> Result<usize> {
     let keys: Vec<String> = FIELDS
         .iter()
         .map(|k| serde_json::to_string(k).expect("string"))
@@ -177,95 +174,142 @@ pub fn write_timeline(
     if format == TimelineFormat::Csv {
         writeln!(out, "{}", FIELDS.join(","))?;
     }
-    // Event-time order; ties keep the frame's (canonical input) order. Events without a time
-    // cannot be placed and are counted instead.
-    let mut order: Vec<(i64, usize)> = (0..ev.height())
-        .filter_map(|i| et.get(i).map(|t| (t, i)))
-        .collect();
-    let skipped = ev.height() - order.len();
-    order.sort_unstable();
-    let mut buf: Vec<u8> = Vec::with_capacity(2048);
-    for (t, i) in order {
-        let a = at.of(i);
-        let msg = message(
-            &a.origin,
-            &a.chain,
-            src.get(i),
-            name.get(i),
-            acct.get(i),
-            region.get(i),
-            ip.get(i),
-            err.get(i),
+    let mut spill = Spill::new()?;
+    let mut skipped = 0usize;
+    scan.for_each(&COLUMNS, |sl| {
+        let c = Cols::new(sl.events);
+        let et = c.t(event::event_time)?;
+        let (eid, name, src, typ, region, acct) = (
+            c.s(event::event_id)?,
+            c.s(event::event_name)?,
+            c.s(event::event_source)?,
+            c.s(event::event_type)?,
+            c.s(event::aws_region)?,
+            c.s(event::recipient_account)?,
         );
-        let when = format_time(t);
-        let chain = a.chain_string();
-        let session = a.session.map(|s| at.graph.sessions[s].id.as_str());
-        let vals: [V; 27] = [
-            V::Str(&msg),
-            V::Str(&when),
-            V::Str("Event Time"),
-            V::Num(t.saturating_mul(1000)),
-            V::Str(DATA_TYPE),
-            eid.get(i).into(),
-            name.get(i).into(),
-            src.get(i).into(),
-            typ.get(i).into(),
-            region.get(i).into(),
-            acct.get(i).into(),
-            ip.get(i).into(),
-            ua.get(i).into(),
-            err.get(i).into(),
-            errmsg.get(i).into(),
-            ro.get(i).into(),
-            ityp.get(i).into(),
-            iarn.get(i).into(),
-            key.get(i).into(),
-            V::Str(&a.origin),
-            V::Str(&chain),
-            V::Num(a.depth() as i64),
-            V::Str(a.confidence.as_str()),
-            session.into(),
-            a.source_identity.as_deref().into(),
-            file.get(i).into(),
-            rec.get(i).map_or(V::Null, |r| V::Num(r as i64)),
-        ];
-        buf.clear();
-        match format {
-            TimelineFormat::Jsonl => {
-                buf.push(b'{');
-                for (j, v) in vals.iter().enumerate() {
-                    if j > 0 {
-                        buf.push(b',');
-                    }
-                    buf.extend_from_slice(keys[j].as_bytes());
-                    buf.push(b':');
-                    match v {
-                        V::Null => buf.extend_from_slice(b"null"),
-                        V::Str(s) => serde_json::to_writer(&mut buf, s)?,
-                        V::Num(n) => buf.extend_from_slice(n.to_string().as_bytes()),
-                        V::Bool(b) => buf.extend_from_slice(if *b { b"true" } else { b"false" }),
-                    }
-                }
-                buf.extend_from_slice(b"}\n");
-            }
-            TimelineFormat::Csv => {
-                for (j, v) in vals.iter().enumerate() {
-                    if j > 0 {
-                        buf.push(b',');
-                    }
-                    match v {
-                        V::Null => {}
-                        V::Str(s) => buf.extend_from_slice(csv_field(s).as_bytes()),
-                        V::Num(n) => buf.extend_from_slice(n.to_string().as_bytes()),
-                        V::Bool(b) => buf.extend_from_slice(if *b { b"true" } else { b"false" }),
-                    }
-                }
-                buf.push(b'\n');
-            }
+        let (ip, ua, err, errmsg, ityp, iarn, key, file) = (
+            c.s(event::source_ip)?,
+            c.s(event::user_agent)?,
+            c.s(event::error_code)?,
+            c.s(event::error_message)?,
+            c.s(event::identity_type)?,
+            c.s(event::identity_arn)?,
+            c.s(event::access_key_id)?,
+            c.s(event::source_file)?,
+        );
+        let ro = c.b(event::read_only)?;
+        let rec = c.u(event::record_index)?;
+        // Event-time order; ties keep the canonical input order. Events without a time
+        // cannot be placed and are counted instead.
+        let mut order: Vec<(Key, usize)> = (0..sl.height())
+            .filter_map(|i| {
+                let p = sl.position(i);
+                et.get(i).map(|t| ((false, t, p.0, p.1), i))
+            })
+            .collect();
+        skipped += sl.height() - order.len();
+        order.sort_unstable();
+        let mut rows: Vec<u8> = Vec::with_capacity(order.len() * 1024);
+        let mut ends: Vec<usize> = Vec::with_capacity(order.len());
+        for &((_, t, _, _), i) in &order {
+            let a = sl.of(i);
+            let msg = message(
+                &a.origin,
+                &a.chain,
+                src.get(i),
+                name.get(i),
+                acct.get(i),
+                region.get(i),
+                ip.get(i),
+                err.get(i),
+            );
+            let when = format_time(t);
+            let chain = a.chain_string();
+            let session = a.session.map(|s| scan.graph.sessions[s].id.as_str());
+            let vals: [V; 27] = [
+                V::Str(&msg),
+                V::Str(&when),
+                V::Str("Event Time"),
+                V::Num(t.saturating_mul(1000)),
+                V::Str(DATA_TYPE),
+                eid.get(i).into(),
+                name.get(i).into(),
+                src.get(i).into(),
+                typ.get(i).into(),
+                region.get(i).into(),
+                acct.get(i).into(),
+                ip.get(i).into(),
+                ua.get(i).into(),
+                err.get(i).into(),
+                errmsg.get(i).into(),
+                ro.get(i).into(),
+                ityp.get(i).into(),
+                iarn.get(i).into(),
+                key.get(i).into(),
+                V::Str(&a.origin),
+                V::Str(&chain),
+                V::Num(a.depth() as i64),
+                V::Str(a.confidence.as_str()),
+                session.into(),
+                a.source_identity.as_deref().into(),
+                file.get(i).into(),
+                rec.get(i).map_or(V::Null, |r| V::Num(r as i64)),
+            ];
+            render_row(&vals, &keys, format, &mut rows)?;
+            ends.push(rows.len());
         }
-        out.write_all(&buf)?;
-    }
+        let mut start = 0;
+        spill.run(order.iter().zip(&ends).map(|((k, _), &end)| {
+            let row = &rows[start..end];
+            start = end;
+            (*k, row)
+        }))
+    })?;
+    spill.merge(|row| Ok(out.write_all(row)?))?;
     Ok(skipped)
+}
+
+/// Appends one row in `format` to `buf`.
+fn render_row(
+    vals: &[V],
+    keys: &[String],
+    format: TimelineFormat,
+    buf: &mut Vec<u8>,
+) -> Result<()> {
+    match format {
+        TimelineFormat::Jsonl => {
+            buf.push(b'{');
+            for (j, v) in vals.iter().enumerate() {
+                if j > 0 {
+                    buf.push(b',');
+                }
+                buf.extend_from_slice(keys[j].as_bytes());
+                buf.push(b':');
+                match v {
+                    V::Null => buf.extend_from_slice(b"null"),
+                    V::Str(s) => serde_json::to_writer(&mut *buf, s)?,
+                    V::Num(n) => buf.extend_from_slice(n.to_string().as_bytes()),
+                    V::Bool(b) => buf.extend_from_slice(if *b { b"true" } else { b"false" }),
+                }
+            }
+            buf.extend_from_slice(b"}\n");
+        }
+        TimelineFormat::Csv => {
+            for (j, v) in vals.iter().enumerate() {
+                if j > 0 {
+                    buf.push(b',');
+                }
+                match v {
+                    V::Null => {}
+                    V::Str(s) => buf.extend_from_slice(csv_field(s).as_bytes()),
+                    V::Num(n) => buf.extend_from_slice(n.to_string().as_bytes()),
+                    V::Bool(b) => buf.extend_from_slice(if *b { b"true" } else { b"false" }),
+                }
+            }
+            buf.push(b'\n');
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -205,6 +205,84 @@ impl Cursor {
     }
 }
 
+/// A column of `u32`s too long to hold (one per event), in a temporary file: appended in
+/// order, then read back a range at a time. Removed like `Spill`'s file.
+pub struct U32File {
+    path: PathBuf,
+    file: BufWriter<File>,
+    len: u64,
+}
+
+impl U32File {
+    pub fn new() -> Result<U32File> {
+        let path = temp_path("column");
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .with_context(|| format!("{}: cannot create a temporary file", path.display()))?;
+        #[cfg(unix)]
+        let _ = std::fs::remove_file(&path);
+        Ok(U32File {
+            path,
+            file: BufWriter::with_capacity(1 << 20, f),
+            len: 0,
+        })
+    }
+
+    /// Appends `values`.
+    pub fn extend(&mut self, values: &[u32]) -> Result<()> {
+        for v in values {
+            self.file
+                .write_all(&v.to_le_bytes())
+                .with_context(|| format!("{}: cannot write", self.path.display()))?;
+        }
+        self.len += values.len() as u64;
+        Ok(())
+    }
+
+    /// Values written so far.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Ends the writing: from now on the values are read.
+    pub fn finish(&mut self) -> Result<()> {
+        self.file
+            .flush()
+            .with_context(|| format!("{}: cannot write", self.path.display()))
+    }
+
+    /// Values `first..first + n` (after `finish`).
+    pub fn read(&self, first: u64, n: usize) -> Result<Vec<u32>> {
+        anyhow::ensure!(
+            first + n as u64 <= self.len,
+            "{}: reading past the end",
+            self.path.display()
+        );
+        let mut bytes = vec![0u8; n * 4];
+        let mut f = self.file.get_ref();
+        f.seek(SeekFrom::Start(first * 4))
+            .and_then(|_| f.read_exact(&mut bytes))
+            .with_context(|| format!("{}: cannot read", self.path.display()))?;
+        Ok(bytes
+            .chunks_exact(4)
+            .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
+            .collect())
+    }
+}
+
+impl Drop for U32File {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
 /// A temporary directory (in the system temporary directory), removed with its contents when
 /// dropped.
 pub struct ScratchDir {
@@ -233,6 +311,19 @@ impl Drop for ScratchDir {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn u32_file_reads_back_ranges() {
+        let mut f = U32File::new().unwrap();
+        let values: Vec<u32> = (0..10_000).map(|i| i * 7 + 1).collect();
+        f.extend(&values[..3]).unwrap();
+        f.extend(&values[3..]).unwrap();
+        f.finish().unwrap();
+        assert_eq!(f.len(), 10_000);
+        assert_eq!(f.read(0, 3).unwrap(), &values[..3]);
+        assert_eq!(f.read(4_321, 1_000).unwrap(), &values[4_321..5_321]);
+        assert!(f.read(9_999, 2).is_err());
+    }
 
     #[test]
     fn merges_runs_in_key_order_and_cleans_up() {

@@ -319,7 +319,7 @@ pub fn build<'a>(
     inputs: &[PathBuf],
 ) -> Result<(Model, TableSource<'a>)> {
     let events = single_chunk(&frames.events);
-    let usage = answer::usage(frames, at)?;
+    let usage = answer::usage_in_memory(frames, at)?;
     let sessions = &at.graph.sessions;
     let cross_account: Vec<bool> = sessions.iter().map(answer::is_cross_account).collect();
 

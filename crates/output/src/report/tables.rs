@@ -21,12 +21,20 @@ pub fn write_all(m: &Model, src: &TableSource, dir: &Path) -> Result<()> {
     both(
         dir,
         "sessions",
-        &answer::sessions_frame(src.frames, src.at, &f)?,
+        &answer::sessions_frame(
+            &src.at.graph,
+            &answer::usage_in_memory(src.frames, src.at)?,
+            &f,
+        )?,
     )?;
     both(
         dir,
         "chains",
-        &answer::chains_frame(src.frames, src.at, &f)?,
+        &answer::chains_frame(
+            &src.at.graph,
+            &answer::usage_in_memory(src.frames, src.at)?,
+            &f,
+        )?,
     )?;
     let findings: Vec<_> = m.findings.iter().map(|v| v.finding.clone()).collect();
     both(

@@ -1,0 +1,157 @@
+//! Every analysis reads the events a slice at a time (`trailgraph_graph::scan`): from log files
+//! held in memory in one slice, from a case a row group at a time, from a case of several parts
+//! whose row groups interleave in file order, and from log files over `--in-memory-limit`
+//! through a scratch case. All four must give the same bytes, also with one-row slices, where
+//! every per-session, per-key and per-pair state crosses slice boundaries.
+
+use crate::util::{all_scenario_inputs, run_ok, stdout_of, testdata};
+use std::path::Path;
+
+/// The four ways of reading the same input, as argument lists to put before a command's own.
+struct Ways {
+    _dir: tempfile::TempDir,
+    logs: Vec<String>,
+    case_small_groups: String,
+    case_two_parts: String,
+}
+
+fn ways() -> Ways {
+    let dir = tempfile::tempdir().unwrap();
+    let mut logs: Vec<String> = all_scenario_inputs()
+        .iter()
+        .map(|p| p.to_str().unwrap().to_string())
+        .collect();
+    logs.push(
+        testdata("real/stratus-red-team-detonation-logs")
+            .to_str()
+            .unwrap()
+            .to_string(),
+    );
+    let case = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let case_small_groups = case("groups");
+    let mut args = vec![
+        "ingest",
+        "-q",
+        "--row-group-rows",
+        "1",
+        "-o",
+        &case_small_groups,
+    ];
+    args.extend(logs.iter().map(|s| s.as_str()));
+    run_ok(args, 0);
+    // A second ingest adds the other half: two parts whose row groups interleave.
+    let case_two_parts = case("parts");
+    let odd: Vec<&str> = logs.iter().skip(1).step_by(2).map(|s| s.as_str()).collect();
+    for batch in [odd, logs.iter().map(|s| s.as_str()).collect()] {
+        let mut args = vec![
+            "ingest",
+            "-q",
+            "--row-group-rows",
+            "3",
+            "-o",
+            &case_two_parts,
+        ];
+        args.extend(batch);
+        run_ok(args, 0);
+    }
+    assert_eq!(
+        std::fs::read_dir(Path::new(&case_two_parts).join("events"))
+            .unwrap()
+            .count(),
+        2
+    );
+    Ways {
+        _dir: dir,
+        logs,
+        case_small_groups,
+        case_two_parts,
+    }
+}
+
+/// `trailgraph CMD ARGS INPUT... TAIL...` the four ways; all must equal the in-memory output,
+/// which is returned.
+fn same_four_ways(w: &Ways, cmd: &[&str], tail: &[&str]) -> String {
+    let go = |pre: &[&str], inputs: &[&str], tmp: Option<&Path>| {
+        let mut args: Vec<&str> = cmd.to_vec();
+        args.push("-q");
+        args.extend_from_slice(pre);
+        args.extend_from_slice(inputs);
+        args.extend_from_slice(tail);
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_trailgraph"));
+        c.args(&args);
+        if let Some(t) = tmp {
+            c.env("TMPDIR", t);
+        }
+        stdout_of(c.output().unwrap(), 0)
+    };
+    let logs: Vec<&str> = w.logs.iter().map(|s| s.as_str()).collect();
+    let in_memory = go(&[], &logs, None);
+    assert!(!in_memory.trim().is_empty(), "{cmd:?}: some output");
+    let what = format!("{cmd:?} {tail:?}");
+    assert_eq!(
+        go(&[], &[&w.case_small_groups], None),
+        in_memory,
+        "{what}: a case read one row at a time"
+    );
+    assert_eq!(
+        go(&[], &[&w.case_two_parts], None),
+        in_memory,
+        "{what}: a case of two parts"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    assert_eq!(
+        go(
+            &["--in-memory-limit", "0", "--row-group-rows", "2"],
+            &logs,
+            Some(tmp.path())
+        ),
+        in_memory,
+        "{what}: logs through a scratch case"
+    );
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "temporary files left: {left:?}");
+    in_memory
+}
+
+#[test]
+fn analyses_give_the_same_answers_streamed() {
+    let w = ways();
+    let sessions = same_four_ways(&w, &["sessions", "--format", "csv"], &[]);
+    same_four_ways(&w, &["chains", "--format", "json"], &[]);
+    same_four_ways(&w, &["summary", "--format", "json"], &[]);
+    same_four_ways(&w, &["graph", "--format", "dot"], &[]);
+    same_four_ways(&w, &["graph", "--format", "graphml"], &[]);
+    same_four_ways(&w, &["timeline"], &[]);
+    same_four_ways(&w, &["timeline", "--format", "csv"], &[]);
+    // trace of an origin five roles deep, of an issued key, of a long-term key.
+    let alice = "arn:aws:iam::111111111111:user/alice";
+    let t = same_four_ways(&w, &["trace"], &[alice]);
+    assert!(t.contains("timeline ("), "{t}");
+    same_four_ways(&w, &["trace", "--format", "json"], &[alice]);
+    let issued: Vec<&str> = sessions
+        .lines()
+        .flat_map(|l| l.split(','))
+        .filter(|f| f.starts_with("ASIA") && !f.contains('@'))
+        .take(3)
+        .collect();
+    assert!(!issued.is_empty());
+    for key in &issued {
+        same_four_ways(&w, &["trace"], &[key]);
+        same_four_ways(&w, &["who", "--format", "json"], &[key]);
+    }
+    let longterm = run_ok(
+        {
+            let mut a = vec!["attribute", "-q", "--format", "csv"];
+            a.extend(w.logs.iter().map(|s| s.as_str()));
+            a
+        },
+        0,
+    );
+    let akia = longterm
+        .split([',', '\n'])
+        .find(|f| f.starts_with("AKIA"))
+        .expect("a long-term key in the input")
+        .to_string();
+    same_four_ways(&w, &["trace"], &[&akia]);
+    same_four_ways(&w, &["who"], &[&akia]);
+}
