@@ -511,3 +511,87 @@ fn input_problems_exit_1() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(String::from_utf8(out.stdout).unwrap(), "n\n4\n");
 }
+
+/// `query` reads a case lazily (the events as a Parquet scan, the attribution spilled a slice at
+/// a time and scanned), and log files over `--in-memory-limit` through a scratch case: every
+/// shipped query, and every table whole in its own row order (no ORDER BY), gives the bytes of
+/// the in-memory path over the same files. The cases are read one row group of one row at a
+/// time, and from two parts whose files interleave (their rows are put in canonical order).
+#[test]
+fn cases_and_scratch_cases_give_the_same_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<String> = scenario_files()
+        .iter()
+        .map(|p| p.to_str().unwrap().to_string())
+        .collect();
+    let case = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let small_groups = case("groups");
+    let mut args = vec!["ingest", "-q", "--row-group-rows", "1", "-o", &small_groups];
+    args.extend(files.iter().map(|s| s.as_str()));
+    run_ok(args, 0);
+    let two_parts = case("parts");
+    let odd: Vec<&str> = files
+        .iter()
+        .skip(1)
+        .step_by(2)
+        .map(|s| s.as_str())
+        .collect();
+    for batch in [odd, files.iter().map(|s| s.as_str()).collect()] {
+        let mut args = vec!["ingest", "-q", "--row-group-rows", "3", "-o", &two_parts];
+        args.extend(batch);
+        run_ok(args, 0);
+    }
+    let mut sqls: Vec<Vec<String>> = query_names()
+        .iter()
+        .map(|n| vec!["--file".to_string(), format!("queries/{n}.sql")])
+        .collect();
+    for sql in [
+        "SELECT * FROM events",
+        "SELECT * FROM issuances",
+        "SELECT * FROM sessions",
+        "SELECT * FROM attribution",
+        "SELECT event_id, source_file, record_index FROM events WHERE event_name = 'AssumeRole'",
+        "SELECT a.event_id, a.origin, e.request_parameters FROM attribution a \
+         JOIN events e ON a.event_id = e.event_id AND a.recipient_account = e.recipient_account \
+         WHERE a.depth >= 2 ORDER BY a.event_time, a.event_id",
+    ] {
+        sqls.push(vec!["--sql".to_string(), sql.to_string()]);
+    }
+    for sql in &sqls {
+        let tail: Vec<&str> = sql
+            .iter()
+            .map(|s| s.as_str())
+            .chain(["--format", "csv"])
+            .collect();
+        let in_memory = query(&tail);
+        assert!(in_memory.lines().count() > 1, "{sql:?}: some rows");
+        for (what, input) in [
+            ("one-row row groups", &small_groups),
+            ("two parts", &two_parts),
+        ] {
+            let mut args = vec!["query", "-q", input.as_str()];
+            args.extend(&tail);
+            assert_eq!(run_ok(args, 0), in_memory, "{sql:?}: a case of {what}");
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let mut args = vec![
+            "query",
+            "-q",
+            "--in-memory-limit",
+            "0",
+            "--row-group-rows",
+            "2",
+        ];
+        args.extend(files.iter().map(|s| s.as_str()));
+        args.extend(&tail);
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_trailgraph"));
+        c.args(&args).env("TMPDIR", tmp.path());
+        assert_eq!(
+            crate::util::stdout_of(c.output().unwrap(), 0),
+            in_memory,
+            "{sql:?}: log files through a scratch case"
+        );
+        let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+        assert!(left.is_empty(), "{sql:?}: temporary files left: {left:?}");
+    }
+}

@@ -26,11 +26,16 @@ use polars::sql::SQLContext;
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
-use trailgraph_graph::attribute::{attribute_all, attribution_frame, Attributed};
+use trailgraph_graph::attribute::{
+    attribute_all, attribution_frame, output_frame, Attributed, EVENT_OUTPUT_COLUMNS,
+};
+use trailgraph_graph::graph::SessionGraph;
+use trailgraph_graph::scan::Scan;
 use trailgraph_log::escape::term;
 use trailgraph_log::model::{parse_time, Millis};
 use trailgraph_log::table::event;
 use trailgraph_store::load::Loaded;
+use trailgraph_store::Manifest;
 
 /// A shipped query: its name (file stem) and SQL text (with its comment header).
 pub struct Shipped {
@@ -225,7 +230,7 @@ pub fn needs_attribution(tables: &BTreeSet<&str>) -> bool {
 
 /// Runs `sql` over the tables of `loaded`, building only the tables it names. `at` is needed
 /// for `sessions`, `attribution` and `anomalies` (see [`needs_attribution`]); it is computed
-/// here when missing.
+/// here when missing. Every table is in memory: see [`execute_case`] for a case on disk.
 pub fn execute(loaded: &Loaded, at: Option<&Attributed>, sql: &str) -> Result<DataFrame> {
     let need = referenced_tables(sql);
     let ctx = SQLContext::new();
@@ -247,7 +252,8 @@ pub fn execute(loaded: &Loaded, at: Option<&Attributed>, sql: &str) -> Result<Da
     };
     if let Some(at) = at {
         if need.contains("sessions") {
-            ctx.register("sessions", sessions_table(loaded, at)?.lazy());
+            let usage = crate::answer::usage_in_memory(frames, at)?;
+            ctx.register("sessions", sessions_table(&at.graph, &usage)?.lazy());
         }
         if need.contains("attribution") {
             ctx.register("attribution", attribution_table(loaded, at)?.lazy());
@@ -261,6 +267,72 @@ pub fn execute(loaded: &Loaded, at: Option<&Attributed>, sql: &str) -> Result<Da
         }
     }
     run_sql(ctx, sql)
+}
+
+/// Can [`execute_case`] run a query over these tables? Not yet over `anomalies`: the detectors
+/// read every event in memory (`anomalies::detect` over frames), so such a query loads INPUT
+/// and goes through [`execute`].
+pub fn case_can_run(tables: &BTreeSet<&str>) -> bool {
+    !tables.contains("anomalies")
+}
+
+/// Runs `sql` over the case (or scratch case) in `dir`, reading it lazily: `events` is a
+/// Parquet scan of its parts (the query reads the columns it names, and polars pushes its
+/// filters into the scan); `issuances` is read whole (a few percent of the events); `sessions`
+/// comes from `scan` (per-session counts a slice at a time); `attribution` is written a slice
+/// at a time from `scan` into a temporary Parquet file, then scanned like `events`. `scan` (of
+/// the same case) is needed for `sessions` and `attribution`; `anomalies` is not available
+/// here (see [`case_can_run`]). The tables and their rows are those [`execute`] gives over the
+/// case loaded into memory.
+pub fn execute_case(
+    dir: &Path,
+    manifest: &Manifest,
+    scan: Option<&Scan>,
+    sql: &str,
+) -> Result<DataFrame> {
+    let need = referenced_tables(sql);
+    if !case_can_run(&need) {
+        bail!("query: the anomalies table needs the events in memory (internal: use execute)");
+    }
+    let ctx = SQLContext::new();
+    if need.contains("events") {
+        let Some(lf) = trailgraph_store::lazy_case_events(dir, manifest)? else {
+            bail!(
+                "query: {}: a case without events files",
+                term(&dir.display().to_string())
+            );
+        };
+        ctx.register("events", lf);
+    }
+    if need.contains("issuances") {
+        let df = match scan {
+            Some(scan) => scan.issuances.clone(),
+            None => trailgraph_store::load_case_issuances(dir, manifest)?,
+        };
+        ctx.register("issuances", df.lazy());
+    }
+    // The spilled attribution, removed after the query ran.
+    let mut spill = None;
+    if needs_attribution(&need) {
+        let Some(scan) = scan else {
+            bail!("query: internal: the sessions and attribution tables of a case need its scan");
+        };
+        if need.contains("sessions") {
+            let usage = crate::answer::usage(scan)?;
+            ctx.register("sessions", sessions_table(&scan.graph, &usage)?.lazy());
+        }
+        if need.contains("attribution") {
+            let scratch = trailgraph_store::spill::ScratchDir::new()?;
+            let parts = trailgraph_store::CaseEvents::open(dir, manifest, &[])?.parts();
+            let lf =
+                spill_attribution(scan, &scratch.path().join("attribution.parquet"), parts > 1)?;
+            ctx.register("attribution", lf);
+            spill = Some(scratch);
+        }
+    }
+    let df = run_sql(ctx, sql);
+    drop(spill);
+    df
 }
 
 /// Executes the SQL and collects the result; polars errors become one `query: …` line.
@@ -294,16 +366,13 @@ trailgraph_log::column_names!(
     }
 );
 
-use crate::answer::session_columns;
+use crate::answer::{session_columns, Usage};
 
-/// The `sessions` table: `answer::sessions_frame` (unfiltered) with typed times and more
+/// The `sessions` table: `answer::sessions_frame` (unfiltered, `usage` counted over every event) with typed times and more
 /// columns about the caller and the parent session.
-pub(crate) fn sessions_table(loaded: &Loaded, at: &Attributed) -> Result<DataFrame> {
-    let mut df = crate::answer::sessions_frame(
-        &at.graph,
-        &crate::answer::usage_in_memory(&loaded.frames, at)?,
-        &crate::answer::SessionFilter::default(),
-    )?;
+pub(crate) fn sessions_table(graph: &SessionGraph, usage: &Usage) -> Result<DataFrame> {
+    let mut df =
+        crate::answer::sessions_frame(graph, usage, &crate::answer::SessionFilter::default())?;
     to_datetime(
         &mut df,
         &[
@@ -313,7 +382,7 @@ pub(crate) fn sessions_table(loaded: &Loaded, at: &Attributed) -> Result<DataFra
             session_columns::last_use,
         ],
     )?;
-    let ss = &at.graph.sessions;
+    let ss = &graph.sessions;
     // The rows of `df` are sessions in another order: find each one by its id.
     let by_id: std::collections::HashMap<&str, &trailgraph_graph::graph::Session> =
         ss.iter().map(|s| (s.id.as_str(), s)).collect();
@@ -397,6 +466,79 @@ pub(crate) fn attribution_table(loaded: &Loaded, at: &Attributed) -> Result<Data
         }
     }
     Ok(df)
+}
+
+/// The columns of the `attribution` table that come from the events (its other columns are
+/// `attribute::attributed`).
+fn attribution_event_columns() -> Vec<&'static str> {
+    let mut cols: Vec<&'static str> = EVENT_OUTPUT_COLUMNS.to_vec();
+    cols.extend(
+        ATTRIBUTION_EXTRA
+            .iter()
+            .filter(|c| !EVENT_OUTPUT_COLUMNS.contains(c)),
+    );
+    cols
+}
+
+/// Writes the `attribution` table of `scan` into the Parquet file `path` a slice at a time (the
+/// columns and rows of [`attribution_table`], in the slices' order) and returns a lazy scan of
+/// it, in the order `attribution_table` has over the case loaded into memory: the slices'
+/// order for one part, else (`several_parts`) the canonical order (a stable sort, see
+/// `trailgraph_store::lazy_case_events`).
+fn spill_attribution(scan: &Scan, path: &Path, several_parts: bool) -> Result<LazyFrame> {
+    let chains: Vec<String> = scan.table.iter().map(|a| a.chain_string()).collect();
+    let columns = attribution_event_columns();
+    let file = std::fs::File::create(path)
+        .with_context(|| format!("{}: cannot create a temporary file", path.display()))?;
+    let mut file = Some(file);
+    let mut writer: Option<polars::io::parquet::write::BatchedWriter<std::fs::File>> = None;
+    let mut empty: Option<DataFrame> = None;
+    scan.for_each(&columns, |sl| {
+        let pe: Vec<u32> = (0..sl.height()).map(|i| sl.attribution(i)).collect();
+        let mut df = output_frame(sl.events, &scan.graph, &scan.table, &chains, &pe, None)?;
+        for name in ATTRIBUTION_EXTRA {
+            if !EVENT_OUTPUT_COLUMNS.contains(&name) {
+                df.with_column(sl.events.column(name)?.clone())?;
+            }
+        }
+        if writer.is_none() {
+            if df.height() == 0 {
+                empty = Some(df);
+                return Ok(());
+            }
+            let f = file.take().expect("the file is taken once");
+            writer = Some(ParquetWriter::new(f).batched(df.schema())?);
+        }
+        if let Some(w) = writer.as_mut() {
+            w.write_batch(&df)
+                .map_err(|e| anyhow!("{}: cannot write: {e}", path.display()))?;
+        }
+        Ok(())
+    })?;
+    match (writer, empty) {
+        (Some(w), _) => {
+            w.finish()
+                .map_err(|e| anyhow!("{}: cannot write: {e}", path.display()))?;
+        }
+        (None, Some(mut df)) => {
+            let f = file.take().expect("no writer took the file");
+            ParquetWriter::new(f)
+                .finish(&mut df)
+                .map_err(|e| anyhow!("{}: cannot write: {e}", path.display()))?;
+        }
+        (None, None) => bail!("query: internal: a case scan without any slice"),
+    }
+    let p = path.to_string_lossy().into_owned();
+    let lf = LazyFrame::scan_parquet(PlRefPath::from(p.as_str()), ScanArgsParquet::default())
+        .map_err(|e| anyhow!("{}: cannot scan Parquet: {e}", path.display()))?;
+    Ok(if several_parts {
+        lf.sort(
+            [event::source_file, event::record_index],
+            SortMultipleOptions::default().with_maintain_order(true),
+        )
+    } else {
+        lf
+    })
 }
 
 /// Turns ISO-8601 text columns into `Datetime(ms, UTC)` columns (others are left alone).

@@ -35,7 +35,10 @@ pub use manifest::{
     read_manifest, write_manifest, Manifest, ManifestColumn, ManifestInput, ManifestProblem,
 };
 pub use pinned::{gather_strings, prefetch};
-pub use read::{load_case_columns, load_case_issuances, scan_case_events, CaseEvents, RowGroup};
+pub use read::{
+    lazy_case_events, load_case_columns, load_case_issuances, scan_case_events, CaseEvents,
+    RowGroup,
+};
 pub use write::{discard_part, ingest_part, scratch_case};
 
 #[cfg(test)]

@@ -259,6 +259,34 @@ pub fn scan_case_events(
     }
 }
 
+/// The events table of a case (every column, all parts) as a lazy Parquet scan, in the order
+/// `load_case_columns` gives: part 0's rows as stored, or, with several parts, the canonical
+/// order (a stable sort by (source_file, record_index), which holds the rows that reach it).
+/// None when the case has no events file. A query over it reads only the columns it names and
+/// the row groups its filters keep (statistics permitting).
+pub fn lazy_case_events(dir: &Path, manifest: &Manifest) -> Result<Option<LazyFrame>> {
+    let mut scans = Vec::new();
+    for part in 0..manifest.parts {
+        let p = dir.join("events").join(part_name(part));
+        if !p.exists() {
+            continue;
+        }
+        let path = p.to_string_lossy().into_owned();
+        scans.push(
+            LazyFrame::scan_parquet(PlRefPath::from(path.as_str()), ScanArgsParquet::default())
+                .map_err(|e| anyhow::anyhow!("{}: cannot scan Parquet: {e}", p.display()))?,
+        );
+    }
+    Ok(match scans.len() {
+        0 => None,
+        1 => scans.pop(),
+        _ => Some(concat(scans, UnionArgs::default())?.sort(
+            [event::source_file, event::record_index],
+            SortMultipleOptions::default().with_maintain_order(true),
+        )),
+    })
+}
+
 /// The issuances table of a case (all parts).
 pub fn load_case_issuances(dir: &Path, manifest: &Manifest) -> Result<DataFrame> {
     let mut acc: Option<DataFrame> = None;
