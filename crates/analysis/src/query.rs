@@ -19,6 +19,12 @@
 //!   datetime).
 //!
 //! The shipped queries in `queries/` are embedded in the binary (see [`QUERIES`]).
+//!
+//! Two ways to run a query: [`execute_case`] over a case on disk, read lazily (the events and
+//! issuances as Parquet scans, the attribution spilled a slice at a time to a temporary Parquet
+//! file and scanned; memory grows with sessions and with what the query keeps, not with
+//! events), and [`execute`] over frames in memory (the `anomalies` table, several inputs,
+//! small log files). Both give the same rows in the same order.
 
 use anyhow::{anyhow, bail, Context, Result};
 use polars::prelude::*;
@@ -305,11 +311,11 @@ pub fn execute_case(
         ctx.register("events", lf);
     }
     if need.contains("issuances") {
-        let df = match scan {
-            Some(scan) => scan.issuances.clone(),
-            None => trailgraph_store::load_case_issuances(dir, manifest)?,
+        let lf = match trailgraph_store::lazy_case_issuances(dir, manifest)? {
+            Some(lf) => lf,
+            None => trailgraph_store::load_case_issuances(dir, manifest)?.lazy(),
         };
-        ctx.register("issuances", df.lazy());
+        ctx.register("issuances", lf);
     }
     // The spilled attribution, removed after the query ran.
     let mut spill = None;

@@ -36,8 +36,8 @@ pub use manifest::{
 };
 pub use pinned::{gather_strings, prefetch};
 pub use read::{
-    lazy_case_events, load_case_columns, load_case_issuances, scan_case_events, CaseEvents,
-    RowGroup,
+    lazy_case_events, lazy_case_issuances, load_case_columns, load_case_issuances,
+    scan_case_events, CaseEvents, RowGroup,
 };
 pub use write::{discard_part, ingest_part, scratch_case};
 

@@ -265,9 +265,19 @@ pub fn scan_case_events(
 /// None when the case has no events file. A query over it reads only the columns it names and
 /// the row groups its filters keep (statistics permitting).
 pub fn lazy_case_events(dir: &Path, manifest: &Manifest) -> Result<Option<LazyFrame>> {
+    lazy_case_table(dir, manifest, "events")
+}
+
+/// The issuances table of a case as a lazy Parquet scan, in the order `load_case_columns`
+/// gives (see `lazy_case_events`).
+pub fn lazy_case_issuances(dir: &Path, manifest: &Manifest) -> Result<Option<LazyFrame>> {
+    lazy_case_table(dir, manifest, "issuances")
+}
+
+fn lazy_case_table(dir: &Path, manifest: &Manifest, table: &str) -> Result<Option<LazyFrame>> {
     let mut scans = Vec::new();
     for part in 0..manifest.parts {
-        let p = dir.join("events").join(part_name(part));
+        let p = dir.join(table).join(part_name(part));
         if !p.exists() {
             continue;
         }
