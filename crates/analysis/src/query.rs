@@ -282,11 +282,11 @@ pub fn case_can_run(tables: &BTreeSet<&str>) -> bool {
     !tables.contains("anomalies")
 }
 
-/// Runs `sql` over the case (or scratch case) in `dir`, reading it lazily: `events` is a
-/// Parquet scan of its parts (the query reads the columns it names, and polars pushes its
-/// filters into the scan); `issuances` is read whole (a few percent of the events); `sessions`
-/// comes from `scan` (per-session counts a slice at a time); `attribution` is written a slice
-/// at a time from `scan` into a temporary Parquet file, then scanned like `events`. `scan` (of
+/// Runs `sql` over the case (or scratch case) in `dir`, reading it lazily: `events` and
+/// `issuances` are Parquet scans of its parts (the query reads the columns it names, and polars
+/// pushes its filters into the scan); `sessions` comes from `scan` (per-session counts made a
+/// slice at a time); `attribution` is written a slice at a time from `scan` into a temporary
+/// Parquet file, then scanned like `events`. `scan` (of
 /// the same case) is needed for `sessions` and `attribution`; `anomalies` is not available
 /// here (see [`case_can_run`]). The tables and their rows are those [`execute`] gives over the
 /// case loaded into memory.
@@ -374,8 +374,8 @@ trailgraph_log::column_names!(
 
 use crate::answer::{session_columns, Usage};
 
-/// The `sessions` table: `answer::sessions_frame` (unfiltered, `usage` counted over every event) with typed times and more
-/// columns about the caller and the parent session.
+/// The `sessions` table: `answer::sessions_frame` (unfiltered; `usage` counted over every
+/// event) with typed times and more columns about the caller and the parent session.
 pub(crate) fn sessions_table(graph: &SessionGraph, usage: &Usage) -> Result<DataFrame> {
     let mut df =
         crate::answer::sessions_frame(graph, usage, &crate::answer::SessionFilter::default())?;
