@@ -11,11 +11,32 @@ pub struct Settings {
 }
 
 pub fn run(a: Settings) -> Result<ExitCode> {
-    let (loaded, at, code) = a.input.load_attributed()?;
+    let opened = a.input.scan()?;
+    let code = opened.code;
     if code == ExitCode::Fatal {
         return Ok(code);
     }
-    trailgraph_output::report::write_report(&loaded, &at, &a.input.inputs, &a.output)?;
+    // TODO(#14): the detectors on the scan (anomalies streaming lands separately).
+    let findings = {
+        let (loaded, at, _) = Input {
+            quiet: true,
+            ..a.input.clone()
+        }
+        .load_attributed()?;
+        trailgraph_analysis::anomalies::detect(
+            &loaded.frames,
+            &at,
+            &trailgraph_analysis::anomalies::load_config(None)?,
+        )?
+    };
+    trailgraph_output::report::write_report(
+        &opened.scan,
+        &opened.stats,
+        &opened.problems,
+        findings,
+        &a.input.inputs,
+        &a.output,
+    )?;
     if !a.input.quiet {
         eprintln!(
             "trailgraph: report written to {} (report.html, report.md and tables)",

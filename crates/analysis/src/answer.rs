@@ -87,7 +87,7 @@ pub struct Usage {
 }
 
 impl Usage {
-    fn new(sessions: usize) -> Usage {
+    pub fn new(sessions: usize) -> Usage {
         Usage {
             events: vec![0; sessions],
             first: vec![None; sessions],
@@ -95,7 +95,8 @@ impl Usage {
         }
     }
 
-    fn add(&mut self, session: usize, t: Option<Millis>) {
+    /// Counts one event of `session` at `t`.
+    pub fn add(&mut self, session: usize, t: Option<Millis>) {
         self.events[session] += 1;
         if let Some(t) = t {
             let (f, l) = (&mut self.first[session], &mut self.last[session]);
