@@ -40,7 +40,7 @@ pub fn write_report(
         trailgraph_analysis::summary::Summary::compute(frames, &loaded.stats, &loaded.problems)?;
     prof("summary", t0);
     let t0 = std::time::Instant::now();
-    let findings = trailgraph_analysis::anomalies::detect(
+    let findings = trailgraph_analysis::anomalies::detect_in_memory(
         frames,
         at,
         &trailgraph_analysis::anomalies::load_config(None)?,
