@@ -203,3 +203,70 @@ fn analyses_give_the_same_answers_streamed() {
         "{with_ranges}"
     );
 }
+
+/// `report` writes a directory: every file must be the same four ways, but for the list of
+/// INPUT paths it shows (the case ways name the case).
+#[test]
+fn report_is_the_same_streamed() {
+    let w = ways();
+    let dir = tempfile::tempdir().unwrap();
+    let logs: Vec<&str> = w.logs.iter().map(|s| s.as_str()).collect();
+    let report = |name: &str, pre: &[&str], inputs: &[&str]| {
+        let out = dir.path().join(name);
+        let mut args = vec!["report", "-q"];
+        args.extend_from_slice(pre);
+        args.extend_from_slice(inputs);
+        args.extend(["-o", out.to_str().unwrap()]);
+        let tmp = tempfile::tempdir().unwrap();
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_trailgraph"))
+            .args(&args)
+            .env("TMPDIR", tmp.path())
+            .output()
+            .unwrap();
+        stdout_of(o, 0);
+        assert_eq!(
+            std::fs::read_dir(tmp.path()).unwrap().count(),
+            0,
+            "temporary files left"
+        );
+        let mut files = std::collections::BTreeMap::new();
+        for e in std::fs::read_dir(&out).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_str().unwrap().to_string();
+            let text = std::fs::read_to_string(&p).unwrap();
+            let text = if name == "summary.json" {
+                let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+                v.as_object_mut().unwrap().remove("inputs");
+                v.to_string()
+            } else {
+                text.lines()
+                    .filter(|l| !l.starts_with("<p>Input: ") && !l.starts_with("Input: "))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            files.insert(name, text);
+        }
+        files
+    };
+    let in_memory = report("memory", &[], &logs);
+    assert!(in_memory.len() >= 14, "{:?}", in_memory.keys());
+    assert!(in_memory["timeline.csv"].lines().count() > 100);
+    for (name, pre, inputs) in [
+        ("groups", vec![], vec![w.case_small_groups.as_str()]),
+        ("parts", vec![], vec![w.case_two_parts.as_str()]),
+        (
+            "scratch",
+            vec!["--in-memory-limit", "0", "--row-group-rows", "2"],
+            logs.clone(),
+        ),
+    ] {
+        let got = report(name, &pre, &inputs);
+        assert_eq!(
+            got.keys().collect::<Vec<_>>(),
+            in_memory.keys().collect::<Vec<_>>()
+        );
+        for (file, text) in &in_memory {
+            assert!(got[file] == *text, "{name}: {file} differs");
+        }
+    }
+}

@@ -111,8 +111,8 @@ pub fn detect(scan: &Scan, cfg: &Config) -> Result<Vec<Finding>> {
     )
 }
 
-/// `detect` over frames held in memory and their attribution (`report` and `query`, which
-/// hold them anyway): the same findings.
+/// `detect` over frames held in memory and their attribution (`query`, which holds
+/// them anyway): the same findings.
 pub fn detect_in_memory(frames: &Frames, at: &Attributed, cfg: &Config) -> Result<Vec<Finding>> {
     let events = single_chunk(&frames.events);
     run(
