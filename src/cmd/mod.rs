@@ -178,16 +178,8 @@ impl Input {
         load(&self.inputs, &self.ingest_options())
     }
 
-    /// Loads INPUT and attributes every event; prints problems. The events table has every
-    /// column but `request_parameters` (the largest, and read by no analysis: only `query`
-    /// shows it, through `load_attributed_all`).
-    pub fn load_attributed(&self) -> Result<(Loaded, Attributed, ExitCode)> {
-        let columns = analysis_columns();
-        let loaded = load_columns(&self.inputs, &self.ingest_options(), Some(&columns))?;
-        self.attributed(loaded)
-    }
-
-    /// `load_attributed` with every events column.
+    /// Loads INPUT with every events column and attributes every event; prints problems
+    /// (`query`, which shows every column; the analyses use `scan`).
     pub fn load_attributed_all(&self) -> Result<(Loaded, Attributed, ExitCode)> {
         self.attributed(self.load()?)
     }

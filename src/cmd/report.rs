@@ -16,19 +16,10 @@ pub fn run(a: Settings) -> Result<ExitCode> {
     if code == ExitCode::Fatal {
         return Ok(code);
     }
-    // TODO(#14): the detectors on the scan (anomalies streaming lands separately).
-    let findings = {
-        let (loaded, at, _) = Input {
-            quiet: true,
-            ..a.input.clone()
-        }
-        .load_attributed()?;
-        trailgraph_analysis::anomalies::detect(
-            &loaded.frames,
-            &at,
-            &trailgraph_analysis::anomalies::load_config(None)?,
-        )?
-    };
+    let findings = trailgraph_analysis::anomalies::detect(
+        &opened.scan,
+        &trailgraph_analysis::anomalies::load_config(None)?,
+    )?;
     trailgraph_output::report::write_report(
         &opened.scan,
         &opened.stats,

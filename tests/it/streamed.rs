@@ -16,7 +16,6 @@ struct Ways {
 }
 
 fn ways() -> Ways {
-    let dir = tempfile::tempdir().unwrap();
     let mut logs: Vec<String> = all_scenario_inputs()
         .iter()
         .map(|p| p.to_str().unwrap().to_string())
@@ -27,6 +26,26 @@ fn ways() -> Ways {
             .unwrap()
             .to_string(),
     );
+    ways_of(logs)
+}
+
+/// The log files of the anomaly detectors' fixtures: each fires its detector, or just misses.
+fn anomaly_fixtures() -> Vec<String> {
+    let mut logs = Vec::new();
+    for e in std::fs::read_dir(testdata("anomalies")).unwrap() {
+        let d = e.unwrap().path();
+        for f in ["fire.json", "near_miss.json"] {
+            if d.join(f).is_file() {
+                logs.push(d.join(f).to_str().unwrap().to_string());
+            }
+        }
+    }
+    logs.sort();
+    logs
+}
+
+fn ways_of(logs: Vec<String>) -> Ways {
+    let dir = tempfile::tempdir().unwrap();
     let case = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
     let case_small_groups = case("groups");
     let mut args = vec![
@@ -154,6 +173,35 @@ fn analyses_give_the_same_answers_streamed() {
         .to_string();
     same_four_ways(&w, &["trace"], &[&akia]);
     same_four_ways(&w, &["who"], &[&akia]);
+    // anomalies: here the chain, caller and session detectors fire; on the detectors'
+    // fixtures the ones that follow events do too (state per key, session and workload
+    // across slices, time order across parts), with and without AWS's ranges.
+    same_four_ways(&w, &["anomalies", "--format", "csv"], &[]);
+    let fx = ways_of(anomaly_fixtures());
+    let found = same_four_ways(&fx, &["anomalies", "--format", "ndjson"], &[]);
+    for kind in [
+        "session_multi_ip",
+        "workload_credential_exfiltration",
+        "federation_token_persistence",
+        "assume_role_enumeration",
+        "external_account_assumption",
+    ] {
+        assert!(
+            found.contains(&format!("\"kind\":\"{kind}\"")),
+            "{kind}: {found}"
+        );
+    }
+    same_four_ways(&fx, &["anomalies"], &[]);
+    let ranges = testdata("anomalies/workload_credential_exfiltration_ranges/config.toml");
+    let with_ranges = same_four_ways(
+        &fx,
+        &["anomalies", "--format", "json"],
+        &["--config", ranges.to_str().unwrap()],
+    );
+    assert!(
+        with_ranges.contains("outside the AWS ranges"),
+        "{with_ranges}"
+    );
 }
 
 /// `report` writes a directory: every file must be the same four ways, but for the list of
