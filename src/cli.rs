@@ -194,8 +194,8 @@ pub struct CommonOpts {
     /// Hold log files in memory only up to about this many MB (estimated from their size: about
     /// 12× a gzip file, 1.5× a plain one); larger input goes through a scratch case in TMPDIR
     /// and is streamed, in memory that grows with sessions, not events, as a case directory made
-    /// by one `ingest` always is. Default: 2048, or half the available memory if less. Not used
-    /// by `ingest`
+    /// by one `ingest` always is. Default: 2048 for `attribute`, 256 for the other commands, or
+    /// half the available memory if less. Not used by `ingest`
     #[arg(long, value_name = "MB")]
     pub in_memory_limit: Option<u64>,
 }

@@ -31,11 +31,12 @@ pub fn run(a: Settings) -> Result<ExitCode> {
     if a.baseline_until.is_some() {
         cfg.baseline_until = a.baseline_until;
     }
-    let (loaded, at, code) = a.input.load_attributed()?;
+    let opened = a.input.scan()?;
+    let code = opened.code;
     if code == ExitCode::Fatal {
         return Ok(code);
     }
-    let found = detect(&loaded.frames, &at, &cfg)?;
+    let found = detect(&opened.scan, &cfg)?;
     a.out.emit(&findings_frame(&found)?)?;
     Ok(code)
 }

@@ -87,7 +87,13 @@ fn attribute_streaming(a: &Settings, columns: &[&str]) -> Result<Option<ExitCode
             let code = a.input.report_problems(&manifest.problems());
             (dir.clone(), manifest, events, code)
         }
-        ([], false) if !fits_in_memory(&found.files, a.input.in_memory_limit) => {
+        ([], false)
+            if !fits_in_memory(
+                &found.files,
+                a.input.in_memory_limit,
+                super::ATTRIBUTE_IN_MEMORY_LIMIT,
+            ) =>
+        {
             scratch = trailgraph_store::spill::ScratchDir::new()?;
             let dir = scratch.path().to_path_buf();
             let t0 = std::time::Instant::now();

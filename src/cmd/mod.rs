@@ -178,16 +178,8 @@ impl Input {
         load(&self.inputs, &self.ingest_options())
     }
 
-    /// Loads INPUT and attributes every event; prints problems. The events table has every
-    /// column but `request_parameters` (the largest, and read by no analysis: only `query`
-    /// shows it, through `load_attributed_all`).
-    pub fn load_attributed(&self) -> Result<(Loaded, Attributed, ExitCode)> {
-        let columns = analysis_columns();
-        let loaded = load_columns(&self.inputs, &self.ingest_options(), Some(&columns))?;
-        self.attributed(loaded)
-    }
-
-    /// `load_attributed` with every events column.
+    /// Loads INPUT with every events column and attributes every event; prints problems
+    /// (`query`, which shows every column; the analyses use `scan`).
     pub fn load_attributed_all(&self) -> Result<(Loaded, Attributed, ExitCode)> {
         self.attributed(self.load()?)
     }
@@ -213,7 +205,13 @@ impl Input {
                 let (stats, problems) = (manifest.stats(), manifest.problems());
                 (Scan::case(dir, manifest, None)?, stats, problems)
             }
-            (None, [], false) if !fits_in_memory(&found.files, self.in_memory_limit) => {
+            (None, [], false)
+                if !fits_in_memory(
+                    &found.files,
+                    self.in_memory_limit,
+                    ANALYSIS_IN_MEMORY_LIMIT,
+                ) =>
+            {
                 let scratch = trailgraph_store::spill::ScratchDir::new()?;
                 let dir = scratch.path().to_path_buf();
                 let ing = trailgraph_store::scratch_case(
@@ -292,15 +290,22 @@ impl Output {
     }
 }
 
-/// The most memory the analyses give log files held as frames by default (2 GiB: a trail of
-/// about 150 MB of gzip); past it they stream, whose memory does not grow with events.
-const DEFAULT_IN_MEMORY_LIMIT: u64 = 2 << 30;
+/// The most memory `attribute` gives log files held as frames by default (2 GiB: a trail of
+/// about 150 MB of gzip); past it they stream, whose memory does not grow with events. Held in
+/// memory, `attribute` is faster than through a scratch case (see README).
+pub(crate) const ATTRIBUTE_IN_MEMORY_LIMIT: u64 = 2 << 30;
+
+/// The same for the other analyses (256 MiB: about 20 MB of gzip). They read every event twice
+/// (attribution, then the analysis), which costs about as much as writing and reading a scratch
+/// case: above small input, streaming is as fast and holds far less.
+pub(crate) const ANALYSIS_IN_MEMORY_LIMIT: u64 = 256 << 20;
 
 /// Whether log `files` fit in memory as frames: their estimated size against `limit_mb`, or
-/// by default against half the available memory, at most `DEFAULT_IN_MEMORY_LIMIT`.
+/// by default against half the available memory, at most `default`.
 pub(crate) fn fits_in_memory(
     files: &[trailgraph_log::discover::InputFile],
     limit_mb: Option<u64>,
+    default: u64,
 ) -> bool {
     let estimate: u64 = files
         .iter()
@@ -315,7 +320,7 @@ pub(crate) fn fits_in_memory(
         .sum();
     let limit = match limit_mb {
         Some(mb) => mb.saturating_mul(1 << 20),
-        None => (available_memory().unwrap_or(4 << 30) / 2).min(DEFAULT_IN_MEMORY_LIMIT),
+        None => (available_memory().unwrap_or(4 << 30) / 2).min(default),
     };
     estimate <= limit
 }

@@ -11,11 +11,23 @@ pub struct Settings {
 }
 
 pub fn run(a: Settings) -> Result<ExitCode> {
-    let (loaded, at, code) = a.input.load_attributed()?;
+    let opened = a.input.scan()?;
+    let code = opened.code;
     if code == ExitCode::Fatal {
         return Ok(code);
     }
-    trailgraph_output::report::write_report(&loaded, &at, &a.input.inputs, &a.output)?;
+    let findings = trailgraph_analysis::anomalies::detect(
+        &opened.scan,
+        &trailgraph_analysis::anomalies::load_config(None)?,
+    )?;
+    trailgraph_output::report::write_report(
+        &opened.scan,
+        &opened.stats,
+        &opened.problems,
+        findings,
+        &a.input.inputs,
+        &a.output,
+    )?;
     if !a.input.quiet {
         eprintln!(
             "trailgraph: report written to {} (report.html, report.md and tables)",

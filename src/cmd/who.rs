@@ -34,7 +34,11 @@ pub fn run(a: Settings) -> Result<ExitCode> {
     let mut ingest_problems = None;
     if found.cases.is_empty()
         && !found.files.is_empty()
-        && !super::fits_in_memory(&found.files, input.in_memory_limit)
+        && !super::fits_in_memory(
+            &found.files,
+            input.in_memory_limit,
+            super::ANALYSIS_IN_MEMORY_LIMIT,
+        )
     {
         let dir = trailgraph_store::spill::ScratchDir::new()?;
         let ing = store::scratch_case(dir.path(), &found.files, &input.ingest_options(), &columns)?;

@@ -16,7 +16,6 @@ struct Ways {
 }
 
 fn ways() -> Ways {
-    let dir = tempfile::tempdir().unwrap();
     let mut logs: Vec<String> = all_scenario_inputs()
         .iter()
         .map(|p| p.to_str().unwrap().to_string())
@@ -27,6 +26,26 @@ fn ways() -> Ways {
             .unwrap()
             .to_string(),
     );
+    ways_of(logs)
+}
+
+/// The log files of the anomaly detectors' fixtures: each fires its detector, or just misses.
+fn anomaly_fixtures() -> Vec<String> {
+    let mut logs = Vec::new();
+    for e in std::fs::read_dir(testdata("anomalies")).unwrap() {
+        let d = e.unwrap().path();
+        for f in ["fire.json", "near_miss.json"] {
+            if d.join(f).is_file() {
+                logs.push(d.join(f).to_str().unwrap().to_string());
+            }
+        }
+    }
+    logs.sort();
+    logs
+}
+
+fn ways_of(logs: Vec<String>) -> Ways {
+    let dir = tempfile::tempdir().unwrap();
     let case = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
     let case_small_groups = case("groups");
     let mut args = vec![
@@ -154,4 +173,100 @@ fn analyses_give_the_same_answers_streamed() {
         .to_string();
     same_four_ways(&w, &["trace"], &[&akia]);
     same_four_ways(&w, &["who"], &[&akia]);
+    // anomalies: here the chain, caller and session detectors fire; on the detectors'
+    // fixtures the ones that follow events do too (state per key, session and workload
+    // across slices, time order across parts), with and without AWS's ranges.
+    same_four_ways(&w, &["anomalies", "--format", "csv"], &[]);
+    let fx = ways_of(anomaly_fixtures());
+    let found = same_four_ways(&fx, &["anomalies", "--format", "ndjson"], &[]);
+    for kind in [
+        "session_multi_ip",
+        "workload_credential_exfiltration",
+        "federation_token_persistence",
+        "assume_role_enumeration",
+        "external_account_assumption",
+    ] {
+        assert!(
+            found.contains(&format!("\"kind\":\"{kind}\"")),
+            "{kind}: {found}"
+        );
+    }
+    same_four_ways(&fx, &["anomalies"], &[]);
+    let ranges = testdata("anomalies/workload_credential_exfiltration_ranges/config.toml");
+    let with_ranges = same_four_ways(
+        &fx,
+        &["anomalies", "--format", "json"],
+        &["--config", ranges.to_str().unwrap()],
+    );
+    assert!(
+        with_ranges.contains("outside the AWS ranges"),
+        "{with_ranges}"
+    );
+}
+
+/// `report` writes a directory: every file must be the same four ways, but for the list of
+/// INPUT paths it shows (the case ways name the case).
+#[test]
+fn report_is_the_same_streamed() {
+    let w = ways();
+    let dir = tempfile::tempdir().unwrap();
+    let logs: Vec<&str> = w.logs.iter().map(|s| s.as_str()).collect();
+    let report = |name: &str, pre: &[&str], inputs: &[&str]| {
+        let out = dir.path().join(name);
+        let mut args = vec!["report", "-q"];
+        args.extend_from_slice(pre);
+        args.extend_from_slice(inputs);
+        args.extend(["-o", out.to_str().unwrap()]);
+        let tmp = tempfile::tempdir().unwrap();
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_trailgraph"))
+            .args(&args)
+            .env("TMPDIR", tmp.path())
+            .output()
+            .unwrap();
+        stdout_of(o, 0);
+        assert_eq!(
+            std::fs::read_dir(tmp.path()).unwrap().count(),
+            0,
+            "temporary files left"
+        );
+        let mut files = std::collections::BTreeMap::new();
+        for e in std::fs::read_dir(&out).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_str().unwrap().to_string();
+            let text = std::fs::read_to_string(&p).unwrap();
+            let text = if name == "summary.json" {
+                let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+                v.as_object_mut().unwrap().remove("inputs");
+                v.to_string()
+            } else {
+                text.lines()
+                    .filter(|l| !l.starts_with("<p>Input: ") && !l.starts_with("Input: "))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            files.insert(name, text);
+        }
+        files
+    };
+    let in_memory = report("memory", &[], &logs);
+    assert!(in_memory.len() >= 14, "{:?}", in_memory.keys());
+    assert!(in_memory["timeline.csv"].lines().count() > 100);
+    for (name, pre, inputs) in [
+        ("groups", vec![], vec![w.case_small_groups.as_str()]),
+        ("parts", vec![], vec![w.case_two_parts.as_str()]),
+        (
+            "scratch",
+            vec!["--in-memory-limit", "0", "--row-group-rows", "2"],
+            logs.clone(),
+        ),
+    ] {
+        let got = report(name, &pre, &inputs);
+        assert_eq!(
+            got.keys().collect::<Vec<_>>(),
+            in_memory.keys().collect::<Vec<_>>()
+        );
+        for (file, text) in &in_memory {
+            assert!(got[file] == *text, "{name}: {file} differs");
+        }
+    }
 }

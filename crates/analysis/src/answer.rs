@@ -87,7 +87,7 @@ pub struct Usage {
 }
 
 impl Usage {
-    fn new(sessions: usize) -> Usage {
+    pub fn new(sessions: usize) -> Usage {
         Usage {
             events: vec![0; sessions],
             first: vec![None; sessions],
@@ -95,7 +95,8 @@ impl Usage {
         }
     }
 
-    fn add(&mut self, session: usize, t: Option<Millis>) {
+    /// Counts one event of `session` at `t`.
+    pub fn add(&mut self, session: usize, t: Option<Millis>) {
         self.events[session] += 1;
         if let Some(t) = t {
             let (f, l) = (&mut self.first[session], &mut self.last[session]);
@@ -1217,5 +1218,69 @@ mod tests {
         assert!(serde_json::to_string(&direct)
             .unwrap()
             .contains("\"timeline\":[]"));
+    }
+
+    #[test]
+    fn trace_timeline_by_time_then_event_id() {
+        let ev = |t: Option<i64>, id: &str| TraceEvent {
+            aws_region: Some("r".into()),
+            chain: "a>b".into(),
+            error_code: None,
+            event_id: Some(id.into()),
+            event_name: Some("N".into()),
+            event_source: None,
+            event_time: t,
+            mutating: id.starts_with('m'),
+            recipient_account: None,
+            session_id: Some("s".into()),
+            source_ip: None,
+        };
+        // Input order: late, untimed, ties at 5 in reverse id order, early.
+        let tl = TraceTimeline::of(vec![
+            ev(Some(9), "a"),
+            ev(None, "z"),
+            ev(Some(5), "c"),
+            ev(Some(5), "b"),
+            ev(None, "y"),
+            ev(Some(5), "m1"),
+            ev(Some(1), "x"),
+        ])
+        .unwrap();
+        let mut got = Vec::new();
+        tl.for_each(|e| {
+            got.push((
+                e.event_time,
+                e.event_id.clone().unwrap(),
+                e.mutating,
+                e.chain.clone(),
+            ));
+            Ok(())
+        })
+        .unwrap();
+        let order: Vec<(Option<i64>, &str)> =
+            got.iter().map(|(t, id, _, _)| (*t, id.as_str())).collect();
+        assert_eq!(
+            order,
+            [
+                (Some(1), "x"),
+                (Some(5), "b"),
+                (Some(5), "c"),
+                (Some(5), "m1"),
+                (Some(9), "a"),
+                // Untimed last, in input order.
+                (None, "z"),
+                (None, "y"),
+            ]
+        );
+        assert!(got.iter().all(|g| g.3 == "a>b"));
+        assert!(got.iter().any(|g| g.2));
+        // Read once.
+        let mut again = 0;
+        tl.for_each(|_| {
+            again += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(again, 0);
     }
 }

@@ -266,7 +266,7 @@ pub fn execute(loaded: &Loaded, at: Option<&Attributed>, sql: &str) -> Result<Da
         }
         if need.contains("anomalies") {
             let cfg = crate::anomalies::load_config(None)?;
-            let found = crate::anomalies::detect(frames, at, &cfg)?;
+            let found = crate::anomalies::detect_in_memory(frames, at, &cfg)?;
             let mut df = crate::anomalies::findings_frame(&found)?;
             to_datetime(&mut df, &[crate::anomalies::finding_columns::time])?;
             ctx.register("anomalies", df.lazy());

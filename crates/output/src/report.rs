@@ -25,29 +25,20 @@ use std::borrow::Cow;
 use std::io::Write;
 use std::path::PathBuf;
 
-/// Writes the report of `loaded` (attributed by `at`) into `dir`: report.html, report.md and
-/// the tables. `inputs` are the paths the user gave, as shown on the report.
+/// Writes the report of `scan` (read with `stats` and `problems`; `findings` are the
+/// detectors') into `dir`: report.html, report.md and the tables. `inputs` are the paths the
+/// user gave, as shown on the report.
 pub fn write_report(
-    loaded: &trailgraph_store::load::Loaded,
-    at: &trailgraph_graph::attribute::Attributed,
+    scan: &trailgraph_graph::scan::Scan,
+    stats: &trailgraph_log::ingest::Stats,
+    problems: &[trailgraph_log::ingest::Problem],
+    findings: Vec<trailgraph_analysis::anomalies::Finding>,
     inputs: &[PathBuf],
     dir: &std::path::Path,
 ) -> Result<()> {
-    let frames = &loaded.frames;
     let prof = trailgraph_log::ingest::profile;
     let t0 = std::time::Instant::now();
-    let summary =
-        trailgraph_analysis::summary::Summary::compute(frames, &loaded.stats, &loaded.problems)?;
-    prof("summary", t0);
-    let t0 = std::time::Instant::now();
-    let findings = trailgraph_analysis::anomalies::detect(
-        frames,
-        at,
-        &trailgraph_analysis::anomalies::load_config(None)?,
-    )?;
-    prof("anomalies", t0);
-    let t0 = std::time::Instant::now();
-    let (model, source) = data::build(frames, at, summary, findings, inputs)?;
+    let (model, source) = data::build(scan, stats, problems, findings, inputs)?;
     prof("report model", t0);
     let t0 = std::time::Instant::now();
     std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;

@@ -4,86 +4,128 @@
 //! helpers the detectors share for subjects, evidence and explanations.
 
 use super::config::{Allow, Config};
+use super::events::{Position, Rows};
 use super::values::glob;
 use super::{baseline_end, net, Finding, Kind, Severity};
 use anyhow::Result;
 use polars::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
-use trailgraph_graph::attribute::{Attributed, Cols};
-use trailgraph_graph::graph::{Link, Session};
+use trailgraph_graph::attribute::Cols;
+use trailgraph_graph::graph::{Attribution, Link, Session, SessionGraph};
 use trailgraph_log::model::{arn_account, role_name, IssuanceKind, Millis, OriginKind};
 use trailgraph_log::table::{event, issuance};
 
-/// The input as the detectors see it. Built once per run, before any detector.
+/// The input as the detectors see it. Built once per run, before any detector; the facts
+/// (`baseline_end`, `recipients`, `denied`) are gathered in the pass over the events
+/// (`Facts`) and set before any detector's `detect` or `Reader::finish` runs.
 pub struct Context<'a> {
-    pub at: &'a Attributed,
-    /// `at.graph.sessions`.
+    /// The session graph (`sessions` is its sessions).
+    pub graph: &'a SessionGraph,
     pub sessions: &'a [Session],
-    /// The events frame, one chunk per column.
-    pub events: &'a DataFrame,
+    /// The distinct attributions (what `Rows::attribution` indexes).
+    pub table: &'a [Attribution],
     /// The issuance calls (denied ones too), by column.
     pub iss: IssCols<'a>,
     pub allow: &'a Allow,
     /// End of the learning period (None: no event has a time).
     pub baseline_end: Option<Millis>,
     /// Accounts whose logs are in the input (the events' recipient accounts).
-    pub recipients: FxHashSet<&'a str>,
-    /// Denied AssumeRole events: (recipient, event id) → event row.
-    pub denied_rows: FxHashMap<(&'a str, &'a str), usize>,
+    pub recipients: FxHashSet<String>,
+    /// Denied AssumeRole events: (recipient, event id) → attribution index.
+    pub denied: FxHashMap<(String, String), u32>,
 }
 
 impl<'a> Context<'a> {
-    /// One pass over the events for the shared facts. `events` and `issuances` are the
-    /// frames with one chunk per column.
+    /// The context before the pass over the events (no facts yet). `issuances` is the frame
+    /// with one chunk per column.
     pub fn new(
-        events: &'a DataFrame,
+        graph: &'a SessionGraph,
+        table: &'a [Attribution],
         issuances: &'a DataFrame,
-        at: &'a Attributed,
         cfg: &'a Config,
     ) -> Result<Context<'a>> {
-        let c = Cols::new(events);
+        Ok(Context {
+            graph,
+            sessions: &graph.sessions,
+            table,
+            iss: IssCols::new(issuances)?,
+            allow: &cfg.allow,
+            baseline_end: None,
+            recipients: FxHashSet::default(),
+            denied: FxHashMap::default(),
+        })
+    }
+
+    /// The facts gathered from the events.
+    pub fn set_facts(&mut self, f: Facts, cfg: &Config) {
+        self.baseline_end = baseline_end(cfg, f.min_time, f.max_time);
+        self.recipients = f.recipients;
+        self.denied = f.denied.into_iter().map(|(k, (_, a))| (k, a)).collect();
+    }
+}
+
+/// The facts several detectors need, gathered a slice at a time: the time span, the recipient
+/// accounts, the denied AssumeRole events (a few per cent of the events at most). Memory grows
+/// with accounts and denied calls, not with events.
+#[derive(Default)]
+pub struct Facts {
+    min_time: Option<Millis>,
+    max_time: Option<Millis>,
+    recipients: FxHashSet<String>,
+    /// (recipient, event id) → (position, attribution index); the last in canonical order wins.
+    denied: FxHashMap<(String, String), (Position, u32)>,
+}
+
+impl Facts {
+    /// The events columns `visit` reads.
+    pub const COLUMNS: &'static [&'static str] = &[
+        event::event_time,
+        event::event_id,
+        event::recipient_account,
+        event::event_source,
+        event::event_name,
+        event::error_code,
+    ];
+
+    pub fn visit(&mut self, rows: &Rows) -> Result<()> {
+        let c = Cols::new(rows.events);
         let times = c.t(event::event_time)?;
         let eids = c.s(event::event_id)?;
         let rcpt = c.s(event::recipient_account)?;
         let src = c.s(event::event_source)?;
         let names = c.s(event::event_name)?;
         let errs = c.s(event::error_code)?;
-        let (mut min_time, mut max_time): (Option<Millis>, Option<Millis>) = (None, None);
-        let mut recipients: FxHashSet<&str> = FxHashSet::default();
-        let mut denied_rows = FxHashMap::default();
         let mut last_recip: &str = "\u{0}";
-        for i in 0..events.height() {
+        for i in 0..rows.height() {
             if let Some(r) = rcpt.get(i) {
                 if r != last_recip {
-                    recipients.insert(r);
+                    if !self.recipients.contains(r) {
+                        self.recipients.insert(r.to_string());
+                    }
                     last_recip = r;
                 }
             }
             let Some(t) = times.get(i) else {
                 continue;
             };
-            min_time = Some(min_time.map_or(t, |m| m.min(t)));
-            max_time = Some(max_time.map_or(t, |m| m.max(t)));
+            self.min_time = Some(self.min_time.map_or(t, |m| m.min(t)));
+            self.max_time = Some(self.max_time.map_or(t, |m| m.max(t)));
             // Denied AssumeRole events (for the origin of enumeration findings).
             if errs.get(i).is_some()
                 && names.get(i) == Some("AssumeRole")
                 && src.get(i) == Some("sts.amazonaws.com")
             {
                 if let Some(e) = eids.get(i) {
-                    denied_rows.insert((rcpt.get(i).unwrap_or(""), e), i);
+                    let (p, a) = (rows.position(i), rows.attribution(i));
+                    let k = (rcpt.get(i).unwrap_or("").to_string(), e.to_string());
+                    let v = self.denied.entry(k).or_insert((p, a));
+                    if p > v.0 {
+                        *v = (p, a);
+                    }
                 }
             }
         }
-        Ok(Context {
-            at,
-            sessions: &at.graph.sessions,
-            events,
-            iss: IssCols::new(issuances)?,
-            allow: &cfg.allow,
-            baseline_end: baseline_end(cfg, min_time, max_time),
-            recipients,
-            denied_rows,
-        })
+        Ok(())
     }
 }
 
@@ -259,8 +301,13 @@ pub(crate) fn first_issuance_id(s: &Session) -> String {
 
 /// A finding on session `i` of a chain: its subject and origin, evidenced by the issuances of
 /// every session down to it (what the chain detectors report).
-pub(crate) fn chain_session_finding(out: &mut Out, at: &Attributed, i: usize, explanation: String) {
-    let s = &at.graph.sessions[i];
+pub(crate) fn chain_session_finding(
+    out: &mut Out,
+    graph: &SessionGraph,
+    i: usize,
+    explanation: String,
+) {
+    let s = &graph.sessions[i];
     out.add(
         &session_involved(s),
         Draft {
@@ -268,17 +315,17 @@ pub(crate) fn chain_session_finding(out: &mut Out, at: &Attributed, i: usize, ex
             origin: s.origin.clone(),
             first_event_id: first_issuance_id(s),
             time: s.issued_at,
-            event_ids: ancestry_ids(at, i),
+            event_ids: ancestry_ids(graph, i),
             explanation,
         },
     );
 }
 
 /// The issuances of every session of the chain down to session `s`, top down.
-pub(crate) fn ancestry_ids(at: &Attributed, s: usize) -> Vec<String> {
+pub(crate) fn ancestry_ids(graph: &SessionGraph, s: usize) -> Vec<String> {
     let mut v = Vec::new();
-    for a in at.graph.ancestry(s) {
-        for id in issuance_ids(&at.graph.sessions[a]) {
+    for a in graph.ancestry(s) {
+        for id in issuance_ids(&graph.sessions[a]) {
             push_unique(&mut v, id);
         }
     }
@@ -338,14 +385,4 @@ pub(crate) fn session_involved(s: &Session) -> Involved<'_> {
         inv.addresses.push(ip);
     }
     inv
-}
-
-/// One string cell of the events frame.
-pub fn row_str(ev: &DataFrame, col: &str, row: usize) -> Result<Option<String>> {
-    Ok(ev.column(col)?.str()?.get(row).map(String::from))
-}
-
-/// One event's time.
-pub(crate) fn row_time(ev: &DataFrame, row: usize) -> Result<Option<Millis>> {
-    Ok(Cols::new(ev).t(event::event_time)?.get(row))
 }

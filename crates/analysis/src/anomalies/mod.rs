@@ -11,11 +11,13 @@
 //!   read and written; `net`: addresses, CIDR blocks, AWS's ranges.
 //!
 //! The public API (`report` and `query` build on it): `Finding` (with `Kind` and `Severity`),
-//! `Config`, `load_config`, `detect`, `findings_frame`.
+//! `Config`, `load_config`, `detect` (over a `Scan`; `detect_in_memory` over frames held in
+//! memory), `findings_frame`.
 
 mod config;
 mod context;
 mod detectors;
+mod events;
 mod net;
 mod values;
 
@@ -30,6 +32,8 @@ use polars::prelude::*;
 
 use std::path::Path;
 use trailgraph_graph::attribute::{single_chunk, Attributed};
+use trailgraph_graph::graph::{Attribution, SessionGraph};
+use trailgraph_graph::scan::Scan;
 use trailgraph_log::model::{format_time, Millis};
 use trailgraph_store::Frames;
 
@@ -91,13 +95,46 @@ pub fn load_config(path: Option<&Path>) -> Result<Config> {
     config::load_config(path)
 }
 
-/// Runs every enabled detector. Findings sorted by (time, kind, subject, first_event_id).
-pub fn detect(frames: &Frames, at: &Attributed, cfg: &Config) -> Result<Vec<Finding>> {
+/// Runs every enabled detector over the scanned input, in one pass over its events. Memory
+/// grows with sessions, keys and callers, not with events (see docs/anomalies.md, "Cost").
+/// Findings sorted by (time, kind, subject, first_event_id).
+pub fn detect(scan: &Scan, cfg: &Config) -> Result<Vec<Finding>> {
+    let table = &scan.table[..];
+    run(
+        &scan.graph,
+        table,
+        &scan.issuances,
+        cfg,
+        &mut |columns, visit| {
+            scan.for_each(columns, |sl| visit(&events::Rows::of_slice(sl, table)))
+        },
+    )
+}
+
+/// `detect` over frames held in memory and their attribution (`query`, which holds
+/// them anyway): the same findings.
+pub fn detect_in_memory(frames: &Frames, at: &Attributed, cfg: &Config) -> Result<Vec<Finding>> {
     let events = single_chunk(&frames.events);
-    let issuances = single_chunk(&frames.issuances);
-    let cx = context::Context::new(&events, &issuances, at, cfg)?;
+    run(
+        &at.graph,
+        &at.table,
+        &frames.issuances,
+        cfg,
+        &mut |_, visit| visit(&events::Rows::of_frame(&events, &at.per_event, &at.table)),
+    )
+}
+
+fn run(
+    graph: &SessionGraph,
+    table: &[Attribution],
+    issuances: &DataFrame,
+    cfg: &Config,
+    pass: &mut detectors::Pass,
+) -> Result<Vec<Finding>> {
+    let issuances = single_chunk(issuances);
+    let mut cx = context::Context::new(graph, table, &issuances, cfg)?;
     let mut v = Vec::new();
-    detectors::run(cfg, &cx, &mut v)?;
+    detectors::run(cfg, &mut cx, pass, &mut v)?;
     sort_findings(&mut v);
     Ok(v)
 }

@@ -7,20 +7,23 @@
 
 use super::picture::{self, origin_labels, role_display, Picture};
 use anyhow::Result;
-use polars::prelude::{DataFrame, Int64Chunked, StringChunked, UInt64Chunked};
+use polars::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use trailgraph_analysis::anomalies::Finding;
 use trailgraph_analysis::answer;
 use trailgraph_analysis::summary::Summary;
-use trailgraph_graph::attribute::{single_chunk, Attributed, Cols};
-use trailgraph_graph::graph::Attribution;
+use trailgraph_analysis::summary::{SummaryBuilder, SUMMARY_COLUMNS};
+use trailgraph_graph::attribute::{attributed, Cols};
+use trailgraph_graph::graph::{Attribution, SessionGraph};
+use trailgraph_graph::scan::{Scan, Slice};
+use trailgraph_log::ingest::{Problem, Stats};
 use trailgraph_log::model::{
     arn_account, format_time, Confidence, IssuanceKind, Millis, OriginKind,
 };
 use trailgraph_log::table::event;
-use trailgraph_store::Frames;
+use trailgraph_store::spill::{Key, Spill};
 
 /// Rows shown in the HTML and Markdown tables; the CSV/JSON tables have everything.
 pub(crate) const TIMELINE_ROWS: usize = 250;
@@ -159,17 +162,6 @@ impl Category {
     }
 }
 
-/// One important event, as a row of the events frame.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct TimelineItem {
-    /// Row in the events frame.
-    pub row: usize,
-    pub category: Category,
-    /// Selection rank when the timeline is capped: lower is kept first. Service activity
-    /// ranks below the same category by people and workloads.
-    pub rank: u8,
-}
-
 /// The attribution of an event, as the report shows it.
 #[derive(Debug, Clone)]
 pub(crate) struct WhoView {
@@ -281,23 +273,23 @@ pub(crate) struct Model {
     pub picture: Picture,
 }
 
-/// What the CSV/JSON tables read besides the model: the frames and the attribution, and every
-/// important event as a frame row.
+/// What the CSV/JSON tables read besides the model: the session graph and its use, and the
+/// timeline table's rows (every important event, not only those shown), rendered during the
+/// pass over the events and spilled in input order.
 pub(crate) struct TableSource<'a> {
-    pub frames: &'a Frames,
-    /// `frames.events` as one chunk per column (cheap row access).
-    pub events: DataFrame,
-    pub at: &'a Attributed,
-    /// Every important event, in event order.
-    pub timeline: Vec<TimelineItem>,
-    /// Per issuance event (recipient account, event id): the session it issued.
-    issued_by_event: FxHashMap<(Option<String>, String), usize>,
-    /// Finding kinds whose first event is this row.
-    pub anomaly_rows: BTreeMap<usize, Vec<String>>,
+    pub graph: &'a SessionGraph,
+    pub usage: answer::Usage,
+    pub timeline: TimelineRows,
 }
 
-/// (account, region) of an event, borrowed from the frame.
-type CovKey<'a> = (Option<&'a str>, Option<&'a str>);
+/// The rows of `timeline.csv` and `timeline.json`, rendered, in a temporary file.
+pub(crate) struct TimelineRows {
+    /// Each row as (CSV length: u32, CSV bytes, JSON bytes), keyed by input position.
+    pub spill: std::cell::RefCell<Option<Spill>>,
+    pub csv_header: Vec<u8>,
+    pub json_header: Vec<u8>,
+    pub rows: usize,
+}
 
 /// Error codes that mean "not allowed" (AccessDenied, UnauthorizedOperation, …).
 pub(crate) fn is_denied(code: &str) -> bool {
@@ -311,16 +303,54 @@ pub(crate) fn is_denied(code: &str) -> bool {
         || c.contains("signaturedoesnotmatch")
 }
 
+/// The events columns the report reads.
+const COLUMNS: &[&str] = &[
+    event::event_time,
+    event::event_id,
+    event::event_name,
+    event::event_source,
+    event::event_type,
+    event::recipient_account,
+    event::aws_region,
+    event::identity_arn,
+    event::access_key_id,
+    event::source_ip,
+    event::user_agent,
+    event::error_code,
+    event::read_only,
+    event::source_file,
+    event::record_index,
+];
+
+/// One important event met during the pass: enough to choose and show the timeline's rows.
+struct Important {
+    rank: u8,
+    position: (u64, u64),
+    category: Category,
+    view: EventView,
+    note: Option<String>,
+}
+
+/// An evidence event of some finding.
+struct Evidence {
+    position: (u64, u64),
+    view: EventView,
+    session: Option<usize>,
+}
+
+/// Builds the model in one pass over the events (with `summary`, completed from the same pass,
+/// and the detectors' `findings`): memory grows with sessions, origins, days and findings, not
+/// with events.
 pub fn build<'a>(
-    frames: &'a Frames,
-    at: &'a Attributed,
-    summary: Summary,
+    scan: &'a Scan,
+    stats: &Stats,
+    problems: &[Problem],
     findings: Vec<Finding>,
     inputs: &[PathBuf],
 ) -> Result<(Model, TableSource<'a>)> {
-    let events = single_chunk(&frames.events);
-    let usage = answer::usage_in_memory(frames, at)?;
-    let sessions = &at.graph.sessions;
+    let mut summary = SummaryBuilder::default();
+    let graph = &scan.graph;
+    let sessions = &graph.sessions;
     let cross_account: Vec<bool> = sessions.iter().map(answer::is_cross_account).collect();
 
     // Origins: every attribution and every session.
@@ -338,7 +368,7 @@ pub fn build<'a>(
         origin_index.insert(o.to_string(), origins.len() - 1);
         origins.len() - 1
     };
-    let table_origin: Vec<usize> = at
+    let table_origin: Vec<usize> = scan
         .table
         .iter()
         .map(|a| intern(&a.origin, &mut origins))
@@ -348,64 +378,18 @@ pub fn build<'a>(
         .map(|s| intern(&s.origin, &mut origins))
         .collect();
 
-    // Findings: evidence rows and sessions.
+    // Findings: the event ids of their evidence, and the finding kinds that start at an event.
     let mut wanted: FxHashSet<&str> = FxHashSet::default();
+    let mut first_kinds: FxHashMap<&str, Vec<String>> = FxHashMap::default();
     for f in &findings {
         wanted.insert(f.first_event_id.as_str());
         wanted.extend(f.event_ids.iter().map(String::as_str));
+        first_kinds
+            .entry(f.first_event_id.as_str())
+            .or_default()
+            .push(f.kind.to_string());
     }
-    let c = Cols::new(&events);
-    let eid = c.s(event::event_id)?;
-    let mut rows_of: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
-    if !wanted.is_empty() {
-        for (row, e) in eid.iter().enumerate() {
-            if let Some(e) = e.and_then(|e| wanted.get(e)) {
-                rows_of.entry(e).or_default().push(row);
-            }
-        }
-    }
-    let session_by_id: FxHashMap<&str, usize> = if findings.is_empty() {
-        FxHashMap::default()
-    } else {
-        sessions
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.id.as_str(), i))
-            .collect()
-    };
-    let mut session_findings: Vec<Vec<u32>> = vec![Vec::new(); sessions.len()];
-    let mut anomaly_rows: BTreeMap<usize, Vec<String>> = BTreeMap::new();
-    // Per finding: its evidence rows and its sessions.
-    let mut evidence: Vec<(Vec<usize>, Vec<usize>)> = Vec::with_capacity(findings.len());
-    for (fi, f) in findings.iter().enumerate() {
-        let mut rows: Vec<usize> = std::iter::once(&f.first_event_id)
-            .chain(f.event_ids.iter())
-            .filter_map(|e| rows_of.get(e.as_str()))
-            .flatten()
-            .copied()
-            .collect();
-        rows.sort_unstable();
-        rows.dedup();
-        let mut ss: Vec<usize> = rows.iter().filter_map(|&r| at.of(r).session).collect();
-        if let Some(&s) = session_by_id.get(f.subject.as_str()) {
-            ss.push(s);
-        }
-        ss.sort_unstable();
-        ss.dedup();
-        for &s in &ss {
-            session_findings[s].push(fi as u32);
-        }
-        if let Some(rs) = rows_of.get(f.first_event_id.as_str()) {
-            for &r in rs {
-                anomaly_rows.entry(r).or_default().push(f.kind.to_string());
-            }
-        }
-        let oi = intern(&f.origin, &mut origins);
-        origins[oi].findings += 1;
-        // A finding counts once per origin even if its sessions share it.
-        evidence.push((rows, ss));
-    }
-    for v in anomaly_rows.values_mut() {
+    for v in first_kinds.values_mut() {
         v.sort();
         v.dedup();
     }
@@ -442,89 +426,178 @@ pub fn build<'a>(
             }
         }
     }
+    let notes = Notes {
+        graph,
+        issued_by_event: &issued_by_event,
+        first_kinds: &first_kinds,
+    };
 
-    // One pass over the events: coverage, per-origin activity, timeline.
-    let (time, acct, region) = (
-        c.t(event::event_time)?,
-        c.s(event::recipient_account)?,
-        c.s(event::aws_region)?,
-    );
-    let (ro, err, etype, esrc, ename) = (
-        c.b(event::read_only)?,
-        c.s(event::error_code)?,
-        c.s(event::event_type)?,
-        c.s(event::event_source)?,
-        c.s(event::event_name)?,
-    );
-    let mut cov: FxHashMap<CovKey, FxHashMap<i64, u64>> = FxHashMap::default();
-    let mut origin_accounts: Vec<FxHashSet<&str>> = vec![FxHashSet::default(); origins.len()];
-    let mut timeline = Vec::new();
-    let mut last_cov: Option<(Option<&str>, Option<&str>, i64)> = None;
-    let mut cov_run = 0u64;
-    for row in 0..events.height() {
-        let t = time.get(row);
-        let (a, r) = (acct.get(row), region.get(row));
-        if let Some(t) = t {
-            let d = t.div_euclid(DAY);
-            // Events are sorted by time: batch consecutive rows of one (account, region, day).
-            match last_cov {
-                Some((la, lr, ld)) if la == a && lr == r && ld == d => cov_run += 1,
-                _ => {
-                    if let Some((la, lr, ld)) = last_cov {
-                        *cov.entry((la, lr)).or_default().entry(ld).or_default() += cov_run;
+    // One pass over the events: summary, session use, coverage, per-origin activity, evidence,
+    // and the timeline (its table rows spilled; the rows shown chosen as they come).
+    let mut columns: Vec<&str> = COLUMNS.to_vec();
+    columns.extend_from_slice(SUMMARY_COLUMNS);
+    let mut usage = answer::Usage::new(sessions.len());
+    let mut cov: FxHashMap<(Option<String>, Option<String>), FxHashMap<i64, u64>> =
+        FxHashMap::default();
+    let mut origin_accounts: Vec<FxHashSet<String>> = vec![FxHashSet::default(); origins.len()];
+    let mut counts: BTreeMap<Category, u64> = BTreeMap::new();
+    let mut shown: std::collections::BinaryHeap<ByRank> = std::collections::BinaryHeap::new();
+    let mut evidence_events: Vec<(String, Evidence)> = Vec::new();
+    let mut spill = Spill::new()?;
+    let mut headers: Option<(Vec<u8>, Vec<u8>)> = None;
+    let mut total = 0usize;
+    scan.for_each(&columns, |sl| {
+        summary.add(sl.events)?;
+        let c = Cols::new(sl.events);
+        let (time, acct, region, eid) = (
+            c.t(event::event_time)?,
+            c.s(event::recipient_account)?,
+            c.s(event::aws_region)?,
+            c.s(event::event_id)?,
+        );
+        let (ro, err, etype, esrc, ename) = (
+            c.b(event::read_only)?,
+            c.s(event::error_code)?,
+            c.s(event::event_type)?,
+            c.s(event::event_source)?,
+            c.s(event::event_name)?,
+        );
+        let ec = EventCols::new(sl.events)?;
+        let mut last_cov: Option<(Option<&str>, Option<&str>, i64)> = None;
+        let mut cov_run = 0u64;
+        let mut flush_cov = |k: (Option<&str>, Option<&str>, i64), n: u64| {
+            *cov.entry((k.0.map(String::from), k.1.map(String::from)))
+                .or_default()
+                .entry(k.2)
+                .or_default() += n;
+        };
+        let mut items: Vec<(usize, Category)> = Vec::new();
+        for row in 0..sl.height() {
+            let t = time.get(row);
+            let (a, r) = (acct.get(row), region.get(row));
+            if let Some(t) = t {
+                let d = t.div_euclid(DAY);
+                // Consecutive rows of one (account, region, day) are counted at once.
+                match last_cov {
+                    Some((la, lr, ld)) if la == a && lr == r && ld == d => cov_run += 1,
+                    _ => {
+                        if let Some(k) = last_cov {
+                            flush_cov(k, cov_run);
+                        }
+                        last_cov = Some((a, r, d));
+                        cov_run = 1;
                     }
-                    last_cov = Some((a, r, d));
-                    cov_run = 1;
+                }
+            }
+            let att = sl.of(row);
+            if let Some(s) = att.session {
+                usage.add(s, t);
+            }
+            let oi = table_origin[sl.attribution(row) as usize];
+            let o = &mut origins[oi];
+            o.events += 1;
+            o.seen(t);
+            if let Some(a) = a {
+                if !origin_accounts[oi].contains(a) {
+                    origin_accounts[oi].insert(a.to_string());
+                }
+            }
+            let mutating = ro.get(row) == Some(false);
+            if mutating {
+                o.mutating += 1;
+            }
+            let code = err.get(row);
+            let denied = code.is_some_and(is_denied);
+            if code.is_some() {
+                o.errors += 1;
+            }
+            if denied {
+                o.denied += 1;
+            }
+            let id = eid.get(row);
+            if let Some(e) = id.filter(|e| wanted.contains(e)) {
+                evidence_events.push((
+                    e.to_string(),
+                    Evidence {
+                        position: sl.position(row),
+                        view: ec.view(sl, row),
+                        session: att.session,
+                    },
+                ));
+            }
+            let service = OriginKind::of(&att.origin) == OriginKind::Service;
+            let category = if id.is_some_and(|e| first_kinds.contains_key(e)) {
+                Some((Category::Anomaly, 0))
+            } else if denied {
+                Some((Category::Denied, 1))
+            } else if etype.get(row) == Some("AwsConsoleSignIn") {
+                Some((Category::SignIn, 2))
+            } else if IssuanceKind::from_event(esrc.get(row), ename.get(row)).is_some() {
+                Some((Category::Issuance, if service { 5 } else { 3 }))
+            } else if mutating {
+                Some((Category::Mutating, if service { 6 } else { 4 }))
+            } else {
+                None
+            };
+            if let Some((category, rank)) = category {
+                *counts.entry(category).or_default() += 1;
+                items.push((row, category));
+                let position = sl.position(row);
+                let key = (rank, position);
+                if shown.len() < TIMELINE_ROWS || shown.peek().is_some_and(|m| key < m.key()) {
+                    shown.push(ByRank(Important {
+                        rank,
+                        position,
+                        category,
+                        view: ec.view(sl, row),
+                        note: notes.of(category, acct.get(row), id, true),
+                    }));
+                    if shown.len() > TIMELINE_ROWS {
+                        shown.pop();
+                    }
                 }
             }
         }
-        let att = at.of(row);
-        let oi = table_origin[at.per_event[row] as usize];
-        let o = &mut origins[oi];
-        o.events += 1;
-        o.seen(t);
-        if let Some(a) = a {
-            origin_accounts[oi].insert(a);
+        if let Some(k) = last_cov {
+            flush_cov(k, cov_run);
         }
-        let mutating = ro.get(row) == Some(false);
-        if mutating {
-            o.mutating += 1;
+        // The slice's rows of the timeline table, rendered now and spilled by position.
+        total += items.len();
+        let frame = timeline_frame(sl, &items, graph, &notes)?;
+        let (csv, json) = (
+            crate::render::RowText::new(&frame, crate::render::Format::Csv)?,
+            crate::render::RowText::new(&frame, crate::render::Format::Json)?,
+        );
+        if headers.is_none() {
+            headers = Some((csv.header(), json.header()));
         }
-        let code = err.get(row);
-        let denied = code.is_some_and(is_denied);
-        if code.is_some() {
-            o.errors += 1;
+        let mut run: Vec<(Key, Vec<u8>)> = Vec::with_capacity(items.len());
+        for (j, &(row, _)) in items.iter().enumerate() {
+            let mut b = vec![0u8; 4];
+            csv.row(j, &mut b);
+            let n = (b.len() - 4) as u32;
+            b[..4].copy_from_slice(&n.to_le_bytes());
+            json.row(j, &mut b);
+            let p = sl.position(row);
+            run.push(((false, 0, p.0, p.1), b));
         }
-        if denied {
-            o.denied += 1;
+        run.sort_by_key(|(k, _)| *k);
+        spill.run(run.iter().map(|(k, b)| (*k, &b[..])))
+    })?;
+    let summary = summary.finish(&scan.issuances, stats, problems)?;
+    let (csv_header, json_header) = match headers {
+        Some(h) => h,
+        None => {
+            // No slice at all: the header still comes from an (empty) frame.
+            let frame = empty_timeline_frame()?;
+            (
+                crate::render::RowText::new(&frame, crate::render::Format::Csv)?.header(),
+                crate::render::RowText::new(&frame, crate::render::Format::Json)?.header(),
+            )
         }
-        let service = OriginKind::of(&att.origin) == OriginKind::Service;
-        let category = if anomaly_rows.contains_key(&row) {
-            Some((Category::Anomaly, 0))
-        } else if denied {
-            Some((Category::Denied, 1))
-        } else if etype.get(row) == Some("AwsConsoleSignIn") {
-            Some((Category::SignIn, 2))
-        } else if IssuanceKind::from_event(esrc.get(row), ename.get(row)).is_some() {
-            Some((Category::Issuance, if service { 5 } else { 3 }))
-        } else if mutating {
-            Some((Category::Mutating, if service { 6 } else { 4 }))
-        } else {
-            None
-        };
-        if let Some((category, rank)) = category {
-            timeline.push(TimelineItem {
-                row,
-                category,
-                rank,
-            });
-        }
-    }
-    if let Some((la, lr, ld)) = last_cov {
-        *cov.entry((la, lr)).or_default().entry(ld).or_default() += cov_run;
-    }
+    };
     for (o, accts) in origins.iter_mut().zip(origin_accounts) {
-        o.accounts.extend(accts.into_iter().map(String::from));
+        o.accounts.extend(accts);
     }
     // Chains also reach the accounts of their roles.
     for o in origins.iter_mut() {
@@ -536,6 +609,49 @@ pub fn build<'a>(
         o.accounts.extend(extra);
     }
 
+    // Evidence: per finding, the events of its ids in input order, and their sessions.
+    evidence_events.sort_by_key(|(_, e)| e.position);
+    let mut rows_of: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
+    for (k, (id, _)) in evidence_events.iter().enumerate() {
+        rows_of.entry(id.as_str()).or_default().push(k);
+    }
+    let session_by_id: FxHashMap<&str, usize> = if findings.is_empty() {
+        FxHashMap::default()
+    } else {
+        sessions
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id.as_str(), i))
+            .collect()
+    };
+    let mut session_findings: Vec<Vec<u32>> = vec![Vec::new(); sessions.len()];
+    let mut evidence: Vec<(Vec<usize>, Vec<usize>)> = Vec::with_capacity(findings.len());
+    for (fi, f) in findings.iter().enumerate() {
+        let mut rows: Vec<usize> = std::iter::once(&f.first_event_id)
+            .chain(f.event_ids.iter())
+            .filter_map(|e| rows_of.get(e.as_str()))
+            .flatten()
+            .copied()
+            .collect();
+        rows.sort_unstable();
+        rows.dedup();
+        let mut ss: Vec<usize> = rows
+            .iter()
+            .filter_map(|&r| evidence_events[r].1.session)
+            .collect();
+        if let Some(&s) = session_by_id.get(f.subject.as_str()) {
+            ss.push(s);
+        }
+        ss.sort_unstable();
+        ss.dedup();
+        for &s in &ss {
+            session_findings[s].push(fi as u32);
+        }
+        let oi = intern(&f.origin, &mut origins);
+        origins[oi].findings += 1;
+        evidence.push((rows, ss));
+    }
+
     let mut all_days: BTreeSet<i64> = BTreeSet::new();
     let mut coverage: Vec<Coverage> = cov
         .into_iter()
@@ -544,8 +660,8 @@ pub fn build<'a>(
             days.sort_unstable();
             all_days.extend(days.iter().map(|d| d.0));
             Coverage {
-                account: a.unwrap_or("").to_string(),
-                region: r.unwrap_or("").to_string(),
+                account: a.unwrap_or_default(),
+                region: r.unwrap_or_default(),
                 events: days.iter().map(|d| d.1).sum(),
                 days,
             }
@@ -564,7 +680,7 @@ pub fn build<'a>(
         .map(|(i, o)| (o.origin.clone(), i))
         .collect();
     let picture = picture::build(&picture::Inputs {
-        at,
+        graph,
         session_events: &usage.events,
         session_findings: &session_findings,
         cross_account: &cross_account,
@@ -572,15 +688,6 @@ pub fn build<'a>(
         origin_index: &origin_index,
     });
 
-    let source = TableSource {
-        frames,
-        events,
-        at,
-        timeline,
-        issued_by_event,
-        anomaly_rows,
-    };
-    let ec = EventCols::new(&source.events)?;
     let mut finding_kinds: BTreeMap<(String, String), usize> = BTreeMap::new();
     let findings: Vec<FindingView> = findings
         .into_iter()
@@ -593,7 +700,10 @@ pub fn build<'a>(
                     finding.severity.as_str().to_string(),
                 ))
                 .or_default() += 1;
-            let found: BTreeSet<&str> = rows.iter().filter_map(|&r| ec.eid.get(r)).collect();
+            let found: BTreeSet<&str> = rows
+                .iter()
+                .filter_map(|&r| evidence_events[r].1.view.event_id.as_deref())
+                .collect();
             let evidence_missing = finding
                 .event_ids
                 .iter()
@@ -606,20 +716,45 @@ pub fn build<'a>(
             };
             FindingView {
                 sessions: ss.iter().map(|&s| sessions[s].id.clone()).collect(),
-                evidence: rows.iter().take(shown).map(|&r| ec.view(at, r)).collect(),
+                evidence: rows
+                    .iter()
+                    .take(shown)
+                    .map(|&r| evidence_events[r].1.view.clone())
+                    .collect(),
                 evidence_found: rows.len(),
                 evidence_missing,
                 finding,
             }
         })
         .collect();
-    let timeline = source.timeline_view(&ec);
+
+    // The timeline shown: the most important first, then in input order; shown in input order.
+    let mut shown: Vec<Important> = shown.into_iter().map(|b| b.0).collect();
+    shown.sort_by_key(|i| i.position);
+    let mut left_out = counts.clone();
+    for i in &shown {
+        *left_out.get_mut(&i.category).expect("counted") -= 1;
+    }
+    left_out.retain(|_, n| *n > 0);
+    let timeline = TimelineView {
+        total,
+        counts,
+        shown: shown
+            .into_iter()
+            .map(|i| TimelineRow {
+                category: i.category,
+                event: i.view,
+                note: i.note,
+            })
+            .collect(),
+        left_out,
+    };
     let all_days: Vec<i64> = all_days.into_iter().collect();
     let gaps = gaps_of(all_days.iter().copied());
     let model = Model {
         inputs: inputs.to_vec(),
         summary,
-        events: source.events.height(),
+        events: scan.rows() as usize,
         sessions: sessions.len(),
         chained_sessions: sessions.iter().filter(|s| s.chain.len() >= 2).count(),
         cross_account_sessions: cross_account.iter().filter(|&&b| b).count(),
@@ -634,7 +769,198 @@ pub fn build<'a>(
         timeline,
         picture,
     };
+    let source = TableSource {
+        graph,
+        usage,
+        timeline: TimelineRows {
+            spill: std::cell::RefCell::new(Some(spill)),
+            csv_header,
+            json_header,
+            rows: total,
+        },
+    };
     Ok((model, source))
+}
+
+/// A timeline candidate ordered by (rank, position): the heap of the rows shown keeps the
+/// smallest, its top is the first to go.
+struct ByRank(Important);
+
+impl ByRank {
+    fn key(&self) -> (u8, (u64, u64)) {
+        (self.0.rank, self.0.position)
+    }
+}
+
+impl PartialEq for ByRank {
+    fn eq(&self, o: &Self) -> bool {
+        self.key() == o.key()
+    }
+}
+impl Eq for ByRank {}
+impl PartialOrd for ByRank {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for ByRank {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.key().cmp(&o.key())
+    }
+}
+
+/// What the notes of timeline rows are made from.
+struct Notes<'a> {
+    graph: &'a SessionGraph,
+    /// Per issuance event (recipient account, event id): the session it issued.
+    issued_by_event: &'a FxHashMap<(Option<String>, String), usize>,
+    /// Per event id: the kinds of the findings whose first event it is.
+    first_kinds: &'a FxHashMap<&'a str, Vec<String>>,
+}
+
+impl Notes<'_> {
+    /// The note of an event of `category` (`brief`: as shown on the page; else as in the table).
+    fn of(
+        &self,
+        category: Category,
+        recipient: Option<&str>,
+        id: Option<&str>,
+        brief: bool,
+    ) -> Option<String> {
+        match category {
+            Category::Anomaly => self.first_kinds.get(id?).map(|k| {
+                if brief {
+                    format!("first event of {}", k.join(", "))
+                } else {
+                    format!("first event of: {}", k.join(", "))
+                }
+            }),
+            Category::Issuance => self.issuance(recipient, id?, brief),
+            _ => None,
+        }
+    }
+
+    /// A short description of what an issuance event issued (`brief`: role name only).
+    fn issuance(&self, recipient: Option<&str>, id: &str, brief: bool) -> Option<String> {
+        let &s = self
+            .issued_by_event
+            .get(&(recipient.map(String::from), id.to_string()))?;
+        let se = &self.graph.sessions[s];
+        let what = se
+            .role_arn
+            .as_deref()
+            .or(se.session_arn.as_deref())
+            .unwrap_or("?");
+        let what = if brief {
+            role_display(what)
+        } else {
+            what.to_string()
+        };
+        Some(match &se.session_name {
+            Some(n) => format!("→ {what} as {n}"),
+            None => format!("→ {what}"),
+        })
+    }
+}
+
+/// The columns of the timeline table taken from the events, in order.
+pub(crate) const TIMELINE_EVENT_COLS: [&str; 14] = [
+    event::event_time,
+    event::event_name,
+    event::event_source,
+    event::recipient_account,
+    event::aws_region,
+    event::identity_arn,
+    event::access_key_id,
+    event::source_ip,
+    event::user_agent,
+    event::error_code,
+    event::read_only,
+    event::event_id,
+    event::source_file,
+    event::record_index,
+];
+
+/// The timeline table's rows of the important events `items` (row, category) of a slice, with
+/// their attribution.
+fn timeline_frame(
+    sl: &Slice<'_>,
+    items: &[(usize, Category)],
+    graph: &SessionGraph,
+    notes: &Notes<'_>,
+) -> Result<DataFrame> {
+    let idx = IdxCa::from_vec("idx".into(), items.iter().map(|t| t.0 as IdxSize).collect());
+    let ev = sl.events.select(TIMELINE_EVENT_COLS)?.take(&idx)?;
+    let n = items.len();
+    let c = Cols::new(sl.events);
+    let (eid, acct) = (c.s(event::event_id)?, c.s(event::recipient_account)?);
+    let category: Vec<&str> = items.iter().map(|t| t.1.as_str()).collect();
+    let note: Vec<Option<String>> = items
+        .iter()
+        .map(|&(row, cat)| notes.of(cat, acct.get(row), eid.get(row), false))
+        .collect();
+    let att = |f: &dyn Fn(&Attribution) -> Option<String>| -> Vec<Option<String>> {
+        items.iter().map(|&(row, _)| f(sl.of(row))).collect()
+    };
+    let get = |name: &str| -> Result<Column> { Ok(ev.column(name)?.clone()) };
+    let cols = vec![
+        get(event::event_time)?,
+        Column::new("category".into(), category),
+        get(event::event_name)?,
+        get(event::event_source)?,
+        get(event::recipient_account)?,
+        get(event::aws_region)?,
+        Column::new(attributed::origin.into(), att(&|a| Some(a.origin.clone()))),
+        Column::new(attributed::chain.into(), att(&|a| Some(a.chain_string()))),
+        Column::new(
+            attributed::depth.into(),
+            items
+                .iter()
+                .map(|&(row, _)| sl.of(row).depth() as u32)
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            attributed::confidence.into(),
+            att(&|a| Some(a.confidence.as_str().to_string())),
+        ),
+        Column::new(
+            attributed::session_id.into(),
+            att(&|a| a.session.map(|s| graph.sessions[s].id.clone())),
+        ),
+        get(event::identity_arn)?,
+        get(event::access_key_id)?,
+        get(event::source_ip)?,
+        get(event::user_agent)?,
+        get(event::error_code)?,
+        get(event::read_only)?,
+        Column::new("note".into(), note),
+        get(event::event_id)?,
+        get(event::source_file)?,
+        get(event::record_index)?,
+    ];
+    Ok(DataFrame::new(n, cols)?)
+}
+
+/// The timeline table with no rows (for its header, which is all it gives, when no slice came).
+fn empty_timeline_frame() -> Result<DataFrame> {
+    let mut names: Vec<&str> = TIMELINE_EVENT_COLS.to_vec();
+    names.splice(1..1, ["category"]);
+    names.splice(
+        6..6,
+        [
+            attributed::origin,
+            attributed::chain,
+            attributed::depth,
+            attributed::confidence,
+            attributed::session_id,
+        ],
+    );
+    names.insert(names.len() - 3, "note");
+    let cols = names
+        .into_iter()
+        .map(|n| Column::new(n.into(), Vec::<Option<String>>::new()))
+        .collect();
+    Ok(DataFrame::new(0, cols)?)
 }
 
 /// The event columns an `EventView` shows.
@@ -670,7 +996,7 @@ impl<'a> EventCols<'a> {
         })
     }
 
-    fn view(&self, at: &Attributed, row: usize) -> EventView {
+    fn view(&self, sl: &Slice<'_>, row: usize) -> EventView {
         let s = |c: &StringChunked| c.get(row).map(String::from);
         EventView {
             time: self.time.get(row),
@@ -684,7 +1010,7 @@ impl<'a> EventCols<'a> {
             event_id: s(self.eid),
             source_file: s(self.file),
             record_index: self.idx.get(row),
-            who: WhoView::of(at.of(row)),
+            who: WhoView::of(sl.of(row)),
         }
     }
 }
@@ -698,81 +1024,5 @@ impl Model {
     /// Origins with at least one session.
     pub(crate) fn origins_with_sessions(&self) -> usize {
         self.origins.iter().filter(|o| o.sessions > 0).count()
-    }
-}
-
-impl TableSource<'_> {
-    /// The timeline items shown when at most `cap` fit: the most important first, then by
-    /// time; returned in time order, with the number left out per category.
-    fn timeline_capped(&self, cap: usize) -> (Vec<TimelineItem>, BTreeMap<Category, u64>) {
-        let mut left_out: BTreeMap<Category, u64> = BTreeMap::new();
-        if self.timeline.len() <= cap {
-            return (self.timeline.clone(), left_out);
-        }
-        let mut v = self.timeline.clone();
-        v.sort_by_key(|t| (t.rank, t.row));
-        for t in &v[cap..] {
-            *left_out.entry(t.category).or_default() += 1;
-        }
-        v.truncate(cap);
-        v.sort_by_key(|t| t.row);
-        (v, left_out)
-    }
-
-    /// The timeline as the report shows it.
-    fn timeline_view(&self, ec: &EventCols) -> TimelineView {
-        let mut counts = BTreeMap::new();
-        for t in &self.timeline {
-            *counts.entry(t.category).or_default() += 1;
-        }
-        let (items, left_out) = self.timeline_capped(TIMELINE_ROWS);
-        let shown = items
-            .iter()
-            .map(|t| TimelineRow {
-                category: t.category,
-                event: ec.view(self.at, t.row),
-                note: match t.category {
-                    Category::Anomaly => self
-                        .anomaly_rows
-                        .get(&t.row)
-                        .map(|k| format!("first event of {}", k.join(", "))),
-                    Category::Issuance => self.issuance_note(t.row, true),
-                    _ => None,
-                },
-            })
-            .collect();
-        TimelineView {
-            total: self.timeline.len(),
-            counts,
-            shown,
-            left_out,
-        }
-    }
-
-    /// A short description of what an issuance event issued (`brief`: role name only).
-    pub(crate) fn issuance_note(&self, row: usize, brief: bool) -> Option<String> {
-        let c = Cols::new(&self.events);
-        let id = c.s(event::event_id).ok()?.get(row)?;
-        let acct = c
-            .s(event::recipient_account)
-            .ok()?
-            .get(row)
-            .map(String::from);
-        let &s = self.issued_by_event.get(&(acct, id.to_string()))?;
-        let se = &self.at.graph.sessions[s];
-        let what = se
-            .role_arn
-            .as_deref()
-            .or(se.session_arn.as_deref())
-            .unwrap_or("?");
-        let what = if brief {
-            role_display(what)
-        } else {
-            what.to_string()
-        };
-        Some(match &se.session_name {
-            Some(n) => format!("→ {what} as {n}"),
-            None => format!("→ {what}"),
-        })
     }
 }

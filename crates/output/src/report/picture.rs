@@ -8,7 +8,7 @@ use super::{fit, fit_middle, h};
 use rustc_hash::FxHashMap;
 use std::collections::BTreeSet;
 use std::fmt::Write;
-use trailgraph_graph::attribute::Attributed;
+use trailgraph_graph::graph::SessionGraph;
 use trailgraph_log::model::{arn_account, arn_resource, origin, role_name, Confidence, OriginKind};
 
 /// At most this many origins are drawn.
@@ -174,7 +174,7 @@ pub(crate) fn origin_labels(o: &str) -> (String, String) {
 
 /// What the picture is drawn from (all indexed by session, except the origins).
 pub struct Inputs<'a> {
-    pub at: &'a Attributed,
+    pub graph: &'a SessionGraph,
     /// Events signed per session.
     pub session_events: &'a [u64],
     /// Per session: the findings whose evidence touches it.
@@ -187,7 +187,7 @@ pub struct Inputs<'a> {
 
 /// Builds the picture (part of the report's model).
 pub fn build(m: &Inputs) -> Picture {
-    let sessions = &m.at.graph.sessions;
+    let sessions = &m.graph.sessions;
     // Sessions per origin, in index order.
     let mut by_origin: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
     for (i, s) in sessions.iter().enumerate() {
@@ -325,7 +325,7 @@ fn sort_children(t: &Tree, v: &mut [usize]) {
 }
 
 fn origin_tree(m: &Inputs, sess: &[usize]) -> Tree {
-    let sessions = &m.at.graph.sessions;
+    let sessions = &m.graph.sessions;
     let mut t = Tree {
         nodes: Vec::new(),
         parent: Vec::new(),
@@ -335,7 +335,7 @@ fn origin_tree(m: &Inputs, sess: &[usize]) -> Tree {
     for &s in sess {
         // Walk down the ancestry (top first), creating groups as needed.
         let mut parent: Option<usize> = None;
-        for a in m.at.graph.ancestry(s) {
+        for a in m.graph.ancestry(s) {
             if let Some(&n) = node_of.get(&a) {
                 parent = Some(n);
                 continue;

@@ -3,7 +3,7 @@
 //! and chains by `trailgraph_analysis::answer`, origins and coverage from the model, the
 //! timeline from the events frame (`TableSource`: every important event, not only those shown).
 
-use super::data::{day_str, gap_str, Category, Model, TableSource, TimelineItem};
+use super::data::{day_str, gap_str, Category, Model, TableSource, TimelineRows};
 use crate::render::{self, Format};
 use anyhow::{Context, Result};
 use polars::prelude::*;
@@ -11,9 +11,7 @@ use serde_json::json;
 use std::io::Write;
 use std::path::Path;
 use trailgraph_analysis::answer::{self, SessionFilter};
-use trailgraph_graph::attribute::attributed;
 use trailgraph_log::model::format_time;
-use trailgraph_log::table::event;
 
 /// Writes every table as `NAME.csv` and `NAME.json`, and `summary.json`.
 pub fn write_all(m: &Model, src: &TableSource, dir: &Path) -> Result<()> {
@@ -21,20 +19,12 @@ pub fn write_all(m: &Model, src: &TableSource, dir: &Path) -> Result<()> {
     both(
         dir,
         "sessions",
-        &answer::sessions_frame(
-            &src.at.graph,
-            &answer::usage_in_memory(src.frames, src.at)?,
-            &f,
-        )?,
+        &answer::sessions_frame(src.graph, &src.usage, &f)?,
     )?;
     both(
         dir,
         "chains",
-        &answer::chains_frame(
-            &src.at.graph,
-            &answer::usage_in_memory(src.frames, src.at)?,
-            &f,
-        )?,
+        &answer::chains_frame(src.graph, &src.usage, &f)?,
     )?;
     let findings: Vec<_> = m.findings.iter().map(|v| v.finding.clone()).collect();
     both(
@@ -43,7 +33,7 @@ pub fn write_all(m: &Model, src: &TableSource, dir: &Path) -> Result<()> {
         &trailgraph_analysis::anomalies::findings_frame(&findings)?,
     )?;
     both(dir, "origins", &origins_frame(m)?)?;
-    both(dir, "timeline", &timeline_frame(src, &src.timeline)?)?;
+    timeline(dir, &src.timeline)?;
     both(dir, "coverage", &coverage_frame(m)?)?;
     let path = dir.join("summary.json");
     let mut w = std::io::BufWriter::new(
@@ -127,90 +117,41 @@ pub(crate) fn origins_frame(m: &Model) -> Result<DataFrame> {
     Ok(DataFrame::new(o.len(), cols)?)
 }
 
-/// The columns of the timeline table, in order.
-pub(crate) const TIMELINE_EVENT_COLS: [&str; 14] = [
-    "event_time",
-    "event_name",
-    "event_source",
-    "recipient_account",
-    "aws_region",
-    "identity_arn",
-    "access_key_id",
-    "source_ip",
-    "user_agent",
-    "error_code",
-    "read_only",
-    "event_id",
-    "source_file",
-    "record_index",
-];
-
-/// The important events (`items`), with their attribution.
-pub(crate) fn timeline_frame(src: &TableSource, items: &[TimelineItem]) -> Result<DataFrame> {
-    let idx = IdxCa::from_vec(
-        "idx".into(),
-        items.iter().map(|t| t.row as IdxSize).collect(),
-    );
-    let ev = src.events.select(TIMELINE_EVENT_COLS)?.take(&idx)?;
-    let n = items.len();
-    // The attribution strings once per distinct attribution; per item, a reference.
-    let chains: Vec<String> = src.at.table.iter().map(|a| a.chain_string()).collect();
-    // Strings of the attribution table: stored once, a view per item (store::pinned::table_column).
-    let d = src.at.table.len();
-    use trailgraph_store::pinned::table_column as att_col;
-    let pe: Vec<u32> = items.iter().map(|t| src.at.per_event[t.row]).collect();
-    let pe = &pe[..];
-    let category: Vec<&str> = items.iter().map(|t| t.category.as_str()).collect();
-    let note: Vec<Option<String>> = items
-        .iter()
-        .map(|t| match t.category {
-            Category::Anomaly => src
-                .anomaly_rows
-                .get(&t.row)
-                .map(|k| format!("first event of: {}", k.join(", "))),
-            Category::Issuance => src.issuance_note(t.row, false),
-            _ => None,
-        })
-        .collect();
-    let get = |name: &str| -> Result<Column> { Ok(ev.column(name)?.clone()) };
-    let cols = vec![
-        get(event::event_time)?,
-        Column::new("category".into(), category),
-        get(event::event_name)?,
-        get(event::event_source)?,
-        get(event::recipient_account)?,
-        get(event::aws_region)?,
-        att_col(attributed::origin, d, pe, |a| {
-            Some(src.at.table[a].origin.as_str())
-        }),
-        att_col(attributed::chain, d, pe, |a| Some(chains[a].as_str())),
-        Column::new(
-            attributed::depth.into(),
-            items
-                .iter()
-                .map(|t| src.at.of(t.row).depth() as u32)
-                .collect::<Vec<_>>(),
-        ),
-        att_col(attributed::confidence, d, pe, |a| {
-            Some(src.at.table[a].confidence.as_str())
-        }),
-        att_col(attributed::session_id, d, pe, |a| {
-            src.at.table[a]
-                .session
-                .map(|s| src.at.graph.sessions[s].id.as_str())
-        }),
-        get(event::identity_arn)?,
-        get(event::access_key_id)?,
-        get(event::source_ip)?,
-        get(event::user_agent)?,
-        get(event::error_code)?,
-        get(event::read_only)?,
-        Column::new("note".into(), note),
-        get(event::event_id)?,
-        get(event::source_file)?,
-        get(event::record_index)?,
-    ];
-    Ok(DataFrame::new(n, cols)?)
+/// Writes `timeline.csv` and `timeline.json` from the rows rendered during the pass over the
+/// events, merged back into input order: row by row, whatever their number.
+fn timeline(dir: &Path, rows: &TimelineRows) -> Result<()> {
+    let t0 = std::time::Instant::now();
+    let open = |ext: &str| -> Result<(std::path::PathBuf, std::io::BufWriter<std::fs::File>)> {
+        let path = dir.join(format!("timeline.{ext}"));
+        let file = std::fs::File::create(&path)
+            .with_context(|| format!("{}: cannot create", path.display()))?;
+        Ok((path, std::io::BufWriter::with_capacity(1 << 16, file)))
+    };
+    let ((csv_path, mut csv), (json_path, mut json)) = (open("csv")?, open("json")?);
+    csv.write_all(&rows.csv_header)?;
+    json.write_all(&rows.json_header)?;
+    let spill = rows
+        .spill
+        .borrow_mut()
+        .take()
+        .expect("the timeline is written once");
+    let mut k = 0usize;
+    spill.merge(|b| {
+        let n = u32::from_le_bytes(b[..4].try_into().expect("4 bytes")) as usize;
+        csv.write_all(&b[4..4 + n])?;
+        json.write_all(render::separator(Format::Json, k == 0))?;
+        json.write_all(&b[4 + n..])?;
+        k += 1;
+        Ok(())
+    })?;
+    debug_assert_eq!(k, rows.rows);
+    json.write_all(render::footer(Format::Json, k))?;
+    csv.flush()
+        .with_context(|| format!("{}: cannot write", csv_path.display()))?;
+    json.flush()
+        .with_context(|| format!("{}: cannot write", json_path.display()))?;
+    trailgraph_log::ingest::profile("table timeline", t0);
+    Ok(())
 }
 
 /// Days with events per account and region, and the gaps between them.

@@ -106,8 +106,11 @@ a group of at least min_failures failures on at least min_roles distinct roles."
                 let origin = ic
                     .eid
                     .get(tr)
-                    .and_then(|e| cx.denied_rows.get(&(ic.rcpt.get(tr).unwrap_or(""), e)))
-                    .map(|&row| cx.at.of(row).origin.clone())
+                    .and_then(|e| {
+                        let k = (ic.rcpt.get(tr).unwrap_or("").to_string(), e.to_string());
+                        cx.denied.get(&k)
+                    })
+                    .map(|&a| cx.table[a as usize].origin.clone())
                     .unwrap_or_else(|| caller.clone());
                 let explanation = format!(
                     "{caller} was denied AssumeRole {} times on {} distinct roles between {} and {}.",

@@ -1,14 +1,13 @@
 //! `federation_token_persistence`: a GetFederationToken session used after the long-term key
 //! that requested it was deactivated or deleted.
 
-use super::Detector;
+use super::{Detector, Reader};
 use crate::anomalies::context::{
-    issuance_ids, or_unknown, push_unique, row_str, session_involved, session_subject, Context,
-    Draft, Out,
+    issuance_ids, or_unknown, push_unique, session_involved, session_subject, Context, Draft, Out,
 };
+use crate::anomalies::events::{Dec, Rows, TimeOrdered};
 use crate::anomalies::{values, Severity};
 use anyhow::Result;
-use polars::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use trailgraph_graph::attribute::Cols;
@@ -33,14 +32,59 @@ impl Default for FederationTokenPersistence {
     }
 }
 
+/// No session (in a spilled record).
+const NO_SESSION: u32 = u32::MAX;
+
+/// An event the detector follows, as spilled: a revocation of a key that requested federation
+/// tokens, an event of a federation session, or both.
+struct Followed<'b> {
+    t: Millis,
+    /// The federation session the event is attributed to, else `NO_SESSION`.
+    session: u32,
+    /// The key revoked (DeleteAccessKey, or UpdateAccessKey to Inactive, successful).
+    revoked_key: Option<&'b str>,
+    event_id: Option<&'b str>,
+    event_name: Option<&'b str>,
+    source_ip: Option<&'b str>,
+}
+
+impl<'b> Followed<'b> {
+    fn decode(mut d: Dec<'b>) -> Result<Followed<'b>> {
+        Ok(Followed {
+            t: d.i64()?,
+            session: d.u32()?,
+            revoked_key: d.str()?,
+            event_id: d.str()?,
+            event_name: d.str()?,
+            source_ip: d.str()?,
+        })
+    }
+}
+
+/// A session's revocation: its time, event id and whether the key was deleted.
+struct Revoked {
+    t: Millis,
+    event_id: Option<String>,
+    deleted: bool,
+}
+
+/// The reader: the revocations of the keys that requested federation tokens and the events of
+/// the federation sessions, spilled; walked in time order in `finish`. Memory: the federation
+/// sessions by key, and one slice's records.
+struct Federation<'a> {
+    sessions: &'a [Session],
+    /// Federation tokens by the long-term key that requested them.
+    gft_by_key: FxHashMap<&'a str, Vec<usize>>,
+    followed: TimeOrdered,
+}
+
 impl Detector for FederationTokenPersistence {
     const ABOUT: &'static str = "\
 A GetFederationToken session used after the long-term key that requested it was deactivated
 (UpdateAccessKey Inactive) or deleted (DeleteAccessKey).";
 
-    fn detect(&self, cx: &Context, out: &mut Out) -> Result<()> {
+    fn reader<'a>(&'a self, cx: &Context<'a>) -> Result<Option<Box<dyn Reader + 'a>>> {
         let sessions = cx.sessions;
-        // Federation tokens by the long-term key that requested them.
         let mut gft_by_key: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
         for (i, s) in sessions.iter().enumerate() {
             if s.kind == Some(IssuanceKind::GetFederationToken) {
@@ -50,104 +94,134 @@ A GetFederationToken session used after the long-term key that requested it was 
             }
         }
         if gft_by_key.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
-        let ev = cx.events;
-        let c = Cols::new(ev);
+        Ok(Some(Box::new(Federation {
+            sessions,
+            gft_by_key,
+            followed: TimeOrdered::new()?,
+        })))
+    }
+}
+
+impl Reader for Federation<'_> {
+    fn columns(&self) -> &'static [&'static str] {
+        &[
+            event::event_time,
+            event::event_name,
+            event::error_code,
+            event::request_access_key_id,
+            event::request_key_status,
+            event::event_id,
+            event::source_ip,
+        ]
+    }
+
+    fn visit(&mut self, rows: &Rows) -> Result<()> {
+        let c = Cols::new(rows.events);
         let times = c.t(event::event_time)?;
         let names = c.s(event::event_name)?;
         let errs = c.s(event::error_code)?;
         let rkey = c.s(event::request_access_key_id)?;
         let rstat = c.s(event::request_key_status)?;
-
-        // Access-key changes and the federation sessions' events, in time order (ties keep
-        // the canonical order: deterministic whatever the thread count).
-        let mut todo: Vec<(Millis, u32)> = Vec::new();
-        for i in 0..ev.height() {
+        let eids = c.s(event::event_id)?;
+        let ips = c.s(event::source_ip)?;
+        for i in 0..rows.height() {
             let Some(t) = times.get(i) else {
                 continue;
             };
-            let federated = cx
-                .at
+            let session = rows
                 .of(i)
                 .session
-                .is_some_and(|s| sessions[s].kind == Some(IssuanceKind::GetFederationToken));
-            if federated || rkey.get(i).is_some() {
-                todo.push((t, i as u32));
-            }
-        }
-        todo.sort_unstable();
-
-        let mut revoked: Vec<Option<(Millis, usize)>> = vec![None; sessions.len()];
-        let mut fired = vec![false; sessions.len()];
-        for &(t, i) in &todo {
-            let i = i as usize;
-            if let Some(k) = rkey.get(i) {
-                let revokes = errs.get(i).is_none()
+                .filter(|&s| self.sessions[s].kind == Some(IssuanceKind::GetFederationToken));
+            // Only revocations of keys that requested federation tokens change anything.
+            let revoked_key = rkey.get(i).filter(|k| {
+                self.gft_by_key.contains_key(k)
+                    && errs.get(i).is_none()
                     && match names.get(i) {
                         Some("DeleteAccessKey") => true,
                         Some("UpdateAccessKey") => rstat
                             .get(i)
                             .is_some_and(|s| s.eq_ignore_ascii_case("Inactive")),
                         _ => false,
-                    };
-                if revokes {
-                    if let Some(list) = gft_by_key.get(k) {
-                        for &s in list {
-                            if revoked[s].is_none() && sessions[s].issued_at.is_none_or(|a| a <= t)
-                            {
-                                revoked[s] = Some((t, i));
-                            }
-                        }
                     }
-                }
+            });
+            if session.is_none() && revoked_key.is_none() {
+                continue;
             }
-            if let Some(s) = cx.at.of(i).session {
-                if let Some((tr, rrow)) = revoked[s] {
-                    if t > tr && !fired[s] {
-                        fired[s] = true;
-                        finding(&sessions[s], i, rrow, t, tr, ev, out)?;
-                    }
-                }
-            }
+            self.followed
+                .record(t, rows.position(i))?
+                .i64(t)
+                .u32(session.map_or(NO_SESSION, |s| s as u32))
+                .str(revoked_key)
+                .str(eids.get(i))
+                .str(names.get(i))
+                .str(session.and(ips.get(i)));
         }
-        Ok(())
+        self.followed.end_run()
+    }
+
+    fn finish(self: Box<Self>, _cx: &Context, out: &mut Out) -> Result<()> {
+        let Federation {
+            sessions,
+            gft_by_key,
+            followed,
+            ..
+        } = *self;
+        let mut revoked: Vec<Option<Revoked>> = Vec::new();
+        revoked.resize_with(sessions.len(), || None);
+        let mut fired = vec![false; sessions.len()];
+        // Revocations and federation sessions' events in time order (ties in canonical order).
+        followed.merge(|d| {
+            let f = Followed::decode(d)?;
+            let t = f.t;
+            if let Some(list) = f.revoked_key.and_then(|k| gft_by_key.get(k)) {
+                for &s in list {
+                    if revoked[s].is_none() && sessions[s].issued_at.is_none_or(|a| a <= t) {
+                        revoked[s] = Some(Revoked {
+                            t,
+                            event_id: f.event_id.map(String::from),
+                            deleted: f.event_name == Some("DeleteAccessKey"),
+                        });
+                    }
+                }
+            }
+            if f.session != NO_SESSION {
+                let s = f.session as usize;
+                if let Some(r) = &revoked[s] {
+                    if t > r.t && !fired[s] {
+                        fired[s] = true;
+                        finding(&sessions[s], &f, r, out);
+                    }
+                }
+            }
+            Ok(())
+        })
     }
 }
 
-fn finding(
-    s: &Session,
-    row: usize,
-    revoke_row: usize,
-    t: Millis,
-    revoked_at: Millis,
-    ev: &DataFrame,
-    out: &mut Out,
-) -> Result<()> {
+/// The finding on federation session `s`: its event `f`, after its parent key's revocation `r`.
+fn finding(s: &Session, f: &Followed, r: &Revoked, out: &mut Out) {
     let mut ids: Vec<String> = issuance_ids(s).collect();
-    if let Some(id) = row_str(ev, event::event_id, revoke_row)? {
-        push_unique(&mut ids, id);
+    if let Some(id) = &r.event_id {
+        push_unique(&mut ids, id.clone());
     }
-    let eid = row_str(ev, event::event_id, row)?.unwrap_or_default();
+    let eid = f.event_id.unwrap_or_default().to_string();
     push_unique(&mut ids, eid.clone());
     let parent = s.caller_identity.access_key_id.as_deref().unwrap_or("?");
-    let how = match row_str(ev, event::event_name, revoke_row)?.as_deref() {
-        Some("DeleteAccessKey") => "deleted",
-        _ => "deactivated",
-    };
-    let event = row_str(ev, event::event_name, row)?.unwrap_or_default();
+    let how = if r.deleted { "deleted" } else { "deactivated" };
+    let event = f.event_name.unwrap_or_default();
     let fed = s.session_arn.as_deref().unwrap_or("a federated user");
     let explanation = format!(
         "Federated session {} ({fed}) of {} was still used for {event} at {} after its parent key {parent} was {how} at {}.",
         session_subject(s),
         or_unknown(&s.origin),
-        format_time(t),
-        format_time(revoked_at)
+        format_time(f.t),
+        format_time(r.t)
     );
     let mut inv = session_involved(s);
     inv.addresses.clear();
-    let ip = row_str(ev, event::source_ip, row)?;
-    if let Some(ip) = &ip {
+    if let Some(ip) = f.source_ip {
         inv.addresses.push(ip);
     }
     out.add(
@@ -156,10 +230,9 @@ fn finding(
             subject: session_subject(s),
             origin: s.origin.clone(),
             first_event_id: eid,
-            time: Some(t),
+            time: Some(f.t),
             event_ids: ids,
             explanation,
         },
     );
-    Ok(())
 }

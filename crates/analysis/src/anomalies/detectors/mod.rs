@@ -12,10 +12,17 @@
 //!    docs, of `--print-config` and of `Kind::ALL`);
 //! 3. document it in docs/anomalies.md: a `### N. \`section_name\`` section with every key,
 //!    and its row in the detectors table.
+//!
+//! A detector that judges sessions, chains or issuance calls implements `detect`. One that
+//! follows events implements `reader` instead: its `Reader` is handed every slice of events
+//! (in no particular order: `Rows::position` orders rows) in the one pass that all readers
+//! share, keeps what it needs per session, key or workload (never per event: what must be
+//! walked in time order goes through `TimeOrdered`), and reports in `finish`.
 
 use super::config::Config;
-use super::context::{Context, Out};
-use super::Finding;
+use super::context::{Context, Facts, Out};
+use super::events::Rows;
+use super::{Finding, Severity};
 use anyhow::Result;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -62,12 +69,36 @@ pub(super) trait Detector: Default + Serialize + DeserializeOwned {
 
     /// Appends its findings, in any order (`detect` sorts them), to `out`, which puts this
     /// detector's kind and severity on them and drops what the allow-lists cover. Only called
-    /// when `enabled` is true.
-    fn detect(&self, cx: &Context, out: &mut Out) -> Result<()>;
+    /// when `enabled` is true, after the pass over the events (the facts of `cx` are set).
+    fn detect(&self, _cx: &Context, _out: &mut Out) -> Result<()> {
+        Ok(())
+    }
+
+    /// For a detector that follows events: what reads them (None: nothing to follow in this
+    /// input). Called before the pass over the events: the facts of `cx` are not set yet.
+    fn reader<'a>(&'a self, _cx: &Context<'a>) -> Result<Option<Box<dyn Reader + 'a>>> {
+        Ok(None)
+    }
 
     /// Resolves relative file paths of its keys against the config file's directory.
     fn resolve_paths(&mut self, _base: &Path) {}
 }
+
+/// What a detector that follows events keeps while they pass (see the module doc).
+pub(super) trait Reader: Send {
+    /// The events columns `visit` reads.
+    fn columns(&self) -> &'static [&'static str];
+
+    /// Reads one slice of events.
+    fn visit(&mut self, rows: &Rows) -> Result<()>;
+
+    /// After the last slice (the facts of `cx` are set): appends its findings to `out`.
+    fn finish(self: Box<Self>, cx: &Context, out: &mut Out) -> Result<()>;
+}
+
+/// The one pass over the events: `for_each` hands over every slice, as `Rows`.
+pub(super) type Pass<'p> =
+    dyn FnMut(&[&str], &mut (dyn FnMut(&Rows) -> Result<()> + Send)) -> Result<()> + 'p;
 
 macro_rules! kinds {
     ($($section:ident: $T:ident),* $(,)?) => {
@@ -92,14 +123,48 @@ macro_rules! kinds {
             }
         }
 
-        /// Runs every enabled detector (findings unsorted).
-        pub(super) fn run(cfg: &Config, cx: &Context, found: &mut Vec<Finding>) -> Result<()> {
+        /// Runs every enabled detector (findings unsorted): the readers of the enabled
+        /// detectors that follow events and the facts of `cx` in one pass over the events
+        /// (`pass`), then every detector.
+        pub(super) fn run(
+            cfg: &Config,
+            cx: &mut Context,
+            pass: &mut Pass,
+            found: &mut Vec<Finding>,
+        ) -> Result<()> {
+            let mut readers: Vec<(Kind, Severity, Box<dyn Reader + '_>)> = Vec::new();
+            $(
+                let d = &cfg.$section;
+                if d.enabled {
+                    if let Some(r) = d.reader(cx)? {
+                        readers.push((Kind::$T, d.severity, r));
+                    }
+                }
+            )*
+            let mut facts = Facts::default();
+            let mut columns: Vec<&str> = Facts::COLUMNS.to_vec();
+            for (_, _, r) in &readers {
+                columns.extend(r.columns());
+            }
+            columns.sort_unstable();
+            columns.dedup();
+            pass(&columns, &mut |rows| {
+                facts.visit(rows)?;
+                for (_, _, r) in readers.iter_mut() {
+                    r.visit(rows)?;
+                }
+                Ok(())
+            })?;
+            cx.set_facts(facts, cfg);
             $(
                 let d = &cfg.$section;
                 if d.enabled {
                     d.detect(cx, &mut Out::new(Kind::$T, d.severity, &cfg.allow, found))?;
                 }
             )*
+            for (kind, severity, r) in readers {
+                r.finish(cx, &mut Out::new(kind, severity, &cfg.allow, found))?;
+            }
             Ok(())
         }
     };

@@ -44,7 +44,7 @@ same chain are not reported again).";
                 role_disp(role),
                 s.chain.join(" > ")
             );
-            chain_session_finding(out, cx.at, i, explanation);
+            chain_session_finding(out, cx.graph, i, explanation);
         }
         Ok(())
     }

@@ -52,7 +52,7 @@ per chain at the first repeat.";
                 role_disp(last),
                 s.chain.join(" > ")
             );
-            chain_session_finding(out, cx.at, i, explanation);
+            chain_session_finding(out, cx.graph, i, explanation);
         }
         Ok(())
     }
