@@ -1,12 +1,11 @@
 //! `trailgraph query`: SQL over the case's tables, or one of the shipped queries.
 
-use super::{fits_in_memory, ExitCode, Input, Output};
+use super::{fits_in_memory, ExitCode, Input, Output, ANALYSIS_IN_MEMORY_LIMIT};
 use anyhow::{bail, Result};
 use std::io::Write;
 use std::path::PathBuf;
 use trailgraph_analysis::query::{
-    case_can_run, execute, execute_case, needs_attribution, referenced_tables, resolve_sql,
-    write_list,
+    execute, execute_case, needs_attribution, referenced_tables, resolve_sql, write_list,
 };
 use trailgraph_graph::scan::Scan;
 use trailgraph_log::ingest::Problem;
@@ -36,25 +35,23 @@ pub fn run(a: Settings) -> Result<ExitCode> {
         bail!("query: the SQL is empty");
     }
     let tables = referenced_tables(&sql);
-    if case_can_run(&tables) {
-        if let Some(case) = on_disk(&a.input)? {
-            let code = a.input.report_problems(&case.problems);
-            if code == ExitCode::Fatal {
-                return Ok(code);
-            }
-            // The scan attributes every event (a row group at a time): only when a table that
-            // needs it is named.
-            let scan = if needs_attribution(&tables) {
-                let scan = Scan::case(&case.dir, case.manifest.clone(), None)?;
-                a.input.note_loops(&scan.graph);
-                Some(scan)
-            } else {
-                None
-            };
-            let df = execute_case(&case.dir, &case.manifest, scan.as_ref(), &sql)?;
-            a.out.emit(&df)?;
+    if let Some(case) = on_disk(&a.input)? {
+        let code = a.input.report_problems(&case.problems);
+        if code == ExitCode::Fatal {
             return Ok(code);
         }
+        // The scan attributes every event (a row group at a time): only when a table that
+        // needs it is named.
+        let scan = if needs_attribution(&tables) {
+            let scan = Scan::case(&case.dir, case.manifest.clone(), None)?;
+            a.input.note_loops(&scan.graph);
+            Some(scan)
+        } else {
+            None
+        };
+        let df = execute_case(&case.dir, &case.manifest, scan.as_ref(), &sql)?;
+        a.out.emit(&df)?;
+        return Ok(code);
     }
     // Attribution is the expensive part: only when a table that needs it is named.
     let (loaded, at, code) = if needs_attribution(&tables) {
@@ -83,7 +80,7 @@ struct OnDisk {
 }
 
 /// INPUT as a case to scan: a single case with events; or log files estimated over the
-/// in-memory limit, ingested (every column: the `events` table shows them all) into a scratch
+/// in-memory limit (by default the analyses' one), ingested (every column: the `events` table shows them all) into a scratch
 /// case, as `Input::scan` does. None for the rest (small log files, several inputs to combine,
 /// a case without events), which are loaded into memory.
 fn on_disk(input: &Input) -> Result<Option<OnDisk>> {
@@ -101,7 +98,13 @@ fn on_disk(input: &Input) -> Result<Option<OnDisk>> {
                 _scratch: None,
             }))
         }
-        ([], false) if !fits_in_memory(&found.files, input.in_memory_limit) => {
+        ([], false)
+            if !fits_in_memory(
+                &found.files,
+                input.in_memory_limit,
+                ANALYSIS_IN_MEMORY_LIMIT,
+            ) =>
+        {
             let scratch = ScratchDir::new()?;
             let dir = scratch.path().to_path_buf();
             let columns: Vec<&str> = trailgraph_log::table::EventBatch::SCHEMA

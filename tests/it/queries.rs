@@ -494,6 +494,29 @@ fn anomalies_table_matches_command() {
     let q = String::from_utf8(q.stdout).unwrap();
     assert!(q.lines().count() > 1, "the anomaly fixtures give findings");
     assert_eq!(q, String::from_utf8(a.stdout).unwrap());
+    // The same from a case, whose scan the detectors read a row group at a time.
+    let dir = tempfile::tempdir().unwrap();
+    let case = dir.path().join("case");
+    let mut args = vec![
+        "ingest".as_ref(),
+        "-q".as_ref(),
+        "-o".as_ref(),
+        case.as_os_str(),
+    ];
+    args.push(input.as_os_str());
+    let ingest = run(args);
+    assert_eq!(ingest.status.code(), a.status.code());
+    let from_case = run([
+        "query".as_ref(),
+        "-q".as_ref(),
+        case.as_os_str(),
+        "--sql".as_ref(),
+        "SELECT * FROM anomalies".as_ref(),
+        "--format".as_ref(),
+        "csv".as_ref(),
+    ]);
+    assert_eq!(from_case.status.code(), a.status.code());
+    assert_eq!(String::from_utf8(from_case.stdout).unwrap(), q);
 }
 
 /// Input problems keep their exit code (1), and the query still runs.
@@ -550,6 +573,7 @@ fn cases_and_scratch_cases_give_the_same_bytes() {
         "SELECT * FROM issuances",
         "SELECT * FROM sessions",
         "SELECT * FROM attribution",
+        "SELECT * FROM anomalies",
         "SELECT event_id, source_file, record_index FROM events WHERE event_name = 'AssumeRole'",
         "SELECT a.event_id, a.origin, e.request_parameters FROM attribution a \
          JOIN events e ON a.event_id = e.event_id AND a.recipient_account = e.recipient_account \

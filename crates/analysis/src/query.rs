@@ -23,8 +23,8 @@
 //! Two ways to run a query: [`execute_case`] over a case on disk, read lazily (the events and
 //! issuances as Parquet scans, the attribution spilled a slice at a time to a temporary Parquet
 //! file and scanned; memory grows with sessions and with what the query keeps, not with
-//! events), and [`execute`] over frames in memory (the `anomalies` table, several inputs,
-//! small log files). Both give the same rows in the same order.
+//! events), and [`execute`] over frames in memory (several inputs to combine, small log
+//! files). Both give the same rows in the same order.
 
 use anyhow::{anyhow, bail, Context, Result};
 use polars::prelude::*;
@@ -267,29 +267,20 @@ pub fn execute(loaded: &Loaded, at: Option<&Attributed>, sql: &str) -> Result<Da
         if need.contains("anomalies") {
             let cfg = crate::anomalies::load_config(None)?;
             let found = crate::anomalies::detect_in_memory(frames, at, &cfg)?;
-            let mut df = crate::anomalies::findings_frame(&found)?;
-            to_datetime(&mut df, &[crate::anomalies::finding_columns::time])?;
-            ctx.register("anomalies", df.lazy());
+            ctx.register("anomalies", anomalies_table(&found)?.lazy());
         }
     }
     run_sql(ctx, sql)
-}
-
-/// Can [`execute_case`] run a query over these tables? Not yet over `anomalies`: the detectors
-/// read every event in memory (`anomalies::detect` over frames), so such a query loads INPUT
-/// and goes through [`execute`].
-pub fn case_can_run(tables: &BTreeSet<&str>) -> bool {
-    !tables.contains("anomalies")
 }
 
 /// Runs `sql` over the case (or scratch case) in `dir`, reading it lazily: `events` and
 /// `issuances` are Parquet scans of its parts (the query reads the columns it names, and polars
 /// pushes its filters into the scan); `sessions` comes from `scan` (per-session counts made a
 /// slice at a time); `attribution` is written a slice at a time from `scan` into a temporary
-/// Parquet file, then scanned like `events`. `scan` (of
-/// the same case) is needed for `sessions` and `attribution`; `anomalies` is not available
-/// here (see [`case_can_run`]). The tables and their rows are those [`execute`] gives over the
-/// case loaded into memory.
+/// Parquet file, then scanned like `events`; `anomalies` runs the detectors on `scan`. `scan`
+/// (of the same case) is needed for `sessions`, `attribution` and `anomalies` (see
+/// [`needs_attribution`]). The tables and their rows are those [`execute`] gives over the case
+/// loaded into memory.
 pub fn execute_case(
     dir: &Path,
     manifest: &Manifest,
@@ -297,9 +288,6 @@ pub fn execute_case(
     sql: &str,
 ) -> Result<DataFrame> {
     let need = referenced_tables(sql);
-    if !case_can_run(&need) {
-        bail!("query: the anomalies table needs the events in memory (internal: use execute)");
-    }
     let ctx = SQLContext::new();
     if need.contains("events") {
         let Some(lf) = trailgraph_store::lazy_case_events(dir, manifest)? else {
@@ -321,7 +309,7 @@ pub fn execute_case(
     let mut spill = None;
     if needs_attribution(&need) {
         let Some(scan) = scan else {
-            bail!("query: internal: the sessions and attribution tables of a case need its scan");
+            bail!("query: internal: the sessions, attribution and anomalies tables of a case need its scan");
         };
         if need.contains("sessions") {
             let usage = crate::answer::usage(scan)?;
@@ -335,10 +323,22 @@ pub fn execute_case(
             ctx.register("attribution", lf);
             spill = Some(scratch);
         }
+        if need.contains("anomalies") {
+            let cfg = crate::anomalies::load_config(None)?;
+            let found = crate::anomalies::detect(scan, &cfg)?;
+            ctx.register("anomalies", anomalies_table(&found)?.lazy());
+        }
     }
     let df = run_sql(ctx, sql);
     drop(spill);
     df
+}
+
+/// The `anomalies` table: the findings' frame with `time` as a datetime.
+fn anomalies_table(found: &[crate::anomalies::Finding]) -> Result<DataFrame> {
+    let mut df = crate::anomalies::findings_frame(found)?;
+    to_datetime(&mut df, &[crate::anomalies::finding_columns::time])?;
+    Ok(df)
 }
 
 /// Executes the SQL and collects the result; polars errors become one `query: …` line.
