@@ -1,9 +1,15 @@
 //! The bytes of one input file: gzip (also multi-member) and zip archives are recognised by
 //! their magic bytes, not their names; everything else is passed through as-is. Decompressed
 //! size is capped per unit, so a gzip bomb becomes a problem, not an out-of-memory kill.
+//!
+//! A unit is decoded whole into memory up to a size (`whole`); a larger one is left pending
+//! (`Unit::stream`) and read later a window at a time through a `Fill` (`open_stream`): the
+//! file, a gzip stream over it (also multi-member, also nested), or a zip member.
 
 use crate::discover::SkipReason;
-use std::io::{Cursor, Read};
+use std::io::{Cursor, Read, Seek};
+use std::path::PathBuf;
+use std::sync::Arc;
 
 /// One decoded document: a plain file, a decompressed gzip, or one member of a zip archive.
 #[derive(Debug)]
@@ -17,7 +23,54 @@ pub struct Unit {
     pub problem: Option<String>,
     /// The unit cannot be used at all.
     pub skip: Option<(SkipReason, String)>,
+    /// The unit is larger than what is decoded whole: it is read as a stream (`bytes` is empty).
+    pub stream: Option<Pending>,
 }
+
+/// A unit to be read as a stream: where its stored bytes are and how they are decoded.
+#[derive(Debug)]
+pub struct Pending {
+    pub(crate) src: Stored,
+    pub(crate) layer: Layer,
+    /// Archive nesting of the unit (as `decode`'s recursion counts it).
+    pub(crate) depth: u8,
+}
+
+/// Where the stored bytes of a pending unit are.
+pub(crate) enum Stored {
+    Mem(Arc<Vec<u8>>),
+    File(PathBuf),
+}
+
+impl std::fmt::Debug for Stored {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stored::Mem(b) => write!(f, "Mem({} bytes)", b.len()),
+            Stored::File(p) => write!(f, "File({})", p.display()),
+        }
+    }
+}
+
+/// How the stored bytes of a pending unit are decoded.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Layer {
+    Plain,
+    Gzip,
+    /// The member at this index of a zip archive.
+    ZipMember(usize),
+}
+
+/// The message of a unit over the decompressed-size cap.
+pub(crate) fn over_cap(cap: u64) -> String {
+    format!(
+        "decompresses to more than {cap} bytes (cap: --max-decompressed, or {BOMB_RATIO} times the file's size if larger)"
+    )
+}
+
+/// A file may decompress to this many times its stored size whatever `--max-decompressed`
+/// says (so that a large log, now read as a stream, needs no flag): a gzip bomb decompresses
+/// to 200 (fastest level) to 1000 times its size, gzip'd JSON logs to 10 to 30 times.
+pub const BOMB_RATIO: u64 = 100;
 
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
@@ -25,9 +78,65 @@ const ZIP_EMPTY_MAGIC: &[u8] = b"PK\x05\x06";
 
 /// Decodes a file's bytes into one or more units. Never fails: problems are carried in the units.
 pub fn decode(name: &str, raw: Vec<u8>, cap: u64) -> Vec<Unit> {
+    decode_with(name, raw, cap, u64::MAX)
+}
+
+/// `decode`, but a unit of more than `whole` bytes is left pending (`Unit::stream`).
+pub(crate) fn decode_with(name: &str, raw: Vec<u8>, cap: u64, whole: u64) -> Vec<Unit> {
     let mut out = Vec::new();
-    decode_into(name, raw, cap, 0, &mut out);
+    decode_into(name, raw, cap, whole, 0, &mut out);
     out
+}
+
+/// Decodes the file at `path` (of `size` bytes): whole when it is at most `whole` bytes,
+/// otherwise its units are left pending, read as streams.
+pub(crate) fn decode_file(
+    name: &str,
+    path: &std::path::Path,
+    size: u64,
+    cap: u64,
+    whole: u64,
+) -> std::io::Result<Vec<Unit>> {
+    if size <= whole {
+        return Ok(decode_with(name, std::fs::read(path)?, cap, whole));
+    }
+    let mut file = std::fs::File::open(path)?;
+    let mut magic = Vec::with_capacity(4);
+    (&mut file).take(4).read_to_end(&mut magic)?;
+    let pending = |layer| Pending {
+        src: Stored::File(path.to_path_buf()),
+        layer,
+        depth: 0,
+    };
+    let mut out = Vec::new();
+    if magic.starts_with(GZIP_MAGIC) {
+        out.push(unit_stream(name, size, pending(Layer::Gzip)));
+    } else if magic.starts_with(ZIP_MAGIC) || magic.starts_with(ZIP_EMPTY_MAGIC) {
+        file.rewind()?;
+        let src = || Stored::File(path.to_path_buf());
+        zip_units(name, file, size, &src, cap, whole, 0, &mut out);
+    } else if size > cap {
+        out.push(unit_skip(
+            name,
+            size,
+            SkipReason::TooLarge,
+            format!("larger than {cap} bytes (cap: --max-decompressed)"),
+        ));
+    } else {
+        out.push(unit_stream(name, size, pending(Layer::Plain)));
+    }
+    Ok(out)
+}
+
+fn unit_stream(name: &str, stored: u64, p: Pending) -> Unit {
+    Unit {
+        name: name.to_string(),
+        bytes: Vec::new(),
+        stored_len: stored,
+        problem: None,
+        skip: None,
+        stream: Some(p),
+    }
 }
 
 /// Decompresses the gzip members of `raw` one after another (a multi-member file is their
@@ -77,10 +186,11 @@ fn unit_skip(name: &str, stored: u64, reason: SkipReason, msg: String) -> Unit {
         stored_len: stored,
         problem: None,
         skip: Some((reason, msg)),
+        stream: None,
     }
 }
 
-fn decode_into(name: &str, raw: Vec<u8>, cap: u64, depth: u8, out: &mut Vec<Unit>) {
+fn decode_into(name: &str, raw: Vec<u8>, cap: u64, whole: u64, depth: u8, out: &mut Vec<Unit>) {
     let stored = raw.len() as u64;
     if raw.is_empty() {
         out.push(unit_skip(name, 0, SkipReason::Empty, "empty file".into()));
@@ -94,16 +204,21 @@ fn decode_into(name: &str, raw: Vec<u8>, cap: u64, depth: u8, out: &mut Vec<Unit
             .checked_sub(4)
             .map(|i| u32::from_le_bytes([raw[i], raw[i + 1], raw[i + 2], raw[i + 3]]) as u64)
             .unwrap_or(0);
-        let guess = isize.max(raw.len() as u64 * 4).min(cap.saturating_add(1));
+        let limit = cap.min(whole).saturating_add(1);
+        let guess = isize.max(raw.len() as u64 * 4).min(limit);
         let mut bytes = Vec::with_capacity(guess as usize);
-        let res = gunzip(&raw, cap.saturating_add(1), &mut bytes);
+        let res = gunzip(&raw, limit, &mut bytes);
         if bytes.len() as u64 > cap {
-            out.push(unit_skip(
-                name,
-                stored,
-                SkipReason::TooLarge,
-                format!("decompresses to more than {cap} bytes (cap: --max-decompressed)"),
-            ));
+            out.push(unit_skip(name, stored, SkipReason::TooLarge, over_cap(cap)));
+            return;
+        }
+        if bytes.len() as u64 > whole {
+            let p = Pending {
+                src: Stored::Mem(Arc::new(raw)),
+                layer: Layer::Gzip,
+                depth,
+            };
+            out.push(unit_stream(name, stored, p));
             return;
         }
         let problem = res.err().map(|e| {
@@ -123,7 +238,7 @@ fn decode_into(name: &str, raw: Vec<u8>, cap: u64, depth: u8, out: &mut Vec<Unit
             return;
         }
         if depth < 2 && (bytes.starts_with(ZIP_MAGIC) || bytes.starts_with(GZIP_MAGIC)) {
-            decode_into(name, bytes, cap, depth + 1, out);
+            decode_into(name, bytes, cap, whole, depth + 1, out);
             return;
         }
         out.push(Unit {
@@ -132,85 +247,23 @@ fn decode_into(name: &str, raw: Vec<u8>, cap: u64, depth: u8, out: &mut Vec<Unit
             stored_len: stored,
             problem,
             skip: None,
+            stream: None,
         });
         return;
     }
     if raw.starts_with(ZIP_MAGIC) || raw.starts_with(ZIP_EMPTY_MAGIC) {
-        let mut archive = match zip::ZipArchive::new(Cursor::new(&raw[..])) {
-            Ok(a) => a,
-            Err(e) => {
-                out.push(unit_skip(
-                    name,
-                    stored,
-                    SkipReason::Unreadable,
-                    format!("corrupt zip archive: {e}"),
-                ));
-                return;
-            }
-        };
-        let mut names: Vec<(String, usize)> = (0..archive.len())
-            .filter_map(|i| {
-                archive
-                    .by_index_raw(i)
-                    .ok()
-                    .and_then(|f| f.name().ok().map(|n| (n.to_string(), i)))
-            })
-            // Directory entries are not files: an archive of only directories holds none.
-            .filter(|(n, _)| !n.ends_with('/'))
-            .collect();
-        names.sort();
-        if names.is_empty() {
-            out.push(unit_skip(
-                name,
-                stored,
-                SkipReason::Empty,
-                "zip archive holds no files".into(),
-            ));
-            return;
-        }
-        let start = out.len();
-        for (member, i) in names {
-            let display = format!("{name}!{member}");
-            let mut bytes = Vec::new();
-            let res = match archive.by_index(i) {
-                Ok(f) => f
-                    .take(cap.saturating_add(1))
-                    .read_to_end(&mut bytes)
-                    .map(|_| ()),
-                Err(e) => Err(std::io::Error::other(e.to_string())),
-            };
-            if bytes.len() as u64 > cap {
-                out.push(unit_skip(
-                    &display,
-                    0,
-                    SkipReason::TooLarge,
-                    format!("decompresses to more than {cap} bytes (cap: --max-decompressed)"),
-                ));
-            } else if let (Err(e), true) = (&res, bytes.is_empty()) {
-                out.push(unit_skip(
-                    &display,
-                    0,
-                    SkipReason::Unreadable,
-                    format!("cannot read zip member: {e}"),
-                ));
-            } else if depth < 2 {
-                decode_into(&display, bytes, cap, depth + 1, out);
-            } else {
-                out.push(unit_skip(
-                    &display,
-                    0,
-                    SkipReason::Unreadable,
-                    "archives nested too deep".into(),
-                ));
-            }
-        }
-        // The archive's stored size is counted once, on its first unit.
-        for u in &mut out[start..] {
-            u.stored_len = 0;
-        }
-        if let Some(first) = out.get_mut(start) {
-            first.stored_len = stored;
-        }
+        let raw = Arc::new(raw);
+        let src = || Stored::Mem(raw.clone());
+        zip_units(
+            name,
+            Cursor::new(&raw[..]),
+            stored,
+            &src,
+            cap,
+            whole,
+            depth,
+            out,
+        );
         return;
     }
     if raw.len() as u64 > cap {
@@ -228,7 +281,355 @@ fn decode_into(name: &str, raw: Vec<u8>, cap: u64, depth: u8, out: &mut Vec<Unit
         stored_len: stored,
         problem: None,
         skip: None,
+        stream: None,
     });
+}
+
+/// The units of a zip archive (of `stored` bytes, at `src`), its members in name order.
+#[allow(clippy::too_many_arguments)]
+fn zip_units<R: Read + Seek>(
+    name: &str,
+    reader: R,
+    stored: u64,
+    src: &dyn Fn() -> Stored,
+    cap: u64,
+    whole: u64,
+    depth: u8,
+    out: &mut Vec<Unit>,
+) {
+    let mut archive = match zip::ZipArchive::new(reader) {
+        Ok(a) => a,
+        Err(e) => {
+            out.push(unit_skip(
+                name,
+                stored,
+                SkipReason::Unreadable,
+                format!("corrupt zip archive: {e}"),
+            ));
+            return;
+        }
+    };
+    let mut names: Vec<(String, usize)> = (0..archive.len())
+        .filter_map(|i| {
+            archive
+                .by_index_raw(i)
+                .ok()
+                .and_then(|f| f.name().ok().map(|n| (n.to_string(), i)))
+        })
+        // Directory entries are not files: an archive of only directories holds none.
+        .filter(|(n, _)| !n.ends_with('/'))
+        .collect();
+    names.sort();
+    if names.is_empty() {
+        out.push(unit_skip(
+            name,
+            stored,
+            SkipReason::Empty,
+            "zip archive holds no files".into(),
+        ));
+        return;
+    }
+    let start = out.len();
+    for (member, i) in names {
+        let display = format!("{name}!{member}");
+        let mut bytes = Vec::new();
+        let res = match archive.by_index(i) {
+            Ok(f) => f
+                .take(cap.min(whole).saturating_add(1))
+                .read_to_end(&mut bytes)
+                .map(|_| ()),
+            Err(e) => Err(std::io::Error::other(e.to_string())),
+        };
+        if bytes.len() as u64 > cap {
+            out.push(unit_skip(&display, 0, SkipReason::TooLarge, over_cap(cap)));
+        } else if let (Err(e), true) = (&res, bytes.is_empty()) {
+            out.push(unit_skip(
+                &display,
+                0,
+                SkipReason::Unreadable,
+                format!("cannot read zip member: {e}"),
+            ));
+        } else if depth >= 2 {
+            out.push(unit_skip(
+                &display,
+                0,
+                SkipReason::Unreadable,
+                "archives nested too deep".into(),
+            ));
+        } else if bytes.len() as u64 > whole {
+            let p = Pending {
+                src: src(),
+                layer: Layer::ZipMember(i),
+                depth: depth + 1,
+            };
+            out.push(unit_stream(&display, 0, p));
+        } else {
+            decode_into(&display, bytes, cap, whole, depth + 1, out);
+        }
+    }
+    // The archive's stored size is counted once, on its first unit.
+    for u in &mut out[start..] {
+        u.stored_len = 0;
+    }
+    if let Some(first) = out.get_mut(start) {
+        first.stored_len = stored;
+    }
+}
+
+/// A source of a unit's bytes, read a window at a time.
+pub(crate) trait Fill {
+    /// Appends bytes to `out`, into its spare capacity (at least one byte of it); returns how
+    /// many, 0 at the end. An error ends the unit (what was appended before it stays).
+    fn fill(&mut self, out: &mut Vec<u8>) -> Result<usize, String>;
+}
+
+/// Bytes as they are (a plain file, a zip member).
+pub(crate) struct ReadFill<R>(pub R);
+
+impl<R: Read> Fill for ReadFill<R> {
+    fn fill(&mut self, out: &mut Vec<u8>) -> Result<usize, String> {
+        let room = (out.capacity() - out.len()) as u64;
+        (&mut self.0)
+            .take(room)
+            .read_to_end(out)
+            .map_err(|e| format!("cannot read: {e}"))
+    }
+}
+
+/// A `Fill` read through `std::io::Read` (for a gzip stream inside a stream), after the bytes
+/// already taken from it.
+struct FillRead<'a> {
+    head: Vec<u8>,
+    at: usize,
+    inner: Box<dyn Fill + 'a>,
+}
+
+impl Read for FillRead<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.at == self.head.len() {
+            self.head.clear();
+            self.at = 0;
+            self.head.reserve(STREAM_INPUT);
+            self.inner
+                .fill(&mut self.head)
+                .map_err(std::io::Error::other)?;
+        }
+        let n = out.len().min(self.head.len() - self.at);
+        out[..n].copy_from_slice(&self.head[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+/// A `Fill` whose error came while its head was read: given on the next call.
+struct Failed<'a> {
+    inner: Box<dyn Fill + 'a>,
+    err: Option<String>,
+}
+
+impl Fill for Failed<'_> {
+    fn fill(&mut self, out: &mut Vec<u8>) -> Result<usize, String> {
+        match self.err.take() {
+            Some(e) => Err(e),
+            None => self.inner.fill(out),
+        }
+    }
+}
+
+/// Compressed bytes read at a time by the streaming gzip decoder.
+const STREAM_INPUT: usize = 256 << 10;
+
+/// The gzip members of a stream one after another, as `gunzip` reads them from a buffer: the
+/// same bytes and the same errors.
+pub(crate) struct GzFill<R> {
+    src: R,
+    input: Vec<u8>,
+    at: usize,
+    src_done: bool,
+    member: Option<flate2::Decompress>,
+}
+
+impl<R: Read> GzFill<R> {
+    pub(crate) fn new(src: R) -> GzFill<R> {
+        GzFill {
+            src,
+            input: Vec::with_capacity(STREAM_INPUT),
+            at: 0,
+            src_done: false,
+            member: None,
+        }
+    }
+
+    /// Reads more compressed bytes when all were used; false at the end of the source.
+    fn refill(&mut self) -> Result<bool, String> {
+        if self.at < self.input.len() {
+            return Ok(true);
+        }
+        if self.src_done {
+            return Ok(false);
+        }
+        self.input.clear();
+        self.at = 0;
+        let n = (&mut self.src)
+            .take(STREAM_INPUT as u64)
+            .read_to_end(&mut self.input)
+            .map_err(|e| format!("cannot read: {e}"))?;
+        if n == 0 {
+            self.src_done = true;
+        }
+        Ok(n > 0)
+    }
+}
+
+impl<R: Read> Fill for GzFill<R> {
+    fn fill(&mut self, out: &mut Vec<u8>) -> Result<usize, String> {
+        use flate2::{Decompress, FlushDecompress, Status};
+        let start = out.len();
+        while out.len() < out.capacity() {
+            let more = self.refill()?;
+            let member = match &mut self.member {
+                Some(m) => m,
+                // A member starts where the last one ended, if any bytes follow.
+                None if more => self.member.insert(Decompress::new_gzip(15)),
+                None => break,
+            };
+            let (in0, out0) = (member.total_in(), out.len());
+            let status = member
+                .decompress_vec(&self.input[self.at..], out, FlushDecompress::None)
+                .map_err(|e| e.to_string())?;
+            self.at += (member.total_in() - in0) as usize;
+            if status == Status::StreamEnd {
+                self.member = None;
+                continue;
+            }
+            if out.len() < out.capacity() {
+                if self.at == self.input.len() {
+                    if !self.refill()? {
+                        return Err("incomplete deflate stream".into());
+                    }
+                } else if status == Status::BufError && out.len() == out0 {
+                    return Err("corrupt deflate stream".into());
+                }
+            }
+        }
+        Ok(out.len() - start)
+    }
+}
+
+/// What a pending unit's stream holds once opened: its bytes, or why it cannot be read.
+pub(crate) enum Opened<'a> {
+    Bytes(Box<dyn Fill + 'a>),
+    Skip(SkipReason, String),
+}
+
+/// Opens a pending unit as a stream of its decoded bytes and hands it to `f`. `head` is the
+/// start of the stream (read to look at its magic bytes; `f` gets the stream after it): nested
+/// gzip is unwrapped as `decode` unwraps it; a zip archive inside a stream (larger than what is
+/// decoded whole) is not read.
+pub(crate) fn open_stream<T>(
+    p: &Pending,
+    head: &mut Vec<u8>,
+    f: &mut dyn FnMut(Opened<'_>, &mut Vec<u8>) -> T,
+) -> Result<T, String> {
+    match &p.src {
+        Stored::Mem(b) => open_layer(Cursor::new(&b[..]), p, head, f),
+        Stored::File(path) => {
+            let file = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+            open_layer(
+                std::io::BufReader::with_capacity(STREAM_INPUT, file),
+                p,
+                head,
+                f,
+            )
+        }
+    }
+}
+
+fn open_layer<R: Read + Seek, T>(
+    r: R,
+    p: &Pending,
+    head: &mut Vec<u8>,
+    f: &mut dyn FnMut(Opened<'_>, &mut Vec<u8>) -> T,
+) -> Result<T, String> {
+    match p.layer {
+        Layer::Plain => Ok(f(Opened::Bytes(Box::new(ReadFill(r))), head)),
+        Layer::Gzip => Ok(unwrap_nested(
+            Box::new(GzFill::new(r)),
+            true,
+            p.depth,
+            head,
+            f,
+        )),
+        Layer::ZipMember(i) => {
+            let mut archive =
+                zip::ZipArchive::new(r).map_err(|e| format!("corrupt zip archive: {e}"))?;
+            let member = archive
+                .by_index(i)
+                .map_err(|e| format!("cannot read zip member: {e}"))?;
+            Ok(unwrap_nested(
+                Box::new(ReadFill(member)),
+                false,
+                p.depth,
+                head,
+                f,
+            ))
+        }
+    }
+}
+
+/// Reads the head of `fill` and unwraps the gzip streams nested in it, as `decode_into` does
+/// (`gunzipped`: `fill` is the output of a gzip stream of a unit at `depth`).
+fn unwrap_nested<'a, T>(
+    mut fill: Box<dyn Fill + 'a>,
+    mut gunzipped: bool,
+    mut depth: u8,
+    head: &mut Vec<u8>,
+    f: &mut dyn FnMut(Opened<'_>, &mut Vec<u8>) -> T,
+) -> T {
+    loop {
+        head.clear();
+        let mut err = None;
+        while head.len() < 4 {
+            head.reserve(4);
+            match fill.fill(head) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    err = Some(e);
+                    break;
+                }
+            }
+        }
+        if err.is_some() {
+            let failed = Failed { inner: fill, err };
+            return f(Opened::Bytes(Box::new(failed)), head);
+        }
+        let nested = if gunzipped { depth < 2 } else { true };
+        if nested && head.starts_with(GZIP_MAGIC) {
+            if gunzipped {
+                depth += 1;
+            }
+            gunzipped = true;
+            let inner = FillRead {
+                head: std::mem::take(head),
+                at: 0,
+                inner: fill,
+            };
+            fill = Box::new(GzFill::new(inner));
+            continue;
+        }
+        if nested && (head.starts_with(ZIP_MAGIC) || head.starts_with(ZIP_EMPTY_MAGIC)) {
+            return f(
+                Opened::Skip(
+                    SkipReason::TooLarge,
+                    "a zip archive inside a compressed file, too large to read whole: not read"
+                        .into(),
+                ),
+                head,
+            );
+        }
+        return f(Opened::Bytes(fill), head);
+    }
 }
 
 #[cfg(test)]

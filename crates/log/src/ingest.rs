@@ -3,10 +3,10 @@
 //! order. Output is identical for any thread count. Every record is accounted for:
 //! `records read = events + duplicates + records skipped`.
 
-use crate::decode::{decode, Unit};
+use crate::decode::{decode_file, open_stream, over_cap, Fill, Opened, Pending, Unit, BOMB_RATIO};
 use crate::discover::{InputFile, SkipReason};
 use crate::normalize::normalize;
-use crate::record::{walk, Item};
+use crate::record::{walk, Item, WalkStats, WindowWalk};
 use crate::table::{EventBatch, IssuanceBatch};
 use rayon::prelude::*;
 use rustc_hash::FxHashSet;
@@ -130,6 +130,83 @@ impl FileOutcome {
     pub fn records_skipped(&self) -> u64 {
         self.skipped_by_reason.values().sum()
     }
+
+    /// Moves what was read so far out into a piece of the file (same file fields).
+    fn take_piece(&mut self) -> FileOutcome {
+        FileOutcome {
+            display: self.display.clone(),
+            size: self.size,
+            mtime: self.mtime,
+            raw_bytes: std::mem::take(&mut self.raw_bytes),
+            events: std::mem::take(&mut self.events),
+            issuances: std::mem::take(&mut self.issuances),
+            issuance_event_row: std::mem::take(&mut self.issuance_event_row),
+            records_read: std::mem::take(&mut self.records_read),
+            skipped_by_reason: std::mem::take(&mut self.skipped_by_reason),
+            problems: std::mem::take(&mut self.problems),
+            non_record_objects: std::mem::take(&mut self.non_record_objects),
+            ..Default::default()
+        }
+    }
+
+    /// Adds the counts of a later piece of the same file (its rows went to the sink).
+    fn absorb(&mut self, p: FileOutcome) {
+        self.raw_bytes += p.raw_bytes;
+        self.records_read += p.records_read;
+        for (k, v) in p.skipped_by_reason {
+            *self.skipped_by_reason.entry(k).or_default() += v;
+        }
+        self.problems.extend(p.problems);
+        self.non_record_objects += p.non_record_objects;
+        self.rows += p.rows;
+        self.duplicates += p.duplicates;
+        if p.skip.is_some() {
+            self.skip = p.skip;
+        }
+    }
+}
+
+/// The sizes of streamed reading.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Windows {
+    /// A unit of up to this many bytes (decompressed) is read whole, a larger one as a stream.
+    pub whole: u64,
+    /// The first window of a stream.
+    pub window: usize,
+    /// The largest window: a single value (record, NDJSON line, document that is not read in
+    /// parts) larger than this is a problem.
+    pub max_value: usize,
+    /// A streamed file's rows are handed on to the consumer every this many rows.
+    pub piece_rows: usize,
+}
+
+impl Windows {
+    pub(crate) const DEFAULT: Windows = Windows {
+        whole: 64 << 20,
+        window: 8 << 20,
+        max_value: 64 << 20,
+        piece_rows: 16_384,
+    };
+
+    /// The sizes to use: the defaults, or with `TRAILGRAPH_STREAM_WINDOW=<bytes>` (for tests)
+    /// every unit streamed through windows of that size, handed on every few rows.
+    fn get() -> Windows {
+        static W: std::sync::OnceLock<Windows> = std::sync::OnceLock::new();
+        *W.get_or_init(|| {
+            match std::env::var("TRAILGRAPH_STREAM_WINDOW")
+                .ok()
+                .and_then(|v| v.parse::<usize>().ok())
+            {
+                Some(n) => Windows {
+                    whole: 0,
+                    window: n.max(8),
+                    piece_rows: 3,
+                    ..Windows::DEFAULT
+                },
+                None => Windows::DEFAULT,
+            }
+        })
+    }
 }
 
 /// Totals over all inputs (also the `totals` of a case manifest).
@@ -221,6 +298,13 @@ impl Window {
             next = self.moved.wait(next).unwrap_or_else(|e| e.into_inner());
         }
     }
+    /// Blocks until file `i` is the consumer's next (or the run stops).
+    fn wait_turn(&self, i: usize, stop: &AtomicBool) {
+        let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+        while i > *next && !stop.load(Ordering::Relaxed) {
+            next = self.moved.wait(next).unwrap_or_else(|e| e.into_inner());
+        }
+    }
     fn advance(&self, next: usize) {
         *self.next.lock().unwrap_or_else(|e| e.into_inner()) = next;
         self.moved.notify_all();
@@ -233,7 +317,10 @@ impl Window {
 /// Files are parsed in parallel (rayon, taken roughly in order); `convert` runs in the worker
 /// right after a file is parsed and may take the file's batches. `sink` then receives every file
 /// strictly in input order, after its de-duplication (`keep` filled, `duplicates` counted), on
-/// the calling thread; it may take `keep`. So the output is identical for any thread count and
+/// the calling thread; it may take `keep`. A file with a unit too large to read whole (over 64
+/// MiB decompressed) is read as a stream and reaches `convert` and `sink` in pieces, in order,
+/// each with its own rows, keys and counts; its outcome in `Ingested::files` sums the pieces'
+/// counts (and keeps the rows of the first piece only, if `convert` left them). So the output is identical for any thread count and
 /// memory holds only the files in flight, not the whole input. The workers are the global rayon
 /// pool's, and may be blocked handing files over: `sink` must not wait on that pool (polars' pool
 /// is fine). An error from `sink` stops the run.
@@ -251,7 +338,7 @@ pub fn ingest_each<T: Send>(
         next: std::sync::Mutex::new(0),
         moved: std::sync::Condvar::new(),
     };
-    let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, FileOutcome, T)>(IN_FLIGHT);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, bool, FileOutcome, T)>(IN_FLIGHT);
     let mut stats = Stats::default();
     let mut problems = Vec::new();
     let mut outcomes = Vec::with_capacity(files.len());
@@ -270,42 +357,60 @@ pub fn ingest_each<T: Send>(
                     if stop.load(Ordering::Relaxed) {
                         return;
                     }
-                    let mut o = read_file(f, opts);
-                    // One pass over each column (`StrCol::get` is for a few rows).
-                    o.keys = o
-                        .events
-                        .recipient_account
-                        .iter()
-                        .zip(o.events.event_id.iter())
-                        .map(|(r, e)| dedup_key(r, e))
-                        .collect();
-                    o.rows = o.events.len();
-                    let t = convert(&mut o);
-                    progress.file_done(o.size, o.records_read);
-                    // A closed channel means the consumer failed and stopped.
-                    let _ = tx.send((i, o, t));
+                    let mut pieces = 0;
+                    read_file(f, opts, &Windows::get(), &mut |mut o, last| {
+                        // A file read in pieces waits for its turn before its second piece:
+                        // the consumer holds the pieces of files that are not its next.
+                        if pieces > 0 {
+                            window.wait_turn(i, stop);
+                            if stop.load(Ordering::Relaxed) {
+                                return false;
+                            }
+                        }
+                        pieces += 1;
+                        // One pass over each column (`StrCol::get` is for a few rows).
+                        o.keys = o
+                            .events
+                            .recipient_account
+                            .iter()
+                            .zip(o.events.event_id.iter())
+                            .map(|(r, e)| dedup_key(r, e))
+                            .collect();
+                        o.rows = o.events.len();
+                        let t = convert(&mut o);
+                        progress.piece_done(if last { o.size } else { 0 }, o.records_read, last);
+                        // A closed channel means the consumer failed and stopped.
+                        tx.send((i, last, o, t)).is_ok()
+                    });
                 });
         });
         // In-order consumer: files arrive roughly in order; the few that overtake wait here.
-        let mut waiting: BTreeMap<usize, (FileOutcome, T)> = BTreeMap::new();
+        // A file read in pieces comes as several messages (in order), the last one `last`.
+        let mut waiting: BTreeMap<usize, std::collections::VecDeque<(bool, FileOutcome, T)>> =
+            BTreeMap::new();
         let mut next = 0usize;
-        let mut consume =
-            |o: &mut FileOutcome, t: T, stats: &mut Stats, problems: &mut Vec<Problem>| {
-                dedup_file(o, seen);
-                account(o, stats, problems);
-                sink(o, t)
-            };
-        for (i, o, t) in rx.iter() {
-            waiting.insert(i, (o, t));
-            while let Some((mut o, t)) = waiting.remove(&next) {
-                if let Err(e) = consume(&mut o, t, &mut stats, &mut problems) {
+        let mut current: Option<FileOutcome> = None;
+        for (i, last, o, t) in rx.iter() {
+            waiting.entry(i).or_default().push_back((last, o, t));
+            while let Some((last, mut o, t)) = waiting.get_mut(&next).and_then(|q| q.pop_front()) {
+                dedup_file(&mut o, seen);
+                if let Err(e) = sink(&mut o, t) {
                     stop.store(true, Ordering::Relaxed);
                     window.advance(next);
                     return Err(e);
                 }
                 o.keep = Vec::new();
-                outcomes.push(o);
-                next += 1;
+                match &mut current {
+                    None => current = Some(o),
+                    Some(c) => c.absorb(o),
+                }
+                if last {
+                    waiting.remove(&next);
+                    let o = current.take().expect("a piece");
+                    account(&o, &mut stats, &mut problems);
+                    outcomes.push(o);
+                    next += 1;
+                }
             }
             window.advance(next);
         }
@@ -372,8 +477,25 @@ fn account(o: &FileOutcome, stats: &mut Stats, problems: &mut Vec<Problem>) {
     problems.extend(o.problems.iter().cloned());
 }
 
-/// Reads one input file. Never panics on bad input; never fails.
-pub(crate) fn read_file(f: &InputFile, opts: &IngestOptions) -> FileOutcome {
+/// What reading a file in pieces carries from unit to unit and piece to piece.
+#[derive(Default)]
+struct Carried {
+    /// Records and problems in the pieces already handed on.
+    records: u64,
+    problems: usize,
+    /// The consumer is gone: stop reading.
+    stopped: bool,
+}
+
+/// Reads one input file and hands it to `out`: whole (`last` true), or, when a large unit is
+/// streamed, in pieces of about `Windows::piece_rows` rows each, the last one `last`. `out`
+/// returns false when the pieces are no longer wanted. Never panics on bad input; never fails.
+pub(crate) fn read_file(
+    f: &InputFile,
+    opts: &IngestOptions,
+    win: &Windows,
+    out: &mut dyn FnMut(FileOutcome, bool) -> bool,
+) {
     let mut o = FileOutcome {
         display: f.display.clone(),
         size: f.size,
@@ -382,19 +504,13 @@ pub(crate) fn read_file(f: &InputFile, opts: &IngestOptions) -> FileOutcome {
     };
     if let Some(r) = f.skip {
         o.skip = Some(r);
-        return o;
+        out(o, true);
+        return;
     }
-    if f.size > opts.max_decompressed.saturating_mul(2) {
-        o.skip = Some(SkipReason::TooLarge);
-        o.problems.push(Problem {
-            file: f.display.clone(),
-            position: String::new(),
-            reason: format!("file is {} bytes, over twice --max-decompressed", f.size),
-        });
-        return o;
-    }
-    let raw = match std::fs::read(&f.path) {
-        Ok(b) => b,
+    // The cap stops gzip bombs: a file may always decompress to `BOMB_RATIO` times its size.
+    let cap = opts.max_decompressed.max(f.size.saturating_mul(BOMB_RATIO));
+    let units = match decode_file(&f.display, &f.path, f.size, cap, win.whole) {
+        Ok(u) => u,
         Err(e) => {
             o.skip = Some(SkipReason::Unreadable);
             o.problems.push(Problem {
@@ -402,23 +518,35 @@ pub(crate) fn read_file(f: &InputFile, opts: &IngestOptions) -> FileOutcome {
                 position: String::new(),
                 reason: format!("cannot read: {e}"),
             });
-            return o;
+            out(o, true);
+            return;
         }
     };
-    let units = decode(&f.display, raw, opts.max_decompressed);
     let raw_bytes: usize = units.iter().map(|u| u.bytes.len()).sum();
-    SIZE_HINT.with(|h| {
-        if let Some(h) = &*h.borrow() {
-            let (rows, bytes) = h.events.estimate(raw_bytes);
-            o.events.reserve(rows, &bytes);
-            let (rows, bytes) = h.issuances.estimate(raw_bytes);
-            o.issuances.reserve(rows, &bytes);
-        }
-    });
+    let streamed = units.iter().any(|u| u.stream.is_some());
+    if !streamed {
+        SIZE_HINT.with(|h| {
+            if let Some(h) = &*h.borrow() {
+                let (rows, bytes) = h.events.estimate(raw_bytes);
+                o.events.reserve(rows, &bytes);
+                let (rows, bytes) = h.issuances.estimate(raw_bytes);
+                o.issuances.reserve(rows, &bytes);
+            }
+        });
+    }
     let mut file_skip: Option<SkipReason> = None;
     let mut any_used = false;
+    let mut carried = Carried::default();
+    let wanted = opts.event_columns.as_deref();
     for unit in units {
-        match read_unit(&unit, &mut o, opts.event_columns.as_deref()) {
+        let res = match &unit.stream {
+            None => read_unit(&unit, &mut o, wanted, &carried),
+            Some(p) => read_stream(&unit, p, cap, &mut o, wanted, win, &mut carried, out),
+        };
+        if carried.stopped {
+            return;
+        }
+        match res {
             Ok(()) => any_used = true,
             Err(r) => {
                 if file_skip.is_none() {
@@ -430,7 +558,7 @@ pub(crate) fn read_file(f: &InputFile, opts: &IngestOptions) -> FileOutcome {
     if !any_used {
         o.skip = file_skip;
     }
-    if o.events.len() >= 64 {
+    if !streamed && o.events.len() >= 64 {
         SIZE_HINT.with(|h| {
             *h.borrow_mut() = Some(SizeHints {
                 events: SizeHint::of(o.events.len(), &o.events.column_bytes(), raw_bytes),
@@ -438,7 +566,7 @@ pub(crate) fn read_file(f: &InputFile, opts: &IngestOptions) -> FileOutcome {
             })
         });
     }
-    o
+    out(o, true);
 }
 
 /// How large the columns of a file are per byte of its decompressed JSON, as seen in the last
@@ -479,9 +607,99 @@ impl SizeHint {
     }
 }
 
+/// Where a unit's items go: the file's batches, counts and problems.
+struct ItemSink<'a> {
+    name: &'a str,
+    o: &'a mut FileOutcome,
+    wanted: Option<&'a [bool]>,
+    /// Problems of the file already handed on in earlier pieces.
+    listed_before: usize,
+    unlisted: &'a mut u64,
+    /// The next record's index in the file.
+    index: &'a mut u64,
+}
+
+impl ItemSink<'_> {
+    fn item(&mut self, item: Item<'_, '_>) {
+        let index = *self.index;
+        match item {
+            Item::Record(rec) => {
+                let (row, iss) = normalize(rec, self.name, index);
+                let o = &mut *self.o;
+                if let Some(iss) = iss {
+                    o.issuance_event_row.push(o.events.len());
+                    o.issuances.push(&iss);
+                }
+                match self.wanted {
+                    None => o.events.push(&row),
+                    Some(w) => o.events.push_masked(&row, w),
+                }
+            }
+            Item::NotRecord(reason) => {
+                *self
+                    .o
+                    .skipped_by_reason
+                    .entry(reason.to_string())
+                    .or_default() += 1;
+                // Insights records are expected in mixed exports; the rest is a problem.
+                if !matches!(
+                    reason,
+                    "CloudTrail Insights event"
+                        | "invalid JSON"
+                        | "invalid UTF-8"
+                        | "line too long"
+                ) {
+                    if self.listed_before + self.o.problems.len() < MAX_PROBLEMS_PER_FILE {
+                        self.o.problems.push(Problem {
+                            file: self.name.to_string(),
+                            position: format!("record {index}"),
+                            reason: format!("skipped: {reason}"),
+                        });
+                    } else {
+                        *self.unlisted += 1;
+                    }
+                }
+            }
+        }
+        *self.index += 1;
+    }
+}
+
+/// A unit's first bytes (`at_start`: from its very start, where a BOM may be): the problem and
+/// skip reason when they are not JSON.
+fn not_json(unit: &str, bytes: &[u8], at_start: bool, o: &mut FileOutcome) -> Option<SkipReason> {
+    let first = bytes
+        .iter()
+        .position(|b| !b" \t\r\n".contains(b))
+        .map(|i| bytes[i]);
+    let bom = at_start && bytes.starts_with(b"\xEF\xBB\xBF");
+    if first.is_none() {
+        o.problems.push(Problem {
+            file: unit.to_string(),
+            position: String::new(),
+            reason: "empty file (only whitespace)".into(),
+        });
+        return Some(SkipReason::Empty);
+    }
+    if !bom && !matches!(first, Some(b'{') | Some(b'[')) {
+        o.problems.push(Problem {
+            file: unit.to_string(),
+            position: String::new(),
+            reason: "not JSON, gzip or zip".into(),
+        });
+        return Some(SkipReason::NotJson);
+    }
+    None
+}
+
 /// Walks one decoded unit into the file's batches. Returns the skip reason when the unit held
 /// nothing usable.
-fn read_unit(unit: &Unit, o: &mut FileOutcome, wanted: Option<&[bool]>) -> Result<(), SkipReason> {
+fn read_unit(
+    unit: &Unit,
+    o: &mut FileOutcome,
+    wanted: Option<&[bool]>,
+    carried: &Carried,
+) -> Result<(), SkipReason> {
     o.raw_bytes += unit.bytes.len() as u64;
     if let Some((reason, msg)) = &unit.skip {
         if !reason.is_benign() {
@@ -500,92 +718,49 @@ fn read_unit(unit: &Unit, o: &mut FileOutcome, wanted: Option<&[bool]>) -> Resul
             reason: p.clone(),
         });
     }
-    let first = unit
-        .bytes
-        .iter()
-        .position(|b| !b" \t\r\n".contains(b))
-        .map(|i| unit.bytes[i]);
-    let bom = unit.bytes.starts_with(b"\xEF\xBB\xBF");
-    if first.is_none() {
-        o.problems.push(Problem {
-            file: unit.name.clone(),
-            position: String::new(),
-            reason: "empty file (only whitespace)".into(),
-        });
-        return Err(SkipReason::Empty);
+    if let Some(r) = not_json(&unit.name, &unit.bytes, true, o) {
+        return Err(r);
     }
-    if !bom && !matches!(first, Some(b'{') | Some(b'[')) {
-        o.problems.push(Problem {
-            file: unit.name.clone(),
-            position: String::new(),
-            reason: "not JSON, gzip or zip".into(),
-        });
-        return Err(SkipReason::NotJson);
-    }
-
-    let name: &str = &unit.name;
-    let start_records = o.records_read;
-    let events = &mut o.events;
-    let issuances = &mut o.issuances;
-    let iss_rows = &mut o.issuance_event_row;
-    let skipped = &mut o.skipped_by_reason;
-    let problems = &mut o.problems;
     let mut unlisted = 0u64;
-    let mut index = start_records;
-    let stats = walk(&unit.bytes, &mut |item| {
-        match item {
-            Item::Record(rec) => {
-                let (row, iss) = normalize(rec, name, index);
-                if let Some(iss) = iss {
-                    iss_rows.push(events.len());
-                    issuances.push(&iss);
-                }
-                match wanted {
-                    None => events.push(&row),
-                    Some(w) => events.push_masked(&row, w),
-                }
-            }
-            Item::NotRecord(reason) => {
-                *skipped.entry(reason.to_string()).or_default() += 1;
-                // Insights records are expected in mixed exports; the rest is a problem.
-                if !matches!(
-                    reason,
-                    "CloudTrail Insights event"
-                        | "invalid JSON"
-                        | "invalid UTF-8"
-                        | "line too long"
-                ) {
-                    if problems.len() < MAX_PROBLEMS_PER_FILE {
-                        problems.push(Problem {
-                            file: name.to_string(),
-                            position: format!("record {index}"),
-                            reason: format!("skipped: {reason}"),
-                        });
-                    } else {
-                        unlisted += 1;
-                    }
-                }
-            }
-        }
-        index += 1;
-    });
+    let mut index = carried.records + o.records_read;
+    let mut sink = ItemSink {
+        name: &unit.name,
+        o,
+        wanted,
+        listed_before: carried.problems,
+        unlisted: &mut unlisted,
+        index: &mut index,
+    };
+    let stats = walk(&unit.bytes, &mut |item| sink.item(item));
     o.records_read += stats.items;
+    let records = stats.items;
+    finish_unit(&unit.name, o, stats, records, unlisted)
+}
+
+/// The end of a unit's walk: its problems, and whether it held CloudTrail at all.
+/// `records` is the number of records the unit yielded.
+fn finish_unit(
+    name: &str,
+    o: &mut FileOutcome,
+    stats: WalkStats,
+    records: u64,
+    unlisted: u64,
+) -> Result<(), SkipReason> {
     if unlisted > 0 {
         o.problems.push(Problem {
-            file: unit.name.clone(),
+            file: name.to_string(),
             position: String::new(),
             reason: format!("{unlisted} more skipped records not listed"),
         });
     }
     for p in stats.problems.iter().take(MAX_PROBLEMS_PER_FILE) {
         o.problems.push(Problem {
-            file: unit.name.clone(),
+            file: name.to_string(),
             position: p.position.clone(),
             reason: if stats.truncated {
                 format!(
-                    "{}; the rest of this file could not be read ({} records before it were kept)",
+                    "{}; the rest of this file could not be read ({records} records before it were kept)",
                     p.reason,
-                    o.records_read - start_records
                 )
             } else {
                 p.reason.clone()
@@ -607,7 +782,7 @@ fn read_unit(unit: &Unit, o: &mut FileOutcome, wanted: Option<&[bool]>) -> Resul
     }
     if stats.problems.is_empty() {
         o.problems.push(Problem {
-            file: unit.name.clone(),
+            file: name.to_string(),
             position: String::new(),
             reason: "JSON, but no CloudTrail records in it".into(),
         });
@@ -615,6 +790,204 @@ fn read_unit(unit: &Unit, o: &mut FileOutcome, wanted: Option<&[bool]>) -> Resul
     } else {
         Err(SkipReason::NotJson)
     }
+}
+
+/// Reads a pending unit as a stream, a window at a time, handing the file on in pieces.
+#[allow(clippy::too_many_arguments)]
+fn read_stream(
+    unit: &Unit,
+    p: &Pending,
+    cap: u64,
+    o: &mut FileOutcome,
+    wanted: Option<&[bool]>,
+    win: &Windows,
+    carried: &mut Carried,
+    out: &mut dyn FnMut(FileOutcome, bool) -> bool,
+) -> Result<(), SkipReason> {
+    let name = &unit.name;
+    let mut window = Vec::with_capacity(win.window.max(8));
+    let opened = open_stream(p, &mut window, &mut |opened, window| match opened {
+        Opened::Skip(reason, msg) => {
+            o.problems.push(Problem {
+                file: name.clone(),
+                position: String::new(),
+                reason: msg,
+            });
+            Err(reason)
+        }
+        Opened::Bytes(mut fill) => {
+            // A plain file's size is its unit's, even where the walk stops before its end.
+            let plain = (p.layer == crate::decode::Layer::Plain).then_some(unit.stored_len);
+            let unit = Streamed {
+                name,
+                fill: fill.as_mut(),
+                cap,
+                plain,
+            };
+            stream_unit(unit, window, o, wanted, win, carried, out)
+        }
+    });
+    opened.unwrap_or_else(|msg| {
+        o.problems.push(Problem {
+            file: name.clone(),
+            position: String::new(),
+            reason: msg,
+        });
+        Err(SkipReason::Unreadable)
+    })
+}
+
+/// A unit being read as a stream.
+struct Streamed<'a, 'f> {
+    name: &'a str,
+    fill: &'a mut (dyn Fill + 'f),
+    /// The decompressed-size cap.
+    cap: u64,
+    /// A plain file's size (what it counts as decompressed bytes).
+    plain: Option<u64>,
+}
+
+/// The walk of one streamed unit; `window` holds its first bytes.
+fn stream_unit(
+    unit: Streamed<'_, '_>,
+    window: &mut Vec<u8>,
+    o: &mut FileOutcome,
+    wanted: Option<&[bool]>,
+    win: &Windows,
+    carried: &mut Carried,
+    out: &mut dyn FnMut(FileOutcome, bool) -> bool,
+) -> Result<(), SkipReason> {
+    let Streamed {
+        name,
+        fill,
+        cap,
+        plain,
+    } = unit;
+    if window.capacity() < win.window {
+        window.reserve(win.window - window.len());
+    }
+    let mut total = window.len() as u64;
+    let (mut eof, mut capped, mut err) = (false, false, None::<String>);
+    let (mut checked, mut walked) = (false, false);
+    let mut walk = WindowWalk::new();
+    let mut unlisted = 0u64;
+    let mut index = carried.records + o.records_read;
+    // Records of this unit already counted in `o.records_read` (or in pieces handed on).
+    let mut counted = 0u64;
+    loop {
+        while !eof && window.len() < window.capacity() {
+            let before = window.len();
+            let res = fill.fill(window);
+            // Bytes appended before an error count too (they are walked).
+            total += (window.len() - before) as u64;
+            match res {
+                Ok(0) => eof = true,
+                Ok(_) => {}
+                Err(e) => (err, eof) = (Some(e), true),
+            }
+            if total > cap {
+                (capped, eof) = (true, true);
+            }
+        }
+        if !checked && (eof || window.iter().any(|b| !b" \t\r\n".contains(b))) {
+            // As `read_unit`: the unit's first byte that is not whitespace tells JSON (leading
+            // whitespace is walked, window by window, until it comes).
+            checked = true;
+            if err.is_none() || total > 0 {
+                if let Some(r) = not_json(name, window, !walked, o) {
+                    o.raw_bytes += plain.unwrap_or(total.min(cap));
+                    if capped {
+                        o.problems.pop();
+                        o.problems.push(Problem {
+                            file: name.to_string(),
+                            position: String::new(),
+                            reason: over_cap(cap),
+                        });
+                        return Err(SkipReason::TooLarge);
+                    }
+                    return Err(r);
+                }
+            }
+        }
+        let fed = {
+            let mut sink = ItemSink {
+                name,
+                o: &mut *o,
+                wanted,
+                listed_before: carried.problems,
+                unlisted: &mut unlisted,
+                index: &mut index,
+            };
+            walk.feed(window, eof && !capped, &mut |item| sink.item(item))
+        };
+        window.drain(..fed.consumed);
+        walked |= fed.consumed > 0;
+        if fed.done || eof {
+            break;
+        }
+        if fed.consumed == 0 && window.len() == window.capacity() {
+            // One value does not fit in the window: widen it, up to a limit.
+            if window.capacity() >= win.max_value {
+                walk.too_large(win.max_value);
+                break;
+            }
+            window.reserve(window.capacity());
+        }
+        if o.events.len() >= win.piece_rows {
+            o.records_read += walk.items() - counted;
+            counted = walk.items();
+            let piece = o.take_piece();
+            carried.records += piece.records_read;
+            carried.problems += piece.problems.len();
+            if !out(piece, false) {
+                carried.stopped = true;
+                return Ok(());
+            }
+        }
+    }
+    let stats = walk.finish();
+    o.records_read += stats.items - counted;
+    o.raw_bytes += plain.unwrap_or(total.min(cap));
+    let records = stats.items;
+    if let Some(e) = err {
+        let reason = if e.starts_with("cannot read") {
+            e
+        } else {
+            format!("truncated or corrupt gzip after {total} decompressed bytes: {e}")
+        };
+        if total == 0 {
+            o.problems.push(Problem {
+                file: name.to_string(),
+                position: String::new(),
+                reason,
+            });
+            return Err(SkipReason::Unreadable);
+        }
+        o.problems.push(Problem {
+            file: name.to_string(),
+            position: "end of data".into(),
+            reason,
+        });
+    }
+    if capped {
+        if records == 0 {
+            o.problems.push(Problem {
+                file: name.to_string(),
+                position: String::new(),
+                reason: over_cap(cap),
+            });
+            return Err(SkipReason::TooLarge);
+        }
+        o.problems.push(Problem {
+            file: name.to_string(),
+            position: String::new(),
+            reason: format!(
+                "{}: read no further ({records} records before it were kept)",
+                over_cap(cap)
+            ),
+        });
+    }
+    finish_unit(name, o, stats, records, unlisted)
 }
 
 /// A progress line on stderr: files, MB, records/s. Silent unless enabled and stderr is a tty.
@@ -669,9 +1042,9 @@ impl Progress {
             thread: Some(thread),
         }
     }
-    fn file_done(&self, bytes: u64, records: u64) {
+    fn piece_done(&self, bytes: u64, records: u64, last: bool) {
         if let Some(s) = &self.inner {
-            s.files.fetch_add(1, Ordering::Relaxed);
+            s.files.fetch_add(u64::from(last), Ordering::Relaxed);
             s.bytes.fetch_add(bytes, Ordering::Relaxed);
             s.records.fetch_add(records, Ordering::Relaxed);
         }

@@ -8,6 +8,9 @@
 //!
 //! Records are handed to a callback as soon as they are parsed, borrowing from the input buffer,
 //! so a file is never held twice in memory and `serde_json::Value` never appears on the hot path.
+//! `WindowWalk` is the same walk over a unit given a window at a time (a large file read as a
+//! stream): complete values are parsed in place in the window, `Records` arrays and arrays of
+//! items an element at a time, with the same results as `walk` over the whole unit.
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -944,6 +947,657 @@ impl<'de> Visitor<'de> for RecordsSeed<'_, '_> {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// The windowed walker: the walk of a unit read a window at a time.
+
+/// What the windowed walker is inside of, in the value it streams.
+#[derive(Debug, Clone, Copy)]
+enum Frame {
+    /// An array read an element at a time: a `Records` array (`in_records`) or an array of
+    /// items. `sep`: an element was read, a `,` or `]` comes next; `any`: an element was read.
+    Array {
+        in_records: bool,
+        sep: bool,
+        any: bool,
+    },
+    /// The entries of an object after its `Records` array, up to the closing `}`.
+    ObjectRest,
+}
+
+/// What the windowed walker skips before it walks on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Skip {
+    /// An NDJSON line over `MAX_LINE_BYTES`, up to its newline: (its line, bytes so far).
+    LongLine(usize, usize),
+    /// The rest of a broken NDJSON line (already reported).
+    RestOfLine,
+}
+
+/// Walks a unit given a window at a time, with the results of `walk` over the whole unit:
+/// the same items in the same order, the same stats and problems. Complete values are parsed
+/// in place in the window (records borrow from it, as in `walk`); arrays and `Records` arrays
+/// are read an element at a time, so an element, not the document, must fit in the window.
+///
+/// `feed` walks what it can of the bytes not yet consumed and says how many it consumed: the
+/// caller drops them, appends more, and calls again, with `eof` once the unit is complete.
+/// Where `walk` would resume a broken NDJSON value at a line the window has already dropped
+/// (a value spanning lines), this one resumes at the line after the error.
+#[derive(Debug, Default)]
+pub struct WindowWalk {
+    stats: WalkStats,
+    frames: Vec<Frame>,
+    /// Top-level values read (`walk_stream`'s `values`).
+    values: u64,
+    /// `looks_like_ndjson` of the first value, once known.
+    ndjson: Option<bool>,
+    /// The top-level value being read: its absolute offset and line, and whether an error in
+    /// it is one bad NDJSON line (`multi`) or ends the walk.
+    value_start: u64,
+    value_line: usize,
+    value_multi: bool,
+    skip: Option<Skip>,
+    /// The absolute offset of the window's first byte, the newlines before it, and the
+    /// absolute offset of the line it is in.
+    abs: u64,
+    lines: usize,
+    line_start: u64,
+    started: bool,
+    done: bool,
+    /// (window offset, newlines before it in the window) of the last `line_of`.
+    line_cache: std::cell::Cell<(usize, usize)>,
+}
+
+/// The result of one `WindowWalk::feed`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fed {
+    /// Bytes at the start of the window that were walked (the caller drops them).
+    pub consumed: usize,
+    /// The walk is over: the rest of the unit need not be read.
+    pub done: bool,
+}
+
+/// How one step of the windowed walk ended.
+enum Step {
+    /// Walked on to this offset.
+    At(usize),
+    /// The window ends inside a value: more bytes are needed.
+    More,
+    /// A syntax error: serde's offset for it (one past the offending byte, or the end) and
+    /// its message.
+    Error(usize, String),
+}
+
+/// `{` ws `"Records"` ws `:` ws `[` at `pos`: Some(its length), None if it is not that, and
+/// Some(None) while the window ends before it can be told.
+fn records_head(buf: &[u8], pos: usize, eof: bool) -> Option<Option<usize>> {
+    let mut i = pos;
+    for part in [&b"{"[..], b"\"Records\"", b":", b"["] {
+        i = skip_ws(buf, i);
+        let have = &buf[i.min(buf.len())..];
+        if have.len() < part.len() {
+            return (part.starts_with(have) && !eof).then_some(None);
+        }
+        if !have.starts_with(part) {
+            return None;
+        }
+        i += part.len();
+    }
+    Some(Some(i - pos))
+}
+
+impl WindowWalk {
+    pub fn new() -> WindowWalk {
+        WindowWalk::default()
+    }
+
+    /// The stats of the walk (after the last `feed`).
+    pub fn finish(self) -> WalkStats {
+        self.stats
+    }
+
+    /// Record positions handed to the callback so far.
+    pub fn items(&self) -> u64 {
+        self.stats.items
+    }
+
+    /// The walk is over (the rest of the unit need not be read).
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// Ends the walk where it is, because the value at the window's start does not fit in
+    /// `limit` bytes: a problem, like a unit cut there.
+    pub fn too_large(&mut self, limit: usize) {
+        if self.done {
+            return;
+        }
+        let line = if self.frames.is_empty() {
+            self.lines + 1
+        } else {
+            self.value_line
+        };
+        self.stats.problems.push(ParseProblem {
+            position: format!("line {line}"),
+            reason: format!(
+                "a JSON value larger than {limit} bytes (only arrays, Records arrays and NDJSON lines are read in parts)"
+            ),
+        });
+        self.stats.truncated = true;
+        self.done = true;
+    }
+
+    /// Walks the complete values at the start of `buf` (the unit's bytes not yet consumed);
+    /// `eof`: no bytes follow. Never fails: syntax errors become problems, as in `walk`.
+    pub fn feed(&mut self, buf: &[u8], eof: bool, emit: &mut dyn FnMut(Item<'_, '_>)) -> Fed {
+        if self.done {
+            return Fed {
+                consumed: buf.len(),
+                done: true,
+            };
+        }
+        if !self.started {
+            const BOM: &[u8] = b"\xEF\xBB\xBF";
+            if buf.len() < BOM.len() && !eof && BOM.starts_with(buf) {
+                return Fed {
+                    consumed: 0,
+                    done: false,
+                };
+            }
+            self.started = true;
+            if buf.starts_with(BOM) {
+                // `walk` strips it: offsets and columns count from after it.
+                let fed = self.feed(&buf[BOM.len()..], eof, emit);
+                return Fed {
+                    consumed: fed.consumed + BOM.len(),
+                    done: fed.done,
+                };
+            }
+        }
+        // Valid UTF-8 lets serde skip its per-string check, as `walk` does for a whole valid
+        // unit; a character cut by the window's end is not invalid yet.
+        let text: Option<&str> = match std::str::from_utf8(buf) {
+            Ok(t) => Some(t),
+            Err(e) if e.error_len().is_none() && !eof => {
+                std::str::from_utf8(&buf[..e.valid_up_to()]).ok()
+            }
+            Err(_) => None,
+        };
+        let mut w = Walker {
+            emit,
+            stats: std::mem::take(&mut self.stats),
+        };
+        self.line_cache.set((0, 0));
+        let pos = self.run(&mut w, buf, text, eof);
+        self.stats = w.stats;
+        let pos = if self.done { buf.len() } else { pos };
+        self.advance(&buf[..pos]);
+        Fed {
+            consumed: pos,
+            done: self.done,
+        }
+    }
+
+    fn advance(&mut self, gone: &[u8]) {
+        let mut nl = memchr::memrchr_iter(b'\n', gone);
+        if let Some(last) = nl.next() {
+            self.line_start = self.abs + last as u64 + 1;
+            self.lines += 1 + nl.count();
+        }
+        self.abs += gone.len() as u64;
+    }
+
+    /// The line (1-based, in the unit) of window offset `i`. Counts on from the offset asked
+    /// last in this window (offsets mostly grow), so a window's lines are counted about once.
+    fn line_of(&self, buf: &[u8], i: usize) -> usize {
+        let (at, n) = self.line_cache.get();
+        let (at, n) = if i >= at { (at, n) } else { (0, 0) };
+        let n = n + memchr::memchr_iter(b'\n', &buf[at..i]).count();
+        self.line_cache.set((i, n));
+        self.lines + 1 + n
+    }
+
+    /// The "line L, column C" `walk` reports for serde's error at window offset `i`: serde
+    /// counts columns on the value's first line from the value's start.
+    fn serde_position(&self, buf: &[u8], i: usize) -> (usize, u64) {
+        let i = i.min(buf.len());
+        let line_start = match memchr::memrchr(b'\n', &buf[..i]) {
+            Some(p) => self.abs + p as u64 + 1,
+            None => self.line_start,
+        };
+        let from = line_start.max(self.value_start);
+        (self.line_of(buf, i), self.abs + i as u64 - from)
+    }
+
+    /// Parses the value at `pos` with `seed`, in place: where the next value starts.
+    fn parse<S>(buf: &[u8], text: Option<&str>, pos: usize, eof: bool, seed: S) -> Step
+    where
+        S: for<'de> DeserializeSeed<'de>,
+    {
+        let end = text.map_or(buf.len(), str::len);
+        let res = match text {
+            Some(t) => {
+                let mut de = serde_json::Deserializer::from_str(&t[pos..]);
+                seed.deserialize(&mut de).map(|_| de.end())
+            }
+            None => {
+                let mut de = serde_json::Deserializer::from_slice(&buf[pos..]);
+                seed.deserialize(&mut de).map(|_| de.end())
+            }
+        };
+        match res {
+            Ok(Ok(())) => Step::At(end),
+            Ok(Err(e)) => Step::At(pos + offset_of(&buf[pos..end], e.line(), e.column())),
+            Err(e) if e.is_eof() && !eof => Step::More,
+            Err(e) => {
+                // serde's offset: (line, column) from `pos`, the column counting from 0 at
+                // the line's start.
+                let rel = &buf[pos..end];
+                let line_start = match e.line() {
+                    0 | 1 => 0,
+                    l => memchr::memchr_iter(b'\n', rel)
+                        .nth(l - 2)
+                        .map_or(rel.len(), |p| p + 1),
+                };
+                Step::Error(
+                    pos + (line_start + e.column()).min(rel.len()),
+                    clean_error(&e),
+                )
+            }
+        }
+    }
+
+    /// Walks from `pos`; returns where it stopped (everything before is consumed).
+    fn run(&mut self, w: &mut Walker<'_>, buf: &[u8], text: Option<&str>, eof: bool) -> usize {
+        let end = text.map_or(buf.len(), str::len);
+        let mut pos = 0;
+        loop {
+            match self.skip {
+                None => {}
+                Some(Skip::LongLine(line, len)) => match memchr::memchr(b'\n', &buf[pos..]) {
+                    Some(p) => {
+                        self.skip = None;
+                        self.long_line(w, line, len + p + 1);
+                        pos += p + 1;
+                    }
+                    None if eof => {
+                        self.skip = None;
+                        self.long_line(w, line, len + buf.len() - pos);
+                        pos = buf.len();
+                    }
+                    None => {
+                        self.skip = Some(Skip::LongLine(line, len + buf.len() - pos));
+                        return buf.len();
+                    }
+                },
+                Some(Skip::RestOfLine) => match memchr::memchr(b'\n', &buf[pos..]) {
+                    Some(p) => {
+                        self.skip = None;
+                        pos += p + 1;
+                    }
+                    None if eof => {
+                        self.skip = None;
+                        pos = buf.len();
+                    }
+                    None => return buf.len(),
+                },
+            }
+            pos = skip_ws(buf, pos);
+            let step = if pos >= end {
+                if !eof || pos < buf.len() {
+                    return pos;
+                }
+                match self.frames.last() {
+                    None => {
+                        self.done = true;
+                        return pos;
+                    }
+                    // The unit ends inside a streamed value: serde's error there.
+                    Some(Frame::Array {
+                        sep: false,
+                        any: true,
+                        ..
+                    }) => Step::Error(pos, "EOF while parsing a value".into()),
+                    Some(Frame::Array { .. }) => {
+                        Step::Error(pos, "EOF while parsing a list".into())
+                    }
+                    Some(Frame::ObjectRest) => {
+                        Step::Error(pos, "EOF while parsing an object".into())
+                    }
+                }
+            } else {
+                match self.frames.last().copied() {
+                    None => self.top(w, buf, text, pos, eof),
+                    Some(Frame::Array {
+                        in_records,
+                        sep,
+                        any,
+                    }) => self.element(w, buf, text, pos, eof, in_records, sep, any),
+                    Some(Frame::ObjectRest) => self.object_rest(buf, text, pos, eof),
+                }
+            };
+            match step {
+                Step::At(p) => pos = p,
+                Step::More => return pos,
+                Step::Error(i, reason) => {
+                    pos = self.fail(w, buf, i, reason, eof);
+                    if self.done {
+                        return buf.len();
+                    }
+                }
+            }
+        }
+    }
+
+    /// One NDJSON line over `MAX_LINE_BYTES`, skipped (as in `walk_stream`).
+    fn long_line(&mut self, w: &mut Walker<'_>, line: usize, len: usize) {
+        w.stats.problems.push(ParseProblem {
+            position: format!("line {line}"),
+            reason: format!(
+                "line of {len} bytes skipped: larger than {MAX_LINE_BYTES} bytes (CloudTrail events are at most 256 KB)"
+            ),
+        });
+        (w.emit)(Item::NotRecord("line too long"));
+        w.stats.items += 1;
+        self.values += 1;
+    }
+
+    /// A value of the top level at `pos`.
+    fn top(
+        &mut self,
+        w: &mut Walker<'_>,
+        buf: &[u8],
+        text: Option<&str>,
+        pos: usize,
+        eof: bool,
+    ) -> Step {
+        if self.values == 0 && self.ndjson.is_none() {
+            // `looks_like_ndjson` needs the first line and the next line's first byte.
+            let rest = &buf[pos..];
+            let known = match memchr::memchr(b'\n', rest) {
+                Some(p) => eof || skip_ws(rest, p + 1) < rest.len(),
+                None => eof,
+            };
+            if known {
+                self.ndjson = Some(w.looks_like_ndjson(buf, pos));
+            } else if !matches!(records_head(buf, pos, eof), Some(Some(_))) && buf[pos] != b'[' {
+                return Step::More;
+            }
+            // A value read in parts before its first line ends: `walk` would call it NDJSON
+            // only if another line followed its first; an error in it ends the walk.
+        }
+        let multi = self.values > 0 || self.ndjson == Some(true);
+        if multi {
+            const RECORDS: &[u8] = b"{\"Records\"";
+            let rest = &buf[pos..];
+            if rest.len() < RECORDS.len() && !eof && RECORDS.starts_with(rest) {
+                return Step::More;
+            }
+            if !rest.starts_with(RECORDS) {
+                let line = self.line_of(buf, pos);
+                match memchr::memchr(b'\n', rest) {
+                    Some(p) if p + 1 > MAX_LINE_BYTES => {
+                        self.long_line(w, line, p + 1);
+                        return Step::At(pos + p + 1);
+                    }
+                    None if rest.len() > MAX_LINE_BYTES => {
+                        self.skip = Some(Skip::LongLine(line, 0));
+                        return Step::At(pos);
+                    }
+                    None if !eof => return Step::More,
+                    _ => {}
+                }
+            }
+        }
+        self.value_start = self.abs + pos as u64;
+        self.value_line = self.line_of(buf, pos);
+        self.value_multi = multi;
+        match records_head(buf, pos, eof) {
+            Some(None) => return Step::More,
+            Some(Some(n)) => {
+                w.stats.saw_container = true;
+                self.frames.push(Frame::ObjectRest);
+                self.frames.push(Frame::Array {
+                    in_records: true,
+                    sep: false,
+                    any: false,
+                });
+                return Step::At(pos + n);
+            }
+            None => {}
+        }
+        if buf[pos] == b'[' {
+            self.frames.push(Frame::Array {
+                in_records: false,
+                sep: false,
+                any: false,
+            });
+            return Step::At(pos + 1);
+        }
+        let step = Self::parse(
+            buf,
+            text,
+            pos,
+            eof,
+            ItemSeed {
+                w,
+                depth: 0,
+                in_records: false,
+            },
+        );
+        if let Step::At(_) = step {
+            self.values += 1;
+        }
+        step
+    }
+
+    /// A position of an array read in parts.
+    #[allow(clippy::too_many_arguments)]
+    fn element(
+        &mut self,
+        w: &mut Walker<'_>,
+        buf: &[u8],
+        text: Option<&str>,
+        pos: usize,
+        eof: bool,
+        in_records: bool,
+        sep: bool,
+        any: bool,
+    ) -> Step {
+        let c = buf[pos];
+        if sep {
+            return match c {
+                b',' => {
+                    self.set_top(Frame::Array {
+                        in_records,
+                        sep: false,
+                        any: true,
+                    });
+                    Step::At(pos + 1)
+                }
+                b']' => {
+                    self.close();
+                    Step::At(pos + 1)
+                }
+                _ => Step::Error(pos + 1, "expected `,` or `]`".into()),
+            };
+        }
+        if c == b']' {
+            if any {
+                return Step::Error(pos + 1, "trailing comma".into());
+            }
+            self.close();
+            return Step::At(pos + 1);
+        }
+        if !in_records {
+            match records_head(buf, pos, eof) {
+                Some(None) => return Step::More,
+                Some(Some(n)) => {
+                    w.stats.saw_container = true;
+                    self.frames.push(Frame::ObjectRest);
+                    self.frames.push(Frame::Array {
+                        in_records: true,
+                        sep: false,
+                        any: false,
+                    });
+                    return Step::At(pos + n);
+                }
+                None => {}
+            }
+            if c == b'[' {
+                self.frames.push(Frame::Array {
+                    in_records: false,
+                    sep: false,
+                    any: false,
+                });
+                return Step::At(pos + 1);
+            }
+        }
+        let step = Self::parse(
+            buf,
+            text,
+            pos,
+            eof,
+            ItemSeed {
+                w,
+                depth: 0,
+                in_records,
+            },
+        );
+        if let Step::At(_) = step {
+            self.set_top(Frame::Array {
+                in_records,
+                sep: true,
+                any: true,
+            });
+        }
+        step
+    }
+
+    /// A position in an object after its `Records` array: `}` or another entry (skipped, as
+    /// `walk` skips it).
+    fn object_rest(&mut self, buf: &[u8], text: Option<&str>, pos: usize, eof: bool) -> Step {
+        let end = text.map_or(buf.len(), str::len);
+        match buf[pos] {
+            b'}' => {
+                self.close();
+                return Step::At(pos + 1);
+            }
+            b',' => {}
+            _ => return Step::Error(pos + 1, "expected `,` or `}`".into()),
+        }
+        let k = skip_ws(buf, pos + 1);
+        if k >= end {
+            return if eof && k >= buf.len() {
+                Step::Error(k, "EOF while parsing a value".into())
+            } else {
+                Step::More
+            };
+        }
+        match buf[k] {
+            b'"' => {}
+            b'}' => return Step::Error(k + 1, "trailing comma".into()),
+            _ => return Step::Error(k + 1, "key must be a string".into()),
+        }
+        let colon = match Self::parse(buf, text, k, eof, std::marker::PhantomData::<IgnoredAny>) {
+            Step::At(p) => p,
+            other => return other,
+        };
+        if colon >= end {
+            return if eof && colon >= buf.len() {
+                Step::Error(colon, "EOF while parsing an object".into())
+            } else {
+                Step::More
+            };
+        }
+        if buf[colon] != b':' {
+            return Step::Error(colon + 1, "expected `:`".into());
+        }
+        let v = skip_ws(buf, colon + 1);
+        if v >= end {
+            return if eof && v >= buf.len() {
+                Step::Error(v, "EOF while parsing a value".into())
+            } else {
+                Step::More
+            };
+        }
+        Self::parse(buf, text, v, eof, std::marker::PhantomData::<IgnoredAny>)
+    }
+
+    fn set_top(&mut self, f: Frame) {
+        if let Some(top) = self.frames.last_mut() {
+            *top = f;
+        }
+    }
+
+    /// The innermost frame's value ended.
+    fn close(&mut self) {
+        self.frames.pop();
+        match self.frames.last_mut() {
+            None => self.values += 1,
+            Some(Frame::Array { sep, any, .. }) => {
+                *sep = true;
+                *any = true;
+            }
+            Some(Frame::ObjectRest) => {}
+        }
+    }
+
+    /// A syntax error at window offset `i` in the top-level value being read, handled as
+    /// `walk_stream` handles it. Returns where to walk on.
+    fn fail(
+        &mut self,
+        w: &mut Walker<'_>,
+        buf: &[u8],
+        i: usize,
+        reason: String,
+        eof: bool,
+    ) -> usize {
+        self.frames.clear();
+        if !self.value_multi {
+            let (line, column) = self.serde_position(buf, i);
+            w.stats.problems.push(ParseProblem {
+                position: format!("line {line}, column {column}"),
+                reason,
+            });
+            w.stats.truncated = true;
+            self.done = true;
+            return buf.len();
+        }
+        // One broken NDJSON line: skipped as a record, the walk resumes at the next line.
+        let from = if self.value_start >= self.abs {
+            (self.value_start - self.abs) as usize
+        } else {
+            i.saturating_sub(1)
+        };
+        let line_end = memchr::memchr(b'\n', &buf[from..]).map(|p| from + p + 1);
+        let utf8_ok = std::str::from_utf8(&buf[from..line_end.unwrap_or(buf.len())]).is_ok();
+        w.stats.problems.push(ParseProblem {
+            position: format!("line {}", self.value_line),
+            reason: if utf8_ok {
+                reason
+            } else {
+                "invalid UTF-8 in the line".into()
+            },
+        });
+        (w.emit)(Item::NotRecord(if utf8_ok {
+            "invalid JSON"
+        } else {
+            "invalid UTF-8"
+        }));
+        w.stats.items += 1;
+        self.values += 1;
+        match line_end {
+            Some(e) => e,
+            None => {
+                if !eof {
+                    self.skip = Some(Skip::RestOfLine);
+                }
+                buf.len()
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -997,5 +1651,176 @@ mod tests {
                 None,
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod window_tests {
+    use super::*;
+
+    /// What a walk yielded, comparable: each item and the stats.
+    fn item_text(item: Item<'_, '_>) -> String {
+        match item {
+            Item::Record(r) => format!(
+                "record {:?} {:?} {:?}",
+                r.event_id.get(),
+                r.event_name.get(),
+                r.user_identity.as_ref().and_then(|u| u.arn.get())
+            ),
+            Item::NotRecord(reason) => format!("skip {reason}"),
+        }
+    }
+
+    fn whole(doc: &[u8]) -> (Vec<String>, String) {
+        let mut items = Vec::new();
+        let stats = walk(doc, &mut |item| items.push(item_text(item)));
+        (items, format!("{stats:?}"))
+    }
+
+    /// Walks `doc` through windows of `n` bytes at first (widened when a value needs it), as
+    /// ingest reads a stream.
+    fn windowed(doc: &[u8], n: usize) -> (Vec<String>, String) {
+        let mut items = Vec::new();
+        let mut walk = WindowWalk::new();
+        let mut window: Vec<u8> = Vec::with_capacity(n);
+        let mut at = 0;
+        loop {
+            let take = (window.capacity() - window.len()).min(doc.len() - at);
+            window.extend_from_slice(&doc[at..at + take]);
+            at += take;
+            let eof = at == doc.len();
+            let fed = walk.feed(&window, eof, &mut |item| items.push(item_text(item)));
+            window.drain(..fed.consumed);
+            if fed.done || eof {
+                assert!(
+                    fed.done,
+                    "the walk ends with the unit: {:?}",
+                    String::from_utf8_lossy(doc)
+                );
+                break;
+            }
+            if fed.consumed == 0 && window.len() == window.capacity() {
+                window.reserve(window.capacity());
+            }
+        }
+        (items, format!("{:?}", walk.finish()))
+    }
+
+    fn check(doc: &[u8], sizes: &[usize]) {
+        let want = whole(doc);
+        for &n in sizes {
+            let got = windowed(doc, n);
+            assert_eq!(
+                got,
+                want,
+                "window {n} on {:?}",
+                String::from_utf8_lossy(doc)
+            );
+        }
+    }
+
+    const REC: &str = r#"{"eventID":"e1","eventName":"GetObject","eventTime":"2025-01-01T00:00:00Z","userIdentity":{"arn":"arn:aws:iam::1:user/a\"b","type":"IAMUser"}}"#;
+
+    fn rec(i: usize) -> String {
+        REC.replace("e1", &format!("e{i}"))
+    }
+
+    fn docs() -> Vec<Vec<u8>> {
+        let recs = |n: usize, sep: &str| (0..n).map(rec).collect::<Vec<_>>().join(sep);
+        let mut docs: Vec<String> = vec![
+            format!(r#"{{"Records":[{}]}}"#, recs(4, ",")),
+            format!(
+                "{{\n  \"Records\" : [\n    {}\n  ],\n  \"x\": {{\"a\":[1,\"]\"]}}, \"y\":2\n}}\n",
+                recs(3, ",\n    ")
+            ),
+            format!(
+                "{}\n{}\n",
+                recs(3, "\n"),
+                r#"{"Records":[{"eventName":"InBatch"},{}]}"#
+            ),
+            format!("{}\n{{\"eventID\":\"bad\",\n{}\n", rec(1), rec(2)),
+            format!(
+                "[{}, [{}], 3, \"s\", {{}}, null, {{\"Records\":[{}]}}]",
+                rec(1),
+                rec(2),
+                rec(3)
+            ),
+            format!(r#"{{"Records":[{}]}}{{"Records":[{}]}}"#, rec(1), rec(2)),
+            format!("{{\"Records\":[{}]}}\n{{\"Records\":[]}}\n", recs(2, ",")),
+            format!("\u{feff}{{\"Records\":[{}]}}", rec(1)),
+            format!(r#"{{"a":1,"Records":[{}]}}"#, rec(1)),
+            format!(
+                r#"{{"Records":[{}, 1, [2], {{"Records":[{}]}}]}}"#,
+                rec(1),
+                rec(2)
+            ),
+            format!(
+                r#"{{"logEvents":[{{"message":{}}}]}}"#,
+                serde_json::to_string(&rec(5)).unwrap()
+            ),
+            format!("{{\"Records\":[{}],}}", rec(1)),
+            format!("{{\"Records\":[{},]}}", rec(1)),
+            format!("{{\"Records\":[{} {}]}}", rec(1), rec(2)),
+            format!("{{\"Records\":[{}], 5}}", rec(1)),
+            format!("{{\"Records\":[{}], \"k\" 5}}", rec(1)),
+            format!("{}\n[{}]\n", rec(1), rec(2)),
+            "  \n\n  ".to_string(),
+            "{\"Records\":null}".to_string(),
+        ];
+        docs.push(format!("{}\n{}\n", rec(1), "\u{0}garbage"));
+        let mut out: Vec<Vec<u8>> = docs.into_iter().map(String::into_bytes).collect();
+        let mut bad_utf8 = format!("{}\n", rec(1)).into_bytes();
+        bad_utf8.extend(b"{\"eventID\":\"x\xff\"}\n");
+        bad_utf8.extend(format!("{}\n", rec(2)).into_bytes());
+        out.push(bad_utf8);
+        out
+    }
+
+    /// The windowed walk yields what the whole walk yields, for every shape, whatever the
+    /// window (down to one byte: every record straddles windows).
+    #[test]
+    fn windowed_walk_equals_whole_walk() {
+        for doc in docs() {
+            check(&doc, &[1, 2, 3, 7, 16, 61, 1 << 20]);
+        }
+    }
+
+    /// Also for every unit cut short, at every byte: the same records kept, the same problem.
+    #[test]
+    fn windowed_walk_of_a_cut_unit_equals_whole_walk() {
+        for doc in docs() {
+            for cut in 0..doc.len() {
+                check(&doc[..cut], &[5, 64]);
+            }
+        }
+    }
+
+    /// The fixtures of every shape and hazard, decoded.
+    #[test]
+    fn windowed_walk_of_the_fixtures() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
+        let mut n = 0;
+        let mut files = Vec::new();
+        let mut dirs = vec![root.join("shapes"), root.join("hazards"), root.join("real")];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else {
+                    files.push(p);
+                }
+            }
+        }
+        files.sort();
+        for p in files {
+            for unit in crate::decode::decode("x", std::fs::read(&p).unwrap(), 1 << 30) {
+                if !unit.bytes.is_empty() {
+                    check(&unit.bytes, &[3, 100, 4096]);
+                    n += 1;
+                }
+            }
+        }
+        assert!(n > 100, "{n} units");
     }
 }
