@@ -28,7 +28,7 @@
 #                             table (4x: plus 3 copies of every action; 0 skips the section)
 #   BENCH_ANALYSES="..."      the analyses of that table (default: all; see README)
 #   BENCH_LAYOUT_RECORDS=$BENCH_RECORDS  records of the two layouts compared (0 skips the section)
-#   BENCH_LAYOUT_PER_FILE=26  --max-records-per-file of the small-file layout (about 20 a file)
+#   BENCH_LAYOUT_PER_FILE=21  --max-records-per-file of the small-file layout (about 20 a file)
 #   BENCH_LAYOUT_ROUNDS=3     rounds of limit, ingest, attribute per layout (median of ratios)
 #   BENCH_SCALE=0             1 adds the scale section to a run without --scale
 #   BENCH_SCALE_RECORDS=10000000 records of the scale corpus
@@ -214,7 +214,10 @@ four_x() {
     m4=$(corpus_dir "$1")-copies3
     if [ ! -d "$m4/AWSLogs" ]; then
         rm -rf "$m4.tmp" && mkdir -p "$m4.tmp"
-        python3 "$here/same_sessions.py" "$(corpus_dir "$1")/corpus/AWSLogs" "$m4.tmp/AWSLogs" 3 >&2 && mv "$m4.tmp" "$m4"
+        say "copying every action 3 times into $m4 (same_sessions.py)" >&2
+        python3 "$here/same_sessions.py" "$(corpus_dir "$1")/corpus/AWSLogs" "$m4.tmp/AWSLogs" 3 >&2 ||
+            { echo "same_sessions.py failed" >&2; exit 2; }
+        mv "$m4.tmp" "$m4"
     fi
     echo "$m4/AWSLogs"
 }
@@ -430,7 +433,8 @@ if has attribute && flag attribute '--in-memory-limit' && [ "$MEM_RECORDS" != 0 
     hr "memory: the same sessions, 4x the events (attribute --format csv)"
     generate "$MEM_RECORDS"
     M1=$(corpus_dir "$MEM_RECORDS")/corpus/AWSLogs
-    M4=$(dirname "$(four_x "$MEM_RECORDS")")
+    M4=$(four_x "$MEM_RECORDS")
+    M4=$(dirname "$M4")
     printf '%-38s %14s %14s\n' "" "1x events" "4x events"
     mem_row() { # mem_row LABEL KEY ARGS... (the inputs are appended)
         local label=$1 key=$2 one four
@@ -645,7 +649,7 @@ fi
 # records) beside the small-file layout of quiet trails (~20 records a file): the same records,
 # split by trailgraph-gen --max-records-per-file.
 if [ "$L_RECORDS" != 0 ] && [ -x "$LIMIT" ] && has ingest && has attribute; then
-    PF=${BENCH_LAYOUT_PER_FILE:-26}
+    PF=${BENCH_LAYOUT_PER_FILE:-21}
     ROUNDS=${BENCH_LAYOUT_ROUNDS:-3}
     hr "layouts: large files vs small files (limit, ingest, attribute; $ROUNDS rounds)"
     generate "$L_RECORDS"
