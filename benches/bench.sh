@@ -33,6 +33,8 @@
 #   BENCH_SCALE=0             1 adds the scale section to a run without --scale
 #   BENCH_SCALE_RECORDS=10000000 records of the scale corpus
 #   BENCH_SCALE_CORES="2 4 8 16 32" core counts of the projection
+#   BENCH_SCALE_PARALLEL="ingest=0.95 report=0.67"  parallel fractions to use instead of the
+#                             measured ones (e.g. from an idle machine's cpu/wall)
 #   BENCH_RSS_CAP_MB          a measured process whose resident memory passes this is killed
 #                             (reported FAILED); default 60% of MemAvailable at start
 set -euo pipefail
@@ -693,64 +695,7 @@ if [ "$L_RECORDS" != 0 ] && [ -x "$LIMIT" ] && has ingest && has attribute; then
         say "round $r done"
     done
     rm -rf "$LW/case"
-    python3 - "$lay_out" "$(mf "${LDIR[large]}" records)" "$(mf "${LDIR[small]}" records)" <<'PY'
-import collections, statistics, sys
-path, n_large, n_small = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-records = {"large": n_large, "small": n_small}
-runs = collections.defaultdict(list)  # (layout, step) -> [(round, wall, cpu, rss, rc, note)]
-steps = []
-for line in open(path):
-    lay, step, r, w, c, rss, rc, note = line.rstrip("\n").split("\t")
-    runs[(lay, step)].append((int(r), float(w), float(c), int(rss), int(rc), note))
-    if step not in steps:
-        steps.append(step)
-def ok(x):
-    return x[4] <= 1
-cells = {}
-for lay in ("large", "small"):
-    limit = {x[0]: x[1] for x in runs[(lay, "limit")] if ok(x)}
-    for step in steps:
-        xs = runs[(lay, step)]
-        good = [x for x in xs if ok(x)]
-        if not good:
-            note = next((x[5] for x in xs if x[5]), "FAILED")
-            cells[(lay, step)] = None, note
-            continue
-        best = min(x[1] for x in good) or 0.01
-        rate = records[lay] / best
-        ratios = [limit[x[0]] / max(x[1], 0.01) for x in good if x[0] in limit]
-        rel = statistics.median(ratios) if ratios else None
-        rss = max(x[3] for x in good)
-        cells[(lay, step)] = (rate, rel, rss, best, min(x[2] for x in good)), ""
-print()
-print("records/s: records / fastest wall; x limit: median over rounds of (limit wall / step wall)")
-print("in the same round, i.e. the step's rate as a fraction of the limit's; target >= 0.8 and")
-print("peak RSS < 400 MB for ingest and attribute (the limit is the yardstick, not judged)")
-print()
-head = "%-28s | %10s %7s %8s %-5s | %10s %7s %8s %-5s" % ("step", "large r/s", "x limit", "peak MB", "", "small r/s", "x limit", "peak MB", "")
-print(head)
-print("-" * len(head))
-verdicts = []
-for step in steps:
-    row = "%-28s |" % step
-    for lay in ("large", "small"):
-        cell, note = cells[(lay, step)]
-        if cell is None:
-            row += " %-33s |" % note[:33]
-            if step != "limit":
-                verdicts.append(("FAIL", lay, step))
-            continue
-        rate, rel, rss, best, cpu = cell
-        v = ""
-        if step != "limit":
-            v = "PASS" if (rel is not None and rel >= 0.8 and rss < 400) else "FAIL"
-            verdicts.append((v, lay, step))
-        row += " %10.0f %7s %8d %-5s |" % (rate, "%.2fx" % rel if rel is not None else "-", rss, v)
-    print(row.rstrip("|").rstrip())
-print()
-fails = [f"{s} ({l})" for v, l, s in verdicts if v == "FAIL"]
-print("targets met: %d of %d%s" % (len(verdicts) - len(fails), len(verdicts), "; not met: " + ", ".join(fails) if fails else ""))
-PY
+    python3 "$here/layout_table.py" "$lay_out" "$(mf "${LDIR[large]}" records)" "$(mf "${LDIR[small]}" records)"
 fi
 
 # ---------------------------------------------------------------- correctness
@@ -870,46 +815,7 @@ if [ "$SCALE" = 1 ]; then
             srun report "$TG" report "$SW/case" -o "$SW/report" -q "${rthreads[@]}"
             say "report directory: $(du -sm "$SW/report" 2>/dev/null | cut -f1) MB"
         fi
-        python3 - "$scale_out" "$(mf "$SD" records)" "${BENCH_SCALE_CORES:-2 4 8 16 32}" <<'PY'
-import sys
-path, n, cores = sys.argv[1], int(sys.argv[2]), [int(c) for c in sys.argv[3].split()]
-rows = []
-for line in open(path):
-    step, w, c, rss, rc, note = line.rstrip("\n").split("\t")
-    rows.append((step, float(w), float(c), int(rss), int(rc), note))
-print()
-print("%-8s %10s %9s %9s %11s %9s %9s %9s" % ("step", "records", "wall s", "cpu s", "records/s", "cpu/wall", "parallel", "peak MB"))
-ok = []
-for step, w, c, rss, rc, note in rows:
-    if rc > 1:
-        print("%-8s %s" % (step, note or "FAILED (exit %d)" % rc))
-        continue
-    w = max(w, 0.01)
-    s = c / w
-    # Amdahl on the 2 threads used: speedup s = 1 / ((1 - f) + f / 2)  =>  f = 2 (1 - 1/s)
-    f = min(max(2 * (1 - 1 / s), 0.0), 1.0) if s > 0 else 0.0
-    ok.append((step, c / n, f, rss))
-    print("%-8s %10d %9.1f %9.1f %11.0f %9.2f %9.2f %9d  %s" % (step, n, w, c, n / w, s, f, rss, note))
-if not ok:
-    sys.exit(0)
-day = 100e6
-print()
-print("projection to 100 M events a day (assumptions: time linear in events; per-event CPU as")
-print("measured here; Amdahl with each step's parallel fraction f from its cpu/wall on 2 threads;")
-print("on a loaded machine wall time is inflated, so f and the many-core figures are pessimistic):")
-print()
-hdr = "%-7s" % "cores" + "".join(" %12s" % ("%s h" % s) for s, _, _, _ in ok) + " %12s %16s" % ("total h", "M events/day")
-print(hdr)
-for k in cores:
-    hours = [day * per * ((1 - f) + f / k) / 3600 for _, per, f, _ in ok]
-    total = sum(hours)
-    print("%-7d" % k + "".join(" %12.2f" % h for h in hours) + " %12.2f %16.0f" % (total, 100 * 24 / total if total > 0 else 0))
-print()
-for step, per, f, rss in ok:
-    print("%s peak RSS %d MB at %.2f M records; if it grew linearly with events: %.1f GB at 100 M"
-          % (step, rss, n / 1e6, rss * day / n / 1024))
-print("(the memory section of the full bench shows which commands stay bounded: 4x/1x <= 1.15)")
-PY
+        python3 "$here/scale_table.py" "$scale_out" "$(mf "$SD" records)" "${BENCH_SCALE_CORES:-2 4 8 16 32}" "${BENCH_SCALE_PARALLEL:-}"
     fi
 fi
 say ""
