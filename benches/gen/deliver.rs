@@ -18,8 +18,9 @@ use crate::rng::Rng;
 use crate::timefmt;
 use crate::world::{World, REGIONS};
 
-/// Largest number of records in one delivery file; bigger slots are split.
-const MAX_PER_FILE: usize = 4000;
+/// Largest number of records in one delivery file by default (`--max-records-per-file`);
+/// bigger slots are split into files of about equal size.
+pub const MAX_PER_FILE: usize = 4000;
 /// Finished files are handed to the writer in batches of about this size.
 const BATCH_BYTES: usize = 24 << 20;
 
@@ -36,6 +37,8 @@ pub struct WriteTotals {
 pub struct Delivery {
     root: PathBuf,
     period: i64,
+    /// Largest number of records in one file; a slot with more is split.
+    max_per_file: usize,
     /// Per stream: minute offset of its delivery boundaries (0..period).
     offsets: Vec<i64>,
     nregions: usize,
@@ -82,7 +85,13 @@ fn writer_loop(rx: Receiver<Vec<FileJob>>) -> Result<WriteTotals> {
 }
 
 impl Delivery {
-    pub fn new(root: &Path, files_per_hour: u32, w: &World, rng: &mut Rng) -> Delivery {
+    pub fn new(
+        root: &Path,
+        files_per_hour: u32,
+        max_per_file: usize,
+        w: &World,
+        rng: &mut Rng,
+    ) -> Delivery {
         let period = (3600 / i64::from(files_per_hour.max(1))).max(60);
         let nstreams = w.accounts.len() * REGIONS.len();
         let offsets = (0..nstreams)
@@ -96,6 +105,7 @@ impl Delivery {
         Delivery {
             root: root.to_path_buf(),
             period,
+            max_per_file: max_per_file.max(1),
             offsets,
             nregions: REGIONS.len(),
             pending: BTreeMap::new(),
@@ -163,7 +173,7 @@ impl Delivery {
             .join("CloudTrail")
             .join(region)
             .join(timefmt::date_path(slot));
-        let nparts = recs.len().div_ceil(MAX_PER_FILE);
+        let nparts = recs.len().div_ceil(self.max_per_file);
         let per = recs.len().div_ceil(nparts);
         let mut rest = recs;
         while !rest.is_empty() {

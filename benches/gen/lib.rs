@@ -51,6 +51,12 @@ pub struct Args {
     /// Delivery files per hour per account and region (12 = every 5 min).
     #[arg(long, default_value_t = 12)]
     files_per_hour: u32,
+    /// Largest number of records in one delivery file; a delivery with more is
+    /// split into files of about equal size (one name stamp, new random
+    /// suffixes). Small values give the small-file layout of quiet real trails
+    /// (about 20 records per file) with the same events.
+    #[arg(long, default_value_t = deliver::MAX_PER_FILE)]
+    max_records_per_file: usize,
     /// Simulated time span in hours [default: max(2, records/100000)].
     #[arg(long)]
     hours: Option<f64>,
@@ -83,6 +89,10 @@ struct Manifest<'a> {
     gz_bytes: u64,
     min_records_per_file: usize,
     max_records_per_file: usize,
+    /// `--max-records-per-file`, only when not the default (so existing
+    /// invocations write the same manifest).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    records_per_file_cap: Option<usize>,
     #[serde(flatten)]
     stats: Stats,
     truth_lines: u64,
@@ -181,6 +191,9 @@ pub fn generate(args: &Args) -> Result<String> {
     if args.records == 0 {
         bail!("--records must be positive");
     }
+    if args.max_records_per_file == 0 {
+        bail!("--max-records-per-file must be positive");
+    }
     prepare_out(args)?;
     let hours = args
         .hours
@@ -194,7 +207,13 @@ pub fn generate(args: &Args) -> Result<String> {
 
     let mut rng = Rng::new(args.seed);
     let world = World::build(&mut rng, args.accounts);
-    let dl = Delivery::new(&args.out, args.files_per_hour, &world, &mut rng);
+    let dl = Delivery::new(
+        &args.out,
+        args.files_per_hour,
+        args.max_records_per_file,
+        &world,
+        &mut rng,
+    );
     let truth = TruthSink::new(args.truth.as_deref())?;
     if args.anomalies.is_some() && span > 11 * 3600 {
         bail!("--anomalies needs a span of at most 11 hours (office hours from 08:00 UTC)");
@@ -244,6 +263,8 @@ pub fn generate(args: &Args) -> Result<String> {
             dl.min_records_in_file
         },
         max_records_per_file: dl.max_records_in_file,
+        records_per_file_cap: (args.max_records_per_file != deliver::MAX_PER_FILE)
+            .then_some(args.max_records_per_file),
         issuances_total: stats.issuances.values().sum(),
         stats,
         truth_lines,
@@ -285,9 +306,13 @@ mod tests {
     }
 
     fn run(dir: &Path, seed: &str) -> BTreeMap<PathBuf, Vec<u8>> {
+        run_with(dir, seed, &[])
+    }
+
+    fn run_with(dir: &Path, seed: &str, extra: &[&str]) -> BTreeMap<PathBuf, Vec<u8>> {
         let out = dir.join("corpus");
         let truth = dir.join("truth.ndjson");
-        let args = Args::try_parse_from([
+        let mut argv = vec![
             "trailgraph-gen",
             "--records",
             "3000",
@@ -297,10 +322,59 @@ mod tests {
             out.to_str().unwrap(),
             "--truth",
             truth.to_str().unwrap(),
-        ])
-        .unwrap();
+        ];
+        argv.extend_from_slice(extra);
+        let args = Args::try_parse_from(argv).unwrap();
         generate(&args).unwrap();
         tree(dir)
+    }
+
+    /// The records of every `.json.gz` of a tree, sorted, and the largest file's count.
+    fn records_of(t: &BTreeMap<PathBuf, Vec<u8>>) -> (Vec<String>, usize, usize) {
+        use std::io::Read;
+        let (mut all, mut files, mut largest) = (Vec::new(), 0, 0);
+        for (path, bytes) in t {
+            if !path.to_string_lossy().ends_with(".json.gz") {
+                continue;
+            }
+            let mut text = String::new();
+            flate2::read::GzDecoder::new(&bytes[..])
+                .read_to_string(&mut text)
+                .unwrap();
+            let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let records = doc["Records"].as_array().unwrap();
+            files += 1;
+            largest = largest.max(records.len());
+            all.extend(records.iter().map(|r| r.to_string()));
+        }
+        all.sort();
+        (all, files, largest)
+    }
+
+    #[test]
+    fn max_records_per_file_splits_the_same_records_into_small_files() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let ta = run(a.path(), "3");
+        let tb = run_with(b.path(), "3", &["--max-records-per-file", "20"]);
+        let (ra, fa, la) = records_of(&ta);
+        let (rb, fb, lb) = records_of(&tb);
+        assert!(
+            la > 20,
+            "the default layout has files over 20 records ({la})"
+        );
+        assert!(lb <= 20, "largest file {lb}");
+        assert!(fb > fa, "{fb} files vs {fa}");
+        assert_eq!(ra, rb, "the same records");
+        assert_eq!(
+            ta.get(Path::new("truth.ndjson")),
+            tb.get(Path::new("truth.ndjson"))
+        );
+        let manifest = |t: &BTreeMap<PathBuf, Vec<u8>>| -> serde_json::Value {
+            serde_json::from_slice(&t[Path::new("corpus/MANIFEST.json")]).unwrap()
+        };
+        assert!(manifest(&ta).get("records_per_file_cap").is_none());
+        assert_eq!(manifest(&tb)["records_per_file_cap"], 20);
+        assert_eq!(manifest(&tb)["files"], fb);
     }
 
     #[test]
