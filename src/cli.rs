@@ -178,7 +178,8 @@ pub struct CommonOpts {
     /// Worker threads (default: all cores). Output does not depend on it.
     #[arg(short = 'j', long, value_name = "N")]
     pub threads: Option<usize>,
-    /// Largest decompressed size accepted per file or archive member
+    /// Largest decompressed size accepted per file or archive member (or 100 times its stored
+    /// size, if larger: a gzip bomb decompresses far beyond that, logs 10–30 times)
     #[arg(long, value_name = "SIZE", default_value = "4GiB", value_parser = parse_size)]
     pub max_decompressed: u64,
     /// Treat any input problem as fatal (exit 2)
