@@ -28,6 +28,22 @@ fn temp_path(kind: &str) -> PathBuf {
     std::env::temp_dir().join(format!("trailgraph-{kind}-{}-{n}", std::process::id()))
 }
 
+/// A new temporary file, open for reading and writing. On Unix the open file outlives its
+/// name: the name is removed at once, and nothing is left behind even if the process is killed
+/// (elsewhere its owner removes it when dropped).
+fn temp_file(kind: &str) -> Result<(PathBuf, File)> {
+    let path = temp_path(kind);
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .with_context(|| format!("{}: cannot create a temporary file", path.display()))?;
+    #[cfg(unix)]
+    let _ = std::fs::remove_file(&path);
+    Ok((path, f))
+}
+
 /// A temporary file of sorted runs.
 pub struct Spill {
     path: PathBuf,
@@ -41,17 +57,7 @@ pub struct Spill {
 impl Spill {
     /// A new, empty temporary file in the system temporary directory.
     pub fn new() -> Result<Spill> {
-        let path = temp_path("spill");
-        let f = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .with_context(|| format!("{}: cannot create a temporary file", path.display()))?;
-        // On Unix the open file outlives its name: remove the name now, and nothing is left
-        // behind even if the process is killed.
-        #[cfg(unix)]
-        let _ = std::fs::remove_file(&path);
+        let (path, f) = temp_file("spill")?;
         Ok(Spill {
             path,
             file: Some(BufWriter::with_capacity(1 << 20, f)),
@@ -215,15 +221,7 @@ pub struct U32File {
 
 impl U32File {
     pub fn new() -> Result<U32File> {
-        let path = temp_path("column");
-        let f = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .with_context(|| format!("{}: cannot create a temporary file", path.display()))?;
-        #[cfg(unix)]
-        let _ = std::fs::remove_file(&path);
+        let (path, f) = temp_file("column")?;
         Ok(U32File {
             path,
             file: BufWriter::with_capacity(1 << 20, f),
