@@ -139,17 +139,23 @@ fn fast_load_case(
     columns: &[&str],
 ) -> Result<Loaded> {
     use polars::prelude::{col, lit};
-    let (issuances, events) = rayon::join(
-        || store::load_case_issuances(dir, manifest),
-        || {
-            let hit = col(event::event_id)
-                .eq(lit(id))
-                .or(col(event::principal_id).eq(lit(id)))
-                .or(col(event::access_key_id).eq(lit(id)));
-            store::scan_case_events(dir, manifest, columns, hit)
-        },
-    );
-    let (issuances, mut events) = (issuances?, events?);
+    let issuances = store::load_case_issuances(dir, manifest)?;
+    // A key or session ARN that an issuance in the input issued is answered from the session
+    // graph (`who` step 2): the events signed with it are not read (a busy session's are many).
+    // Anything else may be an event id, or a principal or long-term key whose events answer.
+    let issued = {
+        use trailgraph_log::table::issuance;
+        let key = issuances.column(issuance::issued_access_key_id)?.str()?;
+        let arn = issuances.column(issuance::assumed_role_arn)?.str()?;
+        key.iter().any(|k| k == Some(id)) || arn.iter().any(|a| a == Some(id))
+    };
+    let mut hit = col(event::event_id).eq(lit(id));
+    if !issued {
+        hit = hit
+            .or(col(event::principal_id).eq(lit(id)))
+            .or(col(event::access_key_id).eq(lit(id)));
+    }
+    let mut events = store::scan_case_events(dir, manifest, columns, hit)?;
     // The other copy of a cross-account action attributes the resource-account copy.
     let kinds = events.column(event::identity_type)?.str()?.clone();
     let shared: Vec<String> = kinds
