@@ -7,7 +7,7 @@
 # when missing. Without nightly, or when cargo-fuzz cannot be installed, it says that fuzzing
 # was skipped and why, and exits 0. Network: crates.io only (cargo-fuzz, the targets' crates).
 #
-#   fuzz/ci.sh                    # both targets, 60 s each
+#   fuzz/ci.sh                    # every target, 60 s each
 #   FUZZ_SECONDS=600 fuzz/ci.sh   # longer
 set -euo pipefail
 fuzz="$(cd "$(dirname "$0")" && pwd)"
@@ -38,6 +38,7 @@ fi
 targets=(
   "decode  fuzz/dict/decode.dict   65536"
   "records fuzz/dict/records.dict  16384"
+  "window  fuzz/dict/records.dict  16384"
 )
 
 # Build first, so that each target gets its whole time fuzzing.

@@ -92,4 +92,14 @@ for name, data in seeds.items():
 PY
 fi
 
-echo "seeded: decode $(ls "$dec" | wc -l) files, records $(ls "$rec" | wc -l) files (in $here/corpus)"
+# --- window: the records seeds behind a first byte that picks the window (1 + byte % 64) ----
+win="$here/corpus/window"
+mkdir -p "$win"
+for f in "$rec"/*; do
+  for b in '\000' '\006' '\077'; do
+    out="$win/$(basename "$f").$(printf '%s' "$b" | tr -dc 0-9)"
+    [ -e "$out" ] || { printf "$b"; cat "$f"; } >"$out"
+  done
+done
+
+echo "seeded: decode $(ls "$dec" | wc -l) files, records $(ls "$rec" | wc -l) files, window $(ls "$win" | wc -l) files (in $here/corpus)"
