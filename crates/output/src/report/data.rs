@@ -443,6 +443,7 @@ pub fn build<'a>(
     let mut counts: BTreeMap<Category, u64> = BTreeMap::new();
     let mut shown: std::collections::BinaryHeap<ByRank> = std::collections::BinaryHeap::new();
     let mut evidence_events: Vec<(String, Evidence)> = Vec::new();
+    let by_attribution = AttributionColumns::new(&scan.table, graph);
     let mut spill = Spill::new()?;
     let mut headers: Option<(Vec<u8>, Vec<u8>)> = None;
     let mut total = 0usize;
@@ -563,7 +564,7 @@ pub fn build<'a>(
         }
         // The slice's rows of the timeline table, rendered now and spilled by position.
         total += items.len();
-        let frame = timeline_frame(sl, &items, graph, &notes)?;
+        let frame = timeline_frame(sl, &items, &by_attribution, &notes)?;
         let (csv, json) = (
             crate::render::RowText::new(&frame, crate::render::Format::Csv)?,
             crate::render::RowText::new(&frame, crate::render::Format::Json)?,
@@ -886,7 +887,7 @@ pub(crate) const TIMELINE_EVENT_COLS: [&str; 14] = [
 fn timeline_frame(
     sl: &Slice<'_>,
     items: &[(usize, Category)],
-    graph: &SessionGraph,
+    by_attribution: &AttributionColumns,
     notes: &Notes<'_>,
 ) -> Result<DataFrame> {
     let idx = IdxCa::from_vec("idx".into(), items.iter().map(|t| t.0 as IdxSize).collect());
@@ -899,9 +900,14 @@ fn timeline_frame(
         .iter()
         .map(|&(row, cat)| notes.of(cat, acct.get(row), eid.get(row), false))
         .collect();
-    let att = |f: &dyn Fn(&Attribution) -> Option<String>| -> Vec<Option<String>> {
-        items.iter().map(|&(row, _)| f(sl.of(row))).collect()
-    };
+    let per_item = IdxCa::from_vec(
+        "per_item".into(),
+        items
+            .iter()
+            .map(|&(row, _)| sl.attribution(row) as IdxSize)
+            .collect(),
+    );
+    let att = |c: &Column| -> Result<Column> { Ok(c.take(&per_item)?) };
     let get = |name: &str| -> Result<Column> { Ok(ev.column(name)?.clone()) };
     let cols = vec![
         get(event::event_time)?,
@@ -910,8 +916,8 @@ fn timeline_frame(
         get(event::event_source)?,
         get(event::recipient_account)?,
         get(event::aws_region)?,
-        Column::new(attributed::origin.into(), att(&|a| Some(a.origin.clone()))),
-        Column::new(attributed::chain.into(), att(&|a| Some(a.chain_string()))),
+        att(&by_attribution.origin)?,
+        att(&by_attribution.chain)?,
         Column::new(
             attributed::depth.into(),
             items
@@ -919,14 +925,8 @@ fn timeline_frame(
                 .map(|&(row, _)| sl.of(row).depth() as u32)
                 .collect::<Vec<_>>(),
         ),
-        Column::new(
-            attributed::confidence.into(),
-            att(&|a| Some(a.confidence.as_str().to_string())),
-        ),
-        Column::new(
-            attributed::session_id.into(),
-            att(&|a| a.session.map(|s| graph.sessions[s].id.clone())),
-        ),
+        att(&by_attribution.confidence)?,
+        att(&by_attribution.session_id)?,
         get(event::identity_arn)?,
         get(event::access_key_id)?,
         get(event::source_ip)?,
@@ -939,6 +939,33 @@ fn timeline_frame(
         get(event::record_index)?,
     ];
     Ok(DataFrame::new(n, cols)?)
+}
+
+/// The attribution columns of the timeline table, one row per distinct attribution
+/// (`Scan::table`): each slice takes its rows from them (views of the same strings).
+struct AttributionColumns {
+    origin: Column,
+    chain: Column,
+    confidence: Column,
+    session_id: Column,
+}
+
+impl AttributionColumns {
+    fn new(table: &[Attribution], graph: &SessionGraph) -> AttributionColumns {
+        let col = |name: &str, f: &dyn Fn(&Attribution) -> Option<String>| {
+            Column::new(name.into(), table.iter().map(f).collect::<Vec<_>>())
+        };
+        AttributionColumns {
+            origin: col(attributed::origin, &|a| Some(a.origin.clone())),
+            chain: col(attributed::chain, &|a| Some(a.chain_string())),
+            confidence: col(attributed::confidence, &|a| {
+                Some(a.confidence.as_str().to_string())
+            }),
+            session_id: col(attributed::session_id, &|a| {
+                a.session.map(|s| graph.sessions[s].id.clone())
+            }),
+        }
+    }
 }
 
 /// The timeline table with no rows (for its header, which is all it gives, when no slice came).
