@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 use trailgraph_log::ingest::{Problem, Stats};
 use trailgraph_log::model::{format_time, IssuanceKind};
 use trailgraph_log::table::{event, issuance};
-use trailgraph_store::Frames;
 
 /// Event names and principals kept (most frequent first).
 pub const TOP: usize = 10;
@@ -190,13 +189,6 @@ impl SummaryBuilder {
 }
 
 impl Summary {
-    /// The summary of events held in memory.
-    pub fn compute(frames: &Frames, stats: &Stats, problems: &[Problem]) -> Result<Summary> {
-        let mut b = SummaryBuilder::default();
-        b.add(&frames.events)?;
-        b.finish(&frames.issuances, stats, problems)
-    }
-
     pub fn to_json(&self) -> Value {
         let s = &self.stats;
         let pairs = |v: &[(String, u64)]| -> Value {

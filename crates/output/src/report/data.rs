@@ -303,25 +303,6 @@ pub(crate) fn is_denied(code: &str) -> bool {
         || c.contains("signaturedoesnotmatch")
 }
 
-/// The events columns the report reads.
-const COLUMNS: &[&str] = &[
-    event::event_time,
-    event::event_id,
-    event::event_name,
-    event::event_source,
-    event::event_type,
-    event::recipient_account,
-    event::aws_region,
-    event::identity_arn,
-    event::access_key_id,
-    event::source_ip,
-    event::user_agent,
-    event::error_code,
-    event::read_only,
-    event::source_file,
-    event::record_index,
-];
-
 /// One important event met during the pass: enough to choose and show the timeline's rows.
 struct Important {
     rank: u8,
@@ -434,7 +415,9 @@ pub fn build<'a>(
 
     // One pass over the events: summary, session use, coverage, per-origin activity, evidence,
     // and the timeline (its table rows spilled; the rows shown chosen as they come).
-    let mut columns: Vec<&str> = COLUMNS.to_vec();
+    // The events columns read: the timeline table's, the category's and the summary's.
+    let mut columns: Vec<&str> = TIMELINE_EVENT_COLS.to_vec();
+    columns.push(event::event_type);
     columns.extend_from_slice(SUMMARY_COLUMNS);
     let mut usage = answer::Usage::new(sessions.len());
     let mut cov: FxHashMap<(Option<String>, Option<String>), FxHashMap<i64, u64>> =
