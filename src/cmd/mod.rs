@@ -261,13 +261,13 @@ pub struct Opened {
     pub code: ExitCode,
 }
 
-/// The events columns the analyses read: all but `request_parameters` (the largest, and read
-/// by no analysis: only `query` shows it).
+/// The events columns the analyses read: all but the raw JSON payloads (the largest, read by
+/// no analysis: only `query` shows them and `hunt` evaluates rules on them).
 fn analysis_columns() -> Vec<&'static str> {
     trailgraph_log::table::EventBatch::SCHEMA
         .iter()
         .map(|(n, _)| *n)
-        .filter(|n| *n != trailgraph_log::table::event::request_parameters)
+        .filter(|n| !trailgraph_log::table::RAW_JSON_COLUMNS.contains(n))
         .collect()
 }
 

@@ -356,7 +356,15 @@ fn table_schemas() {
             "explanation"
         ]
     );
-    assert!(cols("events").contains(&"request_parameters".to_string()));
+    for raw in [
+        "request_parameters",
+        "response_elements",
+        "additional_event_data",
+        "service_event_details",
+        "resources",
+    ] {
+        assert!(cols("events").contains(&raw.to_string()), "{raw}");
+    }
     assert!(cols("issuances").contains(&"issued_access_key_id".to_string()));
     // Session times are datetimes: they compare with event times. No event signed by a session
     // precedes its issuance, and the join covers exactly the events the sessions count.

@@ -88,6 +88,10 @@ pub fn normalize<'r>(
         request_access_key_id: None,
         request_key_status: None,
         request_parameters: rec.request_parameters.map(|r| Cow::Borrowed(r.get())),
+        response_elements: rec.response_elements.map(|r| Cow::Borrowed(r.get())),
+        additional_event_data: rec.additional_event_data.map(|r| Cow::Borrowed(r.get())),
+        service_event_details: rec.service_event_details.map(|r| Cow::Borrowed(r.get())),
+        resources: rec.resources.map(|r| Cow::Borrowed(r.get())),
         source_file: Some(Cow::Borrowed(source_file)),
         record_index,
     };

@@ -372,6 +372,7 @@ lenient_struct!(
         response_elements: Option<&'a RawValue> = "responseElements",
         additional_event_data: Option<&'a RawValue> = "additionalEventData",
         service_event_details: Option<&'a RawValue> = "serviceEventDetails",
+        resources: Option<&'a RawValue> = "resources",
         request_id: LStr<'a> = "requestID",
         event_id: LStr<'a> = "eventID",
         shared_event_id: LStr<'a> = "sharedEventID",

@@ -385,10 +385,26 @@ table!(
         request_key_status: Str,
         /// requestParameters as raw JSON text.
         request_parameters: Str,
+        /// responseElements, additionalEventData, serviceEventDetails and resources as raw JSON
+        /// text (what `hunt` evaluates rules on; no analysis reads them).
+        response_elements: Str,
+        additional_event_data: Str,
+        service_event_details: Str,
+        resources: Str,
         source_file: Str,
         record_index: U64,
     }
 );
+
+/// The events columns that hold a payload object of the record as its raw JSON text (the
+/// largest columns: read by `query` and `hunt`, by no other analysis).
+pub const RAW_JSON_COLUMNS: &[&str] = &[
+    event::request_parameters,
+    event::response_elements,
+    event::additional_event_data,
+    event::service_event_details,
+    event::resources,
+];
 
 table!(
     /// One row per STS issuance call (successful or not) (spec 2.4).

@@ -5,7 +5,9 @@ use trailgraph_log::ingest::{Ingested, Problem, Stats};
 use trailgraph_log::table::{EventBatch, IssuanceBatch, Kind};
 
 pub(crate) const CASE_FORMAT: &str = "trailgraph-case";
-pub(crate) const CASE_VERSION: u32 = 1;
+/// 2: the events table has the raw `response_elements`, `additional_event_data`,
+/// `service_event_details` and `resources` columns (what `hunt` evaluates rules on).
+pub(crate) const CASE_VERSION: u32 = 2;
 
 /// One input file as recorded in the manifest.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -143,6 +145,14 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest> {
         .with_context(|| format!("{}: not a trailgraph case manifest", p.display()))?;
     if m.format != CASE_FORMAT {
         bail!("{}: not a trailgraph case manifest", p.display());
+    }
+    if m.version < CASE_VERSION {
+        bail!(
+            "{}: case format version {} was written by an older trailgraph and lacks columns this one reads (format {}); run `trailgraph ingest` on the logs again",
+            p.display(),
+            m.version,
+            CASE_VERSION
+        );
     }
     if m.version > CASE_VERSION {
         bail!(

@@ -241,6 +241,7 @@ pub(crate) const PLAIN_COLUMNS: &[&str] = &[
     event::request_id,
     event::shared_event_id,
     event::request_parameters,
+    event::response_elements,
 ];
 
 /// Columns of random identifiers (UUIDs as text), written without compression: Snappy makes
@@ -257,6 +258,10 @@ pub(crate) const NO_MIN_MAX_COLUMNS: &[&str] = &[
     event::request_id,
     event::shared_event_id,
     event::request_parameters,
+    event::response_elements,
+    event::additional_event_data,
+    event::service_event_details,
+    event::resources,
 ];
 
 /// A string array as a dictionary array for Parquet's dictionary encoding: the distinct values

@@ -240,3 +240,25 @@ fn string_column_views_and_spill() {
         assert_eq!(c.null_count(), 3);
     }
 }
+
+/// A case written by an older trailgraph (format 1, before the raw payload columns) is refused
+/// with a message that says what to do; a newer one too; the current one is read.
+#[test]
+fn manifest_versions() {
+    use crate::manifest::{read_manifest, write_manifest, Manifest, CASE_VERSION};
+    let dir = tempfile::tempdir().unwrap();
+    let mut m = Manifest::new();
+    write_manifest(dir.path(), &m).unwrap();
+    assert_eq!(read_manifest(dir.path()).unwrap().version, CASE_VERSION);
+    m.version = CASE_VERSION - 1;
+    write_manifest(dir.path(), &m).unwrap();
+    let e = read_manifest(dir.path()).unwrap_err().to_string();
+    assert!(
+        e.contains("older trailgraph") && e.contains("ingest"),
+        "{e}"
+    );
+    m.version = CASE_VERSION + 1;
+    write_manifest(dir.path(), &m).unwrap();
+    let e = read_manifest(dir.path()).unwrap_err().to_string();
+    assert!(e.contains("newer"), "{e}");
+}
