@@ -19,6 +19,7 @@ Examples:
   trailgraph who case/ <event-id | key | session ARN | principalId>
   trailgraph trace case/ arn:aws:iam::111111111111:user/alice   everything done through any chain
   trailgraph anomalies case/                       role-chain abuse, stolen workload credentials, …
+  trailgraph hunt case/                            Sigma rules, each hit with the origin behind it
   trailgraph report case/ -o report/               HTML report + CSV/JSON tables
 
 INPUT is any mix of log files (.json, .json.gz, NDJSON, .zip, EventBridge, LookupEvents and
@@ -89,6 +90,8 @@ Examples:
     Chains(ListArgs),
     /// Findings on sessions and chains: role-chain abuse, stolen workload credentials, …
     Anomalies(AnomaliesArgs),
+    /// Sigma rules over every event, each hit attributed to the human or workload behind it
+    Hunt(HuntArgs),
     /// Write a self-contained HTML report (plus Markdown, CSV and JSON tables)
     Report(ReportArgs),
     /// Run SQL over the tables events, issuances, sessions, attribution, anomalies
@@ -252,6 +255,55 @@ pub struct InputArgs {
     pub inputs: Vec<PathBuf>,
     #[command(flatten)]
     pub opts: CommonOpts,
+}
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Columns: rule_id, rule_title, rule_author, level, tags, event_id, event_time, event_name,
+event_source, recipient_account, aws_region, source_ip, session_id, origin, chain, depth,
+confidence (--by origin: origin, hits, rules, highest_level, rule_titles, first_time,
+last_time, accounts)
+
+Without --rules, the rules shipped with trailgraph are used (rules/ in the source: the SigmaHQ
+AWS CloudTrail rules, DRL 1.1, and trailgraph's own). Rules for other log sources are skipped
+and counted; a rule file that cannot be parsed is reported and the others still run.
+
+Examples:
+  trailgraph hunt case/
+  trailgraph hunt ./AWSLogs --rules sigma/rules/cloud/aws/ --format csv -o hits.csv
+  trailgraph hunt case/ --by origin
+  trailgraph hunt case/ --list-rules"
+)]
+pub struct HuntArgs {
+    #[command(flatten)]
+    pub input: HuntInput,
+    #[command(flatten)]
+    pub out: OutputArgs,
+    /// Sigma rule files or folders (searched recursively for .yml/.yaml); default: the shipped rules
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    pub rules: Vec<PathBuf>,
+    /// Roll the hits up: one row per origin
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub by: Option<HuntBy>,
+    /// List the rules that would be evaluated (and those skipped, with why) and exit
+    #[arg(long)]
+    pub list_rules: bool,
+}
+
+/// INPUT and the reading options, like `InputArgs`, but INPUT is optional with `--list-rules`.
+#[derive(Args, Debug, Clone)]
+pub struct HuntInput {
+    /// Log files, directories (recursive), or case directories made by `ingest`
+    #[arg(required_unless_present = "list_rules", value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+    #[command(flatten)]
+    pub opts: CommonOpts,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HuntBy {
+    /// One row per origin: rules hit, first/last time, accounts, count
+    Origin,
 }
 
 #[derive(Args, Debug)]
@@ -548,6 +600,13 @@ impl From<Command> for Run {
                 config: a.config,
                 print_config: a.print_config,
                 baseline_until: a.baseline_until,
+            }),
+            Command::Hunt(a) => Run::Hunt(cmd::hunt::Settings {
+                input: a.input.opts.input(a.input.inputs),
+                out: a.out.into(),
+                rules: a.rules,
+                by_origin: a.by == Some(HuntBy::Origin),
+                list_rules: a.list_rules,
             }),
             Command::Report(a) => Run::Report(cmd::report::Settings {
                 input: a.input.into(),

@@ -5,6 +5,7 @@
 pub mod anomalies;
 pub mod attribute;
 pub mod graph;
+pub mod hunt;
 pub mod ingest;
 pub mod list;
 pub mod query;
@@ -47,6 +48,7 @@ pub enum Command {
     /// `sessions` and `chains`.
     List(list::Settings),
     Anomalies(anomalies::Settings),
+    Hunt(hunt::Settings),
     Report(report::Settings),
     Query(query::Settings),
     Graph(graph::Settings),
@@ -63,6 +65,7 @@ impl Command {
             Command::Trace(s) => &s.input,
             Command::List(s) => &s.input,
             Command::Anomalies(s) => &s.input,
+            Command::Hunt(s) => &s.input,
             Command::Report(s) => &s.input,
             Command::Query(s) => &s.input,
             Command::Graph(s) => &s.input,
@@ -88,6 +91,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Trace(s) => trace::run(s),
         Command::List(s) => list::run(s),
         Command::Anomalies(s) => anomalies::run(s),
+        Command::Hunt(s) => hunt::run(s),
         Command::Report(s) => report::run(s),
         Command::Query(s) => query::run(s),
         Command::Graph(s) => graph::run(s),
@@ -189,8 +193,20 @@ impl Input {
     /// files over the in-memory limit go through a scratch case first; anything else (small
     /// log files, several inputs to combine) is loaded into memory. Problems are printed.
     pub fn scan(&self) -> Result<Opened> {
+        self.scan_with(&[])
+    }
+
+    /// `scan`, keeping also the events columns `extra` of log files (the analyses' columns
+    /// leave out the raw JSON payloads; a case is read by the columns each pass asks for).
+    pub fn scan_with(&self, extra: &[&'static str]) -> Result<Opened> {
         let found = trailgraph_log::discover::discover(&self.inputs)?;
-        let columns = analysis_columns();
+        let mut columns = analysis_columns();
+        columns.extend(
+            extra
+                .iter()
+                .filter(|c| !columns.contains(c))
+                .collect::<Vec<_>>(),
+        );
         // A case without any events file: the in-memory path says what it has.
         let one_case = match (&found.cases[..], found.files.is_empty()) {
             ([dir], true) => {

@@ -11,5 +11,6 @@
 
 pub mod anomalies;
 pub mod answer;
+pub mod hunt;
 pub mod query;
 pub mod summary;

@@ -1,0 +1,291 @@
+//! Loading Sigma rules: files and folders (recursive, `*.yml` / `*.yaml`, in path order), or
+//! the rules shipped with trailgraph (`rules/` of the source, embedded in the binary). Rules
+//! whose logsource is not AWS CloudTrail are skipped with the reason; a file or rule that
+//! cannot be read, parsed or compiled is a problem (file, reason) and never stops the others.
+
+use super::record;
+use anyhow::{bail, Result};
+use rsigma_eval::fields::RuleFieldSet;
+use rsigma_eval::Engine;
+use rsigma_parser::{parse_sigma_yaml, SigmaCollection, SigmaRule};
+use rustc_hash::FxHashMap;
+use std::path::{Path, PathBuf};
+
+/// The rules embedded in the binary: (path under the source tree, text), in path order.
+pub const SHIPPED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/shipped_rules.rs"));
+
+/// One rule that is evaluated.
+#[derive(Debug, Clone)]
+pub struct RuleInfo {
+    /// The rule's `id`, or `FILE#N` (its position in the file) when it has none.
+    pub id: String,
+    pub title: String,
+    /// `informational`, `low`, `medium`, `high`, `critical`, or empty.
+    pub level: &'static str,
+    pub tags: Vec<String>,
+    /// The rule's `author` field (the DRL asks that matches name it).
+    pub author: String,
+    /// The file it came from.
+    pub file: String,
+}
+
+/// A rule or file that is not evaluated, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleNote {
+    pub file: String,
+    /// The rule's title, when the file was parsed that far.
+    pub rule: Option<String>,
+    pub reason: String,
+}
+
+impl std::fmt::Display for RuleNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.rule {
+            Some(r) => write!(f, "{}: rule \"{}\": {}", self.file, r, self.reason),
+            None => write!(f, "{}: {}", self.file, self.reason),
+        }
+    }
+}
+
+/// The compiled rules.
+pub struct RuleSet {
+    pub(crate) engine: Engine,
+    /// The evaluated rules, in load order.
+    pub rules: Vec<RuleInfo>,
+    pub(crate) by_id: FxHashMap<String, usize>,
+    /// Rules for other log sources (and correlation rules), not evaluated.
+    pub skipped: Vec<RuleNote>,
+    /// Files or rules that could not be read, parsed or compiled.
+    pub problems: Vec<RuleNote>,
+    /// Rules that name fields trailgraph does not keep (they are absent when evaluated).
+    pub warnings: Vec<RuleNote>,
+}
+
+/// Where the rules come from.
+pub enum Rules<'a> {
+    /// The rules shipped with trailgraph.
+    Shipped,
+    /// Files or folders given by the user.
+    Paths(&'a [PathBuf]),
+}
+
+impl RuleSet {
+    /// Loads and compiles the rules. Fails only when a path does not exist or no rule for
+    /// CloudTrail is left to evaluate.
+    pub fn load(from: Rules<'_>) -> Result<RuleSet> {
+        let mut set = RuleSet {
+            engine: Engine::new(),
+            rules: Vec::new(),
+            by_id: FxHashMap::default(),
+            skipped: Vec::new(),
+            problems: Vec::new(),
+            warnings: Vec::new(),
+        };
+        let mut filters = Vec::new();
+        match from {
+            Rules::Shipped => {
+                for (file, text) in SHIPPED {
+                    set.add_text(file, text, &mut filters);
+                }
+            }
+            Rules::Paths(paths) => {
+                let mut files = Vec::new();
+                for p in paths {
+                    if !p.exists() {
+                        bail!("{}: no such rule file or folder", p.display());
+                    }
+                    rule_files(p, &mut files, &mut set.problems);
+                }
+                files.sort();
+                files.dedup();
+                for f in files {
+                    let name = f.display().to_string();
+                    match std::fs::read_to_string(&f) {
+                        Ok(text) => set.add_text(&name, &text, &mut filters),
+                        Err(e) => set.problems.push(RuleNote {
+                            file: name,
+                            rule: None,
+                            reason: format!("cannot read: {e}"),
+                        }),
+                    }
+                }
+            }
+        }
+        for (file, filter) in filters {
+            if let Err(e) = set.engine.apply_filter(&filter) {
+                set.problems.push(RuleNote {
+                    file,
+                    rule: Some(filter.title.clone()),
+                    reason: format!("filter not applied: {e}"),
+                });
+            }
+        }
+        if set.rules.is_empty() {
+            bail!(
+                "no Sigma rule for AWS CloudTrail to evaluate ({} skipped for other log sources, {} with problems)",
+                set.skipped.len(),
+                set.problems.len()
+            );
+        }
+        Ok(set)
+    }
+
+    fn add_text(
+        &mut self,
+        file: &str,
+        text: &str,
+        filters: &mut Vec<(String, rsigma_parser::FilterRule)>,
+    ) {
+        let collection = match parse_sigma_yaml(text) {
+            Ok(c) => c,
+            Err(e) => {
+                self.problems.push(RuleNote {
+                    file: file.to_string(),
+                    rule: None,
+                    reason: format!("not a Sigma rule file: {}", one_line(&e.to_string())),
+                });
+                return;
+            }
+        };
+        for e in &collection.errors {
+            self.problems.push(RuleNote {
+                file: file.to_string(),
+                rule: None,
+                reason: format!("not a Sigma rule: {}", one_line(e)),
+            });
+        }
+        for c in &collection.correlations {
+            self.skipped.push(RuleNote {
+                file: file.to_string(),
+                rule: Some(c.title.clone()),
+                reason: "correlation rules are not evaluated by hunt".into(),
+            });
+        }
+        for f in &collection.filters {
+            filters.push((file.to_string(), f.clone()));
+        }
+        for (n, rule) in collection.rules.iter().enumerate() {
+            self.add_rule(file, n, rule);
+        }
+    }
+
+    fn add_rule(&mut self, file: &str, n: usize, rule: &SigmaRule) {
+        let note = |reason: String| RuleNote {
+            file: file.to_string(),
+            rule: Some(rule.title.clone()),
+            reason,
+        };
+        if let Some(why) = not_cloudtrail(rule) {
+            self.skipped.push(note(why));
+            return;
+        }
+        let mut rule = rule.clone();
+        let id = match &rule.id {
+            Some(id) => id.clone(),
+            None => format!("{file}#{}", n + 1),
+        };
+        if let Some(&other) = self.by_id.get(&id) {
+            let why = format!(
+                "duplicate id {id} (also in {}): skipped",
+                self.rules[other].file
+            );
+            self.problems.push(note(why));
+            return;
+        }
+        rule.id = Some(id.clone());
+        if let Err(e) = self.engine.add_rule(&rule) {
+            self.problems.push(note(format!(
+                "cannot be evaluated: {}",
+                one_line(&e.to_string())
+            )));
+            return;
+        }
+        let mut one = SigmaCollection::new();
+        one.rules.push(rule.clone());
+        let unkept: Vec<String> = RuleFieldSet::collect(&one, &[], false)
+            .names()
+            .filter(|f| !record::is_kept(f))
+            .map(String::from)
+            .collect();
+        if !unkept.is_empty() {
+            self.warnings.push(note(format!(
+                "names fields trailgraph does not keep (always absent): {}",
+                unkept.join(", ")
+            )));
+        }
+        self.by_id.insert(id.clone(), self.rules.len());
+        self.rules.push(RuleInfo {
+            id,
+            title: rule.title.clone(),
+            level: rule.level.as_ref().map(|l| l.as_str()).unwrap_or(""),
+            tags: rule.tags.clone(),
+            author: rule.author.clone().unwrap_or_default(),
+            file: file.to_string(),
+        });
+    }
+}
+
+/// Why a rule is not for CloudTrail records (None: it is).
+fn not_cloudtrail(rule: &SigmaRule) -> Option<String> {
+    let ls = &rule.logsource;
+    let is =
+        |v: &Option<String>, want: &str| v.as_deref().is_some_and(|v| v.eq_ignore_ascii_case(want));
+    if is(&ls.product, "aws")
+        && (ls.service.is_none() || is(&ls.service, "cloudtrail"))
+        && ls.category.is_none()
+    {
+        return None;
+    }
+    let mut parts = Vec::new();
+    for (k, v) in [
+        ("product", &ls.product),
+        ("service", &ls.service),
+        ("category", &ls.category),
+    ] {
+        if let Some(v) = v {
+            parts.push(format!("{k}: {v}"));
+        }
+    }
+    let shown = if parts.is_empty() {
+        "no logsource".to_string()
+    } else {
+        format!("logsource {}", parts.join(", "))
+    };
+    Some(format!(
+        "{shown} (hunt evaluates rules for product: aws, service: cloudtrail)"
+    ))
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The rule files under `p` (itself when a file), recursively, by extension.
+fn rule_files(p: &Path, out: &mut Vec<PathBuf>, problems: &mut Vec<RuleNote>) {
+    if p.is_file() {
+        out.push(p.to_path_buf());
+        return;
+    }
+    let rd = match std::fs::read_dir(p) {
+        Ok(rd) => rd,
+        Err(e) => {
+            problems.push(RuleNote {
+                file: p.display().to_string(),
+                rule: None,
+                reason: format!("cannot list: {e}"),
+            });
+            return;
+        }
+    };
+    for e in rd.flatten() {
+        let q = e.path();
+        if q.is_dir() {
+            rule_files(&q, out, problems);
+        } else if matches!(
+            q.extension().and_then(|e| e.to_str()),
+            Some("yml") | Some("yaml")
+        ) {
+            out.push(q);
+        }
+    }
+}

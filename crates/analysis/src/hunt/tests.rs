@@ -1,0 +1,208 @@
+//! The Sigma semantics `hunt` promises where evaluators differ (issue 15, point 1), on records
+//! read through ingest exactly as a user's logs are: each test names the rule of the
+//! specification it checks (Sigma specification 2.0, "Sigma Rules Specification",
+//! github.com/SigmaHQ/sigma-specification, sections "Null values", "Value modifiers",
+//! "Lists", "Wildcards").
+
+use super::*;
+use std::path::PathBuf;
+use trailgraph_log::ingest::IngestOptions;
+use trailgraph_store::load::load;
+
+const RECORD: &str = r#"{"Records":[{
+  "eventVersion":"1.08","eventTime":"2024-07-01T10:00:00Z","eventSource":"iam.amazonaws.com",
+  "eventName":"CreateUser","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.7",
+  "userAgent":"aws-cli/2.15","recipientAccountId":"111122223333","eventID":"e-1",
+  "readOnly":false,"eventType":"AwsApiCall","managementEvent":true,
+  "userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/Deploy/s1",
+    "principalId":"AROAEXAMPLE:s1","accountId":"111122223333","accessKeyId":"ASIAEXAMPLE",
+    "sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::111122223333:role/ops/Deploy",
+      "principalId":"AROAEXAMPLE","accountId":"111122223333","userName":"Deploy"},
+      "attributes":{"creationDate":"2024-07-01T09:00:00Z","mfaAuthenticated":"false"}}},
+  "requestParameters":{"userName":"eve","port":22,"enable":false,"tags":["a","Backdoor"],
+    "containerDefinitions":[{"command":["sh","-c","curl 169.254.170.2$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"]}],
+    "target":"arn:aws:sts::111122223333:assumed-role/Deploy/s1"},
+  "responseElements":{"user":{"userName":"eve","arn":"arn:aws:iam::111122223333:user/eve"}},
+  "resources":[{"ARN":"arn:aws:iam::111122223333:user/eve","type":"AWS::IAM::User"}]
+}]}"#;
+
+fn scan_of(text: &str) -> Scan {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("r.json");
+    std::fs::write(&f, text).unwrap();
+    let loaded = load(&[PathBuf::from(&f)], &IngestOptions::default()).unwrap();
+    assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+    Scan::memory(loaded.frames).unwrap()
+}
+
+fn rule(detection: &str) -> String {
+    format!(
+        "title: t\nid: 11111111-1111-1111-1111-111111111111\nauthor: a\nlogsource:\n  product: aws\n  service: cloudtrail\ndetection:\n{detection}\nlevel: high\n"
+    )
+}
+
+/// Does the rule with this detection match the record?
+fn hits(detection: &str) -> bool {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("r.yml");
+    std::fs::write(&f, rule(detection)).unwrap();
+    let set = RuleSet::load(Rules::Paths(&[f])).unwrap();
+    assert!(set.problems.is_empty(), "{:?}", set.problems);
+    let found = hunt(&scan_of(RECORD), &set).unwrap();
+    !found.is_empty()
+}
+
+fn sel(field: &str, value: &str) -> String {
+    format!("  sel:\n    {field}: {value}\n  condition: sel")
+}
+
+#[test]
+fn kept_fields_by_their_cloudtrail_paths() {
+    assert!(hits(&sel("eventName", "CreateUser")));
+    assert!(hits(&sel("eventSource", "iam.amazonaws.com")));
+    assert!(hits(&sel("userIdentity.type", "AssumedRole")));
+    assert!(hits(&sel(
+        "userIdentity.sessionContext.sessionIssuer.userName",
+        "Deploy"
+    )));
+    assert!(hits(&sel(
+        "userIdentity.sessionContext.attributes.mfaAuthenticated",
+        "'false'"
+    )));
+    assert!(hits(&sel("eventTime|startswith", "'2024-07-01T10:00'")));
+    assert!(!hits(&sel("eventName", "DeleteUser")));
+}
+
+/// "Null values": `field: null` matches a field that is absent or JSON null, not one with a
+/// value.
+#[test]
+fn null_is_absent_or_json_null() {
+    assert!(hits(&sel("errorCode", "null")));
+    assert!(hits(&sel("additionalEventData", "null")));
+    assert!(!hits(&sel("eventName", "null")));
+    assert!(!hits(&sel("requestParameters.userName", "null")));
+    assert!(hits(&sel("requestParameters.noSuchKey", "null")));
+}
+
+/// Plain values match case-insensitively, with `*` and `?` wildcards.
+#[test]
+fn case_insensitive_with_wildcards() {
+    assert!(hits(&sel("eventName", "createuser")));
+    assert!(hits(&sel("eventName", "Create?ser")));
+    assert!(hits(&sel("eventName", "'*user'")));
+    assert!(!hits(&sel("eventName", "Create?")));
+}
+
+/// "Lists": a field holding a JSON array matches when any element matches; also through an
+/// array of objects (`containerDefinitions[].command[]`).
+#[test]
+fn arrays_match_any_element() {
+    assert!(hits(&sel("requestParameters.tags", "backdoor")));
+    assert!(!hits(&sel("requestParameters.tags", "c")));
+    assert!(hits(&sel(
+        "requestParameters.containerDefinitions.command|contains",
+        "'$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI'"
+    )));
+    assert!(hits(&sel("resources.type", "'AWS::IAM::User'")));
+}
+
+/// A value that is not a string is compared as its JSON text: numbers, booleans, and objects
+/// (`responseElements|contains` looks inside the object).
+#[test]
+fn non_strings_as_json_text() {
+    assert!(hits(&sel("requestParameters.port", "22")));
+    assert!(hits(&sel("requestParameters.port", "'22'")));
+    assert!(hits(&sel("requestParameters.enable", "'false'")));
+    assert!(hits(&sel("readOnly", "'false'")));
+    assert!(hits(&sel("responseElements|contains", "'user/eve'")));
+    assert!(hits(&sel(
+        "requestParameters|contains",
+        "'\"userName\":\"eve\"'"
+    )));
+    assert!(hits(&sel("responseElements.user|contains", "'userName'")));
+    assert!(!hits(&sel("responseElements|contains", "'user/mallory'")));
+}
+
+/// `|fieldref` compares with another field's value; a value that looks like a field name is
+/// still a literal string.
+#[test]
+fn fieldref_and_literal_field_names() {
+    assert!(hits(&sel(
+        "requestParameters.target|fieldref",
+        "userIdentity.arn"
+    )));
+    assert!(!hits(&sel(
+        "requestParameters.userName|fieldref",
+        "userIdentity.arn"
+    )));
+    assert!(!hits(&sel("requestParameters.userName", "eventName")));
+}
+
+/// Keyword rules look at every string of the record (kept columns and payloads).
+#[test]
+fn keywords_see_the_whole_record() {
+    assert!(hits(
+        "  keywords:\n    - '*169.254.170.2*'\n  condition: keywords"
+    ));
+    assert!(hits("  keywords:\n    - 'aws-cli*'\n  condition: keywords"));
+    assert!(!hits(
+        "  keywords:\n    - '*nothing-like-this*'\n  condition: keywords"
+    ));
+}
+
+/// Rules for other log sources are skipped with the reason; a broken file is a problem that
+/// does not stop the others; a field trailgraph does not keep is named.
+#[test]
+fn skipped_problems_and_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("ok.yml"),
+        rule(&sel("eventName", "CreateUser")),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("win.yaml"),
+        "title: w\nlogsource:\n  product: windows\n  category: process_creation\ndetection:\n  s:\n    Image: x\n  condition: s\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("bad.yml"), "title: [unclosed\n").unwrap();
+    std::fs::write(
+        dir.path().join("tls.yml"),
+        rule(&sel("tlsDetails.tlsVersion", "'TLSv1'"))
+            .replace("1111-111111111111", "1111-222222222222"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "not a rule").unwrap();
+    let set = RuleSet::load(Rules::Paths(&[dir.path().to_path_buf()])).unwrap();
+    assert_eq!(set.rules.len(), 2);
+    assert_eq!(set.skipped.len(), 1);
+    assert!(
+        set.skipped[0].reason.contains("product: windows"),
+        "{}",
+        set.skipped[0]
+    );
+    assert_eq!(set.problems.len(), 1, "{:?}", set.problems);
+    assert!(set.problems[0].file.ends_with("bad.yml"));
+    assert_eq!(set.warnings.len(), 1);
+    assert!(set.warnings[0].reason.contains("tlsDetails.tlsVersion"));
+    // Nothing for CloudTrail at all: an error that says why.
+    let win = dir.path().join("win.yaml");
+    let e = RuleSet::load(Rules::Paths(&[win]))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("1 skipped"), "{e}");
+}
+
+/// The shipped rules all load, for CloudTrail, without problems, and credit their authors.
+#[test]
+fn shipped_rules_load() {
+    let set = RuleSet::load(Rules::Shipped).unwrap();
+    assert!(set.problems.is_empty(), "{:?}", set.problems);
+    assert!(set.skipped.is_empty(), "{:?}", set.skipped);
+    assert!(set.rules.len() >= 39);
+    assert!(
+        set.rules.iter().all(|r| !r.author.is_empty()),
+        "every rule names its author"
+    );
+}

@@ -1,0 +1,132 @@
+//! `trailgraph hunt`: Sigma rules over every event, each hit attributed.
+
+use super::{ExitCode, Input, Output};
+use anyhow::Result;
+use polars::prelude::*;
+use std::io::Write;
+use std::path::PathBuf;
+use trailgraph_analysis::hunt::{by_origin_frame, columns, hits_frame, hunt, RuleSet, Rules};
+use trailgraph_log::escape::term;
+
+pub struct Settings {
+    /// INPUT may be empty with `list_rules`.
+    pub input: Input,
+    pub out: Output,
+    /// Rule files or folders (empty: the shipped rules).
+    pub rules: Vec<PathBuf>,
+    /// One row per origin instead of one per hit.
+    pub by_origin: bool,
+    /// List the rules and exit.
+    pub list_rules: bool,
+}
+
+pub fn run(a: Settings) -> Result<ExitCode> {
+    // Rules first, so that a typo in a rule path fails before the (possibly long) read.
+    let rules = RuleSet::load(if a.rules.is_empty() {
+        Rules::Shipped
+    } else {
+        Rules::Paths(&a.rules)
+    })?;
+    if a.list_rules {
+        a.out.emit(&rules_frame(&rules)?)?;
+        return Ok(ExitCode::Clean);
+    }
+    let rule_code = report_rules(&a.input, &rules);
+    let opened = a.input.scan_with(&columns())?;
+    if opened.code == ExitCode::Fatal || rule_code == ExitCode::Fatal {
+        return Ok(ExitCode::Fatal);
+    }
+    let hits = hunt(&opened.scan, &rules)?;
+    let frame = if a.by_origin {
+        by_origin_frame(&opened.scan, &rules, &hits)?
+    } else {
+        hits_frame(&opened.scan, &rules, &hits)?
+    };
+    a.out.emit(&frame)?;
+    Ok(opened.code.max(rule_code))
+}
+
+/// Tells (on stderr) what was skipped and what could not be read; the exit code that means.
+fn report_rules(input: &Input, rules: &RuleSet) -> ExitCode {
+    let mut err = std::io::stderr().lock();
+    if !input.quiet {
+        let _ = writeln!(
+            err,
+            "trailgraph: hunt: {} rule(s) evaluated, {} skipped (not for CloudTrail; --list-rules says why)",
+            rules.rules.len(),
+            rules.skipped.len()
+        );
+        for w in &rules.warnings {
+            let _ = writeln!(err, "  note: {}", term(&w.to_string()));
+        }
+    }
+    if rules.problems.is_empty() {
+        return ExitCode::Clean;
+    }
+    let _ = writeln!(err, "trailgraph: {} rule problem(s):", rules.problems.len());
+    for p in &rules.problems {
+        let _ = writeln!(err, "  {}", term(&p.to_string()));
+    }
+    if input.strict {
+        let _ = writeln!(
+            err,
+            "trailgraph: --strict: failing because of rule problems"
+        );
+        ExitCode::Fatal
+    } else {
+        ExitCode::Skipped
+    }
+}
+
+/// Every rule met: evaluated, skipped or with a problem, and why.
+fn rules_frame(rules: &RuleSet) -> Result<DataFrame> {
+    let mut rows: Vec<[String; 7]> = Vec::new();
+    for r in &rules.rules {
+        rows.push([
+            "evaluated".into(),
+            r.file.clone(),
+            r.id.clone(),
+            r.title.clone(),
+            r.level.into(),
+            r.author.clone(),
+            String::new(),
+        ]);
+    }
+    for (status, notes) in [
+        ("skipped", &rules.skipped),
+        ("problem", &rules.problems),
+        ("note", &rules.warnings),
+    ] {
+        for n in notes {
+            rows.push([
+                status.into(),
+                n.file.clone(),
+                String::new(),
+                n.rule.clone().unwrap_or_default(),
+                String::new(),
+                String::new(),
+                n.reason.clone(),
+            ]);
+        }
+    }
+    let names = [
+        "status",
+        "file",
+        "rule_id",
+        "rule_title",
+        "level",
+        "author",
+        "reason",
+    ];
+    let cols = names
+        .iter()
+        .enumerate()
+        .map(|(k, n)| {
+            Column::new(
+                (*n).into(),
+                rows.iter().map(|r| r[k].as_str()).collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    Ok(DataFrame::new(rows.len(), cols)?)
+}
