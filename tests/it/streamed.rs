@@ -142,6 +142,9 @@ fn analyses_give_the_same_answers_streamed() {
     same_four_ways(&w, &["graph", "--format", "graphml"], &[]);
     same_four_ways(&w, &["timeline"], &[]);
     same_four_ways(&w, &["timeline", "--format", "csv"], &[]);
+    let hits = same_four_ways(&w, &["hunt", "--format", "csv"], &[]);
+    assert!(hits.lines().count() > 5, "{hits}");
+    same_four_ways(&w, &["hunt", "--by", "origin", "--format", "json"], &[]);
     // trace of an origin five roles deep, of an issued key, of a long-term key.
     let alice = "arn:aws:iam::111111111111:user/alice";
     let t = same_four_ways(&w, &["trace"], &[alice]);

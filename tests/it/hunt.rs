@@ -1,0 +1,210 @@
+//! `trailgraph hunt` (issue 15): Sigma rules over every event, each hit with the origin behind
+//! it; rules from files and folders or the shipped ones; problems reported, never fatal.
+
+use crate::util::{ndjson, run, run_ok, testdata};
+use std::path::Path;
+
+const DEEP_RULE: &str = "title: Secret read
+id: 5f0c8a61-0d7b-4a43-9d55-2b1f3c9a7e01
+author: trailgraph tests
+status: test
+logsource:
+  product: aws
+  service: cloudtrail
+detection:
+  selection:
+    eventSource: secretsmanager.amazonaws.com
+    eventName: GetSecretValue
+  condition: selection
+level: high
+tags:
+  - attack.credential-access
+";
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+/// A hit made five roles down a chain is attributed to the IAM user at the top, with the
+/// chain, its depth and the rule's author; the roll-up per origin counts it.
+#[test]
+fn hit_carries_the_origin_behind_the_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = write(dir.path(), "secret.yml", DEEP_RULE);
+    let input = testdata("scenarios/chain_depth_5/111111111111_CloudTrail_us-east-1_20240301T1210Z_RJoAvGjzVgD6SWRT.json");
+    let out = run_ok(
+        [
+            "hunt",
+            "-q",
+            input.to_str().unwrap(),
+            "--rules",
+            &rule,
+            "--format",
+            "ndjson",
+        ],
+        0,
+    );
+    let hits = ndjson(&out);
+    let deep: Vec<_> = hits.iter().filter(|h| h["depth"] == 5).collect();
+    assert!(!deep.is_empty(), "{out}");
+    for h in &deep {
+        assert_eq!(h["origin"], "arn:aws:iam::111111111111:user/alice");
+        assert_eq!(h["rule_title"], "Secret read");
+        assert_eq!(h["rule_author"], "trailgraph tests");
+        assert_eq!(h["level"], "high");
+        assert_eq!(h["tags"], "attack.credential-access");
+        assert_eq!(h["event_name"], "GetSecretValue");
+        assert!(h["chain"].as_str().unwrap().ends_with("role/Hop5"), "{h}");
+        assert!(h["session_id"].as_str().unwrap().starts_with("ASIA"), "{h}");
+    }
+    // Column order as documented.
+    let csv = run_ok(
+        [
+            "hunt",
+            "-q",
+            input.to_str().unwrap(),
+            "--rules",
+            &rule,
+            "--format",
+            "csv",
+        ],
+        0,
+    );
+    assert_eq!(
+        csv.lines().next().unwrap(),
+        "rule_id,rule_title,rule_author,level,tags,event_id,event_time,event_name,event_source,\
+         recipient_account,aws_region,source_ip,session_id,origin,chain,depth,confidence"
+    );
+    assert_eq!(csv.lines().count(), hits.len() + 1);
+    let by = ndjson(&run_ok(
+        [
+            "hunt",
+            "-q",
+            input.to_str().unwrap(),
+            "--rules",
+            &rule,
+            "--by",
+            "origin",
+            "--format",
+            "ndjson",
+        ],
+        0,
+    ));
+    let alice = by
+        .iter()
+        .find(|r| r["origin"] == "arn:aws:iam::111111111111:user/alice")
+        .expect("alice rolled up");
+    let alice_hits = hits
+        .iter()
+        .filter(|h| h["origin"] == "arn:aws:iam::111111111111:user/alice")
+        .count();
+    assert_eq!(alice["hits"], alice_hits as u64);
+    assert_eq!(alice["rules"], 1);
+    assert_eq!(alice["highest_level"], "high");
+    assert_eq!(alice["accounts"], "111111111111");
+}
+
+/// A broken rule file is a problem (exit 1, named on stderr) and the other rules still run;
+/// with --strict it is fatal. A rule path that does not exist is a one-line error.
+#[test]
+fn rule_problems_are_reported_not_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "secret.yml", DEEP_RULE);
+    write(dir.path(), "broken.yaml", "title: [oops\n");
+    std::fs::create_dir(dir.path().join("windows")).unwrap();
+    write(
+        &dir.path().join("windows"),
+        "proc.yml",
+        "title: w\nlogsource:\n  product: windows\n  category: process_creation\ndetection:\n  s:\n    Image: x\n  condition: s\n",
+    );
+    let input = testdata("scenarios/chain_depth_5/111111111111_CloudTrail_us-east-1_20240301T1210Z_RJoAvGjzVgD6SWRT.json");
+    let rules = dir.path().to_str().unwrap();
+    let out = run([
+        "hunt",
+        input.to_str().unwrap(),
+        "--rules",
+        rules,
+        "--format",
+        "ndjson",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("broken.yaml"), "{err}");
+    assert!(err.contains("1 rule(s) evaluated, 1 skipped"), "{err}");
+    assert!(!ndjson(&String::from_utf8_lossy(&out.stdout)).is_empty());
+    let strict = run([
+        "hunt",
+        "-q",
+        "--strict",
+        input.to_str().unwrap(),
+        "--rules",
+        rules,
+    ]);
+    assert_eq!(strict.status.code(), Some(2));
+    // --list-rules (no INPUT needed) says why each rule is or is not evaluated.
+    let list = run_ok(
+        ["hunt", "--list-rules", "--rules", rules, "--format", "csv"],
+        0,
+    );
+    assert!(list.contains("evaluated,"), "{list}");
+    assert!(
+        list.contains("skipped,") && list.contains("product: windows"),
+        "{list}"
+    );
+    assert!(
+        list.contains("problem,") && list.contains("broken.yaml"),
+        "{list}"
+    );
+    let missing = run([
+        "hunt",
+        "-q",
+        input.to_str().unwrap(),
+        "--rules",
+        "/no/such/rules",
+    ]);
+    assert_eq!(missing.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&missing.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("/no/such/rules"), "{err}");
+}
+
+/// The shipped rules are used without --rules: every SigmaHQ rule is evaluated, none skipped,
+/// and the same hits come out whatever the thread count.
+#[test]
+fn shipped_rules_and_determinism() {
+    let list = run_ok(["hunt", "--list-rules", "--format", "csv"], 0);
+    let evaluated = list.lines().filter(|l| l.starts_with("evaluated,")).count();
+    assert!(evaluated >= 39, "{list}");
+    assert!(!list
+        .lines()
+        .any(|l| l.starts_with("skipped,") || l.starts_with("problem,")));
+    let real = testdata("real");
+    let one = run_ok(
+        [
+            "hunt",
+            "-q",
+            "-j",
+            "1",
+            real.to_str().unwrap(),
+            "--format",
+            "csv",
+        ],
+        0,
+    );
+    let two = run_ok(
+        [
+            "hunt",
+            "-q",
+            "-j",
+            "2",
+            real.to_str().unwrap(),
+            "--format",
+            "csv",
+        ],
+        0,
+    );
+    assert_eq!(one, two);
+    assert!(one.contains("AWS CloudTrail Important Change"), "{one}");
+}
