@@ -492,11 +492,15 @@ pub struct TimelineArgs {
 const REPORT_HELP: &str = "\
 Writes into DIR (created if needed):
   report.html            self-contained page: input and its gaps, the role chains as a picture,
-                         anomalies with evidence, per-origin activity, timeline
+                         anomalies with evidence, Sigma hits per origin, per-origin activity,
+                         timeline
   report.md              the same content as Markdown
   summary.json           input accounting, time range, coverage, totals
   sessions.csv/.json     chains.csv/.json     anomalies.csv/.json
+  hunt.csv/.json         hunt_origins.csv/.json (the Sigma rules' hits; not with --no-rules)
   origins.csv/.json      timeline.csv/.json   coverage.csv/.json
+
+The Sigma rules are the shipped ones (as `trailgraph hunt`) unless --rules or --no-rules.
 
 The HTML loads nothing from the network (inline CSS and SVG, and a Content-Security-Policy
 that forbids fetches), and every string taken from the logs is escaped. The output does not
@@ -504,7 +508,8 @@ depend on the time it was made: two runs over the same input are byte-identical.
 
 Examples:
   trailgraph report ./AWSLogs -o report/
-  trailgraph report case/ -o report/ && xdg-open report/report.html";
+  trailgraph report case/ -o report/ && xdg-open report/report.html
+  trailgraph report case/ -o report/ --rules my-rules/ sigma/rules/cloud/aws/";
 
 #[derive(Args, Debug)]
 #[command(after_help = REPORT_HELP)]
@@ -514,6 +519,12 @@ pub struct ReportArgs {
     /// Directory to write report.html, report.md and the tables into
     #[arg(short = 'o', long = "output", value_name = "DIR")]
     pub output: PathBuf,
+    /// Sigma rule files or folders for the Hunt section; default: the shipped rules
+    #[arg(long, value_name = "PATH", num_args = 1.., conflicts_with = "no_rules")]
+    pub rules: Vec<PathBuf>,
+    /// No Sigma rules (no Hunt section, no hunt tables)
+    #[arg(long)]
+    pub no_rules: bool,
 }
 
 const QUERY_HELP: &str = "\
@@ -611,6 +622,8 @@ impl From<Command> for Run {
             Command::Report(a) => Run::Report(cmd::report::Settings {
                 input: a.input.into(),
                 output: a.output,
+                rules: a.rules,
+                no_rules: a.no_rules,
             }),
             Command::Query(a) => Run::Query(cmd::query::Settings {
                 input: a.input.into(),

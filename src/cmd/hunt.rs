@@ -47,7 +47,7 @@ pub fn run(a: Settings) -> Result<ExitCode> {
 }
 
 /// Tells (on stderr) what was skipped and what could not be read; the exit code that means.
-fn report_rules(input: &Input, rules: &RuleSet) -> ExitCode {
+pub(super) fn report_rules(input: &Input, rules: &RuleSet) -> ExitCode {
     let mut err = std::io::stderr().lock();
     if !input.quiet {
         let _ = writeln!(

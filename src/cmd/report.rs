@@ -3,19 +3,46 @@
 use super::{ExitCode, Input};
 use anyhow::Result;
 use std::path::PathBuf;
+use trailgraph_analysis::hunt::{RuleSet, Rules};
+use trailgraph_output::report::HuntInput;
 
 pub struct Settings {
     pub input: Input,
     /// The directory to write into.
     pub output: PathBuf,
+    /// Sigma rule files or folders (empty: the shipped rules).
+    pub rules: Vec<PathBuf>,
+    /// No Sigma rules at all (no Hunt section).
+    pub no_rules: bool,
 }
 
 pub fn run(a: Settings) -> Result<ExitCode> {
-    let opened = a.input.scan()?;
-    let code = opened.code;
+    // Rules first, so that a typo in a rule path fails before the (possibly long) read.
+    let rules = if a.no_rules {
+        None
+    } else {
+        Some(RuleSet::load(if a.rules.is_empty() {
+            Rules::Shipped
+        } else {
+            Rules::Paths(&a.rules)
+        })?)
+    };
+    let rule_code = match &rules {
+        Some(r) => super::hunt::report_rules(&a.input, r),
+        None => ExitCode::Clean,
+    };
+    let opened = match &rules {
+        Some(_) => a.input.scan_with(&trailgraph_analysis::hunt::columns())?,
+        None => a.input.scan()?,
+    };
+    let code = opened.code.max(rule_code);
     if code == ExitCode::Fatal {
         return Ok(code);
     }
+    let hits = match &rules {
+        Some(r) => trailgraph_analysis::hunt::hunt(&opened.scan, r)?,
+        None => Vec::new(),
+    };
     let findings = trailgraph_analysis::anomalies::detect(
         &opened.scan,
         &trailgraph_analysis::anomalies::load_config(None)?,
@@ -25,6 +52,7 @@ pub fn run(a: Settings) -> Result<ExitCode> {
         &opened.stats,
         &opened.problems,
         findings,
+        rules.as_ref().map(|rules| HuntInput { rules, hits: &hits }),
         &a.input.inputs,
         &a.output,
     )?;

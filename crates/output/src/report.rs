@@ -7,6 +7,8 @@
 //! DIR/sessions.csv|json  one row per session (as `trailgraph sessions`)
 //! DIR/chains.csv|json    one row per distinct chain (as `trailgraph chains`)
 //! DIR/anomalies.csv|json the findings (as `trailgraph anomalies`)
+//! DIR/hunt.csv|json      the Sigma rules' hits (as `trailgraph hunt`; not with --no-rules)
+//! DIR/hunt_origins.csv|json the hits per origin (as `trailgraph hunt --by origin`)
 //! DIR/origins.csv|json   per-origin activity
 //! DIR/timeline.csv|json  the important events: anomalies' first events, access denied,
 //!                        console sign-ins, issuances, mutating calls
@@ -20,25 +22,28 @@ mod markdown;
 mod picture;
 mod tables;
 
+pub use data::HuntInput;
+
 use anyhow::{Context, Result};
 use std::borrow::Cow;
 use std::io::Write;
 use std::path::PathBuf;
 
 /// Writes the report of `scan` (read with `stats` and `problems`; `findings` are the
-/// detectors') into `dir`: report.html, report.md and the tables. `inputs` are the paths the
+/// detectors', `hunt` the Sigma rules' hits) into `dir`: report.html, report.md and the tables. `inputs` are the paths the
 /// user gave, as shown on the report.
 pub fn write_report(
     scan: &trailgraph_graph::scan::Scan,
     stats: &trailgraph_log::ingest::Stats,
     problems: &[trailgraph_log::ingest::Problem],
     findings: Vec<trailgraph_analysis::anomalies::Finding>,
+    hunt: Option<HuntInput<'_>>,
     inputs: &[PathBuf],
     dir: &std::path::Path,
 ) -> Result<()> {
     let prof = trailgraph_log::ingest::profile;
     let t0 = std::time::Instant::now();
-    let (model, source) = data::build(scan, stats, problems, findings, inputs)?;
+    let (model, source) = data::build(scan, stats, problems, findings, hunt, inputs)?;
     prof("report model", t0);
     let t0 = std::time::Instant::now();
     std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;

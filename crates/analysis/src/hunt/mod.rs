@@ -36,6 +36,11 @@ pub struct Hit {
     pub recipient_account: Option<String>,
     pub aws_region: Option<String>,
     pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub error_code: Option<String>,
+    /// Where the event was read (the evidence).
+    pub source_file: Option<String>,
+    pub record_index: Option<u64>,
     /// Index into `Scan::table`.
     pub attribution: u32,
     /// Where the event stands in the input (for ordering).
@@ -73,6 +78,12 @@ pub fn hunt(scan: &Scan, rules: &RuleSet) -> Result<Vec<Hit>> {
             c.s(ev::aws_region)?,
             c.s(ev::source_ip)?,
         );
+        let (agent, error, file, record) = (
+            c.s(ev::user_agent)?,
+            c.s(ev::error_code)?,
+            c.s(ev::source_file)?,
+            c.u(ev::record_index)?,
+        );
         let matched: Vec<(usize, usize)> = (0..slice.height())
             .into_par_iter()
             .with_min_len(512)
@@ -93,6 +104,10 @@ pub fn hunt(scan: &Scan, rules: &RuleSet) -> Result<Vec<Hit>> {
                 recipient_account: own(account, i),
                 aws_region: own(region, i),
                 source_ip: own(ip, i),
+                user_agent: own(agent, i),
+                error_code: own(error, i),
+                source_file: own(file, i),
+                record_index: record.get(i),
                 attribution: slice.attribution(i),
                 position: slice.position(i),
             });
@@ -205,15 +220,31 @@ trailgraph_log::column_names!(
     }
 );
 
-/// Sigma levels, least to most severe.
-const LEVELS: &[&str] = &["", "informational", "low", "medium", "high", "critical"];
+/// The hits of one origin.
+#[derive(Debug, Clone)]
+pub struct OriginHits {
+    pub origin: String,
+    pub hits: u64,
+    /// Indexes into `RuleSet::rules`, most severe first, then by title.
+    pub rules: Vec<usize>,
+    /// The highest level among them (`LEVELS`).
+    pub highest_level: &'static str,
+    pub first: Option<Millis>,
+    pub last: Option<Millis>,
+    /// Recipient accounts of the hits, sorted.
+    pub accounts: Vec<String>,
+}
 
-fn level_rank(l: &str) -> usize {
+/// Sigma levels, least to most severe (empty: no level).
+pub const LEVELS: &[&str] = &["", "informational", "low", "medium", "high", "critical"];
+
+/// A level's rank in `LEVELS` (0 for none or unknown).
+pub fn level_rank(l: &str) -> usize {
     LEVELS.iter().position(|x| *x == l).unwrap_or(0)
 }
 
 /// The hits rolled up per origin: most severe first, then most hits, then origin.
-pub fn by_origin_frame(scan: &Scan, rules: &RuleSet, hits: &[Hit]) -> Result<DataFrame> {
+pub fn by_origin(scan: &Scan, rules: &RuleSet, hits: &[Hit]) -> Vec<OriginHits> {
     #[derive(Default)]
     struct Acc {
         hits: u64,
@@ -237,66 +268,85 @@ pub fn by_origin_frame(scan: &Scan, rules: &RuleSet, hits: &[Hit]) -> Result<Dat
             a.accounts.insert(acc.clone());
         }
     }
-    let mut rows: Vec<(&str, Acc, usize)> = per
+    let mut rows: Vec<OriginHits> = per
         .into_iter()
         .map(|(o, a)| {
-            let top = a
-                .rules
-                .iter()
-                .map(|&r| level_rank(rules.rules[r].level))
-                .max()
-                .unwrap_or(0);
-            (o, a, top)
+            let mut r: Vec<usize> = a.rules.into_iter().collect();
+            r.sort_by(|&x, &y| {
+                let (x, y) = (&rules.rules[x], &rules.rules[y]);
+                (level_rank(y.level), &x.title).cmp(&(level_rank(x.level), &y.title))
+            });
+            let top = r.first().map_or(0, |&k| level_rank(rules.rules[k].level));
+            OriginHits {
+                origin: o.to_string(),
+                hits: a.hits,
+                rules: r,
+                highest_level: LEVELS[top],
+                first: a.first,
+                last: a.last,
+                accounts: a.accounts.into_iter().collect(),
+            }
         })
         .collect();
-    rows.sort_by(|a, b| (b.2, b.1.hits, a.0).cmp(&(a.2, a.1.hits, b.0)));
-    let titles = |a: &Acc| {
-        let mut r: Vec<&RuleInfo> = a.rules.iter().map(|&k| &rules.rules[k]).collect();
-        r.sort_by(|x, y| (level_rank(y.level), &x.title).cmp(&(level_rank(x.level), &y.title)));
-        r.iter()
-            .map(|r| r.title.as_str())
+    rows.sort_by(|a, b| {
+        (level_rank(b.highest_level), b.hits, &a.origin).cmp(&(
+            level_rank(a.highest_level),
+            a.hits,
+            &b.origin,
+        ))
+    });
+    rows
+}
+
+/// `by_origin` as a frame with the documented columns (times as ISO text).
+pub fn by_origin_frame(scan: &Scan, rules: &RuleSet, hits: &[Hit]) -> Result<DataFrame> {
+    let rows = by_origin(scan, rules, hits);
+    let titles = |r: &OriginHits| {
+        r.rules
+            .iter()
+            .map(|&k| rules.rules[k].title.as_str())
             .collect::<Vec<_>>()
             .join("; ")
     };
     let cols = vec![
         Column::new(
             origin_columns::origin.into(),
-            rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+            rows.iter().map(|r| r.origin.as_str()).collect::<Vec<_>>(),
         ),
         Column::new(
             origin_columns::hits.into(),
-            rows.iter().map(|r| r.1.hits).collect::<Vec<_>>(),
+            rows.iter().map(|r| r.hits).collect::<Vec<_>>(),
         ),
         Column::new(
             origin_columns::rules.into(),
             rows.iter()
-                .map(|r| r.1.rules.len() as u32)
+                .map(|r| r.rules.len() as u32)
                 .collect::<Vec<_>>(),
         ),
         Column::new(
             origin_columns::highest_level.into(),
-            rows.iter().map(|r| LEVELS[r.2]).collect::<Vec<_>>(),
+            rows.iter().map(|r| r.highest_level).collect::<Vec<_>>(),
         ),
         Column::new(
             origin_columns::rule_titles.into(),
-            rows.iter().map(|r| titles(&r.1)).collect::<Vec<_>>(),
+            rows.iter().map(titles).collect::<Vec<_>>(),
         ),
         Column::new(
             origin_columns::first_time.into(),
             rows.iter()
-                .map(|r| r.1.first.map(format_time))
+                .map(|r| r.first.map(format_time))
                 .collect::<Vec<_>>(),
         ),
         Column::new(
             origin_columns::last_time.into(),
             rows.iter()
-                .map(|r| r.1.last.map(format_time))
+                .map(|r| r.last.map(format_time))
                 .collect::<Vec<_>>(),
         ),
         Column::new(
             origin_columns::accounts.into(),
             rows.iter()
-                .map(|r| r.1.accounts.iter().cloned().collect::<Vec<_>>().join(" "))
+                .map(|r| r.accounts.join(" "))
                 .collect::<Vec<_>>(),
         ),
     ];

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use trailgraph_analysis::anomalies::Finding;
 use trailgraph_analysis::answer;
+use trailgraph_analysis::hunt::{self, Hit, OriginHits, RuleInfo, RuleSet};
 use trailgraph_analysis::summary::Summary;
 use trailgraph_analysis::summary::{SummaryBuilder, SUMMARY_COLUMNS};
 use trailgraph_graph::attribute::{attributed, Cols};
@@ -32,6 +33,8 @@ pub(crate) const COVERAGE_ROWS: usize = 40;
 pub(crate) const FINDINGS_SHOWN: usize = 100;
 pub(crate) const EVIDENCE_ROWS: usize = 10;
 pub(crate) const PROBLEMS_SHOWN: usize = 40;
+pub(crate) const HITS_SHOWN: usize = 100;
+pub(crate) const HUNT_ORIGIN_ROWS: usize = 40;
 
 /// One day in milliseconds.
 pub(crate) const DAY: i64 = 86_400_000;
@@ -271,6 +274,31 @@ pub(crate) struct Model {
     pub finding_kinds: BTreeMap<(String, String), usize>,
     pub timeline: TimelineView,
     pub picture: Picture,
+    /// What the Sigma rules found (None: the report was made with `--no-rules`).
+    pub hunt: Option<HuntView>,
+}
+
+/// The Sigma rules' hits, as the report shows them.
+#[derive(Debug, Clone)]
+pub(crate) struct HuntView {
+    /// The rules evaluated (their `rule` indexes are into this).
+    pub rules: Vec<RuleInfo>,
+    /// Rules skipped (not for CloudTrail) and rules with problems.
+    pub skipped: usize,
+    pub problems: usize,
+    pub hits: usize,
+    /// Most severe origin first.
+    pub by_origin: Vec<OriginHits>,
+    /// (rule, hits, distinct origins): most severe first, then most hits.
+    pub by_rule: Vec<(usize, usize, usize)>,
+    /// The hits shown, with their rule: the most severe first, then in time order.
+    pub shown: Vec<(usize, EventView)>,
+}
+
+/// The hunt's rules and hits, for the report.
+pub struct HuntInput<'a> {
+    pub rules: &'a RuleSet,
+    pub hits: &'a [Hit],
 }
 
 /// What the CSV/JSON tables read besides the model: the session graph and its use, and the
@@ -280,6 +308,8 @@ pub(crate) struct TableSource<'a> {
     pub graph: &'a SessionGraph,
     pub usage: answer::Usage,
     pub timeline: TimelineRows,
+    /// `hunt.csv|json` and `hunt_origins.csv|json` (as `trailgraph hunt` and `--by origin`).
+    pub hunt: Option<(DataFrame, DataFrame)>,
 }
 
 /// The rows of `timeline.csv` and `timeline.json`, rendered, in a temporary file.
@@ -327,6 +357,7 @@ pub fn build<'a>(
     stats: &Stats,
     problems: &[Problem],
     findings: Vec<Finding>,
+    hunt: Option<HuntInput<'_>>,
     inputs: &[PathBuf],
 ) -> Result<(Model, TableSource<'a>)> {
     let mut summary = SummaryBuilder::default();
@@ -752,10 +783,19 @@ pub fn build<'a>(
         finding_kinds,
         timeline,
         picture,
+        hunt: hunt.as_ref().map(|h| hunt_view(scan, h)),
+    };
+    let hunt_tables = match &hunt {
+        Some(h) => Some((
+            hunt::hits_frame(scan, h.rules, h.hits)?,
+            hunt::by_origin_frame(scan, h.rules, h.hits)?,
+        )),
+        None => None,
     };
     let source = TableSource {
         graph,
         usage,
+        hunt: hunt_tables,
         timeline: TimelineRows {
             spill: std::cell::RefCell::new(Some(spill)),
             csv_header,
@@ -764,6 +804,68 @@ pub fn build<'a>(
         },
     };
     Ok((model, source))
+}
+
+/// The hunt as shown: roll-ups per origin and per rule, and the most severe hits with their
+/// evidence (the hits carry it: file and record).
+fn hunt_view(scan: &Scan, h: &HuntInput<'_>) -> HuntView {
+    let rules = &h.rules.rules;
+    let mut per_rule: Vec<(usize, FxHashSet<u32>)> = vec![(0, FxHashSet::default()); rules.len()];
+    for hit in h.hits {
+        per_rule[hit.rule].0 += 1;
+        per_rule[hit.rule].1.insert(hit.attribution);
+    }
+    let mut by_rule: Vec<(usize, usize, usize)> = per_rule
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.0 > 0)
+        .map(|(k, r)| {
+            let origins: BTreeSet<&str> =
+                r.1.iter()
+                    .map(|&a| scan.table[a as usize].origin.as_str())
+                    .collect();
+            (k, r.0, origins.len())
+        })
+        .collect();
+    let rank = |k: usize| hunt::level_rank(rules[k].level);
+    by_rule.sort_by(|a, b| {
+        (rank(b.0), b.1, &rules[a.0].title).cmp(&(rank(a.0), a.1, &rules[b.0].title))
+    });
+    // The hits come in time order: a stable sort by level keeps it within a level.
+    let mut order: Vec<&Hit> = h.hits.iter().collect();
+    order.sort_by_key(|hit| std::cmp::Reverse(rank(hit.rule)));
+    let shown = order
+        .into_iter()
+        .take(HITS_SHOWN)
+        .map(|hit| {
+            (
+                hit.rule,
+                EventView {
+                    time: hit.event_time,
+                    event_name: hit.event_name.clone(),
+                    event_source: hit.event_source.clone(),
+                    recipient_account: hit.recipient_account.clone(),
+                    aws_region: hit.aws_region.clone(),
+                    source_ip: hit.source_ip.clone(),
+                    user_agent: hit.user_agent.clone(),
+                    error_code: hit.error_code.clone(),
+                    event_id: hit.event_id.clone(),
+                    source_file: hit.source_file.clone(),
+                    record_index: hit.record_index,
+                    who: WhoView::of(&scan.table[hit.attribution as usize]),
+                },
+            )
+        })
+        .collect();
+    HuntView {
+        rules: rules.clone(),
+        skipped: h.rules.skipped.len(),
+        problems: h.rules.problems.len(),
+        hits: h.hits.len(),
+        by_origin: hunt::by_origin(scan, h.rules, h.hits),
+        by_rule,
+        shown,
+    }
 }
 
 /// A timeline candidate ordered by (rank, position): the heap of the rows shown keeps the

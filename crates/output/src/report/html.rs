@@ -5,7 +5,7 @@
 
 use super::data::{
     day_str, gap_str, Category, Model, WhoView, COVERAGE_ROWS, EVIDENCE_ROWS, FINDINGS_SHOWN,
-    ORIGIN_ROWS, PROBLEMS_SHOWN,
+    HUNT_ORIGIN_ROWS, ORIGIN_ROWS, PROBLEMS_SHOWN,
 };
 use super::picture::{self, origin_labels, Picture};
 use super::{fit, h};
@@ -166,11 +166,12 @@ pub fn write(m: &Model, w: &mut dyn Write) -> Result<()> {
     input_section(m, &mut o);
     chains_section(&m.picture, &mut o);
     anomalies_section(m, &mut o);
+    hunt_section(m, &mut o);
     origins_section(m, &mut o);
     timeline_section(m, &mut o);
     let _ = write!(
         o,
-        r#"<footer>Made by trailgraph {} from the input named above. Times are UTC. The tables behind this page: <code>sessions</code>, <code>chains</code>, <code>anomalies</code>, <code>origins</code>, <code>timeline</code>, <code>coverage</code> (.csv and .json) and <code>summary.json</code>, next to this file.</footer>
+        r#"<footer>Made by trailgraph {} from the input named above. Times are UTC. The tables behind this page: <code>sessions</code>, <code>chains</code>, <code>anomalies</code>, <code>hunt</code>, <code>hunt_origins</code>, <code>origins</code>, <code>timeline</code>, <code>coverage</code> (.csv and .json) and <code>summary.json</code>, next to this file.</footer>
 </main>
 </body>
 </html>
@@ -200,7 +201,7 @@ fn header(m: &Model, range: &str, o: &mut String) {
 <h1>Who is behind these AWS API calls?</h1>
 <p>Events from <b>{}</b> · {} event(s) in {} file(s) read</p>
 <p>Input: {}{more}</p>
-<nav><a href="#input">1 · Input and gaps</a><a href="#chains">2 · Role chains</a><a href="#anomalies">3 · Anomalies</a><a href="#origins">4 · Activity per origin</a><a href="#timeline">5 · Timeline</a></nav>
+<nav><a href="#input">1 · Input and gaps</a><a href="#chains">2 · Role chains</a><a href="#anomalies">3 · Anomalies</a><a href="#hunt">4 · Hunt</a><a href="#origins">5 · Activity per origin</a><a href="#timeline">6 · Timeline</a></nav>
 </header>
 "##,
         h(range),
@@ -237,6 +238,18 @@ fn tiles(m: &Model, o: &mut String) {
             "anomaly findings".into(),
             if m.findings.is_empty() { "good" } else { "bad" },
         ),
+        match &m.hunt {
+            Some(hv) => (
+                num(hv.hits),
+                format!(
+                    "Sigma hits ({} origin(s), {} rule(s))",
+                    num(hv.by_origin.len()),
+                    num(hv.by_rule.len())
+                ),
+                if hv.hits == 0 { "good" } else { "bad" },
+            ),
+            None => ("–".into(), "Sigma hits (rules not run)".into(), ""),
+        },
         (num(m.summary.accounts.len()), "accounts".into(), ""),
         (num(m.summary.regions.len()), "regions".into(), ""),
         (
@@ -716,8 +729,148 @@ fn who(a: &WhoView) -> String {
     s
 }
 
+/// A Sigma level as a pill (`informational` shown as `info`).
+fn level_pill(level: &str) -> String {
+    let (cls, text) = match level {
+        "" => ("info", "none"),
+        "informational" => ("info", "info"),
+        l => (l, l),
+    };
+    format!(r#"<span class="pill sev-{}">{}</span>"#, h(cls), h(text))
+}
+
+fn hunt_section(m: &Model, o: &mut String) {
+    o.push_str(r#"<section id="hunt"><h2>4 · Hunt: Sigma rules, by who is behind them</h2>"#);
+    let Some(hv) = &m.hunt else {
+        o.push_str(
+            r#"<p class="note">Sigma rules were not run (<code>--no-rules</code>).</p></section>"#,
+        );
+        return;
+    };
+    let skipped = if hv.skipped + hv.problems > 0 {
+        format!(
+            " ({} skipped as not for CloudTrail, {} with problems: <code>trailgraph hunt --list-rules</code> says why)",
+            num(hv.skipped),
+            num(hv.problems)
+        )
+    } else {
+        String::new()
+    };
+    if hv.hits == 0 {
+        let _ = write!(
+            o,
+            r#"<p class="ok">No hits: none of the {} Sigma rule(s) evaluated{} matched an event.</p></section>"#,
+            num(hv.rules.len()),
+            skipped
+        );
+        return;
+    }
+    let _ = write!(
+        o,
+        r#"<p class="note">{} hit(s) of {} of the {} Sigma rule(s) evaluated{}, on the events of {} origin(s). Each hit is attributed like every event here: to the origin at the top of the role chain, not to the role session that made the call. Every hit is in <code>hunt.csv</code>, the roll-up in <code>hunt_origins.csv</code>.</p>"#,
+        num(hv.hits),
+        num(hv.by_rule.len()),
+        num(hv.rules.len()),
+        skipped,
+        num(hv.by_origin.len())
+    );
+    o.push_str(r#"<h3>Per origin</h3><div class="scroll"><table><tr><th>Origin</th><th>Highest</th><th class="num">Hits</th><th>Rules hit</th><th>Accounts</th><th>First</th><th>Last</th></tr>"#);
+    for r in hv.by_origin.iter().take(HUNT_ORIGIN_ROWS) {
+        let (label, sub) = origin_labels(&r.origin);
+        let titles: Vec<String> = r
+            .rules
+            .iter()
+            .take(8)
+            .map(|&k| h(&hv.rules[k].title).into_owned())
+            .collect();
+        let more = if r.rules.len() > 8 {
+            format!("<br>… {} more", r.rules.len() - 8)
+        } else {
+            String::new()
+        };
+        let _ = write!(
+            o,
+            r#"<tr><td class="wrap"><span title="{}">{}</span><span class="sub">{}</span></td><td>{}</td><td class="num">{}</td><td class="wrap">{}{}</td><td class="mono wrap">{}</td><td class="nw">{}</td><td class="nw">{}</td></tr>"#,
+            h(&r.origin),
+            h(&fit(&label, 60)),
+            h(&fit(&sub, 70)),
+            level_pill(r.highest_level),
+            num(r.hits),
+            titles.join("<br>"),
+            more,
+            h(&r.accounts.join(" ")),
+            opt_time(r.first),
+            opt_time(r.last)
+        );
+    }
+    o.push_str("</table></div>");
+    if hv.by_origin.len() > HUNT_ORIGIN_ROWS {
+        let _ = write!(
+            o,
+            r#"<p class="note">{} more origin(s) in <code>hunt_origins.csv</code>.</p>"#,
+            num(hv.by_origin.len() - HUNT_ORIGIN_ROWS)
+        );
+    }
+    o.push_str(r#"<h3>Per rule</h3><div class="scroll"><table><tr><th>Rule</th><th>Level</th><th class="num">Hits</th><th class="num">Origins</th><th>Author</th><th>File</th></tr>"#);
+    for &(k, n, origins) in &hv.by_rule {
+        let r = &hv.rules[k];
+        let _ = write!(
+            o,
+            r#"<tr><td class="wrap" title="{}">{}</td><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="wrap">{}</td><td class="mono wrap">{}</td></tr>"#,
+            h(&r.id),
+            h(&r.title),
+            level_pill(r.level),
+            num(n),
+            num(origins),
+            h(&r.author),
+            short(&r.file, 60)
+        );
+    }
+    o.push_str("</table></div>");
+    let _ = write!(
+        o,
+        r#"<h3>Hits</h3><p class="note">{}, most severe first, then in time order; with the file and record each event came from.</p><div class="scroll"><table><tr><th>Level</th><th>Rule</th><th>Time</th><th>Event</th><th>Account / region</th><th>Who</th><th>Event ID</th><th>Source</th></tr>"#,
+        if hv.hits > hv.shown.len() {
+            format!(
+                "The {} most severe of {} hits",
+                num(hv.shown.len()),
+                num(hv.hits)
+            )
+        } else {
+            format!("All {} hits", num(hv.hits))
+        }
+    );
+    for (k, e) in &hv.shown {
+        let r = &hv.rules[*k];
+        let _ = write!(
+            o,
+            r#"<tr><td>{}</td><td class="wrap">{}</td><td class="nw">{}</td><td>{}:{}</td><td><span class="mono">{}</span> <span class="muted">{}</span></td><td>{}</td><td class="mono nw">{}</td><td class="mono wrap">{}#{}</td></tr>"#,
+            level_pill(r.level),
+            h(&r.title),
+            opt_time(e.time),
+            h(txt(&e.event_source).trim_end_matches(".amazonaws.com")),
+            h(txt(&e.event_name)),
+            h(txt(&e.recipient_account)),
+            h(txt(&e.aws_region)),
+            who(&e.who),
+            h(txt(&e.event_id)),
+            short(txt(&e.source_file), 60),
+            e.record_index.unwrap_or(0)
+        );
+    }
+    o.push_str("</table></div>");
+    if hv.hits > hv.shown.len() {
+        let _ = write!(
+            o,
+            r#"<p class="note">… and {} more hits in <code>hunt.csv</code>.</p>"#,
+            num(hv.hits - hv.shown.len())
+        );
+    }
+    o.push_str("</section>\n");
+}
+
 fn origins_section(m: &Model, o: &mut String) {
-    o.push_str(r#"<section id="origins"><h2>4 · Activity per origin</h2>"#);
+    o.push_str(r#"<section id="origins"><h2>5 · Activity per origin</h2>"#);
     let _ = write!(
         o,
         r#"<p class="note">{} origin(s), most active first. Mutating = calls with readOnly false; denied = AccessDenied-style errors; chained = sessions two or more hops deep.</p>"#,
@@ -771,7 +924,7 @@ fn origins_section(m: &Model, o: &mut String) {
 }
 
 fn timeline_section(m: &Model, o: &mut String) {
-    o.push_str(r#"<section id="timeline"><h2>5 · Timeline of important events</h2>"#);
+    o.push_str(r#"<section id="timeline"><h2>6 · Timeline of important events</h2>"#);
     let tl = &m.timeline;
     let (counts, items, left_out) = (&tl.counts, &tl.shown, &tl.left_out);
     let _ = write!(

@@ -5,7 +5,7 @@
 
 use super::data::{
     day_str, gap_str, Category, Model, WhoView, COVERAGE_ROWS, EVIDENCE_ROWS, FINDINGS_SHOWN,
-    ORIGIN_ROWS, PROBLEMS_SHOWN,
+    HUNT_ORIGIN_ROWS, ORIGIN_ROWS, PROBLEMS_SHOWN,
 };
 use super::picture;
 use super::{fit, md};
@@ -288,8 +288,11 @@ pub fn write(m: &Model, w: &mut dyn Write) -> Result<()> {
         }
     }
 
-    // 4. Origins.
-    o.push_str("## 4. Activity per origin\n\n");
+    // 4. Hunt.
+    hunt(m, &mut o);
+
+    // 5. Origins.
+    o.push_str("## 5. Activity per origin\n\n");
     o.push_str("| Origin | Kind | Events | Mutating | Denied | Sessions | Chained | Max depth | Roles | Accounts | Cross-account | Findings | First seen | Last seen |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n");
     for r in m.origins.iter().take(ORIGIN_ROWS) {
         let _ = writeln!(
@@ -320,8 +323,8 @@ pub fn write(m: &Model, w: &mut dyn Write) -> Result<()> {
     }
     o.push('\n');
 
-    // 5. Timeline.
-    o.push_str("## 5. Timeline of important events\n\n");
+    // 6. Timeline.
+    o.push_str("## 6. Timeline of important events\n\n");
     let tl = &m.timeline;
     let (counts, items, left_out) = (&tl.counts, &tl.shown, &tl.left_out);
     let _ = writeln!(
@@ -381,4 +384,103 @@ pub fn write(m: &Model, w: &mut dyn Write) -> Result<()> {
     );
     w.write_all(o.as_bytes())?;
     Ok(())
+}
+
+fn level(l: &str) -> &str {
+    if l.is_empty() {
+        "none"
+    } else {
+        l
+    }
+}
+
+fn hunt(m: &Model, o: &mut String) {
+    o.push_str("## 4. Hunt: Sigma rules, by who is behind them\n\n");
+    let Some(hv) = &m.hunt else {
+        o.push_str("Sigma rules were not run (`--no-rules`).\n\n");
+        return;
+    };
+    if hv.hits == 0 {
+        let _ = writeln!(
+            o,
+            "No hits: none of the {} Sigma rule(s) evaluated matched an event.\n",
+            hv.rules.len()
+        );
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "{} hit(s) of {} of the {} Sigma rule(s) evaluated ({} skipped as not for CloudTrail, {} with problems), on the events of {} origin(s), each attributed to the origin at the top of its role chain. Every hit is in `hunt.csv`, the roll-up in `hunt_origins.csv`.\n",
+        hv.hits,
+        hv.by_rule.len(),
+        hv.rules.len(),
+        hv.skipped,
+        hv.problems,
+        hv.by_origin.len()
+    );
+    o.push_str("### Per origin\n\n| Origin | Highest | Hits | Rules hit | Accounts | First | Last |\n|---|---|---:|---|---|---|---|\n");
+    for r in hv.by_origin.iter().take(HUNT_ORIGIN_ROWS) {
+        let titles: Vec<String> = r.rules.iter().map(|&k| md(&hv.rules[k].title)).collect();
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            md(&r.origin),
+            level(r.highest_level),
+            r.hits,
+            titles.join("; "),
+            md(&r.accounts.join(" ")),
+            opt_time(r.first),
+            opt_time(r.last)
+        );
+    }
+    if hv.by_origin.len() > HUNT_ORIGIN_ROWS {
+        let _ = writeln!(
+            o,
+            "\n… and {} more origins in `hunt_origins.csv`.",
+            hv.by_origin.len() - HUNT_ORIGIN_ROWS
+        );
+    }
+    o.push_str(
+        "\n### Per rule\n\n| Rule | Level | Hits | Origins | Author |\n|---|---|---:|---:|---|\n",
+    );
+    for &(k, n, origins) in &hv.by_rule {
+        let r = &hv.rules[k];
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} |",
+            md(&r.title),
+            level(r.level),
+            n,
+            origins,
+            md(&r.author)
+        );
+    }
+    let _ = writeln!(
+        o,
+        "\n### Hits\n\n{}, most severe first, then in time order.\n",
+        if hv.hits > hv.shown.len() {
+            format!("The {} most severe of {} hits", hv.shown.len(), hv.hits)
+        } else {
+            format!("All {} hits", hv.hits)
+        }
+    );
+    o.push_str("| Level | Rule | Time | Event | Account | Who | Event ID | Source |\n|---|---|---|---|---|---|---|---|\n");
+    for (k, e) in &hv.shown {
+        let r = &hv.rules[*k];
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {}:{} | {} | {} | {} | {}#{} |",
+            level(r.level),
+            md(&r.title),
+            opt_time(e.time),
+            md(txt(&e.event_source).trim_end_matches(".amazonaws.com")),
+            md(txt(&e.event_name)),
+            md(txt(&e.recipient_account)),
+            who(&e.who),
+            md(txt(&e.event_id)),
+            md(txt(&e.source_file)),
+            e.record_index.unwrap_or(0)
+        );
+    }
+    o.push('\n');
 }

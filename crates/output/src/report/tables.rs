@@ -32,6 +32,10 @@ pub fn write_all(m: &Model, src: &TableSource, dir: &Path) -> Result<()> {
         "anomalies",
         &trailgraph_analysis::anomalies::findings_frame(&findings)?,
     )?;
+    if let Some((hits, origins)) = &src.hunt {
+        both(dir, "hunt", hits)?;
+        both(dir, "hunt_origins", origins)?;
+    }
     both(dir, "origins", &origins_frame(m)?)?;
     timeline(dir, &src.timeline)?;
     both(dir, "coverage", &coverage_frame(m)?)?;
