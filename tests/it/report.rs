@@ -5,7 +5,7 @@ use crate::util::{require_tool, root, run, scenario_inputs, testdata};
 use std::path::{Path, PathBuf};
 
 /// Every file `report` writes.
-pub const REPORT_FILES: [&str; 15] = [
+pub const REPORT_FILES: [&str; 19] = [
     "report.html",
     "report.md",
     "summary.json",
@@ -15,6 +15,10 @@ pub const REPORT_FILES: [&str; 15] = [
     "chains.json",
     "anomalies.csv",
     "anomalies.json",
+    "hunt.csv",
+    "hunt.json",
+    "hunt_origins.csv",
+    "hunt_origins.json",
     "origins.csv",
     "origins.json",
     "timeline.csv",
@@ -168,6 +172,27 @@ fn report_over_real_logs() {
     ] {
         assert!(html.contains(o), "HTML lacks origin {o}");
     }
+    // The Hunt section: hits rolled up to the IAM users behind them, with the rules' authors.
+    assert!(html.contains(r#"<section id="hunt">"#));
+    let by: Vec<serde_json::Value> =
+        serde_json::from_str(&read(&out.join("hunt_origins.json"))).unwrap();
+    assert!(by
+        .iter()
+        .any(|r| r["origin"] == "arn:aws:iam::123837392027:user/bert-jan"
+            && r["highest_level"] == "high"));
+    let hits: Vec<serde_json::Value> = serde_json::from_str(&read(&out.join("hunt.json"))).unwrap();
+    assert!(hits
+        .iter()
+        .all(|h| h["rule_author"].as_str().is_some_and(|a| !a.is_empty())));
+    assert!(
+        html.contains("Ivan Saakov"),
+        "the rule authors are credited"
+    );
+    // Without rules: no Hunt tables, and the page says so.
+    let bare = tmp.path().join("bare");
+    report(&[testdata("real")], &bare, &["--no-rules"]);
+    assert!(!bare.join("hunt.csv").exists() && !bare.join("hunt_origins.json").exists());
+    assert!(read(&bare.join("report.html")).contains("Sigma rules were not run"));
     // Gaps between the datasets' days are reported.
     let summary: serde_json::Value =
         serde_json::from_str(&read(&out.join("summary.json"))).unwrap();
