@@ -19,9 +19,11 @@
 use anyhow::Result;
 use polars::prelude::*;
 use rsigma_eval::event::{Event, EventValue, JsonEvent};
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::Value;
 use std::borrow::Cow;
 use std::cell::OnceCell;
+use std::sync::LazyLock;
 use trailgraph_log::model::format_time;
 use trailgraph_log::table::event as ev;
 
@@ -166,6 +168,26 @@ const FIELDS: &[(&str, &str, Kind)] = &[
 ];
 const RAW_SLOTS: usize = 5;
 
+/// `FIELDS` by path: the index of each field, and the roots of every path (the first part).
+struct Index {
+    field: FxHashMap<&'static str, usize>,
+    /// Paths that are objects of kept fields (`userIdentity`, `userIdentity.sessionContext`, …).
+    objects: FxHashSet<&'static str>,
+}
+
+static INDEX: LazyLock<Index> = LazyLock::new(|| {
+    let field = FIELDS.iter().enumerate().map(|(k, f)| (f.0, k)).collect();
+    let mut objects = FxHashSet::default();
+    for (p, _, _) in FIELDS {
+        let mut at = 0;
+        while let Some(dot) = p[at..].find('.') {
+            objects.insert(&p[..at + dot]);
+            at += dot + 1;
+        }
+    }
+    Index { field, objects }
+});
+
 /// The events columns a record is built from.
 pub(crate) fn columns() -> Vec<&'static str> {
     let mut c: Vec<&str> = FIELDS.iter().map(|f| f.1).collect();
@@ -178,11 +200,13 @@ pub(crate) fn columns() -> Vec<&'static str> {
 /// fields such as `userIdentity.sessionContext`)? Rules naming other fields are told so.
 pub(crate) fn is_kept(path: &str) -> bool {
     let (root, _) = split(path);
-    FIELDS.iter().any(|(p, _, k)| {
-        *p == path
-            || (matches!(k, Kind::Raw(_)) && *p == root)
-            || p.strip_prefix(path).is_some_and(|r| r.starts_with('.'))
-    })
+    let ix = &*INDEX;
+    ix.field.contains_key(path)
+        || ix.objects.contains(path)
+        || ix
+            .field
+            .get(root)
+            .is_some_and(|&f| matches!(FIELDS[f].2, Kind::Raw(_)))
 }
 
 fn split(path: &str) -> (&str, Option<&str>) {
@@ -347,7 +371,8 @@ fn comparable(v: EventValue<'_>) -> EventValue<'_> {
 
 impl Event for Record<'_, '_> {
     fn get_field(&self, path: &str) -> Option<EventValue<'_>> {
-        if let Some(f) = FIELDS.iter().position(|(p, _, _)| *p == path) {
+        let ix = &*INDEX;
+        if let Some(&f) = ix.field.get(path) {
             return match FIELDS[f].2 {
                 Kind::Raw(_) => {
                     let text = self.raw_text(f)?;
@@ -365,17 +390,14 @@ impl Event for Record<'_, '_> {
         }
         let (root, rest) = split(path);
         if rest.is_some() {
-            if let Some(f) = FIELDS.iter().position(|(p, _, _)| *p == root) {
+            if let Some(&f) = ix.field.get(root) {
                 if let Kind::Raw(slot) = FIELDS[f].2 {
                     return self.parsed(f, slot)?.get_field(path).map(comparable);
                 }
             }
         }
         // An object of kept fields (`userIdentity`, `userIdentity.sessionContext`, …).
-        if FIELDS
-            .iter()
-            .any(|(p, _, _)| p.strip_prefix(path).is_some_and(|r| r.starts_with('.')))
-        {
+        if ix.objects.contains(path) {
             return self.whole().get_field(path).map(comparable);
         }
         None

@@ -71,6 +71,12 @@ fn kept_fields_by_their_cloudtrail_paths() {
     )));
     assert!(hits(&sel("eventTime|startswith", "'2024-07-01T10:00'")));
     assert!(!hits(&sel("eventName", "DeleteUser")));
+    // An object of kept fields is its JSON text.
+    assert!(hits(&sel(
+        "userIdentity.sessionContext|contains",
+        "'role/ops/Deploy'"
+    )));
+    assert!(!hits(&sel("userIdentity|contains", "'role/ops/Other'")));
 }
 
 /// "Null values": `field: null` matches a field that is absent or JSON null, not one with a
