@@ -7,6 +7,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use trailgraph_analysis::hunt::{by_origin_frame, columns, hits_frame, hunt, RuleSet, Rules};
 use trailgraph_log::escape::term;
+use trailgraph_output::render::FrameWriter;
 
 pub struct Settings {
     /// INPUT may be empty with `list_rules`.
@@ -36,13 +37,19 @@ pub fn run(a: Settings) -> Result<ExitCode> {
     if opened.code == ExitCode::Fatal || rule_code == ExitCode::Fatal {
         return Ok(ExitCode::Fatal);
     }
-    let hits = hunt(&opened.scan, &rules)?;
-    let frame = if a.by_origin {
-        by_origin_frame(&opened.scan, &rules, &hits)?
+    let scan = &opened.scan;
+    let hunted = hunt(scan, &rules)?;
+    if a.by_origin {
+        a.out.emit(&by_origin_frame(&rules, &hunted.by_origin)?)?;
     } else {
-        hits_frame(&opened.scan, &rules, &hits)?
-    };
-    a.out.emit(&frame)?;
+        // Every hit, read back in order from the temporary file a batch at a time.
+        let mut w = FrameWriter::new(a.out.format, a.out.path())?;
+        if hunted.hits == 0 {
+            w.write(&hits_frame(scan, &rules, &[])?)?;
+        }
+        hunted.batches(1 << 16, |hits| w.write(&hits_frame(scan, &rules, hits)?))?;
+        w.finish()?;
+    }
     Ok(opened.code.max(rule_code))
 }
 

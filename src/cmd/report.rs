@@ -39,9 +39,9 @@ pub fn run(a: Settings) -> Result<ExitCode> {
     if code == ExitCode::Fatal {
         return Ok(code);
     }
-    let hits = match &rules {
-        Some(r) => trailgraph_analysis::hunt::hunt(&opened.scan, r)?,
-        None => Vec::new(),
+    let hunted = match &rules {
+        Some(r) => Some(trailgraph_analysis::hunt::hunt(&opened.scan, r)?),
+        None => None,
     };
     let findings = trailgraph_analysis::anomalies::detect(
         &opened.scan,
@@ -52,7 +52,10 @@ pub fn run(a: Settings) -> Result<ExitCode> {
         &opened.stats,
         &opened.problems,
         findings,
-        rules.as_ref().map(|rules| HuntInput { rules, hits: &hits }),
+        rules
+            .as_ref()
+            .zip(hunted)
+            .map(|(rules, hunted)| HuntInput { rules, hunted }),
         &a.input.inputs,
         &a.output,
     )?;

@@ -401,6 +401,105 @@ impl TableWriter {
         Ok(())
     }
 }
+/// A table written in pieces (frames with the same columns, one after the other), in any
+/// format: text row by row, the aligned table by `TableWriter`, Parquet a row group per piece.
+/// For output too large to build as one frame; `write` of every piece then `finish` writes
+/// what `emit` of their concatenation would (the table's widths come from its first piece).
+pub struct FrameWriter<'a> {
+    format: Format,
+    path: Option<&'a Path>,
+    out: Option<Box<dyn Write>>,
+    parquet: Option<polars::io::parquet::write::BatchedWriter<std::fs::File>>,
+    table: TableWriter,
+    header: bool,
+    rows: usize,
+}
+
+impl<'a> FrameWriter<'a> {
+    /// Writes to `path` (None or `-`: standard output; Parquet needs a file).
+    pub fn new(format: Format, path: Option<&'a Path>) -> Result<FrameWriter<'a>> {
+        let out = if format == Format::Parquet {
+            if path.is_none_or(|p| p == Path::new("-")) {
+                bail!("--format parquet needs -o FILE");
+            }
+            None
+        } else {
+            Some(open_output(path)?)
+        };
+        Ok(FrameWriter {
+            format,
+            path,
+            out,
+            parquet: None,
+            table: TableWriter::default(),
+            header: false,
+            rows: 0,
+        })
+    }
+
+    /// Writes the rows of `df` (and, with the first piece, the header).
+    pub fn write(&mut self, df: &DataFrame) -> Result<()> {
+        let df = trailgraph_graph::attribute::single_chunk(df);
+        match (self.format, self.out.as_mut()) {
+            (Format::Parquet, _) => {
+                let path = self.path.expect("checked in new");
+                let err = |e: PolarsError| {
+                    anyhow::anyhow!("{}: cannot write Parquet: {e}", path.display())
+                };
+                if self.parquet.is_none() {
+                    let f = std::fs::File::create(path)
+                        .with_context(|| format!("{}: cannot create", path.display()))?;
+                    self.parquet = Some(
+                        ParquetWriter::new(f)
+                            .with_compression(ParquetCompression::Zstd(None))
+                            .batched(df.schema())
+                            .map_err(err)?,
+                    );
+                }
+                self.parquet
+                    .as_mut()
+                    .expect("just set")
+                    .write_batch(&df)
+                    .map_err(err)?;
+            }
+            (Format::Table, Some(out)) => self.table.write(&df, out.as_mut())?,
+            (_, Some(out)) => {
+                let rows = RowText::new(&df, self.format)?;
+                if !self.header {
+                    out.write_all(&rows.header())?;
+                }
+                let first = self.rows;
+                in_blocks(df.height(), out.as_mut(), |range, buf| {
+                    for i in range {
+                        buf.extend_from_slice(rows.separator(first + i == 0));
+                        rows.row(i, buf);
+                    }
+                })?;
+            }
+            (_, None) => unreachable!("text output is opened in new"),
+        }
+        self.header = true;
+        self.rows += df.height();
+        Ok(())
+    }
+
+    /// Ends the output (the JSON array's end; the Parquet footer) and flushes it.
+    pub fn finish(mut self) -> Result<()> {
+        if let Some(w) = self.parquet.take() {
+            let path = self.path.expect("checked in new");
+            w.finish()
+                .map_err(|e| anyhow::anyhow!("{}: cannot write Parquet: {e}", path.display()))?;
+        }
+        if let Some(mut out) = self.out.take() {
+            if self.format != Format::Table {
+                out.write_all(footer(self.format, self.rows))?;
+            }
+            out.flush()?;
+        }
+        Ok(())
+    }
+}
+
 /// Opens `-o FILE` or standard output.
 pub fn open_output(path: Option<&Path>) -> Result<Box<dyn Write>> {
     Ok(match path {

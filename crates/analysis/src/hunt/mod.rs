@@ -16,13 +16,14 @@ use anyhow::Result;
 use polars::prelude::*;
 use rayon::prelude::*;
 use rsigma_eval::event::Event;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::BTreeSet;
-use std::sync::Mutex;
+use std::collections::BinaryHeap;
 use trailgraph_graph::attribute::Cols;
 use trailgraph_graph::scan::Scan;
 use trailgraph_log::model::{format_time, Millis};
 use trailgraph_log::table::event as ev;
+use trailgraph_store::spill::{Key, Spill};
 
 /// One event matched by one rule.
 #[derive(Debug, Clone)]
@@ -61,9 +62,177 @@ pub fn columns() -> Vec<&'static str> {
     c
 }
 
-/// Evaluates every rule on every event of `scan`.
-pub fn hunt(scan: &Scan, rules: &RuleSet) -> Result<Vec<Hit>> {
-    let found = Mutex::new(Vec::new());
+/// How many hits `Hunted::top` keeps (the report shows them).
+pub const TOP_HITS: usize = 100;
+
+/// What the rules found: the roll-ups, the most severe hits, and every hit in a temporary
+/// file (read back in order by `batches`). Memory grows with origins and rules, not hits.
+pub struct Hunted {
+    /// Hits in all.
+    pub hits: u64,
+    /// Per origin, most severe first (`by_origin`'s order).
+    pub by_origin: Vec<OriginHits>,
+    /// Per rule hit: (rule, hits, distinct origins), most severe first, then most hits.
+    pub by_rule: Vec<(usize, u64, usize)>,
+    /// The `TOP_HITS` most severe hits (earliest first within a level), most severe first.
+    pub top: Vec<Hit>,
+    spill: Spill,
+}
+
+impl Hunted {
+    /// Hands over every hit in order (event time, input position, rule), in batches of at
+    /// most `n`.
+    pub fn batches(self, n: usize, mut f: impl FnMut(&[Hit]) -> Result<()>) -> Result<()> {
+        let mut batch: Vec<Hit> = Vec::with_capacity(n.min(1 << 16));
+        self.spill.merge(|row| {
+            batch.push(Hit::decode(row)?);
+            if batch.len() >= n.max(1) {
+                f(&batch)?;
+                batch.clear();
+            }
+            Ok(())
+        })?;
+        if !batch.is_empty() {
+            f(&batch)?;
+        }
+        Ok(())
+    }
+}
+
+/// Per-origin and per-rule counts, kept as the hits come.
+#[derive(Default)]
+struct Rollup {
+    origins: FxHashMap<String, OriginAcc>,
+    /// Per rule: hits and the distinct origins (their attribution indexes' origins).
+    rules: FxHashMap<usize, (u64, FxHashSet<String>)>,
+}
+
+#[derive(Default)]
+struct OriginAcc {
+    hits: u64,
+    rules: BTreeSet<usize>,
+    first: Option<Millis>,
+    last: Option<Millis>,
+    accounts: BTreeSet<String>,
+}
+
+impl Rollup {
+    fn add(&mut self, origin: &str, h: &Hit) {
+        let a = match self.origins.get_mut(origin) {
+            Some(a) => a,
+            None => self.origins.entry(origin.to_string()).or_default(),
+        };
+        a.hits += 1;
+        a.rules.insert(h.rule);
+        if let Some(t) = h.event_time {
+            a.first = Some(a.first.map_or(t, |f| f.min(t)));
+            a.last = Some(a.last.map_or(t, |l| l.max(t)));
+        }
+        if let Some(acc) = &h.recipient_account {
+            if !a.accounts.contains(acc) {
+                a.accounts.insert(acc.clone());
+            }
+        }
+        let r = self.rules.entry(h.rule).or_default();
+        r.0 += 1;
+        if !r.1.contains(origin) {
+            r.1.insert(origin.to_string());
+        }
+    }
+
+    fn by_origin(self, rules: &RuleSet) -> (Vec<OriginHits>, Vec<(usize, u64, usize)>) {
+        let rank = |k: usize| level_rank(rules.rules[k].level);
+        let mut origins: Vec<OriginHits> = self
+            .origins
+            .into_iter()
+            .map(|(o, a)| {
+                let mut r: Vec<usize> = a.rules.into_iter().collect();
+                r.sort_by(|&x, &y| {
+                    (rank(y), &rules.rules[x].title).cmp(&(rank(x), &rules.rules[y].title))
+                });
+                let top = r.first().map_or(0, |&k| rank(k));
+                OriginHits {
+                    origin: o,
+                    hits: a.hits,
+                    rules: r,
+                    highest_level: LEVELS[top],
+                    first: a.first,
+                    last: a.last,
+                    accounts: a.accounts.into_iter().collect(),
+                }
+            })
+            .collect();
+        origins.sort_by(|a, b| {
+            (level_rank(b.highest_level), b.hits, &a.origin).cmp(&(
+                level_rank(a.highest_level),
+                a.hits,
+                &b.origin,
+            ))
+        });
+        let mut by_rule: Vec<(usize, u64, usize)> = self
+            .rules
+            .into_iter()
+            .map(|(k, (n, o))| (k, n, o.len()))
+            .collect();
+        by_rule.sort_by(|a, b| {
+            (rank(b.0), b.1, &rules.rules[a.0].title).cmp(&(
+                rank(a.0),
+                a.1,
+                &rules.rules[b.0].title,
+            ))
+        });
+        (origins, by_rule)
+    }
+}
+
+/// A hit ordered for `Hunted::top`: most severe first, then by (time, position, rule).
+struct ByLevel(usize, Hit);
+
+impl ByLevel {
+    fn key(
+        &self,
+    ) -> (
+        std::cmp::Reverse<usize>,
+        bool,
+        Option<Millis>,
+        (u64, u64),
+        usize,
+    ) {
+        let h = &self.1;
+        (
+            std::cmp::Reverse(self.0),
+            h.event_time.is_none(),
+            h.event_time,
+            h.position,
+            h.rule,
+        )
+    }
+}
+impl PartialEq for ByLevel {
+    fn eq(&self, o: &Self) -> bool {
+        self.key() == o.key()
+    }
+}
+impl Eq for ByLevel {}
+impl PartialOrd for ByLevel {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for ByLevel {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.key().cmp(&o.key())
+    }
+}
+
+/// Evaluates every rule on every event of `scan`. Each slice's hits are sorted and spilled as
+/// a run; the roll-ups and the most severe hits are kept as they come.
+pub fn hunt(scan: &Scan, rules: &RuleSet) -> Result<Hunted> {
+    let mut spill = Spill::new()?;
+    let mut rollup = Rollup::default();
+    let mut top: BinaryHeap<ByLevel> = BinaryHeap::new();
+    let mut total = 0u64;
+    let mut buf: Vec<u8> = Vec::new();
     scan.for_each(&columns(), |slice| {
         let cols = record::Columns::new(slice.events)?;
         let c = Cols::new(slice.events);
@@ -93,37 +262,150 @@ pub fn hunt(scan: &Scan, rules: &RuleSet) -> Result<Vec<Hit>> {
             })
             .collect();
         let own = |ca: &StringChunked, i: usize| ca.get(i).map(String::from);
-        let mut out = found.lock().expect("no panic while held");
-        for (i, rule) in matched {
-            out.push(Hit {
-                rule,
-                event_id: own(id, i),
-                event_time: time.get(i),
-                event_name: own(name, i),
-                event_source: own(source, i),
-                recipient_account: own(account, i),
-                aws_region: own(region, i),
-                source_ip: own(ip, i),
-                user_agent: own(agent, i),
-                error_code: own(error, i),
-                source_file: own(file, i),
-                record_index: record.get(i),
-                attribution: slice.attribution(i),
-                position: slice.position(i),
-            });
+        let mut hits: Vec<(Key, Hit)> = matched
+            .into_iter()
+            .map(|(i, rule)| {
+                let h = Hit {
+                    rule,
+                    event_id: own(id, i),
+                    event_time: time.get(i),
+                    event_name: own(name, i),
+                    event_source: own(source, i),
+                    recipient_account: own(account, i),
+                    aws_region: own(region, i),
+                    source_ip: own(ip, i),
+                    user_agent: own(agent, i),
+                    error_code: own(error, i),
+                    source_file: own(file, i),
+                    record_index: record.get(i),
+                    attribution: slice.attribution(i),
+                    position: slice.position(i),
+                };
+                let t = h.event_time;
+                ((t.is_none(), t.unwrap_or(0), h.position.0, h.position.1), h)
+            })
+            .collect();
+        // Key order; one event's hits by rule (the merge keeps a run's order for equal keys,
+        // and an event's hits are all in one run).
+        hits.sort_by_key(|h| (h.0, h.1.rule));
+        buf.clear();
+        let mut ends = Vec::with_capacity(hits.len());
+        for (_, h) in &hits {
+            h.encode(&mut buf);
+            ends.push(buf.len());
+        }
+        let mut start = 0;
+        spill.run(hits.iter().zip(&ends).map(|((k, _), &end)| {
+            let row = &buf[start..end];
+            start = end;
+            (*k, row)
+        }))?;
+        total += hits.len() as u64;
+        for (_, h) in hits {
+            rollup.add(&scan.table[h.attribution as usize].origin, &h);
+            let by = ByLevel(level_rank(rules.rules[h.rule].level), h);
+            if top.len() < TOP_HITS {
+                top.push(by);
+            } else if top.peek().is_some_and(|worst| by < *worst) {
+                top.pop();
+                top.push(by);
+            }
         }
         Ok(())
     })?;
-    let mut hits = found.into_inner().expect("no panic while held");
-    hits.sort_by(|a, b| {
-        (a.event_time.is_none(), a.event_time, a.position, a.rule).cmp(&(
-            b.event_time.is_none(),
-            b.event_time,
-            b.position,
-            b.rule,
-        ))
-    });
-    Ok(hits)
+    let (by_origin, by_rule) = rollup.by_origin(rules);
+    Ok(Hunted {
+        hits: total,
+        by_origin,
+        by_rule,
+        top: top.into_sorted_vec().into_iter().map(|b| b.1).collect(),
+        spill,
+    })
+}
+
+impl Hit {
+    /// The hit as bytes for the spill (strings as length + bytes, `u32::MAX` for null).
+    fn encode(&self, buf: &mut Vec<u8>) {
+        for s in self.strings() {
+            match s {
+                Some(s) => {
+                    buf.extend_from_slice(&(s.len() as u32).to_le_bytes());
+                    buf.extend_from_slice(s.as_bytes());
+                }
+                None => buf.extend_from_slice(&u32::MAX.to_le_bytes()),
+            }
+        }
+        buf.push(self.event_time.is_some() as u8);
+        buf.extend_from_slice(&self.event_time.unwrap_or(0).to_le_bytes());
+        buf.push(self.record_index.is_some() as u8);
+        buf.extend_from_slice(&self.record_index.unwrap_or(0).to_le_bytes());
+        buf.extend_from_slice(&(self.rule as u32).to_le_bytes());
+        buf.extend_from_slice(&self.attribution.to_le_bytes());
+        buf.extend_from_slice(&self.position.0.to_le_bytes());
+        buf.extend_from_slice(&self.position.1.to_le_bytes());
+    }
+
+    fn strings(&self) -> [&Option<String>; 9] {
+        [
+            &self.event_id,
+            &self.event_name,
+            &self.event_source,
+            &self.recipient_account,
+            &self.aws_region,
+            &self.source_ip,
+            &self.user_agent,
+            &self.error_code,
+            &self.source_file,
+        ]
+    }
+
+    fn decode(mut row: &[u8]) -> Result<Hit> {
+        fn take<'r>(row: &mut &'r [u8], n: usize) -> Result<&'r [u8]> {
+            anyhow::ensure!(row.len() >= n, "a spilled hit is cut short");
+            let (head, rest) = row.split_at(n);
+            *row = rest;
+            Ok(head)
+        }
+        let mut strings: Vec<Option<String>> = Vec::with_capacity(9);
+        for _ in 0..9 {
+            let len = u32::from_le_bytes(take(&mut row, 4)?.try_into()?);
+            strings.push(if len == u32::MAX {
+                None
+            } else {
+                Some(String::from_utf8(take(&mut row, len as usize)?.to_vec())?)
+            });
+        }
+        let mut s = strings.into_iter();
+        let mut next = || s.next().flatten();
+        let (event_id, event_name, event_source, recipient_account) =
+            (next(), next(), next(), next());
+        let (aws_region, source_ip, user_agent, error_code, source_file) =
+            (next(), next(), next(), next(), next());
+        let set = take(&mut row, 1)?[0] != 0;
+        let t = i64::from_le_bytes(take(&mut row, 8)?.try_into()?);
+        let has_record = take(&mut row, 1)?[0] != 0;
+        let record = u64::from_le_bytes(take(&mut row, 8)?.try_into()?);
+        let rule = u32::from_le_bytes(take(&mut row, 4)?.try_into()?) as usize;
+        let attribution = u32::from_le_bytes(take(&mut row, 4)?.try_into()?);
+        let p0 = u64::from_le_bytes(take(&mut row, 8)?.try_into()?);
+        let p1 = u64::from_le_bytes(take(&mut row, 8)?.try_into()?);
+        Ok(Hit {
+            rule,
+            event_id,
+            event_time: set.then_some(t),
+            event_name,
+            event_source,
+            recipient_account,
+            aws_region,
+            source_ip,
+            user_agent,
+            error_code,
+            source_file,
+            record_index: has_record.then_some(record),
+            attribution,
+            position: (p0, p1),
+        })
+    }
 }
 
 /// The rules (indexes into `rules.rules`) that match `event`, in rule order.
@@ -243,64 +525,8 @@ pub fn level_rank(l: &str) -> usize {
     LEVELS.iter().position(|x| *x == l).unwrap_or(0)
 }
 
-/// The hits rolled up per origin: most severe first, then most hits, then origin.
-pub fn by_origin(scan: &Scan, rules: &RuleSet, hits: &[Hit]) -> Vec<OriginHits> {
-    #[derive(Default)]
-    struct Acc {
-        hits: u64,
-        rules: BTreeSet<usize>,
-        first: Option<Millis>,
-        last: Option<Millis>,
-        accounts: BTreeSet<String>,
-    }
-    let mut per: FxHashMap<&str, Acc> = FxHashMap::default();
-    for h in hits {
-        let a = per
-            .entry(scan.table[h.attribution as usize].origin.as_str())
-            .or_default();
-        a.hits += 1;
-        a.rules.insert(h.rule);
-        if let Some(t) = h.event_time {
-            a.first = Some(a.first.map_or(t, |f| f.min(t)));
-            a.last = Some(a.last.map_or(t, |l| l.max(t)));
-        }
-        if let Some(acc) = &h.recipient_account {
-            a.accounts.insert(acc.clone());
-        }
-    }
-    let mut rows: Vec<OriginHits> = per
-        .into_iter()
-        .map(|(o, a)| {
-            let mut r: Vec<usize> = a.rules.into_iter().collect();
-            r.sort_by(|&x, &y| {
-                let (x, y) = (&rules.rules[x], &rules.rules[y]);
-                (level_rank(y.level), &x.title).cmp(&(level_rank(x.level), &y.title))
-            });
-            let top = r.first().map_or(0, |&k| level_rank(rules.rules[k].level));
-            OriginHits {
-                origin: o.to_string(),
-                hits: a.hits,
-                rules: r,
-                highest_level: LEVELS[top],
-                first: a.first,
-                last: a.last,
-                accounts: a.accounts.into_iter().collect(),
-            }
-        })
-        .collect();
-    rows.sort_by(|a, b| {
-        (level_rank(b.highest_level), b.hits, &a.origin).cmp(&(
-            level_rank(a.highest_level),
-            a.hits,
-            &b.origin,
-        ))
-    });
-    rows
-}
-
-/// `by_origin` as a frame with the documented columns (times as ISO text).
-pub fn by_origin_frame(scan: &Scan, rules: &RuleSet, hits: &[Hit]) -> Result<DataFrame> {
-    let rows = by_origin(scan, rules, hits);
+/// `Hunted::by_origin` as a frame with the documented columns (times as ISO text).
+pub fn by_origin_frame(rules: &RuleSet, rows: &[OriginHits]) -> Result<DataFrame> {
     let titles = |r: &OriginHits| {
         r.rules
             .iter()

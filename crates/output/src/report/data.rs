@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use trailgraph_analysis::anomalies::Finding;
 use trailgraph_analysis::answer;
-use trailgraph_analysis::hunt::{self, Hit, OriginHits, RuleInfo, RuleSet};
+use trailgraph_analysis::hunt::{self, Hunted, OriginHits, RuleInfo, RuleSet};
 use trailgraph_analysis::summary::Summary;
 use trailgraph_analysis::summary::{SummaryBuilder, SUMMARY_COLUMNS};
 use trailgraph_graph::attribute::{attributed, Cols};
@@ -33,7 +33,6 @@ pub(crate) const COVERAGE_ROWS: usize = 40;
 pub(crate) const FINDINGS_SHOWN: usize = 100;
 pub(crate) const EVIDENCE_ROWS: usize = 10;
 pub(crate) const PROBLEMS_SHOWN: usize = 40;
-pub(crate) const HITS_SHOWN: usize = 100;
 pub(crate) const HUNT_ORIGIN_ROWS: usize = 40;
 
 /// One day in milliseconds.
@@ -286,19 +285,19 @@ pub(crate) struct HuntView {
     /// Rules skipped (not for CloudTrail) and rules with problems.
     pub skipped: usize,
     pub problems: usize,
-    pub hits: usize,
+    pub hits: u64,
     /// Most severe origin first.
     pub by_origin: Vec<OriginHits>,
     /// (rule, hits, distinct origins): most severe first, then most hits.
-    pub by_rule: Vec<(usize, usize, usize)>,
+    pub by_rule: Vec<(usize, u64, usize)>,
     /// The hits shown, with their rule: the most severe first, then in time order.
     pub shown: Vec<(usize, EventView)>,
 }
 
-/// The hunt's rules and hits, for the report.
+/// The hunt's rules and what they found, for the report.
 pub struct HuntInput<'a> {
     pub rules: &'a RuleSet,
-    pub hits: &'a [Hit],
+    pub hunted: Hunted,
 }
 
 /// What the CSV/JSON tables read besides the model: the session graph and its use, and the
@@ -308,8 +307,18 @@ pub(crate) struct TableSource<'a> {
     pub graph: &'a SessionGraph,
     pub usage: answer::Usage,
     pub timeline: TimelineRows,
-    /// `hunt.csv|json` and `hunt_origins.csv|json` (as `trailgraph hunt` and `--by origin`).
-    pub hunt: Option<(DataFrame, DataFrame)>,
+    /// `hunt.csv|json` (every hit, read back from the hunt's temporary file) and
+    /// `hunt_origins.csv|json` (as `trailgraph hunt` and `--by origin`).
+    pub hunt: Option<HuntTables<'a>>,
+}
+
+/// What the hunt tables are written from.
+pub(crate) struct HuntTables<'a> {
+    pub scan: &'a Scan,
+    pub rules: &'a RuleSet,
+    /// Taken when `hunt.csv|json` are written.
+    pub hunted: std::cell::RefCell<Option<Hunted>>,
+    pub by_origin: DataFrame,
 }
 
 /// The rows of `timeline.csv` and `timeline.json`, rendered, in a temporary file.
@@ -357,7 +366,7 @@ pub fn build<'a>(
     stats: &Stats,
     problems: &[Problem],
     findings: Vec<Finding>,
-    hunt: Option<HuntInput<'_>>,
+    hunt: Option<HuntInput<'a>>,
     inputs: &[PathBuf],
 ) -> Result<(Model, TableSource<'a>)> {
     let mut summary = SummaryBuilder::default();
@@ -785,11 +794,13 @@ pub fn build<'a>(
         picture,
         hunt: hunt.as_ref().map(|h| hunt_view(scan, h)),
     };
-    let hunt_tables = match &hunt {
-        Some(h) => Some((
-            hunt::hits_frame(scan, h.rules, h.hits)?,
-            hunt::by_origin_frame(scan, h.rules, h.hits)?,
-        )),
+    let hunt_tables = match hunt {
+        Some(h) => Some(HuntTables {
+            scan,
+            rules: h.rules,
+            by_origin: hunt::by_origin_frame(h.rules, &h.hunted.by_origin)?,
+            hunted: std::cell::RefCell::new(Some(h.hunted)),
+        }),
         None => None,
     };
     let source = TableSource {
@@ -809,34 +820,10 @@ pub fn build<'a>(
 /// The hunt as shown: roll-ups per origin and per rule, and the most severe hits with their
 /// evidence (the hits carry it: file and record).
 fn hunt_view(scan: &Scan, h: &HuntInput<'_>) -> HuntView {
-    let rules = &h.rules.rules;
-    let mut per_rule: Vec<(usize, FxHashSet<u32>)> = vec![(0, FxHashSet::default()); rules.len()];
-    for hit in h.hits {
-        per_rule[hit.rule].0 += 1;
-        per_rule[hit.rule].1.insert(hit.attribution);
-    }
-    let mut by_rule: Vec<(usize, usize, usize)> = per_rule
+    let hd = &h.hunted;
+    let shown = hd
+        .top
         .iter()
-        .enumerate()
-        .filter(|(_, r)| r.0 > 0)
-        .map(|(k, r)| {
-            let origins: BTreeSet<&str> =
-                r.1.iter()
-                    .map(|&a| scan.table[a as usize].origin.as_str())
-                    .collect();
-            (k, r.0, origins.len())
-        })
-        .collect();
-    let rank = |k: usize| hunt::level_rank(rules[k].level);
-    by_rule.sort_by(|a, b| {
-        (rank(b.0), b.1, &rules[a.0].title).cmp(&(rank(a.0), a.1, &rules[b.0].title))
-    });
-    // The hits come in time order: a stable sort by level keeps it within a level.
-    let mut order: Vec<&Hit> = h.hits.iter().collect();
-    order.sort_by_key(|hit| std::cmp::Reverse(rank(hit.rule)));
-    let shown = order
-        .into_iter()
-        .take(HITS_SHOWN)
         .map(|hit| {
             (
                 hit.rule,
@@ -858,12 +845,12 @@ fn hunt_view(scan: &Scan, h: &HuntInput<'_>) -> HuntView {
         })
         .collect();
     HuntView {
-        rules: rules.clone(),
+        rules: h.rules.rules.clone(),
         skipped: h.rules.skipped.len(),
         problems: h.rules.problems.len(),
-        hits: h.hits.len(),
-        by_origin: hunt::by_origin(scan, h.rules, h.hits),
-        by_rule,
+        hits: hd.hits,
+        by_origin: hd.by_origin.clone(),
+        by_rule: hd.by_rule.clone(),
         shown,
     }
 }

@@ -830,7 +830,7 @@ fn hunt_section(m: &Model, o: &mut String) {
     let _ = write!(
         o,
         r#"<h3>Hits</h3><p class="note">{}, most severe first, then in time order; with the file and record each event came from.</p><div class="scroll"><table><tr><th>Level</th><th>Rule</th><th>Time</th><th>Event</th><th>Account / region</th><th>Who</th><th>Event ID</th><th>Source</th></tr>"#,
-        if hv.hits > hv.shown.len() {
+        if hv.hits > hv.shown.len() as u64 {
             format!(
                 "The {} most severe of {} hits",
                 num(hv.shown.len()),
@@ -859,11 +859,11 @@ fn hunt_section(m: &Model, o: &mut String) {
         );
     }
     o.push_str("</table></div>");
-    if hv.hits > hv.shown.len() {
+    if hv.hits > hv.shown.len() as u64 {
         let _ = write!(
             o,
             r#"<p class="note">… and {} more hits in <code>hunt.csv</code>.</p>"#,
-            num(hv.hits - hv.shown.len())
+            num(hv.hits - hv.shown.len() as u64)
         );
     }
     o.push_str("</section>\n");

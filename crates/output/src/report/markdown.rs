@@ -458,7 +458,7 @@ fn hunt(m: &Model, o: &mut String) {
     let _ = writeln!(
         o,
         "\n### Hits\n\n{}, most severe first, then in time order.\n",
-        if hv.hits > hv.shown.len() {
+        if hv.hits > hv.shown.len() as u64 {
             format!("The {} most severe of {} hits", hv.shown.len(), hv.hits)
         } else {
             format!("All {} hits", hv.hits)

@@ -3,7 +3,7 @@
 //! and chains by `trailgraph_analysis::answer`, origins and coverage from the model, the
 //! timeline from the events frame (`TableSource`: every important event, not only those shown).
 
-use super::data::{day_str, gap_str, Category, Model, TableSource, TimelineRows};
+use super::data::{day_str, gap_str, Category, HuntTables, Model, TableSource, TimelineRows};
 use crate::render::{self, Format};
 use anyhow::{Context, Result};
 use polars::prelude::*;
@@ -11,6 +11,7 @@ use serde_json::json;
 use std::io::Write;
 use std::path::Path;
 use trailgraph_analysis::answer::{self, SessionFilter};
+use trailgraph_analysis::hunt;
 use trailgraph_log::model::format_time;
 
 /// Writes every table as `NAME.csv` and `NAME.json`, and `summary.json`.
@@ -32,9 +33,9 @@ pub fn write_all(m: &Model, src: &TableSource, dir: &Path) -> Result<()> {
         "anomalies",
         &trailgraph_analysis::anomalies::findings_frame(&findings)?,
     )?;
-    if let Some((hits, origins)) = &src.hunt {
-        both(dir, "hunt", hits)?;
-        both(dir, "hunt_origins", origins)?;
+    if let Some(h) = &src.hunt {
+        hunt_hits(dir, h)?;
+        both(dir, "hunt_origins", &h.by_origin)?;
     }
     both(dir, "origins", &origins_frame(m)?)?;
     timeline(dir, &src.timeline)?;
@@ -48,6 +49,26 @@ pub fn write_all(m: &Model, src: &TableSource, dir: &Path) -> Result<()> {
     writeln!(w)?;
     w.flush()?;
     Ok(())
+}
+
+/// `hunt.csv` and `hunt.json`: every hit, a batch at a time from the hunt's temporary file.
+fn hunt_hits(dir: &Path, h: &HuntTables) -> Result<()> {
+    let hunted = h.hunted.borrow_mut().take().expect("written once");
+    let (csv, json) = (dir.join("hunt.csv"), dir.join("hunt.json"));
+    let mut a = render::FrameWriter::new(Format::Csv, Some(&csv))?;
+    let mut b = render::FrameWriter::new(Format::Json, Some(&json))?;
+    if hunted.hits == 0 {
+        let empty = hunt::hits_frame(h.scan, h.rules, &[])?;
+        a.write(&empty)?;
+        b.write(&empty)?;
+    }
+    hunted.batches(1 << 16, |hits| {
+        let df = hunt::hits_frame(h.scan, h.rules, hits)?;
+        a.write(&df)?;
+        b.write(&df)
+    })?;
+    a.finish()?;
+    b.finish()
 }
 
 fn both(dir: &Path, name: &str, df: &DataFrame) -> Result<()> {
