@@ -374,7 +374,9 @@ pub struct AnomaliesInput {
 
 Kinds: role_chain_depth, role_cycle, workload_credential_exfiltration, session_multi_ip,
 assume_role_enumeration, first_time_assumption, no_mfa_sensitive, off_hours,
-external_account_assumption, getsessiontoken_then_assume, federation_token_persistence
+external_account_assumption, getsessiontoken_then_assume, federation_token_persistence,
+api_enumeration_burst, long_term_key_new_network, console_login_without_mfa,
+persistence_credential_created
 (semantics, keys and defaults: docs/anomalies.md)
 
 Examples:

@@ -1,4 +1,4 @@
-//! `--anomalies`: after a clean background, one case of each of the eleven
+//! `--anomalies`: after a clean background, one case of each of the fifteen
 //! `trailgraph anomalies` detectors, with the exact (kind, subject,
 //! first_event_id) each must produce (docs/anomalies.md).
 //!
@@ -42,6 +42,37 @@ pub struct Injected {
 pub fn sensitive(role_name: &str) -> bool {
     let n = role_name.to_ascii_lowercase();
     n.contains("admin") || n.starts_with("breakglass")
+}
+
+/// The APIs an enumeration tool tries (api_enumeration_burst).
+const ENUMERATED: [(&str, &str); 20] = [
+    ("iam.amazonaws.com", "ListUsers"),
+    ("iam.amazonaws.com", "ListRoles"),
+    ("iam.amazonaws.com", "ListPolicies"),
+    ("iam.amazonaws.com", "ListGroups"),
+    ("iam.amazonaws.com", "GetAccountSummary"),
+    ("ec2.amazonaws.com", "DescribeInstances"),
+    ("ec2.amazonaws.com", "DescribeVolumes"),
+    ("ec2.amazonaws.com", "DescribeSnapshots"),
+    ("ec2.amazonaws.com", "DescribeVpcs"),
+    ("ec2.amazonaws.com", "DescribeSecurityGroups"),
+    ("s3.amazonaws.com", "ListBuckets"),
+    ("lambda.amazonaws.com", "ListFunctions20150331"),
+    ("dynamodb.amazonaws.com", "ListTables"),
+    ("rds.amazonaws.com", "DescribeDBInstances"),
+    ("kms.amazonaws.com", "ListKeys"),
+    ("secretsmanager.amazonaws.com", "ListSecrets"),
+    ("sns.amazonaws.com", "ListTopics"),
+    ("sqs.amazonaws.com", "ListQueues"),
+    ("cloudtrail.amazonaws.com", "DescribeTrails"),
+    ("guardduty.amazonaws.com", "ListDetectors"),
+];
+
+/// A GetCallerIdentity call.
+fn whoami<'a>() -> Call<'a> {
+    let mut call = Call::new("sts.amazonaws.com", "GetCallerIdentity", "1.08", US_EAST_1);
+    call.tls_host = Some("sts.amazonaws.com".into());
+    call
 }
 
 /// Seconds from the start (Monday 08:00 UTC) to Monday 20:30 UTC.
@@ -311,13 +342,85 @@ impl Sim<'_> {
         self.tick(45)?;
         let eid = self.inj_use(id, None)?;
         self.find("federation_token_persistence", &fed_key, eid);
+        self.tick(20)?;
+
+        // 12. api_enumeration_burst: a user's long-term key refused on 20
+        // distinct APIs, 4 s apart; the finding is the twentieth.
+        let u = user(8);
+        let c = self.user_caller(u);
+        let mut eid = String::new();
+        for (src, name) in ENUMERATED {
+            let mut call = Call::new(src, name, "1.08", US_EAST_1);
+            let code = if src == "ec2.amazonaws.com" {
+                "Client.UnauthorizedOperation"
+            } else {
+                "AccessDenied"
+            };
+            call.err = Some((
+                code.into(),
+                format!("User: {} is not authorized to perform: {name}", c.arn),
+            ));
+            call.tls_host = Some(src.into());
+            self.emit_call(&c, w.users[u].acct, call)?;
+            eid = self.eid();
+            self.tick(4)?;
+        }
+        self.find("api_enumeration_burst", &w.users[u].akia, eid);
+        self.tick(400)?;
+
+        // 14. console_login_without_mfa: a user signs in without MFA.
+        let u = user(9);
+        let c = self.user_caller(u);
+        let mut call = Call::new("signin.amazonaws.com", "ConsoleLogin", "1.08", US_EAST_1);
+        call.ro = false;
+        call.event_type = "AwsConsoleSignIn";
+        call.resp = Some("{\"ConsoleLogin\":\"Success\"}".into());
+        call.addl = Some("{\"LoginTo\":\"https://console.aws.amazon.com/console/home\",\"MobileVersion\":\"No\",\"MFAUsed\":\"No\"}".into());
+        self.emit_call(&c, w.users[u].acct, call)?;
+        let eid = self.eid();
+        self.find("console_login_without_mfa", &w.users[u].arn, eid);
+        self.tick(20)?;
+
+        // 15. persistence_credential_created: a user makes an access key for
+        // another (new) user.
+        let u = user(10);
+        let c = self.user_caller(u);
+        let acct = w.users[u].acct;
+        let target = format!("svc-{}", self.rng.hex(6));
+        let mut call = Call::new("iam.amazonaws.com", "CreateAccessKey", "1.08", US_EAST_1);
+        call.ro = false;
+        call.req = Some(object(|o| {
+            o.s("userName", &target);
+        }));
+        call.tls_host = Some("iam.amazonaws.com".into());
+        self.emit_call(&c, acct, call)?;
+        let eid = self.eid();
+        let subject = format!("arn:aws:iam::{}:user/{target}", w.accounts[acct].id);
+        self.find("persistence_credential_created", &subject, eid);
+        self.tick(20)?;
+
+        // 13. long_term_key_new_network (seed): a user's key used from its
+        // office address in the learning period.
+        let u_net = user(11);
+        let c = self.user_caller(u_net);
+        self.emit_call(&c, w.users[u_net].acct, whoami())?;
+        self.tick(20)?;
 
         // End of the learning period.
         self.tick(300)?;
         let baseline = timefmt::iso(self.now);
         self.tick(60)?;
 
-        // Phase B. 6. first_time_assumption: a same-account (user, role) pair
+        // Phase B. 13. long_term_key_new_network: the seeded key used from an
+        // outside network.
+        let mut c = self.user_caller(u_net);
+        c.ip = self.outside_ip();
+        self.emit_call(&c, w.users[u_net].acct, whoami())?;
+        let eid = self.eid();
+        self.find("long_term_key_new_network", &w.users[u_net].akia, eid);
+        self.tick(20)?;
+
+        // 6. first_time_assumption: a same-account (user, role) pair
         // never assumed before.
         let mut done = false;
         'outer: for k in 8..8 + nu {

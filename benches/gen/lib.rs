@@ -64,7 +64,7 @@ pub struct Args {
     #[arg(long)]
     force: bool,
     /// Anomaly mode: a background free of anomalies, then one injected case
-    /// of each of the 11 `trailgraph anomalies` detectors; writes the
+    /// of each of the 15 `trailgraph anomalies` detectors; writes the
     /// expected findings here as NDJSON {"kind","subject","first_event_id"},
     /// and the detector config to OUT/anomalies.toml (with OUT/ip-ranges.json).
     /// Needs a span of at most 11 hours.

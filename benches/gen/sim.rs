@@ -927,6 +927,11 @@ impl<'w> Sim<'w> {
         let mut c = Call::new(api.src, api.name, api.ver, region);
         c.ro = api.ro;
         c.req = req;
+        if self.clean && api.name == "CreateAccessKey" {
+            // In the clean background a user makes keys for itself only (a key
+            // made for another user is persistence_credential_created).
+            c.req = None;
+        }
         c.resources = resources;
         c.console = a.console;
         let roll = self.rng.f64();

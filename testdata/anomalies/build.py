@@ -773,6 +773,243 @@ def federation_persistence():
     return kind, fire, near, exp, None
 
 
+# 12. api_enumeration_burst (defaults: 20 denied calls on 15 distinct APIs within 2 minutes)
+
+ENUM_APIS = [
+    ("iam.amazonaws.com", "ListUsers"), ("iam.amazonaws.com", "ListRoles"),
+    ("iam.amazonaws.com", "ListPolicies"), ("iam.amazonaws.com", "GetAccountSummary"),
+    ("iam.amazonaws.com", "ListGroups"), ("ec2.amazonaws.com", "DescribeInstances"),
+    ("ec2.amazonaws.com", "DescribeVolumes"), ("ec2.amazonaws.com", "DescribeSnapshots"),
+    ("ec2.amazonaws.com", "DescribeVpcs"), ("s3.amazonaws.com", "ListBuckets"),
+    ("lambda.amazonaws.com", "ListFunctions20150331"), ("dynamodb.amazonaws.com", "ListTables"),
+    ("rds.amazonaws.com", "DescribeDBInstances"), ("kms.amazonaws.com", "ListKeys"),
+    ("secretsmanager.amazonaws.com", "ListSecrets"), ("sns.amazonaws.com", "ListTopics"),
+    ("sqs.amazonaws.com", "ListQueues"), ("cloudtrail.amazonaws.com", "DescribeTrails"),
+    ("guardduty.amazonaws.com", "ListDetectors"), ("cognito-idp.amazonaws.com", "ListUserPools"),
+]
+
+
+def denied_code(source):
+    """The errorCode each service logs for a refused call."""
+    if source == "ec2.amazonaws.com":
+        return "Client.UnauthorizedOperation"
+    if source in ("lambda.amazonaws.com", "dynamodb.amazonaws.com", "kms.amazonaws.com",
+                  "secretsmanager.amazonaws.com"):
+        return "AccessDeniedException"
+    if source == "cognito-idp.amazonaws.com":
+        return "NotAuthorizedException"
+    return "AccessDenied"
+
+
+def refused(eid, t, ident, api, ip, code=None):
+    source, name = api
+    code = code or denied_code(source)
+    msg = f"User: {ident.get('arn', '?')} is not authorized to perform: {name}"
+    return record(eid, t, ident, name, source, ip, error=(code, msg))
+
+
+def burst(prefix, ident, apis, step, t0, ip=OTHER, code=None):
+    return [refused(f"{prefix}-{i}", t0 + dt.timedelta(seconds=step * (i - 1)), ident, api, ip,
+                    code)
+            for i, api in enumerate(apis, 1)]
+
+
+def api_enumeration_burst():
+    kind = "api_enumeration_burst"
+    k = [key("ASIA", f"ENUM{i}") for i in range(1, 6)]
+    mallory = user("mallory")
+    recon = session("ReconRole", "alice", k[0], at(0, 10))
+    # A session: 20 denied calls on 15 APIs (5 repeated) in 95 s, a successful call and a
+    # throttled one in between (not counted).
+    apis = ENUM_APIS[:15] + ENUM_APIS[:5]
+    sess_burst = burst("enum-s", recon, apis, 5, at(0, 10, 1))
+    fire = [assume("enum-assume", at(0, 10), ALICE, "ReconRole", "alice", k[0], HOME)]
+    fire += sess_burst[:10]
+    fire.append(call("enum-s-ok", at(0, 10, 1, 47), recon, OTHER, "GetCallerIdentity",
+                     "sts.amazonaws.com"))
+    fire.append(record("enum-s-throttled", at(0, 10, 1, 48), recon, "ListAliases",
+                       "kms.amazonaws.com", OTHER, error=("ThrottlingException", "Rate exceeded")))
+    fire += sess_burst[10:]
+    # A long-term key: 20 denied calls on 20 APIs, the first and the last exactly 2 minutes
+    # apart (the window is inclusive); then more denied calls in the same burst (no second
+    # finding).
+    key_burst = [refused(f"enum-k-{i}", at(0, 11, 0, round(120 * (i - 1) / 19)), mallory, api,
+                         OTHER)
+                 for i, api in enumerate(ENUM_APIS, 1)]
+    fire += key_burst
+    fire += burst("enum-k-more", mallory, ENUM_APIS[:5], 30, at(0, 11, 2, 30))
+    exp = [
+        finding(kind, k[0], alice_arn(), "enum-s-20", at(0, 10, 1, 95),
+                [f"enum-s-{i}" for i in range(1, 21)]),
+        finding(kind, mallory["accessKeyId"], mallory["arn"], "enum-k-20", at(0, 11, 2),
+                [f"enum-k-{i}" for i in range(1, 21)]),
+    ]
+    trent, victor, walter, oscar = user("trent"), user("victor"), user("walter"), user("oscar")
+    near = []
+    # 19 denied calls on 19 APIs.
+    near += burst("nenum-19", trent, ENUM_APIS[:19], 5, at(0, 10))
+    # 25 denied calls on 14 APIs.
+    near += burst("nenum-14", victor, (ENUM_APIS[:14] * 2)[:25], 4, at(0, 10))
+    # 20 denied calls on 20 APIs, 7 s apart: at most 18 within any 2 minutes.
+    near += burst("nenum-slow", walter, ENUM_APIS, 7, at(0, 10))
+    # 20 calls on 20 APIs that failed for other reasons.
+    near += burst("nenum-other", oscar, ENUM_APIS, 3, at(0, 10), code="ThrottlingException")
+    # Two sessions of one role: 10 denied calls each (one caller each).
+    s1 = session("ReconRole", "one", k[1], at(0, 10))
+    s2 = session("ReconRole", "two", k[2], at(0, 10))
+    near += [assume("nenum-a1", at(0, 10), ALICE, "ReconRole", "one", k[1], HOME),
+             assume("nenum-a2", at(0, 10), ALICE, "ReconRole", "two", k[2], HOME)]
+    near += burst("nenum-s1", s1, ENUM_APIS[:10], 5, at(0, 10, 1))
+    near += burst("nenum-s2", s2, ENUM_APIS[10:], 5, at(0, 10, 1, 2))
+    return kind, fire, near, exp, None
+
+
+# 13. long_term_key_new_network (span day 0 09:00 .. day 10 09:00: the learning period ends
+# day 7 09:00; networks are /16 and /48)
+
+
+def long_term_key_new_network():
+    kind = "long_term_key_new_network"
+    bob, carol, dave = user("bob"), user("carol"), user("dave")
+    v6_home, v6_same48, v6_other = "2a01:4f8:0:1::5", "2a01:4f8:0:ffff::1", "2a01:4f8:1::9"
+    fire = bookends("lk") + [
+        call("lk-bob-home", at(1, 10), bob, HOME),
+        call("lk-bob-v6", at(2, 10), bob, v6_home),
+        call("lk-bob-other", at(8, 10), bob, OTHER),
+        call("lk-bob-other-again", at(8, 11), bob, "45.33.40.1"),  # same /16
+        call("lk-bob-v6-same", at(9, 9), bob, v6_same48),  # same /48
+        call("lk-bob-v6-other", at(9, 10), bob, v6_other),
+        call("lk-alice-same16", at(8, 10), ALICE, HOME_SAME16),
+    ]
+    exp = [
+        finding(kind, bob["accessKeyId"], bob["arn"], "lk-bob-other", at(8, 10),
+                ["lk-bob-home", "lk-bob-other"]),
+        finding(kind, bob["accessKeyId"], bob["arn"], "lk-bob-v6-other", at(9, 10),
+                ["lk-bob-home", "lk-bob-v6-other"]),
+    ]
+    ops = session("OpsRole", "carol", key("ASIA", "LTK1"), at(1, 10))
+    near = bookends("nlk") + [
+        call("nlk-carol-home", at(1, 10), carol, HOME),
+        call("nlk-carol-same16", at(8, 10), carol, HOME_SAME16),
+        # Not networks: a service acting for the key, AWS-internal calls, a private address.
+        call("nlk-carol-service", at(8, 11), carol, "cloudformation.amazonaws.com"),
+        call("nlk-carol-internal", at(8, 12), carol, "AWS Internal"),
+        call("nlk-carol-private", at(8, 13), carol, "10.0.1.5"),
+        # Learned one second before the end of the learning period.
+        call("nlk-carol-late", at(7, 8, 59, 59), carol, OTHER),
+        call("nlk-carol-late-again", at(9, 10), carol, OTHER),
+        # A key with no use in the learning period (new_keys = false).
+        call("nlk-dave-new", at(8, 10), dave, OTHER),
+        # A temporary key.
+        assume("nlk-ops", at(1, 10), carol, "OpsRole", "carol", key("ASIA", "LTK1"), HOME),
+        call("nlk-ops-home", at(1, 10, 1), ops, HOME),
+        call("nlk-ops-other", at(8, 10), ops, OTHER),
+    ]
+    return kind, fire, near, exp, None
+
+
+# 14. console_login_without_mfa
+
+
+def console_login(eid, t, ident, ip, success=True, mfa="No"):
+    ident = {k: v for k, v in ident.items() if k != "accessKeyId"}
+    r = record(eid, t, ident, "ConsoleLogin", "signin.amazonaws.com", ip,
+               response={"ConsoleLogin": "Success" if success else "Failure"},
+               error=None if success else None, read_only=False,
+               ua="Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0")
+    if not success:
+        r["errorMessage"] = "Failed authentication"
+    r["additionalEventData"] = {
+        "LoginTo": "https://console.aws.amazon.com/console/home",
+        "MobileVersion": "No",
+        "MFAUsed": mfa,
+    }
+    r["eventType"] = "AwsConsoleSignIn"
+    return r
+
+
+def root_identity(acct=ACCT):
+    return {"type": "Root", "principalId": acct, "arn": f"arn:aws:iam::{acct}:root",
+            "accountId": acct}
+
+
+def console_login_without_mfa():
+    kind = "console_login_without_mfa"
+    dave, erin = user("dave"), user("erin")
+    root = root_identity()
+    fire = [
+        console_login("cl-dave-1", at(0, 10), dave, OTHER),
+        console_login("cl-dave-2", at(0, 14), dave, OTHER),  # same address: same finding
+        console_login("cl-dave-3", at(1, 9), dave, HOME),
+        console_login("cl-root", at(0, 11), root, OTHER),
+    ]
+    exp = [
+        finding(kind, dave["arn"], dave["arn"], "cl-dave-1", at(0, 10), ["cl-dave-1"]),
+        finding(kind, root["arn"], root["arn"], "cl-root", at(0, 11), ["cl-root"]),
+        finding(kind, dave["arn"], dave["arn"], "cl-dave-3", at(1, 9), ["cl-dave-3"]),
+    ]
+    sso = session("AWSReservedSSO_AdministratorAccess_0123456789abcdef", "carol@example.com",
+                  key("ASIA", "CONSOLE1"), at(0, 10))
+    near = [
+        console_login("ncl-mfa", at(0, 10), erin, OTHER, mfa="Yes"),
+        console_login("ncl-failed", at(0, 10, 5), erin, OTHER, success=False),
+        console_login("ncl-root-mfa", at(0, 11), root, OTHER, mfa="Yes"),
+        # A federated (Identity Center) console sign-in is not an IAM-user login.
+        console_login("ncl-sso", at(0, 12), sso, OTHER),
+    ]
+    return kind, fire, near, exp, None
+
+
+# 15. persistence_credential_created
+
+
+def iam_user_call(eid, t, caller, name, user_name, ip, error=None):
+    params = {"userName": user_name} if user_name else None
+    if name == "CreateLoginProfile" and params:
+        params["passwordResetRequired"] = False
+    return record(eid, t, caller, name, "iam.amazonaws.com", ip, params, None, error=error,
+                  read_only=False)
+
+
+def persistence_credential_created():
+    kind = "persistence_credential_created"
+    k = [key("ASIA", f"PERSIST{i}") for i in range(1, 4)]
+    ops = session("OpsRole", "alice", k[0], at(0, 10, 5))
+    fire = [
+        iam_user_call("pc-admin-key", at(0, 10), ADMIN, "CreateAccessKey", "backdoor", HOME),
+        iam_user_call("pc-admin-key-2", at(0, 10, 1), ADMIN, "CreateAccessKey", "backdoor", HOME),
+        assume("pc-assume", at(0, 10, 5), ALICE, "OpsRole", "alice", k[0], HOME),
+        iam_user_call("pc-ops-profile", at(0, 10, 6), ops, "CreateLoginProfile", "bob", HOME),
+        iam_user_call("pc-ops-update", at(0, 10, 7), ops, "UpdateLoginProfile", "bob", HOME),
+    ]
+    exp = [
+        finding(kind, "arn:aws:iam::111111111111:user/backdoor", ADMIN["arn"], "pc-admin-key",
+                at(0, 10), ["pc-admin-key"]),
+        finding(kind, "arn:aws:iam::111111111111:user/bob", alice_arn(), "pc-ops-profile",
+                at(0, 10, 6), ["pc-ops-profile"]),
+        finding(kind, "arn:aws:iam::111111111111:user/bob", alice_arn(), "pc-ops-update",
+                at(0, 10, 7), ["pc-ops-update"]),
+    ]
+    ops2 = session("OpsRole", "alice2", k[1], at(0, 10, 2))
+    denied_msg = ("User: arn:aws:iam::111111111111:user/bob is not authorized to perform: "
+                  "iam:CreateAccessKey on resource: user backdoor")
+    near = [
+        # Her own key and password, directly and through her role session.
+        iam_user_call("npc-self", at(0, 10), ALICE, "CreateAccessKey", "alice", HOME),
+        iam_user_call("npc-self-implicit", at(0, 10, 1), ALICE, "CreateAccessKey", None, HOME),
+        assume("npc-assume", at(0, 10, 2), ALICE, "OpsRole", "alice2", k[1], HOME),
+        iam_user_call("npc-role-self", at(0, 10, 3), ops2, "UpdateLoginProfile", "alice", HOME),
+        # Denied, and calls that create no credential.
+        iam_user_call("npc-denied", at(0, 10, 4), BOB, "CreateAccessKey", "backdoor", OTHER,
+                      error=("AccessDenied", denied_msg)),
+        key_call("npc-delete", at(0, 10, 5), ADMIN, "DeleteAccessKey", key("AKIA", "old"),
+                 "backdoor", HOME),
+        iam_user_call("npc-delete-profile", at(0, 10, 6), ADMIN, "DeleteLoginProfile", "bob",
+                      HOME),
+    ]
+    return kind, fire, near, exp, None
+
+
 IP_RANGES = {
     "syncToken": "0",
     "createDate": "2024-03-01-00-00-00",
@@ -818,6 +1055,10 @@ def main():
         ("external_account_assumption", external_account),
         ("getsessiontoken_then_assume", gst_then_assume),
         ("federation_token_persistence", federation_persistence),
+        ("api_enumeration_burst", api_enumeration_burst),
+        ("long_term_key_new_network", long_term_key_new_network),
+        ("console_login_without_mfa", console_login_without_mfa),
+        ("persistence_credential_created", persistence_credential_created),
     ]
     for name, build in builders:
         kind, fire, near, exp, config = build()

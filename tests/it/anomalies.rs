@@ -99,6 +99,10 @@ fixture_tests!(
     external_account_assumption,
     getsessiontoken_then_assume,
     federation_token_persistence,
+    api_enumeration_burst,
+    long_term_key_new_network,
+    console_login_without_mfa,
+    persistence_credential_created,
 );
 
 fn fixture(name: &str, file: &str) -> PathBuf {
@@ -205,6 +209,13 @@ fn config_defaults() {
     assert_eq!(c.role_chain_depth.min_depth, 4);
     assert_eq!(c.session_multi_ip.prefix_len, 16);
     assert_eq!(c.session_multi_ip.window, 600_000);
+    assert_eq!(c.api_enumeration_burst.min_failures, 20);
+    assert_eq!(c.api_enumeration_burst.min_apis, 15);
+    assert_eq!(c.api_enumeration_burst.window, 120_000);
+    assert_eq!(c.long_term_key_new_network.ipv4_prefix_len, 16);
+    assert_eq!(c.long_term_key_new_network.ipv6_prefix_len, 48);
+    assert!(!c.long_term_key_new_network.new_keys);
+    assert_eq!(c.persistence_credential_created.severity, Severity::High);
     assert_eq!(c.assume_role_enumeration.max_gap, 300_000);
     assert_eq!(c.assume_role_enumeration.min_failures, 10);
     assert_eq!(c.assume_role_enumeration.min_roles, 5);
@@ -551,11 +562,59 @@ fn s3(k: &str, s: &str, e: &str) -> (String, String, String) {
 /// * bert-jan's denied AssumeRole calls come in two bursts: 3 at 11:54 (1 role), then 10 from
 ///   12:01:55 to 12:09:27 on 4 roles (gaps up to 3 min 48 s): under min_roles = 5.
 ///
-/// With `include_private = true` and `min_roles = 4` both fire, and nothing else does.
+/// The dataset replays Stratus techniques with bert-jan's key: with the defaults,
+/// `persistence_credential_created` fires on the credentials he makes for other users (a login
+/// profile for stratus-red-team-nmfalu-gfjyeaypjt at 12:23:06, access keys for
+/// stratus-red-team-backdoor-u-user and malicious-iam-user, a login profile for
+/// stratus-red-team-login-profile-user), and `console_login_without_mfa` on the nmfalu user's
+/// console sign-in 9 s after its password was made (12:23:15, from 192.168.10.20).
+/// `api_enumeration_burst` stays quiet: the denied calls repeat one API each
+/// (GetPasswordData ×30, DescribeInstanceAttribute ×16); `long_term_key_new_network` too:
+/// bert-jan's key is only used from 192.168.10.20 (private).
+///
+/// With `include_private = true` and `min_roles = 4` the two older detectors fire too, and
+/// nothing else does.
 #[test]
 fn real_invictus() {
     let d = real("invictus-aws-dataset");
-    assert!(findings(&[&d], &[]).is_empty());
+    let new_ones = [
+        s3(
+            "persistence_credential_created",
+            "arn:aws:iam::123837392027:user/stratus-red-team-nmfalu-gfjyeaypjt",
+            "1170c908-ce8d-4c6f-bc65-cf43aae5235b",
+        ),
+        s3(
+            "console_login_without_mfa",
+            "arn:aws:iam::123837392027:user/stratus-red-team-nmfalu-gfjyeaypjt",
+            "70e5932e-9022-4b38-837e-ca10dad94eb7",
+        ),
+        s3(
+            "persistence_credential_created",
+            "arn:aws:iam::123837392027:user/stratus-red-team-backdoor-u-user",
+            "64b7de64-bf53-47ae-b7e3-d30cb1b5136e",
+        ),
+        s3(
+            "persistence_credential_created",
+            "arn:aws:iam::123837392027:user/malicious-iam-user",
+            "8c282c0b-00d1-4369-95b7-cb50b6eee620",
+        ),
+        s3(
+            "persistence_credential_created",
+            "arn:aws:iam::123837392027:user/stratus-red-team-login-profile-user",
+            "f0d7bb15-75c8-4770-a500-92d1f71b948c",
+        ),
+    ];
+    let defaults = findings(&[&d], &[]);
+    assert_eq!(summary(&defaults), new_ones);
+    let bert = "arn:aws:iam::123837392027:user/bert-jan";
+    for f in &defaults {
+        if f["kind"] == "persistence_credential_created" {
+            assert_eq!(f["origin"], bert);
+        } else {
+            assert_eq!(f["origin"], f["subject"]);
+            assert_eq!(f["time"], "2023-07-10T12:23:15Z");
+        }
+    }
     let tmp = tempfile::tempdir().unwrap();
     let p = write(
         tmp.path(),
@@ -563,21 +622,20 @@ fn real_invictus() {
         "[workload_credential_exfiltration]\ninclude_private = true\n[assume_role_enumeration]\nmin_roles = 4\n",
     );
     let got = findings(&[d], &["--config", p.to_str().unwrap()]);
-    assert_eq!(
-        summary(&got),
-        [
-            s3(
-                "workload_credential_exfiltration",
-                "ASIATFQR7NSC36DZQP7P",
-                "bf68f8c0-590b-4740-ac89-aad0ed5dfe4f"
-            ),
-            s3(
-                "assume_role_enumeration",
-                "arn:aws:iam::123837392027:user/bert-jan",
-                "851f80ef-dfca-4286-998c-dd8c10885ef4"
-            ),
-        ]
-    );
+    let mut want = vec![
+        s3(
+            "workload_credential_exfiltration",
+            "ASIATFQR7NSC36DZQP7P",
+            "bf68f8c0-590b-4740-ac89-aad0ed5dfe4f",
+        ),
+        s3(
+            "assume_role_enumeration",
+            "arn:aws:iam::123837392027:user/bert-jan",
+            "851f80ef-dfca-4286-998c-dd8c10885ef4",
+        ),
+    ];
+    want.extend(new_ones);
+    assert_eq!(summary(&got), want);
     let ex = &got[0];
     assert_eq!(ex["time"], "2023-07-10T11:57:22Z");
     assert_eq!(ex["origin"], "service:ec2.amazonaws.com");
@@ -607,9 +665,19 @@ fn real_invictus() {
 /// (ASIAP5CT9NN8EYVU1FXV, orphan i-786a3A8B5C0d92eF4) are only ever used from 18.236.253.47:
 /// that is the workload's first address, so without an ip-ranges file nothing fires, and that
 /// address is inside the AWS ranges of the test file (an EC2 block), so with it neither.
+///
+/// The persistence detonations fire `persistence_credential_created` (christophe making an
+/// access key for stratus-red-team-backdoor-u-user (iam-backdoor-user) and for
+/// malicious-iam-user (iam-create-admin-user), a login profile for
+/// stratus-red-team-login-profile-user (iam-create-user-login-profile), a new password for
+/// stratus-red-team-update-login-profile-user (iam-update-user-login-profile)), and the
+/// console-login-without-mfa detonation fires `console_login_without_mfa`. Each file is its
+/// own (anonymised) account, key and address: `long_term_key_new_network` has no key with a
+/// history to compare, and the denied calls repeat one API each (no `api_enumeration_burst`).
 #[test]
 fn real_stratus() {
     let d = real("stratus-red-team-detonation-logs");
+    let christophe = |acct: &str| format!("arn:aws:iam::{acct}:user/christophe");
     let want = [
         s3(
             "off_hours",
@@ -621,8 +689,46 @@ fn real_stratus() {
             "arn:aws:iam::457448411975:user/christophe",
             "fd179e25-9f1a-406c-8d7d-62f9d4938ef6",
         ),
+        s3(
+            "persistence_credential_created",
+            "arn:aws:iam::946986569305:user/stratus-red-team-backdoor-u-user",
+            "c64c4ded-ef03-4e5c-81eb-153b118d72f2",
+        ),
+        s3(
+            "persistence_credential_created",
+            "arn:aws:iam::229654561268:user/malicious-iam-user",
+            "94faedcc-0fa4-46e6-9322-022e8e934f04",
+        ),
+        s3(
+            "persistence_credential_created",
+            "arn:aws:iam::070411556318:user/stratus-red-team-login-profile-user",
+            "d3906a7d-604b-407f-acb6-fc425742821e",
+        ),
+        s3(
+            "console_login_without_mfa",
+            "arn:aws:iam::562283505220:user/stratus-red-team-nmfalu-jfzdtsvchl",
+            "865d9377-9c6b-4fd7-8aad-725e95f6a140",
+        ),
+        s3(
+            "persistence_credential_created",
+            "arn:aws:iam::763751499319:user/stratus-red-team-update-login-profile-user",
+            "a46a1a42-9ef1-48d4-9c61-507eb6d4019f",
+        ),
     ];
-    assert_eq!(summary(&findings(&[&d], &[])), want);
+    let got = findings(&[&d], &[]);
+    assert_eq!(summary(&got), want);
+    for f in &got {
+        let subject = f["subject"].as_str().unwrap();
+        let acct = subject.split(':').nth(4).unwrap();
+        match f["kind"].as_str().unwrap() {
+            "persistence_credential_created" => assert_eq!(f["origin"], christophe(acct)),
+            "console_login_without_mfa" => {
+                assert_eq!(f["origin"], subject);
+                assert_eq!(f["time"], "2024-08-02T08:53:24Z");
+            }
+            _ => {}
+        }
+    }
     let ranges = fixture("workload_credential_exfiltration_ranges", "config.toml");
     assert_eq!(
         summary(&findings(&[d], &["--config", ranges.to_str().unwrap()])),

@@ -7,7 +7,7 @@
 use crate::util::{generate, ndjson, run_ok};
 use std::collections::BTreeSet;
 
-const KINDS: [&str; 11] = [
+const KINDS: [&str; 15] = [
     "role_chain_depth",
     "role_cycle",
     "workload_credential_exfiltration",
@@ -19,6 +19,10 @@ const KINDS: [&str; 11] = [
     "external_account_assumption",
     "getsessiontoken_then_assume",
     "federation_token_persistence",
+    "api_enumeration_burst",
+    "long_term_key_new_network",
+    "console_login_without_mfa",
+    "persistence_credential_created",
 ];
 
 type Key = (String, String, String);

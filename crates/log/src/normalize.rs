@@ -4,8 +4,8 @@
 
 use crate::model::{parse_expiration, parse_time, IssuanceKind};
 use crate::record::{
-    payload, RawAdditional, RawKeyRequest, RawRecord, RawServiceDetails, RawStsRequest,
-    RawStsResponse,
+    payload, RawAdditional, RawConsoleResponse, RawKeyRequest, RawRecord, RawServiceDetails,
+    RawStsRequest, RawStsResponse,
 };
 use crate::table::{EventRow, IssuanceRow};
 use std::borrow::Cow;
@@ -83,10 +83,13 @@ pub fn normalize<'r>(
             .and_then(|u| u.in_scope_of.as_ref())
             .and_then(|s| s.credentials_issued_to.non_empty())),
         switch_from: None,
+        console_login_result: None,
+        console_mfa_used: None,
         sso_account_id: None,
         sso_role_name: None,
         request_access_key_id: None,
         request_key_status: None,
+        request_user_name: None,
         request_parameters: rec.request_parameters.map(|r| Cow::Borrowed(r.get())),
         response_elements: rec.response_elements.map(|r| Cow::Borrowed(r.get())),
         additional_event_data: rec.additional_event_data.map(|r| Cow::Borrowed(r.get())),
@@ -97,9 +100,16 @@ pub fn normalize<'r>(
     };
 
     match rec.event_name.get() {
-        Some("SwitchRole") | Some("ConsoleLogin") => {
+        Some("SwitchRole") => {
             let add: RawAdditional = payload(rec.additional_event_data);
             row.switch_from = add.switch_from.0;
+        }
+        Some("ConsoleLogin") => {
+            let add: RawAdditional = payload(rec.additional_event_data);
+            row.switch_from = add.switch_from.0;
+            row.console_mfa_used = add.mfa_used.0;
+            let resp: RawConsoleResponse = payload(rec.response_elements);
+            row.console_login_result = resp.console_login.0;
         }
         Some("GetRoleCredentials") | Some("Federate") => {
             let d: RawServiceDetails = payload(rec.service_event_details);
@@ -107,12 +117,26 @@ pub fn normalize<'r>(
             row.sso_role_name = d.role_name.0;
         }
         Some(
-            "UpdateAccessKey" | "DeleteAccessKey" | "CreateAccessKey" | "DeleteLoginProfile"
-            | "UpdateLoginProfile",
+            "UpdateAccessKey" | "DeleteAccessKey" | "CreateAccessKey" | "CreateLoginProfile"
+            | "DeleteLoginProfile" | "UpdateLoginProfile",
         ) => {
             let k: RawKeyRequest = payload(rec.request_parameters);
             row.request_access_key_id = k.access_key_id.0;
             row.request_key_status = k.status.0;
+            row.request_user_name = k.user_name.0.filter(|s| !s.is_empty());
+        }
+        Some(
+            "CreateUser"
+            | "DeleteUser"
+            | "AttachUserPolicy"
+            | "DetachUserPolicy"
+            | "PutUserPolicy"
+            | "DeleteUserPolicy"
+            | "AddUserToGroup"
+            | "RemoveUserFromGroup",
+        ) if rec.event_source.get() == Some("iam.amazonaws.com") => {
+            let k: RawKeyRequest = payload(rec.request_parameters);
+            row.request_user_name = k.user_name.0.filter(|s| !s.is_empty());
         }
         _ => {}
     }
@@ -254,6 +278,45 @@ mod tests {
             Some("arn:aws:iam::321848314756:role/stratus-red-team-get-usr-data-role")
         );
         assert_eq!(role_from_error("Access denied"), None);
+    }
+
+    /// The typed columns read from ConsoleLogin and IAM user-call payloads.
+    #[test]
+    fn console_login_and_iam_user_columns() {
+        let doc: &[u8] = br#"{"Records":[
+            {"eventName":"ConsoleLogin","eventSource":"signin.amazonaws.com","responseElements":{"ConsoleLogin":"Success"},"additionalEventData":{"LoginTo":"https://console.aws.amazon.com/","MFAUsed":"No","MobileVersion":"No"}},
+            {"eventName":"ConsoleLogin","eventSource":"signin.amazonaws.com","responseElements":{"ConsoleLogin":"Failure"},"additionalEventData":"not an object"},
+            {"eventName":"CreateLoginProfile","eventSource":"iam.amazonaws.com","requestParameters":{"passwordResetRequired":false,"userName":"bob"}},
+            {"eventName":"CreateAccessKey","eventSource":"iam.amazonaws.com","requestParameters":null},
+            {"eventName":"AttachUserPolicy","eventSource":"iam.amazonaws.com","requestParameters":{"userName":"carol","policyArn":"arn:aws:iam::aws:policy/AdministratorAccess"}},
+            {"eventName":"CreateUser","eventSource":"transfer.amazonaws.com","requestParameters":{"userName":"sftp"}},
+            {"eventName":"ListUsers","eventSource":"iam.amazonaws.com","requestParameters":{"userName":"x"}}
+        ]}"#;
+        let mut rows = Vec::new();
+        crate::record::walk(doc, &mut |item| {
+            if let crate::record::Item::Record(rec) = item {
+                let (row, _) = normalize(rec, "f.json", 0);
+                let s = |v: &Option<Cow<str>>| v.as_deref().map(String::from);
+                rows.push((
+                    s(&row.console_login_result),
+                    s(&row.console_mfa_used),
+                    s(&row.request_user_name),
+                ));
+            }
+        });
+        let some = |v: &str| Some(v.to_string());
+        assert_eq!(
+            rows,
+            [
+                (some("Success"), some("No"), None),
+                (some("Failure"), None, None),
+                (None, None, some("bob")),
+                (None, None, None),
+                (None, None, some("carol")),
+                (None, None, None),
+                (None, None, None),
+            ]
+        );
     }
 
     /// The records fuzz target's input (minimised): an issuance whose credentials expiration

@@ -467,9 +467,17 @@ lenient_struct!(
 );
 
 lenient_struct!(
-    /// `additionalEventData` fields used for linking.
+    /// `additionalEventData` of SwitchRole and ConsoleLogin.
     RawAdditional {
         switch_from: LStr<'a> = "SwitchFrom",
+        mfa_used: LStr<'a> = "MFAUsed",
+    }
+);
+
+lenient_struct!(
+    /// `responseElements` of ConsoleLogin.
+    RawConsoleResponse {
+        console_login: LStr<'a> = "ConsoleLogin",
     }
 );
 
@@ -482,7 +490,8 @@ lenient_struct!(
 );
 
 lenient_struct!(
-    /// `requestParameters` of IAM access-key calls (UpdateAccessKey, DeleteAccessKey).
+    /// `requestParameters` of IAM user calls (UpdateAccessKey, DeleteAccessKey,
+    /// CreateLoginProfile, …).
     RawKeyRequest {
         access_key_id: LStr<'a> = "accessKeyId",
         status: LStr<'a> = "status",

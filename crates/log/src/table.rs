@@ -377,12 +377,19 @@ table!(
         in_scope_of_issued_to: Str,
         /// additionalEventData.SwitchFrom (console SwitchRole).
         switch_from: Str,
+        /// ConsoleLogin only: responseElements.ConsoleLogin (`Success`, `Failure`) and
+        /// additionalEventData.MFAUsed (`Yes`, `No`).
+        console_login_result: Str,
+        console_mfa_used: Str,
         /// serviceEventDetails.account_id / role_name (Identity Center GetRoleCredentials, Federate).
         sso_account_id: Str,
         sso_role_name: Str,
         /// IAM access-key calls: the key named in the request (UpdateAccessKey, DeleteAccessKey, …).
         request_access_key_id: Str,
         request_key_status: Str,
+        /// IAM user calls (access keys, login profiles, user policies, groups, …): the user
+        /// named in the request (requestParameters.userName; absent: the caller itself).
+        request_user_name: Str,
         /// requestParameters as raw JSON text.
         request_parameters: Str,
         /// responseElements, additionalEventData, serviceEventDetails and resources as raw JSON

@@ -97,8 +97,8 @@ Every detector section has `enabled` (true/false) and `severity`. Semantics, eve
 its default: docs/anomalies.md.";
 
 const BASELINE_ABOUT: &str = "\
-End of the learning period used by first_time_assumption and external_account_assumption:
-a date (\"2024-07-31\") or a time (\"2024-07-31T19:52:33Z\"), e.g.
+End of the learning period used by first_time_assumption, external_account_assumption and
+long_term_key_new_network: a date (\"2024-07-31\") or a time (\"2024-07-31T19:52:33Z\"), e.g.
   baseline_until = \"2024-07-31T00:00:00Z\"
 Unset: the first `baseline_fraction` of the input's time span. --baseline-until overrides both.";
 

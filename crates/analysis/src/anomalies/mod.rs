@@ -1,5 +1,7 @@
-//! Anomaly detection on sessions and chains (issue 4): eleven detectors that judge whole
-//! sessions, chains and callers rather than single records. Detector semantics, config keys,
+//! Anomaly detection on sessions and chains (issue 4): fifteen detectors that judge whole
+//! sessions, chains, callers and keys rather than single records (the last four, issue 15,
+//! follow behaviour: enumeration bursts, long-term keys on new networks, console sign-ins
+//! without MFA, credentials made for other users). Detector semantics, config keys,
 //! defaults and severities are documented in docs/anomalies.md.
 //!
 //! - `detectors/`: one file per detector (its config section, which implements `Detector`)

@@ -28,13 +28,17 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::path::Path;
 
+mod api_enumeration_burst;
 mod assume_role_enumeration;
+mod console_login_without_mfa;
 mod external_account_assumption;
 mod federation_token_persistence;
 mod first_time_assumption;
 mod getsessiontoken_then_assume;
+mod long_term_key_new_network;
 mod no_mfa_sensitive;
 mod off_hours;
+mod persistence_credential_created;
 mod role_chain_depth;
 mod role_cycle;
 mod session_multi_ip;
@@ -55,6 +59,10 @@ macro_rules! registry {
             external_account_assumption: ExternalAccountAssumption,
             getsessiontoken_then_assume: GetSessionTokenThenAssume,
             federation_token_persistence: FederationTokenPersistence,
+            api_enumeration_burst: ApiEnumerationBurst,
+            long_term_key_new_network: LongTermKeyNewNetwork,
+            console_login_without_mfa: ConsoleLoginWithoutMfa,
+            persistence_credential_created: PersistenceCredentialCreated,
         }
     };
 }
