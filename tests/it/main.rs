@@ -7,6 +7,7 @@ mod attribution;
 mod determinism;
 mod export;
 mod golden;
+mod hunt_coverage;
 mod ingest;
 mod queries;
 mod report;
