@@ -431,3 +431,126 @@ fn coverage_doc_mirrors_the_table() {
     let rows = doc.lines().filter(|l| l.starts_with("| `aws.")).count();
     assert_eq!(rows, EXPECTED.len(), "doc rows");
 }
+
+/// Near misses: a detonation's attack event with the decisive detail changed (removal instead
+/// of addition, the caller's own user, a service principal, a small instance type, …) fires no
+/// trailgraph rule. Each is (technique, event name, JSON pointer, new value; `None` removes).
+/// (JSON pointer, new value as JSON text; `None` removes the field).
+type Change = (&'static str, Option<&'static str>);
+
+#[rustfmt::skip]
+const NEAR_MISSES: &[(&str, &str, &[Change])] = &[
+    ("aws.exfiltration.ec2-share-ami", "ModifyImageAttribute",
+        &[("/requestParameters/launchPermission", Some(r#"{"remove":{"items":[{"userId":"111111111111"}]}}"#))]),
+    ("aws.exfiltration.rds-share-snapshot", "ModifyDBSnapshotAttribute",
+        &[("/requestParameters/valuesToAdd", None), ("/requestParameters/valuesToRemove", Some(r#"["111111111111"]"#))]),
+    ("aws.defense-evasion.cloudtrail-event-selectors", "PutEventSelectors",
+        &[("/requestParameters/eventSelectors/0/includeManagementEvents", Some("true")),
+          ("/requestParameters/eventSelectors/0/readWriteType", Some(r#""All""#))]),
+    ("aws.persistence.iam-backdoor-user", "CreateAccessKey",
+        &[("/userIdentity/userName", Some(r#""stratus-red-team-backdoor-u-user""#))]),
+    ("aws.persistence.iam-create-user-login-profile", "CreateLoginProfile",
+        &[("/userIdentity/userName", Some(r#""stratus-red-team-login-profile-user""#))]),
+    ("aws.persistence.iam-create-admin-user", "AttachUserPolicy",
+        &[("/requestParameters/policyArn", Some(r#""arn:aws:iam::aws:policy/ReadOnlyAccess""#))]),
+    ("aws.persistence.iam-backdoor-role", "UpdateAssumeRolePolicy",
+        &[("/requestParameters/policyDocument", Some(r#""{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"Service\":\"ec2.amazonaws.com\"},\"Action\":\"sts:AssumeRole\"}]}""#))]),
+    ("aws.persistence.lambda-backdoor-function", "AddPermission20150331v2",
+        &[("/requestParameters/principal", Some(r#""s3.amazonaws.com""#))]),
+    ("aws.persistence.lambda-backdoor-function", "AddPermission20150331v2",
+        &[("/requestParameters/principal", Some(r#""880896431042""#))]),
+    ("aws.persistence.lambda-layer-extension", "UpdateFunctionConfiguration20150331v2",
+        &[("/requestParameters/layers", None)]),
+    ("aws.execution.ec2-launch-unusual-instances", "RunInstances",
+        &[("/requestParameters/instanceType", Some(r#""t3.micro""#))]),
+    ("aws.discovery.ec2-download-user-data", "DescribeInstanceAttribute",
+        &[("/requestParameters/attribute", Some(r#""instanceType""#))]),
+    ("aws.execution.ec2-user-data", "ModifyInstanceAttribute",
+        &[("/requestParameters/userData", None), ("/requestParameters/instanceType", Some(r#"{"value":"t3.large"}"#))]),
+    ("aws.exfiltration.ec2-security-group-open-port-22-ingress", "AuthorizeSecurityGroupIngress",
+        &[("/requestParameters/cidrIp", Some(r#""10.0.0.0/8""#))]),
+    ("aws.execution.ssm-send-command", "SendCommand",
+        &[("/requestParameters/documentName", Some(r#""AWS-RunPatchBaseline""#))]),
+    ("aws.credential-access.ssm-retrieve-securestring-parameters", "GetParameters",
+        &[("/requestParameters/withDecryption", Some("false"))]),
+    ("aws.initial-access.console-login-without-mfa", "ConsoleLogin",
+        &[("/additionalEventData/MFAUsed", Some(r#""Yes""#))]),
+];
+
+/// Sets (or removes, with `None`) the value at a JSON pointer whose parent exists.
+fn set_pointer(v: &mut Value, pointer: &str, new: Option<&str>) {
+    let (parent, key) = pointer.rsplit_once('/').unwrap();
+    let obj = v
+        .pointer_mut(parent)
+        .and_then(Value::as_object_mut)
+        .unwrap_or_else(|| panic!("no object at {parent}"));
+    match new {
+        Some(text) => {
+            obj.insert(key.to_string(), serde_json::from_str(text).unwrap());
+        }
+        None => {
+            assert!(obj.remove(key).is_some(), "nothing to remove at {pointer}");
+        }
+    }
+}
+
+#[test]
+fn near_misses_fire_no_trailgraph_rule() {
+    let dir = testdata("real/stratus-red-team-detonation-logs");
+    let mut records = Vec::new();
+    for (i, (technique, event, changes)) in NEAR_MISSES.iter().enumerate() {
+        let file = dir.join(format!("{technique}.json"));
+        let all: Vec<Value> =
+            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let mut r = all
+            .into_iter()
+            .find(|r| r["eventName"] == *event)
+            .unwrap_or_else(|| panic!("no {event} in {technique}"));
+        for (pointer, new) in *changes {
+            set_pointer(&mut r, pointer, *new);
+        }
+        // A fresh event id: the same record twice would be one event after de-duplication.
+        r["eventID"] = Value::String(format!("00000000-0000-4000-8000-{i:012}"));
+        records.push(r);
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("near_misses.json");
+    std::fs::write(&input, serde_json::to_vec(&records).unwrap()).unwrap();
+    let out = run_ok(
+        [
+            "hunt",
+            "-q",
+            &input.display().to_string(),
+            "--format",
+            "ndjson",
+        ],
+        0,
+    );
+    let ours: Vec<String> = ndjson(&out)
+        .iter()
+        .filter(|h| h["rule_author"] == "trailgraph")
+        .map(|h| format!("{} on {}", h["rule_title"], h["event_name"]))
+        .collect();
+    assert!(ours.is_empty(), "near misses fired: {ours:#?}");
+    // The unchanged events do fire them (so the near misses test the changed detail).
+    let originals: Vec<String> = NEAR_MISSES
+        .iter()
+        .map(|(t, _, _)| dir.join(format!("{t}.json")).display().to_string())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut args = vec!["hunt".to_string(), "-q".to_string()];
+    args.extend(originals);
+    args.extend(["--format".to_string(), "ndjson".to_string()]);
+    let fired: BTreeSet<String> = ndjson(&run_ok(&args, 0))
+        .iter()
+        .filter(|h| h["rule_author"] == "trailgraph")
+        .map(|h| h["event_name"].as_str().unwrap().to_string())
+        .collect();
+    for (technique, event, _) in NEAR_MISSES {
+        assert!(
+            fired.contains(*event),
+            "{event} of {technique} fires no trailgraph rule"
+        );
+    }
+}
