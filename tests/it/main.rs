@@ -8,6 +8,7 @@ mod determinism;
 mod export;
 mod golden;
 mod hunt;
+mod hunt_coverage;
 mod ingest;
 mod queries;
 mod report;
