@@ -30,7 +30,7 @@ header b{color:#fff}
 nav{margin-top:10px;display:flex;gap:6px;flex-wrap:wrap}
 nav a{color:#e2e8f0;text-decoration:none;border:1px solid #334155;border-radius:14px;padding:2px 11px;font-size:12.5px}
 main{max-width:1360px;margin:0 auto;padding:0 24px 40px}
-.tiles{display:grid;grid-template-columns:repeat(auto-fill,minmax(122px,1fr));gap:10px;margin:18px 0 6px}
+.tiles{display:grid;grid-template-columns:repeat(auto-fill,minmax(104px,1fr));gap:10px;margin:18px 0 6px}
 .tile{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:9px 12px}
 .tile .n{font-size:22px;font-weight:700;line-height:1.2}
 .tile .t{font-size:11.5px;color:var(--muted);line-height:1.3}
