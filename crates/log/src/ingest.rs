@@ -458,6 +458,8 @@ pub fn ingest_each<T: Send>(
                         }
                     };
                     if complete {
+                        let mut o = o;
+                        o.display.clone_from(&files[outcomes.len()].display);
                         account(&o, &mut stats, &mut problems);
                         outcomes.push(o);
                     } else {
@@ -657,8 +659,9 @@ pub(crate) fn read_file(
     reserve: bool,
     out: &mut dyn FnMut(&mut Batch, FileOutcome, bool) -> bool,
 ) -> bool {
+    // (`display` is filled by the consumer: a string per file made on the workers would stay
+    // scattered among the pages of their batches.)
     let mut o = FileOutcome {
-        display: f.display.clone(),
         size: f.size,
         mtime: f.mtime,
         ..Default::default()
