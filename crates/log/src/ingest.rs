@@ -543,9 +543,10 @@ fn read_group(
         sent += 1;
         send((n, last, b, entries))
     };
-    let (mut streamed, mut raw, mut stored) = (false, 0u64, 0u64);
-    for f in files {
+    let (mut streamed, mut split, mut raw, mut stored) = (false, false, 0u64, 0u64);
+    for (k, f) in files.iter().enumerate() {
         let mut wanted = true;
+        let more_files = k + 1 < files.len();
         streamed |= read_file(f, opts, &win, &mut batch, alone, &mut |b, o, complete| {
             if !complete {
                 done.push((o, false));
@@ -557,13 +558,19 @@ fn read_group(
                 stored += o.size;
             }
             done.push((o, true));
-            true
+            // Small files that decompress to much (a run is bounded by its stored size) are
+            // handed on every `piece_rows` rows, as a streamed file is.
+            if more_files && b.events.len() >= win.piece_rows {
+                split = true;
+                wanted = hand_on(b, std::mem::take(&mut done), false);
+            }
+            wanted
         });
         if !wanted {
             return;
         }
     }
-    if !streamed && batch.events.len() >= 64 {
+    if !streamed && !split && batch.events.len() >= 64 {
         SIZE_HINT.with(|h| {
             *h.borrow_mut() = Some(SizeHints {
                 events: SizeHint::of(
@@ -1317,6 +1324,71 @@ mod tests {
         }
     }
 
+    type Run = (
+        (
+            Vec<(Option<String>, Option<String>, u64)>,
+            Vec<(Option<String>, bool)>,
+        ),
+        Vec<(String, usize, u64, u64, Option<SkipReason>, Vec<Problem>)>,
+        Stats,
+        Vec<Problem>,
+        usize,
+    );
+
+    /// Ingests `files`: the kept event rows (id, file, record index) and issuances (event id,
+    /// kept) in order, the outcome of each file, the totals and problems, and the batches.
+    fn run_both(files: &[InputFile], opts: &IngestOptions) -> Run {
+        let (mut kept, mut issued) = (Vec::new(), Vec::new());
+        let mut batches = 0;
+        let ing = ingest_each(
+            files,
+            opts,
+            &mut SeenKeys::default(),
+            &|b| {
+                let ev: Vec<_> = b
+                    .events
+                    .event_id
+                    .iter()
+                    .map(|v| v.map(String::from))
+                    .collect();
+                let src: Vec<_> = b
+                    .events
+                    .source_file
+                    .iter()
+                    .map(|v| v.map(String::from))
+                    .collect();
+                let iss: Vec<_> = b.issuance_event_row.clone();
+                (ev, src, b.events.record_index.clone(), iss)
+            },
+            &mut |b, (ev, src, idx, iss)| {
+                batches += 1;
+                for (r, k) in b.keep.iter().enumerate() {
+                    if *k {
+                        kept.push((ev[r].clone(), src[r].clone(), idx[r]));
+                    }
+                }
+                issued.extend(iss.iter().map(|&r| (ev[r].clone(), b.keep[r])));
+                Ok(())
+            },
+        )
+        .unwrap();
+        let files: Vec<_> = ing
+            .files
+            .iter()
+            .map(|o| {
+                (
+                    o.display.clone(),
+                    o.rows,
+                    o.duplicates,
+                    o.records_read,
+                    o.skip,
+                    o.problems.clone(),
+                )
+            })
+            .collect();
+        ((kept, issued), files, ing.stats, ing.problems, batches)
+    }
+
     /// Runs of small files read into one batch give what one batch per file gives: the same
     /// kept rows in the same order, and the same counts, duplicates and problems per file
     /// (duplicates within a run and across runs, files skipped or broken inside a run).
@@ -1346,59 +1418,9 @@ mod tests {
         let files = crate::discover::discover(&[dir.path().to_path_buf()])
             .unwrap()
             .files;
-        let run = |opts: &IngestOptions| {
-            let (mut kept, mut issued) = (Vec::new(), Vec::new());
-            let mut batches = 0;
-            let ing = ingest_each(
-                &files,
-                opts,
-                &mut SeenKeys::default(),
-                &|b| {
-                    let ev: Vec<_> = b
-                        .events
-                        .event_id
-                        .iter()
-                        .map(|v| v.map(String::from))
-                        .collect();
-                    let src: Vec<_> = b
-                        .events
-                        .source_file
-                        .iter()
-                        .map(|v| v.map(String::from))
-                        .collect();
-                    let iss: Vec<_> = b.issuance_event_row.clone();
-                    (ev, src, b.events.record_index.clone(), iss)
-                },
-                &mut |b, (ev, src, idx, iss)| {
-                    batches += 1;
-                    for (r, k) in b.keep.iter().enumerate() {
-                        if *k {
-                            kept.push((ev[r].clone(), src[r].clone(), idx[r]));
-                        }
-                    }
-                    issued.extend(iss.iter().map(|&r| (ev[r].clone(), b.keep[r])));
-                    Ok(())
-                },
-            )
-            .unwrap();
-            let files: Vec<_> = ing
-                .files
-                .iter()
-                .map(|o| {
-                    (
-                        o.display.clone(),
-                        o.rows,
-                        o.duplicates,
-                        o.records_read,
-                        o.skip,
-                        o.problems.clone(),
-                    )
-                })
-                .collect();
-            ((kept, issued), files, ing.stats, ing.problems, batches)
-        };
-        let (kept1, files1, stats1, problems1, batches1) = run(&alone());
-        let (kept2, files2, stats2, problems2, batches2) = run(&IngestOptions::default());
+        let (kept1, files1, stats1, problems1, batches1) = run_both(&files, &alone());
+        let (kept2, files2, stats2, problems2, batches2) =
+            run_both(&files, &IngestOptions::default());
         assert!(kept1.1.iter().any(|(_, k)| !k) && kept1.1.iter().any(|(_, k)| *k));
         assert_eq!(batches1, files.len());
         assert!(
@@ -1407,6 +1429,49 @@ mod tests {
             files.len()
         );
         assert!(stats1.duplicates > 0 && stats1.files_skipped > 0 && !problems1.is_empty());
+        assert_eq!(kept1, kept2);
+        assert_eq!(files1, files2);
+        assert_eq!(stats1, stats2);
+        assert_eq!(problems1, problems2);
+    }
+
+    /// A run of small files that decompress to many rows is handed on every `piece_rows`
+    /// rows (its batch is bounded like a streamed file's), with the same result.
+    #[test]
+    fn grouped_files_split_at_piece_rows() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let per_file = 300;
+        for i in 0..60 {
+            let recs: Vec<String> = (0..per_file)
+                .map(|j| {
+                    format!(
+                        r#"{{"eventID":"e{}","eventName":"GetObject","eventTime":"2025-01-01T00:00:00Z","recipientAccountId":"111122223333"}}"#,
+                        (i * per_file + j) / 2
+                    )
+                })
+                .collect();
+            let f = std::fs::File::create(dir.path().join(format!("f{i:04}.json.gz"))).unwrap();
+            let mut gz = flate2::write::GzEncoder::new(f, flate2::Compression::best());
+            write!(gz, r#"{{"Records":[{}]}}"#, recs.join(",")).unwrap();
+            gz.finish().unwrap();
+        }
+        let files = crate::discover::discover(&[dir.path().to_path_buf()])
+            .unwrap()
+            .files;
+        let stored: u64 = files.iter().map(|f| f.size).sum();
+        assert!(stored < GROUP_BYTES, "one run: {stored} bytes");
+        let rows = (files.len() * per_file) as usize;
+        assert!(rows > Windows::get().piece_rows);
+        let (kept1, files1, stats1, problems1, batches1) = run_both(&files, &alone());
+        let (kept2, files2, stats2, problems2, batches2) =
+            run_both(&files, &IngestOptions::default());
+        assert_eq!(batches1, files.len());
+        assert_eq!(
+            batches2,
+            rows.div_ceil(Windows::get().piece_rows.div_ceil(per_file) * per_file)
+        );
+        assert!(stats1.duplicates > 0);
         assert_eq!(kept1, kept2);
         assert_eq!(files1, files2);
         assert_eq!(stats1, stats2);
