@@ -125,7 +125,7 @@ impl Input {
             max_decompressed: self.max_decompressed,
             progress: !self.quiet,
             chunk_rows: self.row_group_rows,
-            event_columns: None,
+            ..IngestOptions::default()
         }
     }
 

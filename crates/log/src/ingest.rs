@@ -86,7 +86,20 @@ pub struct IngestOptions {
     /// Which event columns (schema order) are filled; the others are left null, which saves
     /// copying them when the caller only needs a projection. None: all.
     pub event_columns: Option<Vec<bool>>,
+    /// Consecutive files smaller than this (bytes stored) are read by one worker into one
+    /// batch, up to this many bytes and `GROUP_FILES` files a batch (0: every file alone).
+    /// Only allocation depends on it, never output.
+    pub group_bytes: u64,
 }
+
+/// The default `IngestOptions::group_bytes`: a run of small files (a trail writes a file per
+/// account, region and 5 minutes, often of ~20 records) is parsed into one batch of about the
+/// size of one large file, so per-file costs (columns, arenas, their views and buffers in the
+/// store) are paid per batch.
+pub const GROUP_BYTES: u64 = 256 << 10;
+
+/// At most this many files share one batch.
+const GROUP_FILES: usize = 128;
 
 impl Default for IngestOptions {
     fn default() -> Self {
@@ -95,21 +108,19 @@ impl Default for IngestOptions {
             progress: false,
             chunk_rows: ROW_GROUP,
             event_columns: None,
+            group_bytes: GROUP_BYTES,
         }
     }
 }
 
-/// What one input file yielded.
+/// What one input file yielded: its counts and problems. Its rows went to the `Batch` it was
+/// read into (with the files around it, or, read as a stream, in pieces over several batches).
 #[derive(Debug, Default)]
 pub struct FileOutcome {
     pub display: String,
     pub size: u64,
     pub mtime: i64,
     pub raw_bytes: u64,
-    pub events: EventBatch,
-    pub issuances: IssuanceBatch,
-    /// For each issuance row, the row of its event in `events`.
-    pub issuance_event_row: Vec<usize>,
     pub records_read: u64,
     pub skipped_by_reason: BTreeMap<String, u64>,
     /// Set when the file as a whole yielded nothing usable.
@@ -119,10 +130,7 @@ pub struct FileOutcome {
     pub non_record_objects: u64,
     /// Number of event rows parsed from the file (before de-duplication).
     pub rows: usize,
-    /// De-duplication key per event row (computed in the worker).
-    pub keys: Vec<Option<u128>>,
-    /// Filled by the de-duplication pass: which event rows are kept.
-    pub keep: Vec<bool>,
+    /// Filled by the de-duplication pass: how many of its rows were duplicates.
     pub duplicates: u64,
 }
 
@@ -138,13 +146,11 @@ impl FileOutcome {
             size: self.size,
             mtime: self.mtime,
             raw_bytes: std::mem::take(&mut self.raw_bytes),
-            events: std::mem::take(&mut self.events),
-            issuances: std::mem::take(&mut self.issuances),
-            issuance_event_row: std::mem::take(&mut self.issuance_event_row),
             records_read: std::mem::take(&mut self.records_read),
             skipped_by_reason: std::mem::take(&mut self.skipped_by_reason),
             problems: std::mem::take(&mut self.problems),
             non_record_objects: std::mem::take(&mut self.non_record_objects),
+            rows: std::mem::take(&mut self.rows),
             ..Default::default()
         }
     }
@@ -164,6 +170,21 @@ impl FileOutcome {
             self.skip = p.skip;
         }
     }
+}
+
+/// The rows read from a run of consecutive files (several small files share one batch, so
+/// their columns and arenas are allocated once, not per file), in file order; or a piece of
+/// one file read as a stream.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub events: EventBatch,
+    pub issuances: IssuanceBatch,
+    /// For each issuance row, the row of its event in `events`.
+    pub issuance_event_row: Vec<usize>,
+    /// De-duplication key per event row (computed in the worker).
+    pub keys: Vec<Option<u128>>,
+    /// Filled by the de-duplication pass: which event rows are kept.
+    pub keep: Vec<bool>,
 }
 
 /// The sizes of streamed reading.
@@ -311,25 +332,57 @@ impl Window {
     }
 }
 
+/// Consecutive runs of `files` each read by one worker into one batch (see
+/// `IngestOptions::group_bytes`): files are added to a run while it stays under `group_bytes`
+/// bytes stored and `GROUP_FILES` files, so a file of `group_bytes` or more is alone. Depends
+/// only on the file list, never on timing.
+fn groups(files: &[InputFile], group_bytes: u64) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0usize, 0u64);
+    for (i, f) in files.iter().enumerate() {
+        if i > start && (bytes.saturating_add(f.size) >= group_bytes || i - start >= GROUP_FILES) {
+            out.push(start..i);
+            (start, bytes) = (i, 0);
+        }
+        bytes = bytes.saturating_add(f.size);
+    }
+    if start < files.len() {
+        out.push(start..files.len());
+    }
+    out
+}
+
+/// What a worker hands the in-order consumer: a batch and the files whose rows it holds, in
+/// order (a file read as a stream comes in pieces: each but its last not `complete`).
+struct Msg<T> {
+    group: usize,
+    /// The group's last message.
+    last: bool,
+    batch: Batch,
+    files: Vec<(FileOutcome, bool)>,
+    t: T,
+}
+
 /// Reads, parses and de-duplicates `files`, streaming. `seen` holds the keys of events already
 /// in the case (incremental ingest); it is extended with the new events.
 ///
-/// Files are parsed in parallel (rayon, taken roughly in order); `convert` runs in the worker
-/// right after a file is parsed and may take the file's batches. `sink` then receives every file
-/// strictly in input order, after its de-duplication (`keep` filled, `duplicates` counted), on
-/// the calling thread; it may take `keep`. A file with a unit too large to read whole (over 64
-/// MiB decompressed) is read as a stream and reaches `convert` and `sink` in pieces, in order,
-/// each with its own rows, keys and counts; its outcome in `Ingested::files` sums the pieces'
-/// counts (and keeps the rows of the first piece only, if `convert` left them). So the output is identical for any thread count and
-/// memory holds only the files in flight, not the whole input. The workers are the global rayon
-/// pool's, and may be blocked handing files over: `sink` must not wait on that pool (polars' pool
-/// is fine). An error from `sink` stops the run.
+/// Files are parsed in parallel (rayon, taken roughly in order), a run of consecutive small
+/// files at a time into one `Batch` (see `IngestOptions::group_bytes`); `convert` runs in the
+/// worker right after a batch is filled and may take its columns. `sink` then receives every
+/// batch strictly in input order, after its de-duplication (`keep` filled, each file's
+/// `duplicates` counted), on the calling thread; it may take `keep`. A file with a unit too
+/// large to read whole (over 64 MiB decompressed) is read as a stream and reaches `convert` and
+/// `sink` in pieces, in order (a piece's batch may also hold the rows of the files before it in
+/// its run); its outcome in `Ingested::files` sums the pieces' counts. So the output is
+/// identical for any thread count and memory holds only the batches in flight, not the whole
+/// input. The workers are the global rayon pool's, and may be blocked handing batches over:
+/// `sink` must not wait on that pool (polars' pool is fine). An error from `sink` stops the run.
 pub fn ingest_each<T: Send>(
     files: &[InputFile],
     opts: &IngestOptions,
     seen: &mut SeenKeys,
-    convert: &(dyn Fn(&mut FileOutcome) -> T + Sync),
-    sink: &mut dyn FnMut(&mut FileOutcome, T) -> anyhow::Result<()>,
+    convert: &(dyn Fn(&mut Batch) -> T + Sync),
+    sink: &mut dyn FnMut(&mut Batch, T) -> anyhow::Result<()>,
 ) -> anyhow::Result<Ingested> {
     let t0 = std::time::Instant::now();
     let progress = Progress::start(opts.progress, files.len() as u64);
@@ -338,83 +391,89 @@ pub fn ingest_each<T: Send>(
         next: std::sync::Mutex::new(0),
         moved: std::sync::Condvar::new(),
     };
-    let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, bool, FileOutcome, T)>(IN_FLIGHT);
+    let groups = groups(files, opts.group_bytes);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Msg<T>>(IN_FLIGHT);
     let mut stats = Stats::default();
     let mut problems = Vec::new();
     let mut outcomes = Vec::with_capacity(files.len());
     let result = std::thread::scope(|s| -> anyhow::Result<()> {
-        // Owned here, so an early return drops it: workers blocked handing a file over then
+        // Owned here, so an early return drops it: workers blocked handing a batch over then
         // fail their send and stop, and the scope can join them.
         let rx = rx;
-        let (progress, stop, window) = (&progress, &stop, &window);
+        let (progress, stop, window, groups) = (&progress, &stop, &window, &groups);
         s.spawn(move || {
-            files
+            groups
                 .iter()
                 .enumerate()
                 .par_bridge()
-                .for_each_with(tx, |tx, (i, f)| {
-                    window.enter(i, stop);
+                .for_each_with(tx, |tx, (g, range)| {
+                    window.enter(g, stop);
                     if stop.load(Ordering::Relaxed) {
                         return;
                     }
-                    let mut pieces = 0;
-                    read_file(f, opts, &Windows::get(), &mut |mut o, last| {
-                        // A file read in pieces waits for its turn before its second piece:
-                        // the consumer holds the pieces of files that are not its next.
-                        if pieces > 0 {
-                            window.wait_turn(i, stop);
+                    read_group(&files[range.clone()], opts, progress, &mut |msg| {
+                        // A group sent in several messages (a file read in pieces) waits for
+                        // its turn before its second: the consumer holds the messages of groups
+                        // that are not its next.
+                        if msg.0 > 0 {
+                            window.wait_turn(g, stop);
                             if stop.load(Ordering::Relaxed) {
                                 return false;
                             }
                         }
-                        pieces += 1;
-                        // One pass over each column (`StrCol::get` is for a few rows).
-                        o.keys = o
-                            .events
-                            .recipient_account
-                            .iter()
-                            .zip(o.events.event_id.iter())
-                            .map(|(r, e)| dedup_key(r, e))
-                            .collect();
-                        o.rows = o.events.len();
-                        let t = convert(&mut o);
-                        progress.piece_done(if last { o.size } else { 0 }, o.records_read, last);
+                        let (_, last, mut batch, files) = msg;
+                        let t = convert(&mut batch);
                         // A closed channel means the consumer failed and stopped.
-                        tx.send((i, last, o, t)).is_ok()
+                        tx.send(Msg {
+                            group: g,
+                            last,
+                            batch,
+                            files,
+                            t,
+                        })
+                        .is_ok()
                     });
                 });
         });
-        // In-order consumer: files arrive roughly in order; the few that overtake wait here.
-        // A file read in pieces comes as several messages (in order), the last one `last`.
-        let mut waiting: BTreeMap<usize, std::collections::VecDeque<(bool, FileOutcome, T)>> =
-            BTreeMap::new();
+        // In-order consumer: batches arrive roughly in order; the few that overtake wait here.
+        let mut waiting: BTreeMap<usize, std::collections::VecDeque<Msg<T>>> = BTreeMap::new();
         let mut next = 0usize;
         let mut current: Option<FileOutcome> = None;
-        for (i, last, o, t) in rx.iter() {
-            waiting.entry(i).or_default().push_back((last, o, t));
-            while let Some((last, mut o, t)) = waiting.get_mut(&next).and_then(|q| q.pop_front()) {
-                dedup_file(&mut o, seen);
-                if let Err(e) = sink(&mut o, t) {
+        for m in rx.iter() {
+            waiting.entry(m.group).or_default().push_back(m);
+            while let Some(mut m) = waiting.get_mut(&next).and_then(|q| q.pop_front()) {
+                dedup_batch(&mut m.batch, &mut m.files, seen);
+                if let Err(e) = sink(&mut m.batch, m.t) {
                     stop.store(true, Ordering::Relaxed);
                     window.advance(next);
                     return Err(e);
                 }
-                o.keep = Vec::new();
-                match &mut current {
-                    None => current = Some(o),
-                    Some(c) => c.absorb(o),
+                drop(m.batch);
+                for (o, complete) in m.files {
+                    let o = match current.take() {
+                        None => o,
+                        Some(mut c) => {
+                            c.absorb(o);
+                            c
+                        }
+                    };
+                    if complete {
+                        let mut o = o;
+                        o.display.clone_from(&files[outcomes.len()].display);
+                        account(&o, &mut stats, &mut problems);
+                        outcomes.push(o);
+                    } else {
+                        current = Some(o);
+                    }
                 }
-                if last {
+                if m.last {
                     waiting.remove(&next);
-                    let o = current.take().expect("a piece");
-                    account(&o, &mut stats, &mut problems);
-                    outcomes.push(o);
                     next += 1;
                 }
             }
             window.advance(next);
         }
-        debug_assert!(waiting.is_empty() && next == files.len());
+        debug_assert!(waiting.is_empty() && next == groups.len() && current.is_none());
         Ok(())
     });
     progress.finish();
@@ -431,21 +490,125 @@ pub fn ingest_each<T: Send>(
     })
 }
 
-/// De-duplication of one file against everything before it (called in file order, so it is
-/// deterministic whatever the threads).
-fn dedup_file(o: &mut FileOutcome, seen: &mut SeenKeys) {
-    o.keep = Vec::with_capacity(o.rows);
-    for k in &o.keys {
-        let keep = match k {
-            Some(k) => seen.insert(*k),
-            None => true,
-        };
-        if !keep {
-            o.duplicates += 1;
-        }
-        o.keep.push(keep);
+/// A message of `read_group`: its number in the group, whether it is the group's last, the
+/// batch and the files (or pieces) whose rows it holds, each with whether it is complete.
+type GroupMsg = (usize, bool, Batch, Vec<(FileOutcome, bool)>);
+
+/// Reads a run of consecutive files into one batch and hands it to `send` (with
+/// the keys computed); a file read as a stream hands the batch on at each of its pieces. `send`
+/// returns false when no more is wanted.
+fn read_group(
+    files: &[InputFile],
+    opts: &IngestOptions,
+    progress: &Progress,
+    send: &mut dyn FnMut(GroupMsg) -> bool,
+) {
+    let win = Windows::get();
+    let mut batch = Batch::default();
+    let alone = files.len() == 1;
+    if !alone {
+        // One reservation for the whole run, from the stored sizes: its files are not
+        // decompressed yet.
+        let stored: u64 = files
+            .iter()
+            .filter(|f| f.skip.is_none())
+            .map(|f| f.size)
+            .sum();
+        SIZE_HINT.with(|h| {
+            if let Some(h) = &*h.borrow() {
+                h.reserve(&mut batch, (stored as f64 * h.raw_per_stored) as usize);
+            }
+        });
     }
-    o.keys = Vec::new();
+    let mut done: Vec<(FileOutcome, bool)> = Vec::new();
+    let mut sent = 0usize;
+    let mut hand_on = |batch: &mut Batch, entries: Vec<(FileOutcome, bool)>, last: bool| {
+        let mut b = std::mem::take(batch);
+        // One pass over each column (`StrCol::get` is for a few rows).
+        b.keys = b
+            .events
+            .recipient_account
+            .iter()
+            .zip(b.events.event_id.iter())
+            .map(|(r, e)| dedup_key(r, e))
+            .collect();
+        for (o, complete) in &entries {
+            progress.piece_done(
+                if *complete { o.size } else { 0 },
+                o.records_read,
+                *complete,
+            );
+        }
+        let n = sent;
+        sent += 1;
+        send((n, last, b, entries))
+    };
+    let (mut streamed, mut split, mut raw, mut stored) = (false, false, 0u64, 0u64);
+    for (k, f) in files.iter().enumerate() {
+        let mut wanted = true;
+        let more_files = k + 1 < files.len();
+        streamed |= read_file(f, opts, &win, &mut batch, alone, &mut |b, o, complete| {
+            if !complete {
+                done.push((o, false));
+                wanted = hand_on(b, std::mem::take(&mut done), false);
+                return wanted;
+            }
+            if o.skip.is_none() {
+                raw += o.raw_bytes;
+                stored += o.size;
+            }
+            done.push((o, true));
+            // Small files that decompress to much (a run is bounded by its stored size) are
+            // handed on every `piece_rows` rows, as a streamed file is.
+            if more_files && b.events.len() >= win.piece_rows {
+                split = true;
+                wanted = hand_on(b, std::mem::take(&mut done), false);
+            }
+            wanted
+        });
+        if !wanted {
+            return;
+        }
+    }
+    if !streamed && !split && batch.events.len() >= 64 {
+        SIZE_HINT.with(|h| {
+            *h.borrow_mut() = Some(SizeHints {
+                events: SizeHint::of(
+                    batch.events.len(),
+                    &batch.events.column_bytes(),
+                    raw as usize,
+                ),
+                issuances: SizeHint::of(
+                    batch.issuances.len(),
+                    &batch.issuances.column_bytes(),
+                    raw as usize,
+                ),
+                raw_per_stored: raw as f64 / stored.max(1) as f64,
+            })
+        });
+    }
+    hand_on(&mut batch, done, true);
+}
+
+/// De-duplication of one batch against everything before it (called in file order, so it is
+/// deterministic whatever the threads); each file's rows are the next `rows` of the batch.
+fn dedup_batch(b: &mut Batch, files: &mut [(FileOutcome, bool)], seen: &mut SeenKeys) {
+    b.keep = Vec::with_capacity(b.keys.len());
+    let mut keys = b.keys.iter();
+    for (o, _) in files.iter_mut() {
+        for k in keys.by_ref().take(o.rows) {
+            let keep = match k {
+                Some(k) => seen.insert(*k),
+                None => true,
+            };
+            if !keep {
+                o.duplicates += 1;
+            }
+            b.keep.push(keep);
+        }
+    }
+    debug_assert!(keys.next().is_none(), "rows of no file");
+    b.keys = Vec::new();
 }
 
 /// Adds one file's counts and problems to the totals.
@@ -485,27 +648,35 @@ struct Carried {
     problems: usize,
     /// The consumer is gone: stop reading.
     stopped: bool,
+    /// The batch row where the rows of the file's current piece start.
+    start_row: usize,
 }
 
-/// Reads one input file and hands it to `out`: whole (`last` true), or, when a large unit is
-/// streamed, in pieces of about `Windows::piece_rows` rows each, the last one `last`. `out`
-/// returns false when the pieces are no longer wanted. Never panics on bad input; never fails.
+/// Reads one input file into `b` (after the rows already there) and hands its outcome to
+/// `out`: whole (`complete` true), or, when a large unit is streamed, in pieces of about
+/// `Windows::piece_rows` rows each, the last one `complete`; `out` may take the batch at a
+/// piece, and returns false when the pieces are no longer wanted. `reserve`: reserve the
+/// batch's columns for this file (from the sizes of the last batch this thread read). Returns
+/// whether the file was streamed. Never panics on bad input; never fails.
 pub(crate) fn read_file(
     f: &InputFile,
     opts: &IngestOptions,
     win: &Windows,
-    out: &mut dyn FnMut(FileOutcome, bool) -> bool,
-) {
+    b: &mut Batch,
+    reserve: bool,
+    out: &mut dyn FnMut(&mut Batch, FileOutcome, bool) -> bool,
+) -> bool {
+    // (`display` is filled by the consumer: a string per file made on the workers would stay
+    // scattered among the pages of their batches.)
     let mut o = FileOutcome {
-        display: f.display.clone(),
         size: f.size,
         mtime: f.mtime,
         ..Default::default()
     };
     if let Some(r) = f.skip {
         o.skip = Some(r);
-        out(o, true);
-        return;
+        out(b, o, true);
+        return false;
     }
     // The cap stops gzip bombs: a file may always decompress to `BOMB_RATIO` times its size.
     let cap = opts.max_decompressed.max(f.size.saturating_mul(BOMB_RATIO));
@@ -518,33 +689,33 @@ pub(crate) fn read_file(
                 position: String::new(),
                 reason: format!("cannot read: {e}"),
             });
-            out(o, true);
-            return;
+            out(b, o, true);
+            return false;
         }
     };
     let raw_bytes: usize = units.iter().map(|u| u.bytes.len()).sum();
     let streamed = units.iter().any(|u| u.stream.is_some());
-    if !streamed {
+    if !streamed && reserve {
         SIZE_HINT.with(|h| {
             if let Some(h) = &*h.borrow() {
-                let (rows, bytes) = h.events.estimate(raw_bytes);
-                o.events.reserve(rows, &bytes);
-                let (rows, bytes) = h.issuances.estimate(raw_bytes);
-                o.issuances.reserve(rows, &bytes);
+                h.reserve(b, raw_bytes);
             }
         });
     }
     let mut file_skip: Option<SkipReason> = None;
     let mut any_used = false;
-    let mut carried = Carried::default();
+    let mut carried = Carried {
+        start_row: b.events.len(),
+        ..Carried::default()
+    };
     let wanted = opts.event_columns.as_deref();
     for unit in units {
         let res = match &unit.stream {
-            None => read_unit(&unit, &mut o, wanted, &carried),
-            Some(p) => read_stream(&unit, p, cap, &mut o, wanted, win, &mut carried, out),
+            None => read_unit(&unit, &mut o, b, wanted, &carried),
+            Some(p) => read_stream(&unit, p, cap, &mut o, b, wanted, win, &mut carried, out),
         };
         if carried.stopped {
-            return;
+            return streamed;
         }
         match res {
             Ok(()) => any_used = true,
@@ -558,15 +729,9 @@ pub(crate) fn read_file(
     if !any_used {
         o.skip = file_skip;
     }
-    if !streamed && o.events.len() >= 64 {
-        SIZE_HINT.with(|h| {
-            *h.borrow_mut() = Some(SizeHints {
-                events: SizeHint::of(o.events.len(), &o.events.column_bytes(), raw_bytes),
-                issuances: SizeHint::of(o.issuances.len(), &o.issuances.column_bytes(), raw_bytes),
-            })
-        });
-    }
-    out(o, true);
+    o.rows = b.events.len() - carried.start_row;
+    out(b, o, true);
+    streamed
 }
 
 /// How large the columns of a file are per byte of its decompressed JSON, as seen in the last
@@ -576,6 +741,19 @@ pub(crate) fn read_file(
 struct SizeHints {
     events: SizeHint,
     issuances: SizeHint,
+    /// Decompressed bytes per byte stored (for a run of files reserved before it is read).
+    raw_per_stored: f64,
+}
+
+impl SizeHints {
+    /// Reserves `b`'s columns for `raw_bytes` more of decompressed JSON.
+    fn reserve(&self, b: &mut Batch, raw_bytes: usize) {
+        let (rows, bytes) = self.events.estimate(raw_bytes);
+        b.events.reserve(rows, &bytes);
+        b.keys.reserve(rows);
+        let (rows, bytes) = self.issuances.estimate(raw_bytes);
+        b.issuances.reserve(rows, &bytes);
+    }
 }
 
 struct SizeHint {
@@ -607,10 +785,11 @@ impl SizeHint {
     }
 }
 
-/// Where a unit's items go: the file's batches, counts and problems.
+/// Where a unit's items go: the batch, and the file's counts and problems.
 struct ItemSink<'a> {
     name: &'a str,
     o: &'a mut FileOutcome,
+    b: &'a mut Batch,
     wanted: Option<&'a [bool]>,
     /// Problems of the file already handed on in earlier pieces.
     listed_before: usize,
@@ -625,14 +804,14 @@ impl ItemSink<'_> {
         match item {
             Item::Record(rec) => {
                 let (row, iss) = normalize(rec, self.name, index);
-                let o = &mut *self.o;
+                let b = &mut *self.b;
                 if let Some(iss) = iss {
-                    o.issuance_event_row.push(o.events.len());
-                    o.issuances.push(&iss);
+                    b.issuance_event_row.push(b.events.len());
+                    b.issuances.push(&iss);
                 }
                 match self.wanted {
-                    None => o.events.push(&row),
-                    Some(w) => o.events.push_masked(&row, w),
+                    None => b.events.push(&row),
+                    Some(w) => b.events.push_masked(&row, w),
                 }
             }
             Item::NotRecord(reason) => {
@@ -697,6 +876,7 @@ fn not_json(unit: &str, bytes: &[u8], at_start: bool, o: &mut FileOutcome) -> Op
 fn read_unit(
     unit: &Unit,
     o: &mut FileOutcome,
+    b: &mut Batch,
     wanted: Option<&[bool]>,
     carried: &Carried,
 ) -> Result<(), SkipReason> {
@@ -726,6 +906,7 @@ fn read_unit(
     let mut sink = ItemSink {
         name: &unit.name,
         o,
+        b,
         wanted,
         listed_before: carried.problems,
         unlisted: &mut unlisted,
@@ -799,10 +980,11 @@ fn read_stream(
     p: &Pending,
     cap: u64,
     o: &mut FileOutcome,
+    b: &mut Batch,
     wanted: Option<&[bool]>,
     win: &Windows,
     carried: &mut Carried,
-    out: &mut dyn FnMut(FileOutcome, bool) -> bool,
+    out: &mut dyn FnMut(&mut Batch, FileOutcome, bool) -> bool,
 ) -> Result<(), SkipReason> {
     let name = &unit.name;
     let mut window = Vec::with_capacity(win.window.max(8));
@@ -824,7 +1006,7 @@ fn read_stream(
                 cap,
                 plain,
             };
-            stream_unit(unit, window, o, wanted, win, carried, out)
+            stream_unit(unit, window, o, b, wanted, win, carried, out)
         }
     });
     opened.unwrap_or_else(|msg| {
@@ -848,14 +1030,16 @@ struct Streamed<'a, 'f> {
 }
 
 /// The walk of one streamed unit; `window` holds its first bytes.
+#[allow(clippy::too_many_arguments)]
 fn stream_unit(
     unit: Streamed<'_, '_>,
     window: &mut Vec<u8>,
     o: &mut FileOutcome,
+    b: &mut Batch,
     wanted: Option<&[bool]>,
     win: &Windows,
     carried: &mut Carried,
-    out: &mut dyn FnMut(FileOutcome, bool) -> bool,
+    out: &mut dyn FnMut(&mut Batch, FileOutcome, bool) -> bool,
 ) -> Result<(), SkipReason> {
     let Streamed {
         name,
@@ -913,6 +1097,7 @@ fn stream_unit(
             let mut sink = ItemSink {
                 name,
                 o: &mut *o,
+                b: &mut *b,
                 wanted,
                 listed_before: carried.problems,
                 unlisted: &mut unlisted,
@@ -933,13 +1118,16 @@ fn stream_unit(
             }
             window.reserve(window.capacity());
         }
-        if o.events.len() >= win.piece_rows {
+        if b.events.len() - carried.start_row >= win.piece_rows {
             o.records_read += walk.items() - counted;
             counted = walk.items();
+            o.rows = b.events.len() - carried.start_row;
             let piece = o.take_piece();
             carried.records += piece.records_read;
             carried.problems += piece.problems.len();
-            if !out(piece, false) {
+            let more = out(b, piece, false);
+            carried.start_row = b.events.len();
+            if !more {
                 carried.stopped = true;
                 return Ok(());
             }
@@ -1076,6 +1264,14 @@ mod tests {
             .files
     }
 
+    /// Every file in a batch of its own (as large files are).
+    fn alone() -> IngestOptions {
+        IngestOptions {
+            group_bytes: 0,
+            ..IngestOptions::default()
+        }
+    }
+
     /// Files reach the sink in input order whatever the threads, and a failing sink stops the
     /// run with its error (workers blocked handing files over must not hang it).
     #[test]
@@ -1088,7 +1284,7 @@ mod tests {
             let mut order = Vec::new();
             let ing = ingest_each(
                 &files,
-                &IngestOptions::default(),
+                &alone(),
                 &mut seen,
                 &|o| o.events.event_id.get(0).map(String::from),
                 &mut |_, id| {
@@ -1108,7 +1304,7 @@ mod tests {
             let mut calls = 0;
             let err = ingest_each(
                 &files,
-                &IngestOptions::default(),
+                &alone(),
                 &mut SeenKeys::default(),
                 &|_| {
                     parsed.fetch_add(1, Ordering::SeqCst);
@@ -1126,6 +1322,160 @@ mod tests {
             assert_eq!(err.to_string(), "sink failed");
             assert_eq!(calls, 3);
         }
+    }
+
+    type Run = (
+        (
+            Vec<(Option<String>, Option<String>, u64)>,
+            Vec<(Option<String>, bool)>,
+        ),
+        Vec<(String, usize, u64, u64, Option<SkipReason>, Vec<Problem>)>,
+        Stats,
+        Vec<Problem>,
+        usize,
+    );
+
+    /// Ingests `files`: the kept event rows (id, file, record index) and issuances (event id,
+    /// kept) in order, the outcome of each file, the totals and problems, and the batches.
+    fn run_both(files: &[InputFile], opts: &IngestOptions) -> Run {
+        let (mut kept, mut issued) = (Vec::new(), Vec::new());
+        let mut batches = 0;
+        let ing = ingest_each(
+            files,
+            opts,
+            &mut SeenKeys::default(),
+            &|b| {
+                let ev: Vec<_> = b
+                    .events
+                    .event_id
+                    .iter()
+                    .map(|v| v.map(String::from))
+                    .collect();
+                let src: Vec<_> = b
+                    .events
+                    .source_file
+                    .iter()
+                    .map(|v| v.map(String::from))
+                    .collect();
+                let iss: Vec<_> = b.issuance_event_row.clone();
+                (ev, src, b.events.record_index.clone(), iss)
+            },
+            &mut |b, (ev, src, idx, iss)| {
+                batches += 1;
+                for (r, k) in b.keep.iter().enumerate() {
+                    if *k {
+                        kept.push((ev[r].clone(), src[r].clone(), idx[r]));
+                    }
+                }
+                issued.extend(iss.iter().map(|&r| (ev[r].clone(), b.keep[r])));
+                Ok(())
+            },
+        )
+        .unwrap();
+        let files: Vec<_> = ing
+            .files
+            .iter()
+            .map(|o| {
+                (
+                    o.display.clone(),
+                    o.rows,
+                    o.duplicates,
+                    o.records_read,
+                    o.skip,
+                    o.problems.clone(),
+                )
+            })
+            .collect();
+        ((kept, issued), files, ing.stats, ing.problems, batches)
+    }
+
+    /// Runs of small files read into one batch give what one batch per file gives: the same
+    /// kept rows in the same order, and the same counts, duplicates and problems per file
+    /// (duplicates within a run and across runs, files skipped or broken inside a run).
+    #[test]
+    fn grouped_files_same_as_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..150 {
+            let body = match i % 25 {
+                7 => "not json".to_string(),
+                8 => String::new(),
+                9 => r#"{"Records":[{"eventID":"x","eventTime":"2025-01-01T00:00:00Z"}, 3"#.into(),
+                _ => {
+                    let recs: Vec<String> = (0..(i % 4))
+                        .map(|j| {
+                            format!(
+                                r#"{{"eventID":"e{}","eventName":"AssumeRole","eventSource":"sts.amazonaws.com","eventTime":"2025-01-01T00:00:0{j}Z","recipientAccountId":"1111222233{}","responseElements":{{"credentials":{{"accessKeyId":"ASIA{i}{j}"}}}}}}"#,
+                                (i + j) / 3,
+                                j % 2
+                            )
+                        })
+                        .collect();
+                    format!(r#"{{"Records":[{}]}}"#, recs.join(","))
+                }
+            };
+            std::fs::write(dir.path().join(format!("f{i:04}.json")), body).unwrap();
+        }
+        let files = crate::discover::discover(&[dir.path().to_path_buf()])
+            .unwrap()
+            .files;
+        let (kept1, files1, stats1, problems1, batches1) = run_both(&files, &alone());
+        let (kept2, files2, stats2, problems2, batches2) =
+            run_both(&files, &IngestOptions::default());
+        assert!(kept1.1.iter().any(|(_, k)| !k) && kept1.1.iter().any(|(_, k)| *k));
+        assert_eq!(batches1, files.len());
+        assert!(
+            batches2 < 10,
+            "{batches2} batches for {} small files",
+            files.len()
+        );
+        assert!(stats1.duplicates > 0 && stats1.files_skipped > 0 && !problems1.is_empty());
+        assert_eq!(kept1, kept2);
+        assert_eq!(files1, files2);
+        assert_eq!(stats1, stats2);
+        assert_eq!(problems1, problems2);
+    }
+
+    /// A run of small files that decompress to many rows is handed on every `piece_rows`
+    /// rows (its batch is bounded like a streamed file's), with the same result.
+    #[test]
+    fn grouped_files_split_at_piece_rows() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let per_file = 300;
+        for i in 0..60 {
+            let recs: Vec<String> = (0..per_file)
+                .map(|j| {
+                    format!(
+                        r#"{{"eventID":"e{}","eventName":"GetObject","eventTime":"2025-01-01T00:00:00Z","recipientAccountId":"111122223333"}}"#,
+                        (i * per_file + j) / 2
+                    )
+                })
+                .collect();
+            let f = std::fs::File::create(dir.path().join(format!("f{i:04}.json.gz"))).unwrap();
+            let mut gz = flate2::write::GzEncoder::new(f, flate2::Compression::best());
+            write!(gz, r#"{{"Records":[{}]}}"#, recs.join(",")).unwrap();
+            gz.finish().unwrap();
+        }
+        let files = crate::discover::discover(&[dir.path().to_path_buf()])
+            .unwrap()
+            .files;
+        let stored: u64 = files.iter().map(|f| f.size).sum();
+        assert!(stored < GROUP_BYTES, "one run: {stored} bytes");
+        let rows = (files.len() * per_file) as usize;
+        assert!(rows > Windows::get().piece_rows);
+        let (kept1, files1, stats1, problems1, batches1) = run_both(&files, &alone());
+        let (kept2, files2, stats2, problems2, batches2) =
+            run_both(&files, &IngestOptions::default());
+        assert_eq!(batches1, files.len());
+        assert_eq!(
+            batches2,
+            rows.div_ceil(Windows::get().piece_rows.div_ceil(per_file) * per_file)
+        );
+        assert!(stats1.duplicates > 0);
+        assert_eq!(kept1, kept2);
+        assert_eq!(files1, files2);
+        assert_eq!(stats1, stats2);
+        assert_eq!(problems1, problems2);
     }
 
     /// Waits (yielding) until `cond` holds. Bounded, so that a broken implementation fails
@@ -1154,7 +1504,7 @@ mod tests {
         // (The workers are the global rayon pool's, as in the CLI.)
         ingest_each(
             &files,
-            &IngestOptions::default(),
+            &alone(),
             &mut SeenKeys::default(),
             &|o| {
                 let id = o.events.event_id.get(0).expect("one event per file");

@@ -2,7 +2,7 @@ use crate::frames::{build_column, frame_from, project, Frames, Part};
 use crate::pinned::{encode_pool, string_column_with, PqWriter};
 use anyhow::Result;
 use polars::prelude::*;
-use trailgraph_log::ingest::{FileOutcome, Ingested};
+use trailgraph_log::ingest::{Batch, Ingested};
 use trailgraph_log::table::{event, ColData, EventBatch, IssuanceBatch, Kind};
 
 /// Rows per Parquet row group, and per in-memory chunk while ingesting.
@@ -245,20 +245,16 @@ impl<S: Send + 'static> Builder<S> {
     }
 }
 
-/// What a file contributes to the chunkers: its event and issuance columns.
+/// What a batch (of one or more files) contributes to the chunkers: its event and issuance
+/// columns.
 pub(crate) type Taken = (Vec<ColData>, Vec<ColData>);
 
-pub(crate) fn take_columns(o: &mut FileOutcome) -> Taken {
+pub(crate) fn take_columns(o: &mut Batch) -> Taken {
     (o.events.take_columns(), o.issuances.take_columns())
 }
 
-/// Hands one de-duplicated file to the two chunkers.
-pub(crate) fn push_file(
-    o: &mut FileOutcome,
-    (evs, isss): Taken,
-    ev: &mut Chunker,
-    iss: &mut Chunker,
-) {
+/// Hands one de-duplicated batch to the two chunkers.
+pub(crate) fn push_batch(o: &mut Batch, (evs, isss): Taken, ev: &mut Chunker, iss: &mut Chunker) {
     let iss_keep = o.issuance_event_row.iter().map(|&r| o.keep[r]).collect();
     o.issuance_event_row = Vec::new();
     ev.push(evs, std::mem::take(&mut o.keep));
@@ -289,7 +285,7 @@ pub(crate) fn stream<S: Send + 'static>(
 ) -> Result<(Ingested, S, Chunker, DataFrame)> {
     let mut iss = Chunker::new(IssuanceBatch::SCHEMA, None, usize::MAX);
     let run = trailgraph_log::ingest::ingest_each(files, opts, seen, &take_columns, &mut |o, t| {
-        push_file(o, t, &mut ev, &mut iss);
+        push_batch(o, t, &mut ev, &mut iss);
         if ev.full() {
             builder.send(ev.take().expect("rows"))?;
         }

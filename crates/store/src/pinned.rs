@@ -29,6 +29,25 @@ use polars::prelude::*;
 use rustc_hash::FxHashMap;
 use trailgraph_log::table::event;
 
+/// Gives the pages the allocator holds free back to the system. glibc keeps what a phase's
+/// threads freed (ingest's workers, its builder) in their own arenas, where the phases after it
+/// on other threads do not reuse it: an analysis that first reads logs into a scratch case
+/// would otherwise carry the scratch ingest's peak under its own. Only resident memory depends
+/// on it; elsewhere than glibc it does nothing.
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        unsafe extern "C" {
+            fn malloc_trim(pad: usize) -> std::os::raw::c_int;
+        }
+        // SAFETY: malloc_trim takes no pointer and frees nothing in use: it only returns the
+        // free pages of glibc's heaps to the system (madvise), under glibc's own locks.
+        unsafe {
+            malloc_trim(0);
+        }
+    }
+}
+
 /// `string_column` with buffers of at most `max_buffer` bytes (offsets into a buffer are 32
 /// bits): a larger arena (a column of one file over 4 GiB) is copied into several buffers.
 pub(crate) fn string_column_with(

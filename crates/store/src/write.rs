@@ -94,7 +94,11 @@ pub fn scratch_case(
     events_columns: &[&str],
 ) -> Result<Ingested> {
     let mut seen = trailgraph_log::ingest::SeenKeys::default();
-    Ok(write_part(dir, 0, files, opts, &mut seen, Some(events_columns))?.0)
+    let ing = write_part(dir, 0, files, opts, &mut seen, Some(events_columns))?.0;
+    drop(seen);
+    // What ingest's threads freed is not reused by the analysis that reads the case next.
+    crate::pinned::release_free_memory();
+    Ok(ing)
 }
 
 pub(crate) fn write_part(
