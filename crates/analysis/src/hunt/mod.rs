@@ -117,23 +117,23 @@ struct OriginAcc {
 }
 
 impl Rollup {
-    fn add(&mut self, origin: &str, h: &Hit) {
+    fn add(&mut self, origin: &str, rule: usize, time: Option<Millis>, account: Option<&str>) {
         let a = match self.origins.get_mut(origin) {
             Some(a) => a,
             None => self.origins.entry(origin.to_string()).or_default(),
         };
         a.hits += 1;
-        a.rules.insert(h.rule);
-        if let Some(t) = h.event_time {
+        a.rules.insert(rule);
+        if let Some(t) = time {
             a.first = Some(a.first.map_or(t, |f| f.min(t)));
             a.last = Some(a.last.map_or(t, |l| l.max(t)));
         }
-        if let Some(acc) = &h.recipient_account {
+        if let Some(acc) = account {
             if !a.accounts.contains(acc) {
-                a.accounts.insert(acc.clone());
+                a.accounts.insert(acc.to_string());
             }
         }
-        let r = self.rules.entry(h.rule).or_default();
+        let r = self.rules.entry(rule).or_default();
         r.0 += 1;
         if !r.1.contains(origin) {
             r.1.insert(origin.to_string());
@@ -262,53 +262,76 @@ pub fn hunt(scan: &Scan, rules: &RuleSet) -> Result<Hunted> {
             })
             .collect();
         let own = |ca: &StringChunked, i: usize| ca.get(i).map(String::from);
-        let mut hits: Vec<(Key, Hit)> = matched
-            .into_iter()
-            .map(|(i, rule)| {
-                let h = Hit {
-                    rule,
-                    event_id: own(id, i),
-                    event_time: time.get(i),
-                    event_name: own(name, i),
-                    event_source: own(source, i),
-                    recipient_account: own(account, i),
-                    aws_region: own(region, i),
-                    source_ip: own(ip, i),
-                    user_agent: own(agent, i),
-                    error_code: own(error, i),
-                    source_file: own(file, i),
-                    record_index: record.get(i),
-                    attribution: slice.attribution(i),
-                    position: slice.position(i),
-                };
-                let t = h.event_time;
-                ((t.is_none(), t.unwrap_or(0), h.position.0, h.position.1), h)
-            })
-            .collect();
+        let hit_of = |i: usize, rule: usize| Hit {
+            rule,
+            event_id: own(id, i),
+            event_time: time.get(i),
+            event_name: own(name, i),
+            event_source: own(source, i),
+            recipient_account: own(account, i),
+            aws_region: own(region, i),
+            source_ip: own(ip, i),
+            user_agent: own(agent, i),
+            error_code: own(error, i),
+            source_file: own(file, i),
+            record_index: record.get(i),
+            attribution: slice.attribution(i),
+            position: slice.position(i),
+        };
         // Key order; one event's hits by rule (the merge keeps a run's order for equal keys,
         // and an event's hits are all in one run).
-        hits.sort_by_key(|h| (h.0, h.1.rule));
+        let mut keyed: Vec<(Key, usize, usize)> = matched
+            .into_iter()
+            .map(|(i, rule)| {
+                let t = time.get(i);
+                let p = slice.position(i);
+                ((t.is_none(), t.unwrap_or(0), p.0, p.1), rule, i)
+            })
+            .collect();
+        keyed.sort_unstable();
         buf.clear();
-        let mut ends = Vec::with_capacity(hits.len());
-        for (_, h) in &hits {
-            h.encode(&mut buf);
+        let mut ends = Vec::with_capacity(keyed.len());
+        for &((_, _, p0, p1), rule, i) in &keyed {
+            let strings = [
+                id.get(i),
+                name.get(i),
+                source.get(i),
+                account.get(i),
+                region.get(i),
+                ip.get(i),
+                agent.get(i),
+                error.get(i),
+                file.get(i),
+            ];
+            encode(
+                &strings,
+                time.get(i),
+                record.get(i),
+                rule,
+                slice.attribution(i),
+                (p0, p1),
+                &mut buf,
+            );
             ends.push(buf.len());
         }
         let mut start = 0;
-        spill.run(hits.iter().zip(&ends).map(|((k, _), &end)| {
+        spill.run(keyed.iter().zip(&ends).map(|((k, _, _), &end)| {
             let row = &buf[start..end];
             start = end;
             (*k, row)
         }))?;
-        total += hits.len() as u64;
-        for (_, h) in hits {
-            rollup.add(&scan.table[h.attribution as usize].origin, &h);
-            let by = ByLevel(level_rank(rules.rules[h.rule].level), h);
-            if top.len() < TOP_HITS {
-                top.push(by);
-            } else if top.peek().is_some_and(|worst| by < *worst) {
-                top.pop();
-                top.push(by);
+        total += keyed.len() as u64;
+        for &((_, _, p0, p1), rule, i) in &keyed {
+            let origin = &scan.table[slice.attribution(i) as usize].origin;
+            rollup.add(origin, rule, time.get(i), account.get(i));
+            let level = level_rank(rules.rules[rule].level);
+            let t = time.get(i);
+            let key = (std::cmp::Reverse(level), t.is_none(), t, (p0, p1), rule);
+            if top.len() < TOP_HITS || top.peek().is_some_and(|worst| key < worst.key()) {
+                if top.len() >= TOP_HITS {
+                    top.pop();
+                }
+                top.push(ByLevel(level, hit_of(i, rule)));
             }
         }
         Ok(())
@@ -323,42 +346,37 @@ pub fn hunt(scan: &Scan, rules: &RuleSet) -> Result<Hunted> {
     })
 }
 
-impl Hit {
-    /// The hit as bytes for the spill (strings as length + bytes, `u32::MAX` for null).
-    fn encode(&self, buf: &mut Vec<u8>) {
-        for s in self.strings() {
-            match s {
-                Some(s) => {
-                    buf.extend_from_slice(&(s.len() as u32).to_le_bytes());
-                    buf.extend_from_slice(s.as_bytes());
-                }
-                None => buf.extend_from_slice(&u32::MAX.to_le_bytes()),
+/// A hit as bytes for the spill (strings as length + bytes, `u32::MAX` for null): what
+/// `Hit::decode` reads.
+fn encode(
+    strings: &[Option<&str>; 9],
+    time: Option<Millis>,
+    record: Option<u64>,
+    rule: usize,
+    attribution: u32,
+    position: (u64, u64),
+    buf: &mut Vec<u8>,
+) {
+    for s in strings {
+        match s {
+            Some(s) => {
+                buf.extend_from_slice(&(s.len() as u32).to_le_bytes());
+                buf.extend_from_slice(s.as_bytes());
             }
+            None => buf.extend_from_slice(&u32::MAX.to_le_bytes()),
         }
-        buf.push(self.event_time.is_some() as u8);
-        buf.extend_from_slice(&self.event_time.unwrap_or(0).to_le_bytes());
-        buf.push(self.record_index.is_some() as u8);
-        buf.extend_from_slice(&self.record_index.unwrap_or(0).to_le_bytes());
-        buf.extend_from_slice(&(self.rule as u32).to_le_bytes());
-        buf.extend_from_slice(&self.attribution.to_le_bytes());
-        buf.extend_from_slice(&self.position.0.to_le_bytes());
-        buf.extend_from_slice(&self.position.1.to_le_bytes());
     }
+    buf.push(time.is_some() as u8);
+    buf.extend_from_slice(&time.unwrap_or(0).to_le_bytes());
+    buf.push(record.is_some() as u8);
+    buf.extend_from_slice(&record.unwrap_or(0).to_le_bytes());
+    buf.extend_from_slice(&(rule as u32).to_le_bytes());
+    buf.extend_from_slice(&attribution.to_le_bytes());
+    buf.extend_from_slice(&position.0.to_le_bytes());
+    buf.extend_from_slice(&position.1.to_le_bytes());
+}
 
-    fn strings(&self) -> [&Option<String>; 9] {
-        [
-            &self.event_id,
-            &self.event_name,
-            &self.event_source,
-            &self.recipient_account,
-            &self.aws_region,
-            &self.source_ip,
-            &self.user_agent,
-            &self.error_code,
-            &self.source_file,
-        ]
-    }
-
+impl Hit {
     fn decode(mut row: &[u8]) -> Result<Hit> {
         fn take<'r>(row: &mut &'r [u8], n: usize) -> Result<&'r [u8]> {
             anyhow::ensure!(row.len() >= n, "a spilled hit is cut short");
@@ -446,39 +464,54 @@ trailgraph_log::column_names!(
 
 /// One row per hit (times as ISO text).
 pub fn hits_frame(scan: &Scan, rules: &RuleSet, hits: &[Hit]) -> Result<DataFrame> {
-    let s = |name: &str, f: &dyn Fn(&Hit) -> Option<String>| {
+    // Columns built from borrowed strings (polars copies them once into its arrays).
+    fn s<'h>(name: &str, hits: &'h [Hit], f: impl Fn(&'h Hit) -> Option<&'h str>) -> Column {
         Column::new(name.into(), hits.iter().map(f).collect::<Vec<_>>())
-    };
+    }
     let rule = |h: &Hit| &rules.rules[h.rule];
     let at = |h: &Hit| &scan.table[h.attribution as usize];
+    // Per rule: its tags joined; per attribution met: its chain.
+    let tags: Vec<String> = rules.rules.iter().map(|r| r.tags.join(" ")).collect();
+    let mut chains: FxHashMap<u32, String> = FxHashMap::default();
+    for h in hits {
+        chains
+            .entry(h.attribution)
+            .or_insert_with(|| at(h).chain_string());
+    }
+    let times: Vec<Option<String>> = hits.iter().map(|h| h.event_time.map(format_time)).collect();
     let cols = vec![
-        s(hit_columns::rule_id, &|h| Some(rule(h).id.clone())),
-        s(hit_columns::rule_title, &|h| Some(rule(h).title.clone())),
-        s(hit_columns::rule_author, &|h| Some(rule(h).author.clone())),
-        s(hit_columns::level, &|h| Some(rule(h).level.to_string())),
-        s(hit_columns::tags, &|h| Some(rule(h).tags.join(" "))),
-        s(hit_columns::event_id, &|h| h.event_id.clone()),
-        s(hit_columns::event_time, &|h| h.event_time.map(format_time)),
-        s(hit_columns::event_name, &|h| h.event_name.clone()),
-        s(hit_columns::event_source, &|h| h.event_source.clone()),
-        s(hit_columns::recipient_account, &|h| {
-            h.recipient_account.clone()
+        s(hit_columns::rule_id, hits, |h| Some(rule(h).id.as_str())),
+        s(hit_columns::rule_title, hits, |h| Some(rule(h).title.as_str())),
+        s(hit_columns::rule_author, hits, |h| Some(rule(h).author.as_str())),
+        s(hit_columns::level, hits, |h| Some(rule(h).level)),
+        s(hit_columns::tags, hits, |h| Some(tags[h.rule].as_str())),
+        s(hit_columns::event_id, hits, |h| h.event_id.as_deref()),
+        Column::new(
+            hit_columns::event_time.into(),
+            times.iter().map(|t| t.as_deref()).collect::<Vec<_>>(),
+        ),
+        s(hit_columns::event_name, hits, |h| h.event_name.as_deref()),
+        s(hit_columns::event_source, hits, |h| h.event_source.as_deref()),
+        s(hit_columns::recipient_account, hits, |h| {
+            h.recipient_account.as_deref()
         }),
-        s(hit_columns::aws_region, &|h| h.aws_region.clone()),
-        s(hit_columns::source_ip, &|h| h.source_ip.clone()),
-        s(hit_columns::session_id, &|h| {
-            at(h).session.map(|k| scan.graph.sessions[k].id.clone())
+        s(hit_columns::aws_region, hits, |h| h.aws_region.as_deref()),
+        s(hit_columns::source_ip, hits, |h| h.source_ip.as_deref()),
+        s(hit_columns::session_id, hits, |h| {
+            at(h).session.map(|k| scan.graph.sessions[k].id.as_str())
         }),
-        s(hit_columns::origin, &|h| Some(at(h).origin.clone())),
-        s(hit_columns::chain, &|h| Some(at(h).chain_string())),
+        s(hit_columns::origin, hits, |h| Some(at(h).origin.as_str())),
+        s(hit_columns::chain, hits, |h| {
+            Some(chains[&h.attribution].as_str())
+        }),
         Column::new(
             hit_columns::depth.into(),
             hits.iter()
                 .map(|h| at(h).depth() as u32)
                 .collect::<Vec<u32>>(),
         ),
-        s(hit_columns::confidence, &|h| {
-            Some(at(h).confidence.as_str().to_string())
+        s(hit_columns::confidence, hits, |h| {
+            Some(at(h).confidence.as_str())
         }),
     ];
     Ok(DataFrame::new(hits.len(), cols)?)
