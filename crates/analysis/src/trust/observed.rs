@@ -473,11 +473,12 @@ fn assumptions(scan: &Scan, iam: &Iam, pay: &Payloads) -> Result<Vec<Assumption>
                 }
             },
             IssuanceKind::AssumeRoleWithSAML => {
+                // Condition keys are case-insensitive; written as AWS documents them.
                 for (k, v) in [
-                    ("saml:sub", saml_s.get(i)),
-                    ("saml:sub_type", saml_st.get(i)),
-                    ("saml:iss", saml_i.get(i)),
-                    ("saml:aud", pay.audience.get(&key).map(String::as_str)),
+                    ("SAML:sub", saml_s.get(i)),
+                    ("SAML:sub_type", saml_st.get(i)),
+                    ("SAML:iss", saml_i.get(i)),
+                    ("SAML:aud", pay.audience.get(&key).map(String::as_str)),
                 ] {
                     match v {
                         Some(v) => ctx.set(k, v),
