@@ -20,6 +20,7 @@ Examples:
   trailgraph trace case/ arn:aws:iam::111111111111:user/alice   everything done through any chain
   trailgraph anomalies case/                       role-chain abuse, stolen workload credentials, …
   trailgraph hunt case/                            Sigma rules, each hit with the origin behind it
+  trailgraph trust case/ --iam gaad.json           who may assume each role, who did, findings
   trailgraph report case/ -o report/               HTML report + CSV/JSON tables
 
 INPUT is any mix of log files (.json, .json.gz, NDJSON, .zip, EventBridge, LookupEvents and
@@ -92,6 +93,8 @@ Examples:
     Anomalies(AnomaliesArgs),
     /// Sigma rules over every event, each hit attributed to the human or workload behind it
     Hunt(HuntArgs),
+    /// Per role: who may assume it (the trust policy), who did (callers and their origins), findings
+    Trust(TrustArgs),
     /// Write a self-contained HTML report (plus Markdown, CSV and JSON tables)
     Report(ReportArgs),
     /// Run SQL over the tables events, issuances, sessions, attribution, anomalies
@@ -304,6 +307,36 @@ pub struct HuntInput {
 pub enum HuntBy {
     /// One row per origin: rules hit, first/last time, accounts, count
     Origin,
+}
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Columns: role_arn, row (trusted | observed | finding), finding (broad_trust | unused_trust |
+assumption_not_explained), principal, origin, assumptions, first_time, last_time, verdicts,
+detail, policy_source, role_last_used, event_id
+
+--iam reads `aws iam get-account-authorization-details` output (policy documents as JSON objects
+or URL-encoded strings), `get-role` and `list-roles` outputs, and Organizations `list-accounts` /
+`describe-organization` output (for aws:PrincipalOrgID); a directory is read for its *.json
+files. Trust policies also come from CreateRole and UpdateAssumeRolePolicy events in INPUT. A
+file that cannot be read is a problem (exit 1), the others are still used. See docs/trust.md.
+
+Examples:
+  trailgraph trust case/ --iam gaad-111111111111.json gaad-222222222222.json
+  trailgraph trust ./AWSLogs --iam iam/ --iam org-accounts.json --format csv -o trust.csv
+  trailgraph trust case/ --iam iam/ --role 'deploy-*' --format json"
+)]
+pub struct TrustArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub out: OutputArgs,
+    /// IAM configuration files or directories (several after one flag; the flag may be repeated)
+    #[arg(long, value_name = "PATH", num_args = 1.., action = clap::ArgAction::Append)]
+    pub iam: Vec<PathBuf>,
+    /// Only roles whose name matches this glob (or whose ARN does, for a pattern starting arn:)
+    #[arg(long, value_name = "PATTERN")]
+    pub role: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -620,6 +653,12 @@ impl From<Command> for Run {
                 rules: a.rules,
                 by_origin: a.by == Some(HuntBy::Origin),
                 list_rules: a.list_rules,
+            }),
+            Command::Trust(a) => Run::Trust(cmd::trust::Settings {
+                input: a.input.into(),
+                out: a.out.into(),
+                iam: a.iam,
+                role: a.role,
             }),
             Command::Report(a) => Run::Report(cmd::report::Settings {
                 input: a.input.into(),

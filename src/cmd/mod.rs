@@ -13,6 +13,7 @@ pub mod report;
 pub mod summary;
 pub mod timeline;
 pub mod trace;
+pub mod trust;
 pub mod who;
 
 use anyhow::Result;
@@ -49,6 +50,7 @@ pub enum Command {
     List(list::Settings),
     Anomalies(anomalies::Settings),
     Hunt(hunt::Settings),
+    Trust(trust::Settings),
     Report(report::Settings),
     Query(query::Settings),
     Graph(graph::Settings),
@@ -66,6 +68,7 @@ impl Command {
             Command::List(s) => &s.input,
             Command::Anomalies(s) => &s.input,
             Command::Hunt(s) => &s.input,
+            Command::Trust(s) => &s.input,
             Command::Report(s) => &s.input,
             Command::Query(s) => &s.input,
             Command::Graph(s) => &s.input,
@@ -92,6 +95,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::List(s) => list::run(s),
         Command::Anomalies(s) => anomalies::run(s),
         Command::Hunt(s) => hunt::run(s),
+        Command::Trust(s) => trust::run(s),
         Command::Report(s) => report::run(s),
         Command::Query(s) => query::run(s),
         Command::Graph(s) => graph::run(s),

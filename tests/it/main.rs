@@ -15,4 +15,5 @@ mod report;
 mod streamed;
 mod tidy;
 mod timeline;
+mod trust;
 mod util;

@@ -29,6 +29,10 @@ pub use detectors::*;
 
 pub use values::{glob, TimeZone, Window};
 
+/// Address blocks and `sourceIPAddress` parsing, shared with the trust-policy evaluator
+/// (`IpAddress` / `NotIpAddress`).
+pub(crate) use net::{parse_addr, Cidr};
+
 use anyhow::Result;
 use polars::prelude::*;
 
