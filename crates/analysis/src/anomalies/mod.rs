@@ -27,6 +27,7 @@ pub use config::{default_toml, parse_config, Allow, Config};
 // `Kind`, `KINDS` and every detector's section type.
 pub use detectors::*;
 
+pub(crate) use values::glob_case;
 pub use values::{glob, TimeZone, Window};
 
 /// Address blocks and `sourceIPAddress` parsing, shared with the trust-policy evaluator

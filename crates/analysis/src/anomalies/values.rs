@@ -529,8 +529,20 @@ pub fn windows<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Window>, D::Error>
 
 /// Case-insensitive glob match: `*` any run, `?` one character.
 pub fn glob(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().flat_map(char::to_lowercase).collect();
-    let t: Vec<char> = text.chars().flat_map(char::to_lowercase).collect();
+    glob_case(pattern, text, false)
+}
+
+/// Glob match, `*` any run, `?` one character; case-insensitive unless `case_sensitive`
+/// (trust policies' StringLike and ArnLike are case-sensitive).
+pub(crate) fn glob_case(pattern: &str, text: &str, case_sensitive: bool) -> bool {
+    let fold = |s: &str| -> Vec<char> {
+        if case_sensitive {
+            s.chars().collect()
+        } else {
+            s.chars().flat_map(char::to_lowercase).collect()
+        }
+    };
+    let (p, t) = (fold(pattern), fold(text));
     let (mut pi, mut ti) = (0usize, 0usize);
     let (mut star, mut mark) = (None::<usize>, 0usize);
     while ti < t.len() {

@@ -959,36 +959,7 @@ fn arn_like(pattern: &str, arn: &str) -> bool {
     p.iter().zip(&a).all(|(p, a)| glob(p, a, true))
 }
 
-/// `*` any run, `?` one character.
+/// `*` any run, `?` one character (the glob of the anomalies allow-lists).
 pub(crate) fn glob(pattern: &str, text: &str, case_sensitive: bool) -> bool {
-    let fold = |s: &str| -> Vec<char> {
-        if case_sensitive {
-            s.chars().collect()
-        } else {
-            s.chars().flat_map(char::to_lowercase).collect()
-        }
-    };
-    let (p, t) = (fold(pattern), fold(text));
-    let (mut pi, mut ti) = (0usize, 0usize);
-    let (mut star, mut mark) = (None::<usize>, 0usize);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    while pi < p.len() && p[pi] == '*' {
-        pi += 1;
-    }
-    pi == p.len()
+    crate::anomalies::glob_case(pattern, text, case_sensitive)
 }

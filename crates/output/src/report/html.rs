@@ -654,19 +654,7 @@ fn anomalies_section(m: &Model, o: &mut String) {
         );
         o.push_str(r#"<h3>Evidence</h3><table><tr><th>Time</th><th>Event</th><th>Account / region</th><th>Who</th><th>Event ID</th><th>Source</th></tr>"#);
         for e in v.evidence.iter().take(EVIDENCE_ROWS) {
-            let _ = write!(
-                o,
-                r#"<tr><td class="nw">{}</td><td>{}:{}</td><td><span class="mono">{}</span> <span class="muted">{}</span></td><td>{}</td><td class="mono nw">{}</td><td class="mono wrap">{}#{}</td></tr>"#,
-                opt_time(e.time),
-                h(txt(&e.event_source).trim_end_matches(".amazonaws.com")),
-                h(txt(&e.event_name)),
-                h(txt(&e.recipient_account)),
-                h(txt(&e.aws_region)),
-                who(&e.who),
-                h(txt(&e.event_id)),
-                short(txt(&e.source_file), 60),
-                e.record_index.unwrap_or(0)
-            );
+            let _ = write!(o, "<tr>{}</tr>", evidence_cells(e));
         }
         o.push_str("</table>");
         let missing = v.evidence_missing;
@@ -692,6 +680,22 @@ fn anomalies_section(m: &Model, o: &mut String) {
         );
     }
     o.push_str("</section>\n");
+}
+
+/// An evidence event as table cells: time, event, account / region, who, event id, source.
+fn evidence_cells(e: &super::data::EventView) -> String {
+    format!(
+        r#"<td class="nw">{}</td><td>{}:{}</td><td><span class="mono">{}</span> <span class="muted">{}</span></td><td>{}</td><td class="mono nw">{}</td><td class="mono wrap">{}#{}</td>"#,
+        opt_time(e.time),
+        h(txt(&e.event_source).trim_end_matches(".amazonaws.com")),
+        h(txt(&e.event_name)),
+        h(txt(&e.recipient_account)),
+        h(txt(&e.aws_region)),
+        who(&e.who),
+        h(txt(&e.event_id)),
+        short(txt(&e.source_file), 60),
+        e.record_index.unwrap_or(0)
+    )
 }
 
 /// A string from the logs, empty when missing.
@@ -844,18 +848,10 @@ fn hunt_section(m: &Model, o: &mut String) {
         let r = &hv.rules[*k];
         let _ = write!(
             o,
-            r#"<tr><td>{}</td><td class="wrap">{}</td><td class="nw">{}</td><td>{}:{}</td><td><span class="mono">{}</span> <span class="muted">{}</span></td><td>{}</td><td class="mono nw">{}</td><td class="mono wrap">{}#{}</td></tr>"#,
+            r#"<tr><td>{}</td><td class="wrap">{}</td>{}</tr>"#,
             level_pill(r.level),
             h(&r.title),
-            opt_time(e.time),
-            h(txt(&e.event_source).trim_end_matches(".amazonaws.com")),
-            h(txt(&e.event_name)),
-            h(txt(&e.recipient_account)),
-            h(txt(&e.aws_region)),
-            who(&e.who),
-            h(txt(&e.event_id)),
-            short(txt(&e.source_file), 60),
-            e.record_index.unwrap_or(0)
+            evidence_cells(e)
         );
     }
     o.push_str("</table></div>");

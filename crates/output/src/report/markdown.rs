@@ -257,18 +257,7 @@ pub fn write(m: &Model, w: &mut dyn Write) -> Result<()> {
                 "| Time | Event | Account | Who | Event ID | Source |\n|---|---|---|---|---|---|\n",
             );
             for e in v.evidence.iter().take(EVIDENCE_ROWS) {
-                let _ = writeln!(
-                    o,
-                    "| {} | {}:{} | {} | {} | {} | {}#{} |",
-                    opt_time(e.time),
-                    md(txt(&e.event_source).trim_end_matches(".amazonaws.com")),
-                    md(txt(&e.event_name)),
-                    md(txt(&e.recipient_account)),
-                    who(&e.who),
-                    md(txt(&e.event_id)),
-                    md(txt(&e.source_file)),
-                    e.record_index.unwrap_or(0)
-                );
+                let _ = writeln!(o, "| {} |", evidence_cells(e));
             }
             if v.evidence_found > EVIDENCE_ROWS {
                 let _ = writeln!(
@@ -386,6 +375,21 @@ pub fn write(m: &Model, w: &mut dyn Write) -> Result<()> {
     Ok(())
 }
 
+/// An evidence event as table cells: time, event, account, who, event id, source.
+fn evidence_cells(e: &super::data::EventView) -> String {
+    format!(
+        "{} | {}:{} | {} | {} | {} | {}#{}",
+        opt_time(e.time),
+        md(txt(&e.event_source).trim_end_matches(".amazonaws.com")),
+        md(txt(&e.event_name)),
+        md(txt(&e.recipient_account)),
+        who(&e.who),
+        md(txt(&e.event_id)),
+        md(txt(&e.source_file)),
+        e.record_index.unwrap_or(0)
+    )
+}
+
 fn level(l: &str) -> &str {
     if l.is_empty() {
         "none"
@@ -469,17 +473,10 @@ fn hunt(m: &Model, o: &mut String) {
         let r = &hv.rules[*k];
         let _ = writeln!(
             o,
-            "| {} | {} | {} | {}:{} | {} | {} | {} | {}#{} |",
+            "| {} | {} | {} |",
             level(r.level),
             md(&r.title),
-            opt_time(e.time),
-            md(txt(&e.event_source).trim_end_matches(".amazonaws.com")),
-            md(txt(&e.event_name)),
-            md(txt(&e.recipient_account)),
-            who(&e.who),
-            md(txt(&e.event_id)),
-            md(txt(&e.source_file)),
-            e.record_index.unwrap_or(0)
+            evidence_cells(e)
         );
     }
     o.push('\n');
