@@ -481,8 +481,12 @@ pub fn hits_frame(scan: &Scan, rules: &RuleSet, hits: &[Hit]) -> Result<DataFram
     let times: Vec<Option<String>> = hits.iter().map(|h| h.event_time.map(format_time)).collect();
     let cols = vec![
         s(hit_columns::rule_id, hits, |h| Some(rule(h).id.as_str())),
-        s(hit_columns::rule_title, hits, |h| Some(rule(h).title.as_str())),
-        s(hit_columns::rule_author, hits, |h| Some(rule(h).author.as_str())),
+        s(hit_columns::rule_title, hits, |h| {
+            Some(rule(h).title.as_str())
+        }),
+        s(hit_columns::rule_author, hits, |h| {
+            Some(rule(h).author.as_str())
+        }),
         s(hit_columns::level, hits, |h| Some(rule(h).level)),
         s(hit_columns::tags, hits, |h| Some(tags[h.rule].as_str())),
         s(hit_columns::event_id, hits, |h| h.event_id.as_deref()),
@@ -491,7 +495,9 @@ pub fn hits_frame(scan: &Scan, rules: &RuleSet, hits: &[Hit]) -> Result<DataFram
             times.iter().map(|t| t.as_deref()).collect::<Vec<_>>(),
         ),
         s(hit_columns::event_name, hits, |h| h.event_name.as_deref()),
-        s(hit_columns::event_source, hits, |h| h.event_source.as_deref()),
+        s(hit_columns::event_source, hits, |h| {
+            h.event_source.as_deref()
+        }),
         s(hit_columns::recipient_account, hits, |h| {
             h.recipient_account.as_deref()
         }),
