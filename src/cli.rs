@@ -5,7 +5,9 @@
 use crate::cmd::{self, Command as Run};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+use trailgraph_analysis::anomalies::{Cidr, TimeZone, Window};
 use trailgraph_analysis::answer::SessionFilter;
+use trailgraph_analysis::trust::{Hardening, Hours, Mfa, Zone};
 use trailgraph_log::model::{parse_when, parse_when_end};
 use trailgraph_output::export::GraphFormat as Graph;
 use trailgraph_output::render::Format as Table;
@@ -21,6 +23,7 @@ Examples:
   trailgraph anomalies case/                       role-chain abuse, stolen workload credentials, …
   trailgraph hunt case/                            Sigma rules, each hit with the origin behind it
   trailgraph trust case/ --iam gaad.json           who may assume each role, who did, findings
+  trailgraph whatif case/ --iam iam/ --role deploy --require-mfa   which assumptions would break
   trailgraph report case/ -o report/               HTML report + CSV/JSON tables
 
 INPUT is any mix of log files (.json, .json.gz, NDJSON, .zip, EventBridge, LookupEvents and
@@ -95,6 +98,8 @@ Examples:
     Hunt(HuntArgs),
     /// Per role: who may assume it (the trust policy), who did (callers and their origins), findings
     Trust(TrustArgs),
+    /// What if a role's trust policy were hardened: which observed assumptions would be denied
+    Whatif(WhatifArgs),
     /// Write a self-contained HTML report (plus Markdown, CSV and JSON tables)
     Report(ReportArgs),
     /// Run SQL over the tables events, issuances, sessions, attribution, anomalies
@@ -337,6 +342,96 @@ pub struct TrustArgs {
     /// Only roles whose name matches this glob (or whose ARN does, for a pattern starting arn:)
     #[arg(long, value_name = "PATTERN")]
     pub role: Option<String>,
+}
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "For every observed assumption of the roles matching --role: would it still be allowed,
+denied (by which condition) or unknown (which key or side is missing) if every Allow statement
+of the trust policy in force at its time also had the new conditions? Failed assumptions are
+listed, not judged. Per role: a summary, and the latest policy hardened, ready to apply.
+
+--require-mfa adds Bool aws:MultiFactorAuthPresent true (a long-term key without MFA is denied);
+--require-mfa=if-exists adds BoolIfExists instead; where the two differ the other is shown.
+--principals is matched against the direct caller (aws:PrincipalArn: a role ARN matches every
+session of the role). --hours cannot be expressed in a trust policy (aws:CurrentTime compares
+absolute dates only): it is evaluated, and left out of the hardened policy.
+
+Columns (--format csv|json|ndjson|parquet): role_arn, event_id, event_time, origin, caller_arn,
+caller_principal, source_ip, verdict (allow | deny | unknown), reason, other_reading, current,
+detail, policy_source, error_code. See docs/trust.md.
+
+Examples:
+  trailgraph whatif case/ --iam iam/ --role deploy --require-mfa
+  trailgraph whatif case/ --iam gaad.json --role 'ci-*' --source-ip 198.51.100.0/24,203.0.113.0/24
+  trailgraph whatif ./AWSLogs --iam iam/ --role 'arn:aws:iam::111111111111:role/*' --principal-org-id o-abc123 --format csv -o whatif.csv
+  trailgraph whatif case/ --iam iam/ --role admin --hours 'Mon-Fri 08:00-18:00' --timezone Europe/Berlin"
+)]
+pub struct WhatifArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub out: OutputArgs,
+    /// IAM configuration files or directories (several after one flag; the flag may be repeated)
+    #[arg(long, value_name = "PATH", num_args = 1.., action = clap::ArgAction::Append)]
+    pub iam: Vec<PathBuf>,
+    /// The roles: a glob on the role name (or on the ARN, for a pattern starting arn:)
+    #[arg(long, value_name = "PATTERN")]
+    pub role: String,
+    /// Require MFA: Bool aws:MultiFactorAuthPresent true (=if-exists: BoolIfExists)
+    #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "bool", value_name = "READING")]
+    pub require_mfa: Option<MfaReading>,
+    /// Require the caller's address in these ranges (IpAddress aws:SourceIp)
+    #[arg(long, value_name = "CIDR", value_delimiter = ',', num_args = 1.., value_parser = cidr)]
+    pub source_ip: Vec<Cidr>,
+    /// Require this external id (StringEquals sts:ExternalId)
+    #[arg(long, value_name = "VALUE")]
+    pub external_id: Option<String>,
+    /// Require the caller's organisation (StringEquals aws:PrincipalOrgID)
+    #[arg(long, value_name = "o-…", value_parser = org_id)]
+    pub principal_org_id: Option<String>,
+    /// Only these direct callers (ArnLike aws:PrincipalArn; user or role ARNs, wildcards allowed)
+    #[arg(long, value_name = "ARN", value_delimiter = ',', num_args = 1.., value_parser = principal_arn)]
+    pub principals: Vec<String>,
+    /// Only inside this weekly window, e.g. "Mon-Fri 08:00-18:00" (evaluated; no IAM form)
+    #[arg(long, value_name = "WINDOW", value_parser = |s: &str| Window::parse(s))]
+    pub hours: Option<Window>,
+    /// The time zone of --hours: an IANA name (Europe/Berlin) or an offset (+02:00); default UTC
+    #[arg(long, value_name = "ZONE", requires = "hours", value_parser = |s: &str| Zone::parse(s))]
+    pub timezone: Option<Zone>,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MfaReading {
+    /// Bool aws:MultiFactorAuthPresent true
+    Bool,
+    /// BoolIfExists aws:MultiFactorAuthPresent true
+    IfExists,
+}
+
+fn cidr(s: &str) -> Result<Cidr, String> {
+    Cidr::parse(s).ok_or_else(|| {
+        format!("{s:?} is not an address or CIDR range (203.0.113.0/24, 2001:db8::/32)")
+    })
+}
+
+fn org_id(s: &str) -> Result<String, String> {
+    if s.starts_with("o-") && s.len() > 2 {
+        Ok(s.to_string())
+    } else {
+        Err(format!("{s:?} is not an organisation id (o-…)"))
+    }
+}
+
+fn principal_arn(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    if !s.starts_with("arn:") {
+        return Err(format!("{s:?} is not an ARN (arn:aws:iam::111111111111:user/alice, arn:aws:iam::111111111111:role/deploy)"));
+    }
+    if s.contains(":assumed-role/") {
+        return Err(format!("{s:?} is a session: aws:PrincipalArn of a session is its role's ARN (arn:aws:iam::ACCOUNT:role/NAME)"));
+    }
+    Ok(s.to_string())
 }
 
 #[derive(Args, Debug)]
@@ -659,6 +754,26 @@ impl From<Command> for Run {
                 out: a.out.into(),
                 iam: a.iam,
                 role: a.role,
+            }),
+            Command::Whatif(a) => Run::Whatif(cmd::whatif::Settings {
+                input: a.input.into(),
+                out: a.out.into(),
+                iam: a.iam,
+                role: a.role,
+                hardening: Hardening {
+                    mfa: a.require_mfa.map(|m| match m {
+                        MfaReading::Bool => Mfa::Bool,
+                        MfaReading::IfExists => Mfa::IfExists,
+                    }),
+                    source_ip: a.source_ip,
+                    external_id: a.external_id,
+                    principal_org_id: a.principal_org_id,
+                    principals: a.principals,
+                    hours: a.hours.map(|window| Hours {
+                        window,
+                        zone: a.timezone.unwrap_or(Zone::Fixed(TimeZone::default())),
+                    }),
+                },
             }),
             Command::Report(a) => Run::Report(cmd::report::Settings {
                 input: a.input.into(),

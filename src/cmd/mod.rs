@@ -14,6 +14,7 @@ pub mod summary;
 pub mod timeline;
 pub mod trace;
 pub mod trust;
+pub mod whatif;
 pub mod who;
 
 use anyhow::Result;
@@ -51,6 +52,7 @@ pub enum Command {
     Anomalies(anomalies::Settings),
     Hunt(hunt::Settings),
     Trust(trust::Settings),
+    Whatif(whatif::Settings),
     Report(report::Settings),
     Query(query::Settings),
     Graph(graph::Settings),
@@ -69,6 +71,7 @@ impl Command {
             Command::Anomalies(s) => &s.input,
             Command::Hunt(s) => &s.input,
             Command::Trust(s) => &s.input,
+            Command::Whatif(s) => &s.input,
             Command::Report(s) => &s.input,
             Command::Query(s) => &s.input,
             Command::Graph(s) => &s.input,
@@ -96,6 +99,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Anomalies(s) => anomalies::run(s),
         Command::Hunt(s) => hunt::run(s),
         Command::Trust(s) => trust::run(s),
+        Command::Whatif(s) => whatif::run(s),
         Command::Report(s) => report::run(s),
         Command::Query(s) => query::run(s),
         Command::Graph(s) => graph::run(s),

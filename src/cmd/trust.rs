@@ -71,7 +71,7 @@ pub(crate) fn report_iam(input: &Input, iam: &Iam) -> ExitCode {
 }
 
 /// Trust-policy change events whose policy could not be read.
-fn report_changes(input: &Input, problems: &[String]) -> ExitCode {
+pub(crate) fn report_changes(input: &Input, problems: &[String]) -> ExitCode {
     if problems.is_empty() {
         return ExitCode::Clean;
     }

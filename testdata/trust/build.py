@@ -68,6 +68,16 @@ def assume(time, who, target, session, ip="203.0.113.10", external_id=None, seri
             "eventType": "AwsApiCall", "managementEvent": True, "recipientAccountId": recipient,
             "eventCategory": "Management"}
 
+def session_identity(role_name, session, acct=A, mfa=False):
+    return {"type": "AssumedRole", "principalId": f"AROAEXAMPLE{role_name.upper()}:{session}",
+            "arn": f"arn:aws:sts::{acct}:assumed-role/{role_name}/{session}", "accountId": acct,
+            "accessKeyId": f"ASIAEXAMPLE{session.upper().replace('-', '')}",
+            "sessionContext": {"sessionIssuer": {"type": "Role", "principalId": f"AROAEXAMPLE{role_name.upper()}",
+                                                 "arn": role(role_name, acct), "accountId": acct,
+                                                 "userName": role_name},
+                               "attributes": {"creationDate": "2024-05-01T06:00:00Z",
+                                              "mfaAuthenticated": "true" if mfa else "false"}}}
+
 def iam_call(time, name, params, resp=None):
     e = eid()
     return {"eventVersion": "1.08", "userIdentity": user_identity("admin"), "eventTime": time,
@@ -105,6 +115,9 @@ TAGGED = trust(allow({"AWS": arn_user("bob")}))
 CHANGING_V1 = trust(allow({"AWS": arn_user("alice")}))
 CHANGING_V2 = trust(allow({"AWS": arn_user("bob")}, ["sts:AssumeRole"], {"Bool": {"aws:MultiFactorAuthPresent": "true"}}))
 REWOUND = trust(allow({"AWS": arn_user("bob")}))
+# Deploy (whatif): a plain policy that allows every call below; whatif hardens it.
+DEPLOY = trust(allow({"AWS": [arn_user("alice"), arn_user("bob"), role("CiRunner")]}),
+               allow({"Service": "ec2.amazonaws.com"}))
 
 alice, bob = user_identity("alice"), user_identity("bob")
 alice_console = user_identity("alice", mfa=True)
@@ -154,7 +167,24 @@ records = [
     iam_call("2024-05-01T12:05:00Z", "UpdateAssumeRolePolicy",
              {"roleName": "Rewound", "policyDocument": json.dumps(REWOUND)}),
     assume("2024-05-01T12:10:00Z", bob, role("Rewound"), "bob-after"),
+    # Deploy (whatif): calls that satisfy, violate and lack each key whatif can add. Times are UTC;
+    # 2024-05-03 is a Friday, 2024-05-04 a Saturday (Europe/Berlin is UTC+2 in May).
+    assume("2024-05-03T07:30:00Z", alice_console, role("Deploy"), "alice-mfa", external_id="deploy-1"),
+    assume("2024-05-03T15:00:00Z", alice, role("Deploy"), "alice-key", ip="198.51.100.20"),
+    assume("2024-05-03T16:30:00Z", bob, role("Deploy"), "bob-serial", serial="arn:aws:iam::111111111111:mfa/bob",
+           external_id="wrong"),
+    assume("2024-05-03T17:00:00Z", user_identity("bob", mfa=False), role("Deploy"), "bob-nomfa", ip="198.51.100.21"),
+    assume("2024-05-04T10:00:00Z", session_identity("CiRunner", "build-42"), role("Deploy"), "ci-build",
+           ip="198.51.100.22"),
+    assume("2024-05-03T09:00:00Z", {"type": "AWSService", "invokedBy": "ec2.amazonaws.com"}, role("Deploy"),
+           "i-0abc", ip="ec2.amazonaws.com"),
 ]
+# A failed attempt on Deploy (listed by whatif, not judged).
+denied = assume("2024-05-03T12:00:00Z", user_identity("carol"), role("Deploy"), "carol", ip="192.0.2.66")
+denied["errorCode"] = "AccessDenied"
+denied["errorMessage"] = "not authorized to perform: sts:AssumeRole"
+denied["responseElements"] = None
+records.append(denied)
 
 def role_detail(name, doc, last_used=None):
     r = {"Path": "/", "RoleName": name, "RoleId": f"AROAEXAMPLE{name.upper()}", "Arn": role(name),
@@ -181,6 +211,8 @@ gaad = {
         role_detail("Tagged", TAGGED),
         role_detail("Changing", CHANGING_V2),
         role_detail("Rewound", REWOUND),
+        role_detail("Deploy", DEPLOY),
+        role_detail("CiRunner", trust(allow({"AWS": arn_user("alice")}))),
     ],
     "Policies": [],
 }

@@ -191,6 +191,32 @@ fn cases() -> Vec<Case> {
             });
         }
     }
+    // whatif on the trust fixtures: every reading of the flags in one run (MFA with both
+    // readings, an address range, business hours in a named time zone), a service denied, a
+    // failed call listed.
+    let whatif = [
+        "whatif",
+        "testdata/trust/trail.json",
+        "--iam",
+        "testdata/trust/iam",
+        "--role",
+        "Deploy",
+        "--require-mfa",
+        "--source-ip",
+        "203.0.113.0/24",
+        "--hours",
+        "Mon-Fri 08:00-18:00",
+        "--timezone",
+        "Europe/Berlin",
+    ];
+    for (ext, fmt) in [("txt", "table"), ("json", "json")] {
+        let mut args: Vec<String> = whatif.iter().map(|s| s.to_string()).collect();
+        args.extend(["--format".to_string(), fmt.to_string()]);
+        v.push(Case {
+            golden: format!("whatif/deploy.{ext}"),
+            make: Make::Stdout(args),
+        });
+    }
     for (name, files) in inputs() {
         v.push(Case {
             golden: format!("report/{name}.md"),
@@ -349,6 +375,11 @@ fn graph() {
 #[test]
 fn report() {
     check_area("report");
+}
+
+#[test]
+fn whatif() {
+    check_area("whatif");
 }
 
 /// Every file in the areas' directories belongs to a case (no stale golden file after a case

@@ -17,3 +17,4 @@ mod tidy;
 mod timeline;
 mod trust;
 mod util;
+mod whatif;

@@ -132,6 +132,37 @@ fn same_four_ways(w: &Ways, cmd: &[&str], tail: &[&str]) -> String {
     in_memory
 }
 
+/// `trust` and `whatif` on the trust fixtures (policy changes in the logs, assumptions chained
+/// through a session, a failed call) the four ways.
+#[test]
+fn trust_and_whatif_give_the_same_answers_streamed() {
+    // A second log file, so that the case of two parts has two.
+    let w = ways_of(vec![
+        testdata("trust/trail.json").to_str().unwrap().to_string(),
+        all_scenario_inputs()[0].to_str().unwrap().to_string(),
+    ]);
+    let iam = testdata("trust/iam");
+    let iam = iam.to_str().unwrap();
+    let t = same_four_ways(&w, &["trust", "--format", "csv"], &["--iam", iam]);
+    assert!(t.contains("assumption_not_explained"), "{t}");
+    let flags = [
+        "--iam",
+        iam,
+        "--role",
+        "*",
+        "--require-mfa",
+        "--source-ip",
+        "203.0.113.0/24",
+        "--hours",
+        "Mon-Fri 08:00-18:00",
+        "--timezone",
+        "Europe/Berlin",
+    ];
+    same_four_ways(&w, &["whatif"], &flags);
+    let rows = same_four_ways(&w, &["whatif", "--format", "ndjson"], &flags);
+    assert!(rows.contains("\"verdict\":\"deny\""), "{rows}");
+}
+
 #[test]
 fn analyses_give_the_same_answers_streamed() {
     let w = ways();

@@ -1,4 +1,4 @@
-//! The text renderings of `who`, `trace` and `summary`: one renderer per answer, reading its
+//! The text renderings of `who`, `trace`, `summary` and `whatif`: one renderer per answer, reading its
 //! typed struct. Every string from the logs goes through `trailgraph_log::escape::term`; a
 //! missing value prints as `-`.
 
@@ -7,6 +7,8 @@ use std::collections::BTreeSet;
 use std::io::{Result, Write};
 use trailgraph_analysis::answer::{Trace, TraceSession, WhoAnswer, WhoMatch};
 use trailgraph_analysis::summary::{self, Summary};
+use trailgraph_analysis::trust::whatif::{other_label, summary as whatif_summary};
+use trailgraph_analysis::trust::{Hardening, RoleWhatif};
 use trailgraph_log::escape::term;
 use trailgraph_log::model::{format_time, Millis};
 
@@ -283,6 +285,103 @@ pub fn write_summary(sum: &Summary, out: &mut dyn Write) -> Result<()> {
     }
     for w in &sum.warnings {
         writeln!(out, "warning: {w}")?;
+    }
+    Ok(())
+}
+
+/// Renders `whatif`: what is added, then per role the summary, the calls that would be denied or
+/// unknown, the failed calls (not judged), and the hardened policy ready to apply.
+pub fn write_whatif(
+    roles: &[RoleWhatif],
+    h: &Hardening,
+    window: (Option<Millis>, Option<Millis>),
+    out: &mut dyn Write,
+) -> Result<()> {
+    writeln!(
+        out,
+        "what if every Allow statement of the trust policy also required:"
+    )?;
+    for d in h.describe() {
+        writeln!(out, "  {}", term(&d))?;
+    }
+    if let Some(hours) = &h.hours {
+        writeln!(
+            out,
+            "note: {} cannot be expressed in a trust policy (aws:CurrentTime compares absolute dates only, no weekday or time of day): trailgraph evaluates it, and the hardened policies below do not contain it",
+            term(&hours.label())
+        )?;
+    }
+    if roles.is_empty() {
+        writeln!(out, "\nno role matches --role")?;
+    }
+    for r in roles {
+        writeln!(out, "\n{}", term(&r.arn))?;
+        for line in whatif_summary(r, h, window) {
+            writeln!(out, "  {}", term(&line))?;
+        }
+        let flagged: Vec<_> = r
+            .calls
+            .iter()
+            .filter(|j| {
+                j.verdict
+                    .as_ref()
+                    .is_some_and(|v| v.decision.as_str() != "allow")
+                    || j.other.is_some()
+            })
+            .collect();
+        if !flagged.is_empty() {
+            writeln!(out, "  denied, unknown, or differing between MFA readings:")?;
+            for j in flagged {
+                let v = j.verdict.as_ref().expect("judged");
+                writeln!(
+                    out,
+                    "    {}  {:<7}  {}  caller {}  origin {}  from {}  event {}",
+                    format_time(j.call.time),
+                    v.decision.as_str(),
+                    term(&v.reason),
+                    t(&j.call.caller_arn),
+                    term(&j.call.origin),
+                    t(&j.call.source_ip),
+                    term(&j.call.event_id)
+                )?;
+                if let Some(o) = &j.other {
+                    writeln!(out, "      other MFA reading: {}", term(&other_label(h, o)))?;
+                }
+            }
+        }
+        let failed: Vec<_> = r.calls.iter().filter(|j| j.verdict.is_none()).collect();
+        if !failed.is_empty() {
+            writeln!(out, "  failed assumptions (not judged):")?;
+            for j in failed {
+                writeln!(
+                    out,
+                    "    {}  {}  caller {}  from {}  event {}",
+                    format_time(j.call.time),
+                    t(&j.call.error_code),
+                    t(&j.call.caller_arn),
+                    t(&j.call.source_ip),
+                    term(&j.call.event_id)
+                )?;
+            }
+        }
+        match &r.hardened {
+            Err(why) => writeln!(out, "  hardened trust policy: none ({})", term(why))?,
+            Ok((source, policy)) => {
+                let name = trailgraph_log::model::role_name(&r.arn);
+                writeln!(
+                    out,
+                    "  hardened trust policy (the latest policy, {}, with the conditions added; apply with aws iam update-assume-role-policy --role-name {} --policy-document file://trust-policy.json):",
+                    term(source),
+                    term(name)
+                )?;
+                let text = serde_json::to_string_pretty(policy).map_err(std::io::Error::other)?;
+                // serde_json escapes control characters inside strings; bidi overrides are
+                // escaped line by line.
+                for line in text.lines() {
+                    writeln!(out, "{}", term(line))?;
+                }
+            }
+        }
     }
     Ok(())
 }

@@ -32,7 +32,8 @@ pub use values::{glob, TimeZone, Window};
 
 /// Address blocks and `sourceIPAddress` parsing, shared with the trust-policy evaluator
 /// (`IpAddress` / `NotIpAddress`).
-pub(crate) use net::{parse_addr, Cidr};
+pub(crate) use net::parse_addr;
+pub use net::Cidr;
 
 use anyhow::Result;
 use polars::prelude::*;

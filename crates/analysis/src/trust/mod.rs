@@ -8,7 +8,8 @@
 //! - `observed`: every role assumption of the input with its request context, direct caller and
 //!   origin, and the trust-policy changes of the logs (CreateRole, UpdateAssumeRolePolicy);
 //! - `timeline`: each role's trust policy over time (the snapshot rewound through the logs);
-//! - `roles`: `trust`'s table (trusted, observed, findings).
+//! - `roles`: `trust`'s table (trusted, observed, findings);
+//! - `whatif`: the observed assumptions judged against hardened policies (and `--hours`).
 //!
 //! The API a later `whatif` uses: `roles::TrustInput::new(scan, Iam::read(paths))` reads
 //! everything; each `observed.assumptions[i]` has its `context` (request context, identity side
@@ -22,12 +23,14 @@ pub mod observed;
 pub mod policy;
 pub mod roles;
 pub mod timeline;
+pub mod whatif;
 
 pub use eval::{evaluate, harden, Caller, CallerKind, Context, Decision, Side, Value, Verdict};
 pub use iam::{Iam, IamProblem};
 pub use policy::{Condition, Effect, Names, Policy, PrincipalBlock, Principals, Statement};
 pub use roles::{trust_frame, TrustInput};
 pub use timeline::At;
+pub use whatif::{whatif, whatif_frame, Hardening, Hours, Mfa, RoleWhatif, Zone};
 
 #[cfg(test)]
 mod tests;

@@ -137,13 +137,7 @@ pub fn trust_frame(input: &TrustInput, role: Option<&str>) -> Result<DataFrame> 
     let mut rows = Vec::new();
     for (k, arn) in &roles {
         if let Some(p) = role {
-            let name = trailgraph_log::model::role_name(arn);
-            let subject = if p.starts_with("arn:") {
-                arn.as_str()
-            } else {
-                name
-            };
-            if !crate::anomalies::glob(p, subject) {
+            if !role_matches(p, arn) {
                 continue;
             }
         }
@@ -151,6 +145,16 @@ pub fn trust_frame(input: &TrustInput, role: Option<&str>) -> Result<DataFrame> 
         role_rows(input, arn, calls, &mut rows);
     }
     frame(&rows)
+}
+
+/// `--role`: a glob on the role name, or on the whole ARN when the pattern starts with `arn:`.
+pub fn role_matches(pattern: &str, arn: &str) -> bool {
+    let subject = if pattern.starts_with("arn:") {
+        arn
+    } else {
+        trailgraph_log::model::role_name(arn)
+    };
+    crate::anomalies::glob(pattern, subject)
 }
 
 fn role_rows(input: &TrustInput, arn: &str, calls: &[&Assumption], out: &mut Vec<Row>) {
