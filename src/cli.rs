@@ -628,6 +628,7 @@ Writes into DIR (created if needed):
   summary.json           input accounting, time range, coverage, totals
   sessions.csv/.json     chains.csv/.json     anomalies.csv/.json
   hunt.csv/.json         hunt_origins.csv/.json (the Sigma rules' hits; not with --no-rules)
+  trust.csv/.json        configured trust beside observed assumptions (with --iam)
   origins.csv/.json      timeline.csv/.json   coverage.csv/.json
 
 The Sigma rules are the shipped ones (as `trailgraph hunt`) unless --rules or --no-rules.
@@ -639,7 +640,8 @@ depend on the time it was made: two runs over the same input are byte-identical.
 Examples:
   trailgraph report ./AWSLogs -o report/
   trailgraph report case/ -o report/ && xdg-open report/report.html
-  trailgraph report case/ -o report/ --rules my-rules/ sigma/rules/cloud/aws/";
+  trailgraph report case/ -o report/ --rules my-rules/ sigma/rules/cloud/aws/
+  trailgraph report case/ -o report/ --iam gaad-*.json org-accounts.json";
 
 #[derive(Args, Debug)]
 #[command(after_help = REPORT_HELP)]
@@ -655,6 +657,10 @@ pub struct ReportArgs {
     /// No Sigma rules (no Hunt section, no hunt tables)
     #[arg(long)]
     pub no_rules: bool,
+    /// IAM configuration for the Trust section (get-account-authorization-details, get-role,
+    /// list-roles, Organizations files or folders of them; see `trailgraph trust --help`)
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    pub iam: Vec<PathBuf>,
 }
 
 const QUERY_HELP: &str = "\
@@ -780,6 +786,7 @@ impl From<Command> for Run {
                 output: a.output,
                 rules: a.rules,
                 no_rules: a.no_rules,
+                iam: a.iam,
             }),
             Command::Query(a) => Run::Query(cmd::query::Settings {
                 input: a.input.into(),

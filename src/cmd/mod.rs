@@ -209,12 +209,11 @@ impl Input {
     pub fn scan_with(&self, extra: &[&'static str]) -> Result<Opened> {
         let found = trailgraph_log::discover::discover(&self.inputs)?;
         let mut columns = analysis_columns();
-        columns.extend(
-            extra
-                .iter()
-                .filter(|c| !columns.contains(c))
-                .collect::<Vec<_>>(),
-        );
+        for c in extra {
+            if !columns.contains(c) {
+                columns.push(c);
+            }
+        }
         // A case without any events file: the in-memory path says what it has.
         let one_case = match (&found.cases[..], found.files.is_empty()) {
             ([dir], true) => {

@@ -4,7 +4,8 @@ use super::{ExitCode, Input};
 use anyhow::Result;
 use std::path::PathBuf;
 use trailgraph_analysis::hunt::{RuleSet, Rules};
-use trailgraph_output::report::HuntInput;
+use trailgraph_analysis::trust::{observed, trust_frame, Iam, TrustInput};
+use trailgraph_output::report::{HuntInput, Sections};
 
 pub struct Settings {
     pub input: Input,
@@ -14,6 +15,8 @@ pub struct Settings {
     pub rules: Vec<PathBuf>,
     /// No Sigma rules at all (no Hunt section).
     pub no_rules: bool,
+    /// `--iam` files and directories (empty: no Trust section).
+    pub iam: Vec<PathBuf>,
 }
 
 pub fn run(a: Settings) -> Result<ExitCode> {
@@ -31,16 +34,36 @@ pub fn run(a: Settings) -> Result<ExitCode> {
         Some(r) => super::hunt::report_rules(&a.input, r),
         None => ExitCode::Clean,
     };
-    let opened = match &rules {
-        Some(_) => a.input.scan_with(&trailgraph_analysis::hunt::columns())?,
-        None => a.input.scan()?,
+    let iam = (!a.iam.is_empty()).then(|| Iam::read(&a.iam));
+    let iam_code = match &iam {
+        Some(iam) => super::trust::report_iam(&a.input, iam),
+        None => ExitCode::Clean,
     };
-    let code = opened.code.max(rule_code);
+    let mut columns: Vec<&'static str> = Vec::new();
+    if rules.is_some() {
+        columns.extend(trailgraph_analysis::hunt::columns());
+    }
+    if iam.is_some() {
+        columns.extend(observed::columns());
+    }
+    let opened = a.input.scan_with(&columns)?;
+    let mut code = opened.code.max(rule_code).max(iam_code);
     if code == ExitCode::Fatal {
         return Ok(code);
     }
     let hunted = match &rules {
         Some(r) => Some(trailgraph_analysis::hunt::hunt(&opened.scan, r)?),
+        None => None,
+    };
+    let trust = match iam {
+        Some(iam) => {
+            let input = TrustInput::new(&opened.scan, iam)?;
+            code = code.max(super::trust::report_changes(
+                &a.input,
+                &input.observed.problems,
+            ));
+            Some(trust_frame(&input, None)?)
+        }
         None => None,
     };
     let findings = trailgraph_analysis::anomalies::detect(
@@ -51,11 +74,14 @@ pub fn run(a: Settings) -> Result<ExitCode> {
         &opened.scan,
         &opened.stats,
         &opened.problems,
-        findings,
-        rules
-            .as_ref()
-            .zip(hunted)
-            .map(|(rules, hunted)| HuntInput { rules, hunted }),
+        Sections {
+            findings,
+            hunt: rules
+                .as_ref()
+                .zip(hunted)
+                .map(|(rules, hunted)| HuntInput { rules, hunted }),
+            trust,
+        },
         &a.input.inputs,
         &a.output,
     )?;

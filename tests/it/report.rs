@@ -193,6 +193,9 @@ fn report_over_real_logs() {
     report(&[testdata("real")], &bare, &["--no-rules"]);
     assert!(!bare.join("hunt.csv").exists() && !bare.join("hunt_origins.json").exists());
     assert!(read(&bare.join("report.html")).contains("Sigma rules were not run"));
+    // Without --iam: no trust tables; the Trust section says how to get it.
+    assert!(!out.join("trust.csv").exists());
+    assert!(html.contains("No IAM configuration was given"));
     // Gaps between the datasets' days are reported.
     let summary: serde_json::Value =
         serde_json::from_str(&read(&out.join("summary.json"))).unwrap();
@@ -461,4 +464,42 @@ fn report_renders_in_headless_chromium() {
     let w = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
     let h = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
     assert_eq!((w, h), (1400, 2000));
+}
+
+/// With `--iam`, the Trust section puts each role's policy beside the observed assumptions,
+/// marks unused trusts and unexplained assumptions, and writes `trust.csv|json` as `trust` does.
+#[test]
+fn report_with_iam_has_the_trust_section() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("rep");
+    let trail = testdata("trust/trail.json");
+    let iam = testdata("trust/iam");
+    report(
+        std::slice::from_ref(&trail),
+        &out,
+        &["--no-rules", "--iam", iam.to_str().unwrap()],
+    );
+    let html = read(&out.join("report.html"));
+    assert_self_contained(&html);
+    assert!(html.contains(r#"<section id="trust">"#));
+    assert!(html.contains("arn:aws:iam::111111111111:role/Changing"));
+    assert!(html.contains("not explained by the policy"));
+    assert!(html.contains("never observed"));
+    let md = read(&out.join("report.md"));
+    assert!(md.contains("## 5. Trust"));
+    assert!(md.contains("**broad_trust**"));
+    // The table is `trust`'s.
+    let o = run([
+        "trust",
+        "-q",
+        trail.to_str().unwrap(),
+        "--iam",
+        iam.to_str().unwrap(),
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(
+        read(&out.join("trust.csv")),
+        String::from_utf8(o.stdout).unwrap()
+    );
 }

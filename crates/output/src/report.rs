@@ -9,6 +9,8 @@
 //! DIR/anomalies.csv|json the findings (as `trailgraph anomalies`)
 //! DIR/hunt.csv|json      the Sigma rules' hits (as `trailgraph hunt`; not with --no-rules)
 //! DIR/hunt_origins.csv|json the hits per origin (as `trailgraph hunt --by origin`)
+//! DIR/trust.csv|json     configured trust beside observed assumptions (as `trailgraph trust`;
+//!                        with --iam)
 //! DIR/origins.csv|json   per-origin activity
 //! DIR/timeline.csv|json  the important events: anomalies' first events, access denied,
 //!                        console sign-ins, issuances, mutating calls
@@ -29,21 +31,36 @@ use std::borrow::Cow;
 use std::io::Write;
 use std::path::PathBuf;
 
-/// Writes the report of `scan` (read with `stats` and `problems`; `findings` are the
-/// detectors', `hunt` the Sigma rules' hits) into `dir`: report.html, report.md and the tables. `inputs` are the paths the
-/// user gave, as shown on the report.
+/// What the report shows besides the events: the detectors' findings, the Sigma rules' hits
+/// (None: `--no-rules`), and `trust`'s table (None: no `--iam`).
+pub struct Sections<'a> {
+    pub findings: Vec<trailgraph_analysis::anomalies::Finding>,
+    pub hunt: Option<HuntInput<'a>>,
+    pub trust: Option<polars::prelude::DataFrame>,
+}
+
+/// Writes the report of `scan` (read with `stats` and `problems`) with its `sections` into
+/// `dir`: report.html, report.md and the tables. `inputs` are the paths the user gave, as shown
+/// on the report.
 pub fn write_report(
     scan: &trailgraph_graph::scan::Scan,
     stats: &trailgraph_log::ingest::Stats,
     problems: &[trailgraph_log::ingest::Problem],
-    findings: Vec<trailgraph_analysis::anomalies::Finding>,
-    hunt: Option<HuntInput<'_>>,
+    sections: Sections<'_>,
     inputs: &[PathBuf],
     dir: &std::path::Path,
 ) -> Result<()> {
     let prof = trailgraph_log::ingest::profile;
     let t0 = std::time::Instant::now();
-    let (model, source) = data::build(scan, stats, problems, findings, hunt, inputs)?;
+    let (model, source) = data::build(
+        scan,
+        stats,
+        problems,
+        sections.findings,
+        sections.hunt,
+        sections.trust,
+        inputs,
+    )?;
     prof("report model", t0);
     let t0 = std::time::Instant::now();
     std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;

@@ -275,6 +275,22 @@ pub(crate) struct Model {
     pub picture: Picture,
     /// What the Sigma rules found (None: the report was made with `--no-rules`).
     pub hunt: Option<HuntView>,
+    /// Configured trust beside observed assumptions (None: no `--iam`).
+    pub trust: Option<Vec<RoleTrust>>,
+}
+
+/// One role of the Trust section: who may assume it, who did, and the findings.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RoleTrust {
+    pub role_arn: String,
+    /// (principal, the statement it is in).
+    pub trusted: Vec<(String, String)>,
+    /// (direct caller, origin, assumptions, first, last, verdicts of the policy in force).
+    pub observed: Vec<(String, String, u64, String, String, String)>,
+    /// (finding, principal, why).
+    pub findings: Vec<(String, String, String)>,
+    /// `RoleLastUsed` from the IAM snapshot, when given.
+    pub last_used: String,
 }
 
 /// The Sigma rules' hits, as the report shows them.
@@ -294,6 +310,55 @@ pub(crate) struct HuntView {
     pub shown: Vec<(usize, EventView)>,
 }
 
+/// The trust table (`trailgraph trust`'s rows) as the report's roles.
+fn trust_view(df: &DataFrame) -> Result<Vec<RoleTrust>> {
+    use trailgraph_analysis::trust::roles::trust_columns as t;
+    let c = Cols::new(df);
+    let (arn, row, finding, principal, origin) = (
+        c.s(t::role_arn)?,
+        c.s(t::row)?,
+        c.s(t::finding)?,
+        c.s(t::principal)?,
+        c.s(t::origin)?,
+    );
+    let (first, last, verdicts, detail, used) = (
+        c.s(t::first_time)?,
+        c.s(t::last_time)?,
+        c.s(t::verdicts)?,
+        c.s(t::detail)?,
+        c.s(t::role_last_used)?,
+    );
+    let n = c.u(t::assumptions)?;
+    let text = |ca: &StringChunked, i: usize| ca.get(i).unwrap_or("").to_string();
+    let mut roles: Vec<RoleTrust> = Vec::new();
+    for i in 0..df.height() {
+        let a = text(arn, i);
+        if roles.last().is_none_or(|r| r.role_arn != a) {
+            roles.push(RoleTrust {
+                role_arn: a,
+                last_used: text(used, i),
+                ..RoleTrust::default()
+            });
+        }
+        let r = roles.last_mut().expect("pushed");
+        match row.get(i) {
+            Some("trusted") => r.trusted.push((text(principal, i), text(detail, i))),
+            Some("observed") => r.observed.push((
+                text(principal, i),
+                text(origin, i),
+                n.get(i).unwrap_or(0),
+                text(first, i),
+                text(last, i),
+                text(verdicts, i),
+            )),
+            _ => r
+                .findings
+                .push((text(finding, i), text(principal, i), text(detail, i))),
+        }
+    }
+    Ok(roles)
+}
+
 /// The hunt's rules and what they found, for the report.
 pub struct HuntInput<'a> {
     pub rules: &'a RuleSet,
@@ -310,6 +375,8 @@ pub(crate) struct TableSource<'a> {
     /// `hunt.csv|json` (every hit, read back from the hunt's temporary file) and
     /// `hunt_origins.csv|json` (as `trailgraph hunt` and `--by origin`).
     pub hunt: Option<HuntTables<'a>>,
+    /// `trust.csv|json` (as `trailgraph trust`), with `--iam`.
+    pub trust: Option<DataFrame>,
 }
 
 /// What the hunt tables are written from.
@@ -367,6 +434,7 @@ pub fn build<'a>(
     problems: &[Problem],
     findings: Vec<Finding>,
     hunt: Option<HuntInput<'a>>,
+    trust: Option<DataFrame>,
     inputs: &[PathBuf],
 ) -> Result<(Model, TableSource<'a>)> {
     let mut summary = SummaryBuilder::default();
@@ -793,6 +861,7 @@ pub fn build<'a>(
         timeline,
         picture,
         hunt: hunt.as_ref().map(|h| hunt_view(scan, h)),
+        trust: trust.as_ref().map(trust_view).transpose()?,
     };
     let hunt_tables = match hunt {
         Some(h) => Some(HuntTables {
@@ -807,6 +876,7 @@ pub fn build<'a>(
         graph,
         usage,
         hunt: hunt_tables,
+        trust,
         timeline: TimelineRows {
             spill: std::cell::RefCell::new(Some(spill)),
             csv_header,

@@ -167,11 +167,12 @@ pub fn write(m: &Model, w: &mut dyn Write) -> Result<()> {
     chains_section(&m.picture, &mut o);
     anomalies_section(m, &mut o);
     hunt_section(m, &mut o);
+    trust_section(m, &mut o);
     origins_section(m, &mut o);
     timeline_section(m, &mut o);
     let _ = write!(
         o,
-        r#"<footer>Made by trailgraph {} from the input named above. Times are UTC. The tables behind this page: <code>sessions</code>, <code>chains</code>, <code>anomalies</code>, <code>hunt</code>, <code>hunt_origins</code>, <code>origins</code>, <code>timeline</code>, <code>coverage</code> (.csv and .json) and <code>summary.json</code>, next to this file.</footer>
+        r#"<footer>Made by trailgraph {} from the input named above. Times are UTC. The tables behind this page: <code>sessions</code>, <code>chains</code>, <code>anomalies</code>, <code>hunt</code>, <code>hunt_origins</code>, <code>trust</code> (with <code>--iam</code>), <code>origins</code>, <code>timeline</code>, <code>coverage</code> (.csv and .json) and <code>summary.json</code>, next to this file.</footer>
 </main>
 </body>
 </html>
@@ -201,7 +202,7 @@ fn header(m: &Model, range: &str, o: &mut String) {
 <h1>Who is behind these AWS API calls?</h1>
 <p>Events from <b>{}</b> · {} event(s) in {} file(s) read</p>
 <p>Input: {}{more}</p>
-<nav><a href="#input">1 · Input and gaps</a><a href="#chains">2 · Role chains</a><a href="#anomalies">3 · Anomalies</a><a href="#hunt">4 · Hunt</a><a href="#origins">5 · Activity per origin</a><a href="#timeline">6 · Timeline</a></nav>
+<nav><a href="#input">1 · Input and gaps</a><a href="#chains">2 · Role chains</a><a href="#anomalies">3 · Anomalies</a><a href="#hunt">4 · Hunt</a><a href="#trust">5 · Trust</a><a href="#origins">6 · Activity per origin</a><a href="#timeline">7 · Timeline</a></nav>
 </header>
 "##,
         h(range),
@@ -865,8 +866,114 @@ fn hunt_section(m: &Model, o: &mut String) {
     o.push_str("</section>\n");
 }
 
+/// Roles shown in the Trust section (roles with findings first); all are in trust.csv.
+const TRUST_ROLES: usize = 60;
+
+fn trust_section(m: &Model, o: &mut String) {
+    o.push_str(r#"<section id="trust"><h2>5 · Trust: who may assume each role, and who did</h2>"#);
+    let Some(roles) = &m.trust else {
+        o.push_str(r#"<p class="note">No IAM configuration was given. With <code>--iam</code> (the output of <code>aws iam get-account-authorization-details</code>, <code>get-role</code> or <code>list-roles</code>, and optionally Organizations' <code>list-accounts</code>), this section puts each role's trust policy beside the assumptions observed in the logs: trusted principals never seen, assumptions the policy in force does not explain, and trusts open to anyone. <code>trailgraph trust</code> and <code>trailgraph whatif</code> (docs/trust.md) answer the same from the command line.</p></section>"#);
+        return;
+    };
+    let with_findings = roles.iter().filter(|r| !r.findings.is_empty()).count();
+    let _ = write!(
+        o,
+        r#"<p class="note">{} role(s), {} with findings. Left: the principals the trust policy allows (its latest version). Right: the direct callers observed assuming the role, with the origin behind each and the verdicts of the policy in force at each call. Every row is in <code>trust.csv</code>.</p>"#,
+        num(roles.len()),
+        num(with_findings)
+    );
+    let mut order: Vec<&super::data::RoleTrust> = roles.iter().collect();
+    order.sort_by_key(|r| r.findings.is_empty());
+    for r in order.iter().take(TRUST_ROLES) {
+        let pills: String = r
+            .findings
+            .iter()
+            .map(|f| f.0.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .map(|f| format!(r#"<span class="pill c-anomaly">{}</span> "#, h(f)))
+            .collect();
+        let _ = write!(
+            o,
+            r#"<div class="finding"><div class="head"><span class="kind mono">{}</span> {}<span class="muted">{}</span></div>"#,
+            h(&r.role_arn),
+            pills,
+            if r.last_used.is_empty() {
+                String::new()
+            } else {
+                format!("last used: {}", h(&r.last_used))
+            }
+        );
+        o.push_str(r#"<table><tr><th>Trusted by the policy</th><th>Observed assuming it</th></tr><tr><td class="wrap">"#);
+        if r.trusted.is_empty() {
+            o.push_str(r#"<span class="muted">no trust policy known</span>"#);
+        }
+        for (p, why) in &r.trusted {
+            let unused = r
+                .findings
+                .iter()
+                .any(|f| f.0 == "unused_trust" && f.1 == *p);
+            let _ = write!(
+                o,
+                r#"<div><span class="mono">{}</span>{}<span class="sub">{}</span></div>"#,
+                h(p),
+                if unused {
+                    r#" <span class="pill sev-low">never observed</span>"#
+                } else {
+                    ""
+                },
+                h(&fit(why, 140))
+            );
+        }
+        o.push_str(r#"</td><td class="wrap">"#);
+        if r.observed.is_empty() {
+            o.push_str(r#"<span class="muted">no successful assumption in the input</span>"#);
+        }
+        for (caller, origin, n, first, last, verdicts) in &r.observed {
+            let unexplained = r
+                .findings
+                .iter()
+                .any(|f| f.0 == "assumption_not_explained" && f.1 == *caller);
+            let _ = write!(
+                o,
+                r#"<div><span class="mono">{}</span>{} <span class="muted">× {} · {} .. {}</span><span class="sub">origin {} · {}</span></div>"#,
+                h(caller),
+                if unexplained {
+                    r#" <span class="pill sev-high">not explained by the policy</span>"#
+                } else {
+                    ""
+                },
+                num(n),
+                h(first),
+                h(last),
+                h(origin),
+                h(verdicts)
+            );
+        }
+        o.push_str("</td></tr></table>");
+        for (f, p, why) in &r.findings {
+            let _ = write!(
+                o,
+                r#"<p class="note"><b>{}</b> <span class="mono">{}</span>: {}</p>"#,
+                h(f),
+                h(p),
+                h(why)
+            );
+        }
+        o.push_str("</div>");
+    }
+    if roles.len() > TRUST_ROLES {
+        let _ = write!(
+            o,
+            r#"<p class="note">{} more role(s) in <code>trust.csv</code>.</p>"#,
+            num(roles.len() - TRUST_ROLES)
+        );
+    }
+    o.push_str("</section>\n");
+}
+
 fn origins_section(m: &Model, o: &mut String) {
-    o.push_str(r#"<section id="origins"><h2>5 · Activity per origin</h2>"#);
+    o.push_str(r#"<section id="origins"><h2>6 · Activity per origin</h2>"#);
     let _ = write!(
         o,
         r#"<p class="note">{} origin(s), most active first. Mutating = calls with readOnly false; denied = AccessDenied-style errors; chained = sessions two or more hops deep.</p>"#,
@@ -920,7 +1027,7 @@ fn origins_section(m: &Model, o: &mut String) {
 }
 
 fn timeline_section(m: &Model, o: &mut String) {
-    o.push_str(r#"<section id="timeline"><h2>6 · Timeline of important events</h2>"#);
+    o.push_str(r#"<section id="timeline"><h2>7 · Timeline of important events</h2>"#);
     let tl = &m.timeline;
     let (counts, items, left_out) = (&tl.counts, &tl.shown, &tl.left_out);
     let _ = write!(

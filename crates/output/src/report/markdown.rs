@@ -280,8 +280,11 @@ pub fn write(m: &Model, w: &mut dyn Write) -> Result<()> {
     // 4. Hunt.
     hunt(m, &mut o);
 
-    // 5. Origins.
-    o.push_str("## 5. Activity per origin\n\n");
+    // 5. Trust.
+    trust(m, &mut o);
+
+    // 6. Origins.
+    o.push_str("## 6. Activity per origin\n\n");
     o.push_str("| Origin | Kind | Events | Mutating | Denied | Sessions | Chained | Max depth | Roles | Accounts | Cross-account | Findings | First seen | Last seen |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n");
     for r in m.origins.iter().take(ORIGIN_ROWS) {
         let _ = writeln!(
@@ -312,8 +315,8 @@ pub fn write(m: &Model, w: &mut dyn Write) -> Result<()> {
     }
     o.push('\n');
 
-    // 6. Timeline.
-    o.push_str("## 6. Timeline of important events\n\n");
+    // 7. Timeline.
+    o.push_str("## 7. Timeline of important events\n\n");
     let tl = &m.timeline;
     let (counts, items, left_out) = (&tl.counts, &tl.shown, &tl.left_out);
     let _ = writeln!(
@@ -480,4 +483,45 @@ fn hunt(m: &Model, o: &mut String) {
         );
     }
     o.push('\n');
+}
+
+fn trust(m: &Model, o: &mut String) {
+    o.push_str("## 5. Trust: who may assume each role, and who did\n\n");
+    let Some(roles) = &m.trust else {
+        o.push_str("No IAM configuration was given: with `--iam` (get-account-authorization-details, get-role, list-roles, Organizations list-accounts) this section puts each role's trust policy beside the observed assumptions (see docs/trust.md).\n\n");
+        return;
+    };
+    let _ = writeln!(
+        o,
+        "{} role(s), {} with findings; every row is in `trust.csv`.\n",
+        roles.len(),
+        roles.iter().filter(|r| !r.findings.is_empty()).count()
+    );
+    for r in roles {
+        let _ = writeln!(o, "### {}\n", md(&r.role_arn));
+        if !r.last_used.is_empty() {
+            let _ = writeln!(o, "Last used: {}\n", md(&r.last_used));
+        }
+        o.push_str("| Trusted by the policy | Observed assuming it |\n|---|---|\n");
+        let trusted: Vec<String> = r.trusted.iter().map(|(p, _)| md(p)).collect();
+        let observed: Vec<String> = r
+            .observed
+            .iter()
+            .map(|(c, origin, n, _, _, v)| {
+                format!("{} × {} (origin {}; {})", md(c), n, md(origin), md(v))
+            })
+            .collect();
+        for k in 0..trusted.len().max(observed.len()) {
+            let _ = writeln!(
+                o,
+                "| {} | {} |",
+                trusted.get(k).map_or("", |s| s.as_str()),
+                observed.get(k).map_or("", |s| s.as_str())
+            );
+        }
+        for (f, p, why) in &r.findings {
+            let _ = writeln!(o, "\n- **{}** {}: {}", md(f), md(p), md(why));
+        }
+        o.push('\n');
+    }
 }

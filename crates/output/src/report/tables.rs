@@ -37,6 +37,9 @@ pub fn write_all(m: &Model, src: &TableSource, dir: &Path) -> Result<()> {
         hunt_hits(dir, h)?;
         both(dir, "hunt_origins", &h.by_origin)?;
     }
+    if let Some(t) = &src.trust {
+        both(dir, "trust", t)?;
+    }
     both(dir, "origins", &origins_frame(m)?)?;
     timeline(dir, &src.timeline)?;
     both(dir, "coverage", &coverage_frame(m)?)?;
