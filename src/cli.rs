@@ -50,7 +50,8 @@ pub enum Command {
     #[command(after_help = "Examples:
   trailgraph ingest ./AWSLogs -o case/
   trailgraph ingest more-logs/ -o case/          adds only files not yet in the case
-  trailgraph ingest ./AWSLogs -o case/ --strict  fail (exit 2) on any unreadable input")]
+  trailgraph ingest ./AWSLogs -o case/ --strict  fail (exit 2) on any unreadable input
+  trailgraph ingest ./AWSLogs -o case/ --iam gaad-*.json   keep the IAM configuration too")]
     Ingest(IngestArgs),
     /// Show what is in the input: counts, time range, accounts, regions, principals, issuances
     #[command(after_help = "Examples:
@@ -441,6 +442,10 @@ pub struct IngestArgs {
     /// Case directory to create or add to
     #[arg(short = 'o', long = "output", value_name = "DIR")]
     pub output: PathBuf,
+    /// IAM configuration files or directories to keep in the case (get-account-authorization-
+    /// details, get-role, list-roles, Organizations); trust, whatif and report use them
+    #[arg(long, value_name = "PATH", num_args = 1.., action = clap::ArgAction::Append)]
+    pub iam: Vec<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -709,6 +714,7 @@ impl From<Command> for Run {
             Command::Ingest(a) => Run::Ingest(cmd::ingest::Settings {
                 input: a.input.into(),
                 output: a.output,
+                iam: a.iam,
             }),
             Command::Summary(a) => Run::Summary(cmd::summary::Settings {
                 input: a.input.into(),

@@ -11,6 +11,8 @@ pub struct Settings {
     pub input: Input,
     /// The case directory to create or add to.
     pub output: PathBuf,
+    /// IAM configuration files or directories to keep in the case.
+    pub iam: Vec<PathBuf>,
 }
 
 pub fn run(a: Settings) -> Result<ExitCode> {
@@ -61,11 +63,15 @@ pub fn run(a: Settings) -> Result<ExitCode> {
     let already = total - files.len();
     let part = manifest.parts;
     if files.is_empty() {
+        let code = keep_iam(dir, &mut manifest, &a)?;
+        if !a.iam.is_empty() {
+            store::write_manifest(dir, &manifest)?;
+        }
         println!(
             "nothing new to ingest: all {already} input file(s) are already in {}",
             dir.display()
         );
-        return Ok(ExitCode::Clean);
+        return Ok(code);
     }
     std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
     let (ing, issuances) =
@@ -77,6 +83,7 @@ pub fn run(a: Settings) -> Result<ExitCode> {
         return Ok(ExitCode::Fatal);
     }
     manifest.add_run(&ing, part);
+    let code = code.max(keep_iam(dir, &mut manifest, &a)?);
     store::write_manifest(dir, &manifest)?;
     let s = &ing.stats;
     let mut out = std::io::stdout().lock();
@@ -93,5 +100,43 @@ pub fn run(a: Settings) -> Result<ExitCode> {
         issuances
     )?;
     writeln!(out, "case store: {} (part {part})", dir.display())?;
+    Ok(code)
+}
+
+/// Copies the `--iam` files into `DIR/iam/` (a file read again from the same path replaces its
+/// copy) and lists them in the manifest; tells what they hold and what could not be read.
+fn keep_iam(dir: &std::path::Path, manifest: &mut Manifest, a: &Settings) -> Result<ExitCode> {
+    if a.iam.is_empty() {
+        return Ok(ExitCode::Clean);
+    }
+    let iam = trailgraph_analysis::trust::Iam::read(&a.iam);
+    let code = super::trust::report_iam(&a.input, &iam);
+    if code == ExitCode::Fatal {
+        return Ok(code);
+    }
+    let into = dir.join("iam");
+    std::fs::create_dir_all(&into).with_context(|| format!("{}: cannot create", into.display()))?;
+    for source in &iam.files {
+        let name: String = source
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let stored = format!("iam/{name}");
+        let bytes = std::fs::copy(source, dir.join(&stored))
+            .with_context(|| format!("{source}: cannot copy into {}", into.display()))?;
+        manifest.iam.retain(|m| m.stored != stored);
+        manifest.iam.push(store::ManifestIam {
+            stored,
+            source: source.clone(),
+            bytes,
+        });
+    }
+    manifest.iam.sort_by(|x, y| x.stored.cmp(&y.stored));
     Ok(code)
 }

@@ -174,6 +174,23 @@ impl Input {
         }
     }
 
+    /// The IAM configuration to read: `given` (`--iam`), or else the files `ingest --iam` kept
+    /// in the case when INPUT is one case directory.
+    pub fn iam_paths(&self, given: &[PathBuf]) -> Result<Vec<PathBuf>> {
+        if !given.is_empty() {
+            return Ok(given.to_vec());
+        }
+        let found = trailgraph_log::discover::discover(&self.inputs)?;
+        Ok(match (&found.cases[..], found.files.is_empty()) {
+            ([dir], true) => trailgraph_store::read_manifest(dir)?
+                .iam
+                .iter()
+                .map(|m| dir.join(&m.stored))
+                .collect(),
+            _ => Vec::new(),
+        })
+    }
+
     /// Tells (on stderr) about issuance loops the graph had to cut.
     pub fn note_loops(&self, graph: &SessionGraph) {
         if !graph.loops.is_empty() && !self.quiet {

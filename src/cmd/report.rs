@@ -34,7 +34,8 @@ pub fn run(a: Settings) -> Result<ExitCode> {
         Some(r) => super::hunt::report_rules(&a.input, r),
         None => ExitCode::Clean,
     };
-    let iam = (!a.iam.is_empty()).then(|| Iam::read(&a.iam));
+    let iam_paths = a.input.iam_paths(&a.iam)?;
+    let iam = (!iam_paths.is_empty()).then(|| Iam::read(&iam_paths));
     let iam_code = match &iam {
         Some(iam) => super::trust::report_iam(&a.input, iam),
         None => ExitCode::Clean,

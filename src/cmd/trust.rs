@@ -19,7 +19,7 @@ pub struct Settings {
 
 pub fn run(a: Settings) -> Result<ExitCode> {
     // The IAM files first: they are small, and a wrong path is told before the long read.
-    let iam = Iam::read(&a.iam);
+    let iam = Iam::read(&a.input.iam_paths(&a.iam)?);
     let iam_code = report_iam(&a.input, &iam);
     let opened = a.input.scan_with(&observed::columns())?;
     if opened.code == ExitCode::Fatal || iam_code == ExitCode::Fatal {

@@ -22,7 +22,7 @@ pub fn run(a: Settings) -> Result<ExitCode> {
         !a.hardening.is_empty(),
         "whatif: nothing to add: give one or more of --require-mfa, --source-ip, --external-id, --principal-org-id, --principals, --hours"
     );
-    let iam = Iam::read(&a.iam);
+    let iam = Iam::read(&a.input.iam_paths(&a.iam)?);
     let iam_code = report_iam(&a.input, &iam);
     let opened = a.input.scan_with(&observed::columns())?;
     if opened.code == ExitCode::Fatal || iam_code == ExitCode::Fatal {

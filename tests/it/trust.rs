@@ -237,3 +237,74 @@ fn the_same_answer_from_a_case_and_with_one_thread() {
     );
     assert_eq!(a, b);
 }
+
+/// `ingest --iam` keeps the IAM files in the case: `trust`, `whatif` and `report` on the case
+/// then read them without `--iam`, with the same answers; ingesting the same file again
+/// replaces its copy.
+#[test]
+fn ingest_keeps_the_iam_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = dir.path().join("case");
+    let case = case.to_str().unwrap();
+    let trail = testdata("trust/trail.json");
+    let iam = testdata("trust/iam");
+    let (trail, iam) = (trail.to_str().unwrap(), iam.to_str().unwrap());
+    run_ok(["ingest", "-q", trail, "-o", case, "--iam", iam], 0);
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{case}/manifest.json")).unwrap())
+            .unwrap();
+    let kept = manifest["iam"].as_array().unwrap();
+    assert_eq!(kept.len(), 3, "{manifest}");
+    for k in kept {
+        let stored = k["stored"].as_str().unwrap();
+        assert!(std::path::Path::new(case).join(stored).is_file(), "{k}");
+    }
+    let with = run_ok(["trust", "-q", trail, "--iam", iam, "--format", "csv"], 0);
+    let from_case = run_ok(["trust", "-q", case, "--format", "csv"], 0);
+    // Only the snapshot's file names differ (the copies in the case).
+    let norm = |s: &str| -> Vec<String> {
+        s.lines()
+            .map(|l| {
+                l.split(',')
+                    .map(|f| if f.contains(".json") { "FILE" } else { f })
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .collect()
+    };
+    assert_eq!(norm(&from_case), norm(&with));
+    assert!(from_case.contains("assumption_not_explained"));
+    let w = run_ok(
+        [
+            "whatif",
+            "-q",
+            case,
+            "--role",
+            "Deploy",
+            "--require-mfa",
+            "--format",
+            "csv",
+        ],
+        0,
+    );
+    assert!(w.lines().any(|l| l.contains(",deny,")), "{w}");
+    let rep = dir.path().join("rep");
+    run_ok(
+        [
+            "report",
+            "-q",
+            case,
+            "--no-rules",
+            "-o",
+            rep.to_str().unwrap(),
+        ],
+        0,
+    );
+    assert!(rep.join("trust.csv").is_file());
+    // Again with the same files: their copies are replaced, not added.
+    run_ok(["ingest", "-q", trail, "-o", case, "--iam", iam], 0);
+    let again: Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{case}/manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(again["iam"].as_array().unwrap().len(), 3);
+}

@@ -32,7 +32,8 @@ mod write;
 pub use chunk::ROW_GROUP;
 pub use frames::{canonical_order, concat, event_keys, event_time_order, Frames};
 pub use manifest::{
-    read_manifest, write_manifest, Manifest, ManifestColumn, ManifestInput, ManifestProblem,
+    read_manifest, write_manifest, Manifest, ManifestColumn, ManifestIam, ManifestInput,
+    ManifestProblem,
 };
 pub use pinned::{gather_strings, prefetch};
 pub use read::{

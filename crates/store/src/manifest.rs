@@ -49,6 +49,19 @@ pub struct Manifest {
     pub inputs: Vec<ManifestInput>,
     pub problems: Vec<ManifestProblem>,
     pub schema: std::collections::BTreeMap<String, Vec<ManifestColumn>>,
+    /// IAM configuration files kept with the case (`ingest --iam`), as copied.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub iam: Vec<ManifestIam>,
+}
+
+/// An IAM configuration file kept in the case directory.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ManifestIam {
+    /// Where it is, relative to the case directory (`iam/…`).
+    pub stored: String,
+    /// The path it was read from.
+    pub source: String,
+    pub bytes: u64,
 }
 
 impl Manifest {
@@ -65,6 +78,7 @@ impl Manifest {
             inputs: Vec::new(),
             problems: Vec::new(),
             schema,
+            iam: Vec::new(),
         }
     }
 
