@@ -18,17 +18,27 @@ pub struct Settings {
 }
 
 pub fn run(a: Settings) -> Result<ExitCode> {
-    // The IAM files first: they are small, and a wrong path is told before the long read.
-    let iam = Iam::read(&a.input.iam_paths(&a.iam)?);
-    let iam_code = report_iam(&a.input, &iam);
-    let opened = a.input.scan_with(&observed::columns())?;
-    if opened.code == ExitCode::Fatal || iam_code == ExitCode::Fatal {
+    let Some((input, code)) = open(&a.input, &a.iam)? else {
         return Ok(ExitCode::Fatal);
-    }
-    let input = TrustInput::new(&opened.scan, iam)?;
-    let log_code = report_changes(&a.input, &input.observed.problems);
+    };
     a.out.emit(&trust_frame(&input, a.role.as_deref())?)?;
-    Ok(opened.code.max(iam_code).max(log_code))
+    Ok(code)
+}
+
+/// Reads the IAM configuration (`--iam`, or the case's) and INPUT, and what `trust` and
+/// `whatif` judge: the observed assumptions and the policy timelines, with the exit code so
+/// far (None: a fatal problem, already told).
+pub(crate) fn open(input: &Input, iam: &[PathBuf]) -> Result<Option<(TrustInput, ExitCode)>> {
+    // The IAM files first: they are small, and a wrong path is told before the long read.
+    let iam = Iam::read(&input.iam_paths(iam)?);
+    let iam_code = report_iam(input, &iam);
+    let opened = input.scan_with(&observed::columns())?;
+    if opened.code == ExitCode::Fatal || iam_code == ExitCode::Fatal {
+        return Ok(None);
+    }
+    let trust = TrustInput::new(&opened.scan, iam)?;
+    let log_code = report_changes(input, &trust.observed.problems);
+    Ok(Some((trust, opened.code.max(iam_code).max(log_code))))
 }
 
 /// Tells (on stderr) which IAM files and entries could not be used; the exit code that means.

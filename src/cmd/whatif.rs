@@ -1,11 +1,10 @@
 //! `trailgraph whatif`: every observed assumption of the chosen roles judged against its trust
 //! policy hardened with new conditions; per role a summary and the hardened policy.
 
-use super::trust::{report_changes, report_iam};
 use super::{ExitCode, Input, Output};
 use anyhow::Result;
 use std::path::PathBuf;
-use trailgraph_analysis::trust::{observed, whatif, whatif_frame, Hardening, Iam, TrustInput};
+use trailgraph_analysis::trust::{whatif, whatif_frame, Hardening};
 use trailgraph_output::render::{open_output, Format};
 
 pub struct Settings {
@@ -22,14 +21,9 @@ pub fn run(a: Settings) -> Result<ExitCode> {
         !a.hardening.is_empty(),
         "whatif: nothing to add: give one or more of --require-mfa, --source-ip, --external-id, --principal-org-id, --principals, --hours"
     );
-    let iam = Iam::read(&a.input.iam_paths(&a.iam)?);
-    let iam_code = report_iam(&a.input, &iam);
-    let opened = a.input.scan_with(&observed::columns())?;
-    if opened.code == ExitCode::Fatal || iam_code == ExitCode::Fatal {
+    let Some((input, code)) = super::trust::open(&a.input, &a.iam)? else {
         return Ok(ExitCode::Fatal);
-    }
-    let input = TrustInput::new(&opened.scan, iam)?;
-    let log_code = report_changes(&a.input, &input.observed.problems);
+    };
     let roles = whatif(&input, &a.role, &a.hardening);
     if a.out.format == Format::Table {
         let mut w = open_output(a.out.path())?;
@@ -38,5 +32,5 @@ pub fn run(a: Settings) -> Result<ExitCode> {
     } else {
         a.out.emit(&whatif_frame(&roles, &a.hardening)?)?;
     }
-    Ok(opened.code.max(iam_code).max(log_code))
+    Ok(code)
 }
