@@ -15,16 +15,32 @@ pub struct Settings {
 }
 
 pub fn run(a: Settings) -> Result<ExitCode> {
-    let opened = a.input.scan()?;
-    let code = opened.code;
-    if code == ExitCode::Fatal {
-        return Ok(code);
-    }
     let mut b = SummaryBuilder::default();
-    opened
-        .scan
-        .for_each(SUMMARY_COLUMNS, |sl| b.add(sl.events))?;
-    let s = b.finish(&opened.scan.issuances, &opened.stats, &opened.problems)?;
+    let (s, code) = match one_case(&a.input)? {
+        // A case is read a row group at a time, without attributing its events (the summary
+        // needs no attribution).
+        Some((dir, manifest)) => {
+            let (stats, problems) = (manifest.stats(), manifest.problems());
+            let code = a.input.report_problems(&problems);
+            let events = trailgraph_store::CaseEvents::open(&dir, &manifest, SUMMARY_COLUMNS)?;
+            for g in events.row_groups() {
+                b.add(&events.slice(g)?)?;
+            }
+            let issuances = trailgraph_store::load_case_issuances(&dir, &manifest)?;
+            (b.finish(&issuances, &stats, &problems)?, code)
+        }
+        None => {
+            let opened = a.input.scan()?;
+            if opened.code == ExitCode::Fatal {
+                return Ok(opened.code);
+            }
+            opened
+                .scan
+                .for_each(SUMMARY_COLUMNS, |sl| b.add(sl.events))?;
+            let s = b.finish(&opened.scan.issuances, &opened.stats, &opened.problems)?;
+            (s, opened.code)
+        }
+    };
     let mut out = open_output(a.output.as_deref())?;
     match a.json {
         false => trailgraph_output::text::write_summary(&s, &mut out)?,
@@ -35,4 +51,17 @@ pub fn run(a: Settings) -> Result<ExitCode> {
     }
     out.flush()?;
     Ok(code)
+}
+
+/// INPUT when it is one case directory with events (its manifest).
+fn one_case(input: &Input) -> Result<Option<(PathBuf, trailgraph_store::Manifest)>> {
+    let found = trailgraph_log::discover::discover(&input.inputs)?;
+    Ok(match (&found.cases[..], found.files.is_empty()) {
+        ([dir], true) => {
+            let manifest = trailgraph_store::read_manifest(dir)?;
+            let parts = trailgraph_store::CaseEvents::open(dir, &manifest, &[])?.parts();
+            (parts > 0).then(|| (dir.clone(), manifest))
+        }
+        _ => None,
+    })
 }
