@@ -337,7 +337,8 @@ pub struct TrustArgs {
     pub input: InputArgs,
     #[command(flatten)]
     pub out: OutputArgs,
-    /// IAM configuration files or directories (several after one flag; the flag may be repeated)
+    /// IAM configuration files or directories (several after one flag; the flag may be
+    /// repeated); default: those `ingest --iam` kept in the case
     #[arg(long, value_name = "PATH", num_args = 1.., action = clap::ArgAction::Append)]
     pub iam: Vec<PathBuf>,
     /// Only roles whose name matches this glob (or whose ARN does, for a pattern starting arn:)
@@ -373,7 +374,8 @@ pub struct WhatifArgs {
     pub input: InputArgs,
     #[command(flatten)]
     pub out: OutputArgs,
-    /// IAM configuration files or directories (several after one flag; the flag may be repeated)
+    /// IAM configuration files or directories (several after one flag; the flag may be
+    /// repeated); default: those `ingest --iam` kept in the case
     #[arg(long, value_name = "PATH", num_args = 1.., action = clap::ArgAction::Append)]
     pub iam: Vec<PathBuf>,
     /// The roles: a glob on the role name (or on the ARN, for a pattern starting arn:)
@@ -663,7 +665,8 @@ pub struct ReportArgs {
     #[arg(long)]
     pub no_rules: bool,
     /// IAM configuration for the Trust section (get-account-authorization-details, get-role,
-    /// list-roles, Organizations files or folders of them; see `trailgraph trust --help`)
+    /// list-roles, Organizations files or folders of them; see `trailgraph trust --help`);
+    /// default: those `ingest --iam` kept in the case
     #[arg(long, value_name = "PATH", num_args = 1..)]
     pub iam: Vec<PathBuf>,
 }
