@@ -44,8 +44,6 @@ pub struct Hit {
     pub record_index: Option<u64>,
     /// Index into `Scan::table`.
     pub attribution: u32,
-    /// Where the event stands in the input (for ordering).
-    position: (u64, u64),
 }
 
 /// The events columns `hunt` reads.
@@ -185,32 +183,31 @@ impl Rollup {
     }
 }
 
-/// A hit ordered for `Hunted::top`: most severe first, then by (time, position, rule).
-struct ByLevel(usize, Hit);
+/// Where a hit stands for `Hunted::top`: most severe first, then by (time, position, rule).
+type TopKey = (
+    std::cmp::Reverse<usize>,
+    bool,
+    Option<Millis>,
+    (u64, u64),
+    usize,
+);
 
-impl ByLevel {
-    fn key(
-        &self,
-    ) -> (
-        std::cmp::Reverse<usize>,
-        bool,
-        Option<Millis>,
-        (u64, u64),
-        usize,
-    ) {
-        let h = &self.1;
-        (
-            std::cmp::Reverse(self.0),
-            h.event_time.is_none(),
-            h.event_time,
-            h.position,
-            h.rule,
-        )
-    }
+fn top_key(level: usize, time: Option<Millis>, position: (u64, u64), rule: usize) -> TopKey {
+    (
+        std::cmp::Reverse(level),
+        time.is_none(),
+        time,
+        position,
+        rule,
+    )
 }
+
+/// A hit with its `TopKey`, ordered by it.
+struct ByLevel(TopKey, Hit);
+
 impl PartialEq for ByLevel {
     fn eq(&self, o: &Self) -> bool {
-        self.key() == o.key()
+        self.0 == o.0
     }
 }
 impl Eq for ByLevel {}
@@ -221,7 +218,7 @@ impl PartialOrd for ByLevel {
 }
 impl Ord for ByLevel {
     fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        self.key().cmp(&o.key())
+        self.0.cmp(&o.0)
     }
 }
 
@@ -276,7 +273,6 @@ pub fn hunt(scan: &Scan, rules: &RuleSet) -> Result<Hunted> {
             source_file: own(file, i),
             record_index: record.get(i),
             attribution: slice.attribution(i),
-            position: slice.position(i),
         };
         // Key order; one event's hits by rule (the merge keeps a run's order for equal keys,
         // and an event's hits are all in one run).
@@ -291,7 +287,7 @@ pub fn hunt(scan: &Scan, rules: &RuleSet) -> Result<Hunted> {
         keyed.sort_unstable();
         buf.clear();
         let mut ends = Vec::with_capacity(keyed.len());
-        for &((_, _, p0, p1), rule, i) in &keyed {
+        for &(_, rule, i) in &keyed {
             let strings = [
                 id.get(i),
                 name.get(i),
@@ -309,7 +305,6 @@ pub fn hunt(scan: &Scan, rules: &RuleSet) -> Result<Hunted> {
                 record.get(i),
                 rule,
                 slice.attribution(i),
-                (p0, p1),
                 &mut buf,
             );
             ends.push(buf.len());
@@ -324,14 +319,17 @@ pub fn hunt(scan: &Scan, rules: &RuleSet) -> Result<Hunted> {
         for &((_, _, p0, p1), rule, i) in &keyed {
             let origin = &scan.table[slice.attribution(i) as usize].origin;
             rollup.add(origin, rule, time.get(i), account.get(i));
-            let level = level_rank(rules.rules[rule].level);
-            let t = time.get(i);
-            let key = (std::cmp::Reverse(level), t.is_none(), t, (p0, p1), rule);
-            if top.len() < TOP_HITS || top.peek().is_some_and(|worst| key < worst.key()) {
+            let key = top_key(
+                level_rank(rules.rules[rule].level),
+                time.get(i),
+                (p0, p1),
+                rule,
+            );
+            if top.len() < TOP_HITS || top.peek().is_some_and(|worst| key < worst.0) {
                 if top.len() >= TOP_HITS {
                     top.pop();
                 }
-                top.push(ByLevel(level, hit_of(i, rule)));
+                top.push(ByLevel(key, hit_of(i, rule)));
             }
         }
         Ok(())
@@ -354,7 +352,6 @@ fn encode(
     record: Option<u64>,
     rule: usize,
     attribution: u32,
-    position: (u64, u64),
     buf: &mut Vec<u8>,
 ) {
     for s in strings {
@@ -372,8 +369,6 @@ fn encode(
     buf.extend_from_slice(&record.unwrap_or(0).to_le_bytes());
     buf.extend_from_slice(&(rule as u32).to_le_bytes());
     buf.extend_from_slice(&attribution.to_le_bytes());
-    buf.extend_from_slice(&position.0.to_le_bytes());
-    buf.extend_from_slice(&position.1.to_le_bytes());
 }
 
 impl Hit {
@@ -405,8 +400,6 @@ impl Hit {
         let record = u64::from_le_bytes(take(&mut row, 8)?.try_into()?);
         let rule = u32::from_le_bytes(take(&mut row, 4)?.try_into()?) as usize;
         let attribution = u32::from_le_bytes(take(&mut row, 4)?.try_into()?);
-        let p0 = u64::from_le_bytes(take(&mut row, 8)?.try_into()?);
-        let p1 = u64::from_le_bytes(take(&mut row, 8)?.try_into()?);
         Ok(Hit {
             rule,
             event_id,
@@ -421,7 +414,6 @@ impl Hit {
             source_file,
             record_index: has_record.then_some(record),
             attribution,
-            position: (p0, p1),
         })
     }
 }
