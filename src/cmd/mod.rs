@@ -224,55 +224,56 @@ impl Input {
     /// `scan`, keeping also the events columns `extra` of log files (the analyses' columns
     /// leave out the raw JSON payloads; a case is read by the columns each pass asks for).
     pub fn scan_with(&self, extra: &[&'static str]) -> Result<Opened> {
-        let found = trailgraph_log::discover::discover(&self.inputs)?;
+        self.scan_found(trailgraph_log::discover::discover(&self.inputs)?, extra)
+    }
+
+    /// `scan_with` of INPUT as already discovered.
+    pub fn scan_found(
+        &self,
+        found: trailgraph_log::discover::Inputs,
+        extra: &[&'static str],
+    ) -> Result<Opened> {
         let mut columns = analysis_columns();
         for c in extra {
             if !columns.contains(c) {
                 columns.push(c);
             }
         }
-        // A case without any events file: the in-memory path says what it has.
-        let one_case = match (&found.cases[..], found.files.is_empty()) {
-            ([dir], true) => {
-                let manifest = trailgraph_store::read_manifest(dir)?;
-                let parts = trailgraph_store::CaseEvents::open(dir, &manifest, &[])?.parts();
-                (parts > 0).then_some((dir, manifest))
-            }
-            _ => None,
-        };
-        let (scan, stats, problems) = match (one_case, &found.cases[..], found.files.is_empty()) {
-            (Some((dir, manifest)), _, _) => {
-                let (stats, problems) = (manifest.stats(), manifest.problems());
-                (Scan::case(dir, manifest, None)?, stats, problems)
-            }
-            (None, [], false)
-                if !fits_in_memory(
-                    &found.files,
-                    self.in_memory_limit,
-                    ANALYSIS_IN_MEMORY_LIMIT,
-                ) =>
-            {
-                let scratch = trailgraph_store::spill::ScratchDir::new()?;
-                let dir = scratch.path().to_path_buf();
-                let ing = trailgraph_store::scratch_case(
-                    &dir,
-                    &found.files,
-                    &self.ingest_options(),
-                    &columns,
-                )?;
-                let mut manifest = trailgraph_store::Manifest::new();
-                manifest.parts = 1;
-                (
-                    Scan::case(&dir, manifest, Some(scratch))?,
-                    ing.stats,
-                    ing.problems,
-                )
-            }
-            _ => {
-                let loaded = load_columns(&self.inputs, &self.ingest_options(), Some(&columns))?;
-                (Scan::memory(loaded.frames)?, loaded.stats, loaded.problems)
-            }
-        };
+        let (scan, stats, problems) =
+            match (one_case(&found)?, &found.cases[..], found.files.is_empty()) {
+                (Some((dir, manifest)), _, _) => {
+                    let (stats, problems) = (manifest.stats(), manifest.problems());
+                    (Scan::case(&dir, manifest, None)?, stats, problems)
+                }
+                (None, [], false)
+                    if !fits_in_memory(
+                        &found.files,
+                        self.in_memory_limit,
+                        ANALYSIS_IN_MEMORY_LIMIT,
+                    ) =>
+                {
+                    let scratch = trailgraph_store::spill::ScratchDir::new()?;
+                    let dir = scratch.path().to_path_buf();
+                    let ing = trailgraph_store::scratch_case(
+                        &dir,
+                        &found.files,
+                        &self.ingest_options(),
+                        &columns,
+                    )?;
+                    let mut manifest = trailgraph_store::Manifest::new();
+                    manifest.parts = 1;
+                    (
+                        Scan::case(&dir, manifest, Some(scratch))?,
+                        ing.stats,
+                        ing.problems,
+                    )
+                }
+                _ => {
+                    let loaded =
+                        load_columns(&self.inputs, &self.ingest_options(), Some(&columns))?;
+                    (Scan::memory(loaded.frames)?, loaded.stats, loaded.problems)
+                }
+            };
         let code = self.report_problems(&problems);
         self.note_loops(&scan.graph);
         Ok(Opened {
@@ -289,6 +290,21 @@ impl Input {
         self.note_loops(&at.graph);
         Ok((loaded, at, code))
     }
+}
+
+/// INPUT when it is one case directory with events, and its manifest (a case without any
+/// events file is read by the in-memory path, which says what it has).
+pub(crate) fn one_case(
+    found: &trailgraph_log::discover::Inputs,
+) -> Result<Option<(PathBuf, trailgraph_store::Manifest)>> {
+    Ok(match (&found.cases[..], found.files.is_empty()) {
+        ([dir], true) => {
+            let manifest = trailgraph_store::read_manifest(dir)?;
+            let parts = trailgraph_store::CaseEvents::open(dir, &manifest, &[])?.parts();
+            (parts > 0).then(|| (dir.clone(), manifest))
+        }
+        _ => None,
+    })
 }
 
 /// INPUT opened for the analyses (`Input::scan`).

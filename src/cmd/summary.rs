@@ -16,7 +16,8 @@ pub struct Settings {
 
 pub fn run(a: Settings) -> Result<ExitCode> {
     let mut b = SummaryBuilder::default();
-    let (s, code) = match one_case(&a.input)? {
+    let found = trailgraph_log::discover::discover(&a.input.inputs)?;
+    let (s, code) = match super::one_case(&found)? {
         // A case is read a row group at a time, without attributing its events (the summary
         // needs no attribution).
         Some((dir, manifest)) => {
@@ -30,7 +31,7 @@ pub fn run(a: Settings) -> Result<ExitCode> {
             (b.finish(&issuances, &stats, &problems)?, code)
         }
         None => {
-            let opened = a.input.scan()?;
+            let opened = a.input.scan_found(found, &[])?;
             if opened.code == ExitCode::Fatal {
                 return Ok(opened.code);
             }
@@ -51,17 +52,4 @@ pub fn run(a: Settings) -> Result<ExitCode> {
     }
     out.flush()?;
     Ok(code)
-}
-
-/// INPUT when it is one case directory with events (its manifest).
-fn one_case(input: &Input) -> Result<Option<(PathBuf, trailgraph_store::Manifest)>> {
-    let found = trailgraph_log::discover::discover(&input.inputs)?;
-    Ok(match (&found.cases[..], found.files.is_empty()) {
-        ([dir], true) => {
-            let manifest = trailgraph_store::read_manifest(dir)?;
-            let parts = trailgraph_store::CaseEvents::open(dir, &manifest, &[])?.parts();
-            (parts > 0).then(|| (dir.clone(), manifest))
-        }
-        _ => None,
-    })
 }
