@@ -524,3 +524,75 @@ pub fn emit(df: &DataFrame, format: Format, path: Option<&Path>) -> Result<()> {
     w.flush()?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(names: &[&str], rows: std::ops::Range<u32>) -> DataFrame {
+        let n = rows.len();
+        DataFrame::new(
+            n,
+            vec![
+                Column::new(
+                    "name".into(),
+                    rows.clone()
+                        .map(|i| names[i as usize % names.len()])
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new("n".into(), rows.collect::<Vec<u32>>()),
+            ],
+        )
+        .unwrap()
+    }
+
+    /// `FrameWriter` over pieces writes what `emit` of their concatenation writes, in every
+    /// text format (the JSON separators and end across pieces), and Parquet holds every row.
+    #[test]
+    fn frame_writer_pieces_equal_one_frame() {
+        let names = ["alice", "=cmd|' /C calc'!A0", "bob, \"the\" builder"];
+        let pieces = [
+            frame(&names, 0..3),
+            frame(&names, 3..3),
+            frame(&names, 3..7),
+        ];
+        let mut whole = pieces[0].clone();
+        for p in &pieces[1..] {
+            whole.vstack_mut(p).unwrap();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        for format in [Format::Csv, Format::Json, Format::Ndjson, Format::Table] {
+            let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+            emit(&whole, format, Some(&a)).unwrap();
+            let mut w = FrameWriter::new(format, Some(&b)).unwrap();
+            for p in &pieces {
+                w.write(p).unwrap();
+            }
+            w.finish().unwrap();
+            assert_eq!(
+                std::fs::read_to_string(&a).unwrap(),
+                std::fs::read_to_string(&b).unwrap(),
+                "{format:?}"
+            );
+        }
+        // Zero pieces but one empty frame: the header alone (JSON: an empty array).
+        let e = dir.path().join("e");
+        let mut w = FrameWriter::new(Format::Json, Some(&e)).unwrap();
+        w.write(&frame(&names, 0..0)).unwrap();
+        w.finish().unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&e).unwrap()).unwrap();
+        assert_eq!(v, serde_json::json!([]));
+        let p = dir.path().join("p.parquet");
+        let mut w = FrameWriter::new(Format::Parquet, Some(&p)).unwrap();
+        for piece in &pieces {
+            w.write(piece).unwrap();
+        }
+        w.finish().unwrap();
+        let back = ParquetReader::new(std::fs::File::open(&p).unwrap())
+            .finish()
+            .unwrap();
+        assert!(back.equals(&whole));
+        assert!(FrameWriter::new(Format::Parquet, None).is_err());
+    }
+}
