@@ -5,9 +5,11 @@ use anyhow::Result;
 use polars::prelude::*;
 use std::io::Write;
 use std::path::PathBuf;
-use trailgraph_analysis::hunt::{by_origin_frame, columns, hits_frame, hunt, RuleSet, Rules};
+use trailgraph_analysis::hunt::{
+    by_origin_frame, columns, hits_frame, hunt, Cells, Keep, RuleSet, Rules,
+};
 use trailgraph_log::escape::term;
-use trailgraph_output::render::FrameWriter;
+use trailgraph_output::render::{text_part, FrameWriter, TextRows};
 
 pub struct Settings {
     /// INPUT may be empty with `list_rules`.
@@ -38,16 +40,27 @@ pub fn run(a: Settings) -> Result<ExitCode> {
         return Ok(ExitCode::Fatal);
     }
     let scan = &opened.scan;
-    let hunted = hunt(scan, &rules)?;
+    let format = a.out.format;
+    // Text output is rendered as the hits are met (in parallel) and only copied in time
+    // order; the aligned table and Parquet get frames back.
+    let keep: Option<Box<dyn Keep>> = if a.by_origin {
+        None
+    } else if TextRows::can(format) {
+        Some(Box::new(TextRows::new(&[format])?))
+    } else {
+        Some(Box::new(Cells))
+    };
+    let hunted = hunt(scan, &rules, keep.as_deref())?;
     if a.by_origin {
         a.out.emit(&by_origin_frame(&rules, &hunted.by_origin)?)?;
     } else {
-        // Every hit, read back in order from the temporary file a batch at a time.
-        let mut w = FrameWriter::new(a.out.format, a.out.path())?;
-        if hunted.hits == 0 {
+        let mut w = FrameWriter::new(format, a.out.path())?;
+        if TextRows::can(format) {
             w.write(&hits_frame(scan, &rules, &[])?)?;
+            hunted.rows(|row| w.write_text_row(text_part(row, 0)?))?;
+        } else {
+            hunted.frames(1 << 16, |df| w.write(df))?;
         }
-        hunted.batches(1 << 16, |hits| w.write(&hits_frame(scan, &rules, hits)?))?;
         w.finish()?;
     }
     Ok(opened.code.max(rule_code))

@@ -53,7 +53,11 @@ pub fn run(a: Settings) -> Result<ExitCode> {
         return Ok(code);
     }
     let hunted = match &rules {
-        Some(r) => Some(trailgraph_analysis::hunt::hunt(&opened.scan, r)?),
+        Some(r) => Some(trailgraph_analysis::hunt::hunt(
+            &opened.scan,
+            r,
+            Some(&trailgraph_output::report::hunt_keep()),
+        )?),
         None => None,
     };
     let trust = match iam {

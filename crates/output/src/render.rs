@@ -483,6 +483,20 @@ impl<'a> FrameWriter<'a> {
         Ok(())
     }
 
+    /// Writes one row rendered as this writer's text format (`RowText::row`'s bytes, as kept
+    /// by `TextRows`), after the header: `write` of an empty frame with the columns first.
+    pub fn write_text_row(&mut self, text: &[u8]) -> Result<()> {
+        anyhow::ensure!(self.header, "the header is written first");
+        let out = match (self.format, self.out.as_mut()) {
+            (Format::Csv | Format::Json | Format::Ndjson, Some(out)) => out,
+            (f, _) => bail!("{f:?} is not a row-wise text format"),
+        };
+        out.write_all(separator(self.format, self.rows == 0))?;
+        out.write_all(text)?;
+        self.rows += 1;
+        Ok(())
+    }
+
     /// Ends the output (the JSON array's end; the Parquet footer) and flushes it.
     pub fn finish(mut self) -> Result<()> {
         if let Some(w) = self.parquet.take() {
@@ -523,6 +537,87 @@ pub fn emit(df: &DataFrame, format: Format, path: Option<&Path>) -> Result<()> {
     write(df, format, &mut w)?;
     w.flush()?;
     Ok(())
+}
+
+/// Keeps rows (hunt's hits) as their text in one or more row-wise formats (CSV, JSON,
+/// NDJSON), rendered in parallel when they are kept: each row's bytes are, per format, a
+/// length (4 bytes) and the text `RowText::row` writes. `text_part` takes one format's text
+/// back; `FrameWriter::write_text_row` writes it.
+pub struct TextRows {
+    formats: Vec<Format>,
+}
+
+impl TextRows {
+    /// Fails for a format that is not row-wise text (the aligned table, Parquet).
+    pub fn new(formats: &[Format]) -> Result<TextRows> {
+        if let Some(f) = formats
+            .iter()
+            .find(|f| matches!(f, Format::Table | Format::Parquet))
+        {
+            bail!("{f:?} is not a row-wise text format");
+        }
+        Ok(TextRows {
+            formats: formats.to_vec(),
+        })
+    }
+
+    /// Whether `format` can be kept as text.
+    pub fn can(format: Format) -> bool {
+        !matches!(format, Format::Table | Format::Parquet)
+    }
+}
+
+impl trailgraph_analysis::hunt::Keep for TextRows {
+    fn keep(&self, df: &DataFrame, buf: &mut Vec<u8>, ends: &mut Vec<usize>) -> Result<()> {
+        use rayon::prelude::*;
+        const BLOCK: usize = 4096;
+        let df = trailgraph_graph::attribute::single_chunk(df);
+        let texts: Vec<RowText> = self
+            .formats
+            .iter()
+            .map(|&f| RowText::new(&df, f))
+            .collect::<Result<_>>()?;
+        let n = df.height();
+        let blocks: Vec<(Vec<u8>, Vec<usize>)> = (0..n)
+            .step_by(BLOCK)
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .map(|b| {
+                let (mut out, mut at) = (Vec::new(), Vec::new());
+                for i in b..(b + BLOCK).min(n) {
+                    for t in &texts {
+                        let len_at = out.len();
+                        out.extend_from_slice(&[0; 4]);
+                        t.row(i, &mut out);
+                        let len = (out.len() - len_at - 4) as u32;
+                        out[len_at..len_at + 4].copy_from_slice(&len.to_le_bytes());
+                    }
+                    at.push(out.len());
+                }
+                (out, at)
+            })
+            .collect();
+        for (out, at) in blocks {
+            let base = buf.len();
+            buf.extend_from_slice(&out);
+            ends.extend(at.into_iter().map(|e| base + e));
+        }
+        Ok(())
+    }
+}
+
+/// The text of format number `k` (in `TextRows::new`'s order) in a row kept by `TextRows`.
+pub fn text_part(mut row: &[u8], k: usize) -> Result<&[u8]> {
+    for j in 0..=k {
+        anyhow::ensure!(row.len() >= 4, "a kept row is cut short");
+        let len = u32::from_le_bytes(row[..4].try_into().expect("4 bytes")) as usize;
+        anyhow::ensure!(row.len() >= 4 + len, "a kept row is cut short");
+        if j == k {
+            return Ok(&row[4..4 + len]);
+        }
+        row = &row[4 + len..];
+    }
+    unreachable!("the loop returns at j == k")
 }
 
 #[cfg(test)]
@@ -594,5 +689,53 @@ mod tests {
             .unwrap();
         assert!(back.equals(&whole));
         assert!(FrameWriter::new(Format::Parquet, None).is_err());
+    }
+
+    /// Rows kept by `TextRows` (several formats at once, rendered in parallel blocks) and
+    /// written by `write_text_row` after an empty frame's header are what `emit` writes, in
+    /// each text format; with no row, the header alone. Table and Parquet cannot be kept as
+    /// text.
+    #[test]
+    fn text_rows_written_one_by_one_equal_emit() {
+        use trailgraph_analysis::hunt::Keep;
+        let names = [
+            "alice",
+            "=cmd|' /C calc'!A0",
+            "bob, \"the\" builder",
+            "\u{1b}[31m",
+        ];
+        let formats = [Format::Csv, Format::Json, Format::Ndjson];
+        let keep = TextRows::new(&formats).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        for n in [0u32, 1, 5, 9000] {
+            let whole = frame(&names, 0..n);
+            let (mut buf, mut ends) = (Vec::new(), Vec::new());
+            keep.keep(&whole, &mut buf, &mut ends).unwrap();
+            assert_eq!(ends.len(), n as usize);
+            for (k, &format) in formats.iter().enumerate() {
+                let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+                emit(&whole, format, Some(&a)).unwrap();
+                let mut w = FrameWriter::new(format, Some(&b)).unwrap();
+                w.write(&frame(&names, 0..0)).unwrap();
+                let mut start = 0;
+                for &end in &ends {
+                    w.write_text_row(text_part(&buf[start..end], k).unwrap())
+                        .unwrap();
+                    start = end;
+                }
+                w.finish().unwrap();
+                assert_eq!(
+                    std::fs::read_to_string(&a).unwrap(),
+                    std::fs::read_to_string(&b).unwrap(),
+                    "{format:?} with {n} rows"
+                );
+            }
+        }
+        assert!(TextRows::new(&[Format::Csv, Format::Table]).is_err());
+        assert!(TextRows::new(&[Format::Parquet]).is_err());
+        assert!(text_part(&[1, 0, 0], 0).is_err());
+        let c = dir.path().join("c");
+        let mut w = FrameWriter::new(Format::Csv, Some(&c)).unwrap();
+        assert!(w.write_text_row(b"x\n").is_err(), "a row before the header");
     }
 }

@@ -7,9 +7,12 @@
 //! grows with sessions and hits, not events) and evaluated in parallel within a slice; hits are
 //! ordered by event time, then input position, then rule (the same whatever the thread count).
 
+mod kept;
+mod memo;
 mod record;
 mod rules;
 
+pub use kept::{Cells, Keep};
 pub use rules::{RuleInfo, RuleNote, RuleSet, Rules, SHIPPED};
 
 use anyhow::Result;
@@ -75,34 +78,50 @@ pub struct Hunted {
     /// The `TOP_HITS` most severe hits (earliest first within a level), most severe first.
     pub top: Vec<Hit>,
     spill: Spill,
+    /// An empty `hits_frame` (the columns).
+    template: DataFrame,
 }
 
 impl Hunted {
-    /// Hands over every hit in order (event time, input position, rule), in batches of at
-    /// most `n`.
-    pub fn batches(self, n: usize, mut f: impl FnMut(&[Hit]) -> Result<()>) -> Result<()> {
-        let mut batch: Vec<Hit> = Vec::with_capacity(n.min(1 << 16));
+    /// Hands over every hit's kept bytes (what `Keep::keep` made of it) in order (event time,
+    /// input position, rule). Nothing when `hunt` was given no `Keep`.
+    pub fn rows(self, f: impl FnMut(&[u8]) -> Result<()>) -> Result<()> {
+        self.spill.merge(f)
+    }
+
+    /// Hands over every hit in order (event time, input position, rule), as frames of at most
+    /// `n` rows with `hits_frame`'s columns: for hits kept by `Cells`. With no hit, one empty
+    /// frame (the columns).
+    pub fn frames(self, n: usize, mut f: impl FnMut(&DataFrame) -> Result<()>) -> Result<()> {
+        let template = self.template;
+        if self.hits == 0 {
+            return f(&template);
+        }
+        let (mut buf, mut ends): (Vec<u8>, Vec<usize>) = (Vec::new(), Vec::new());
         self.spill.merge(|row| {
-            batch.push(Hit::decode(row)?);
-            if batch.len() >= n.max(1) {
-                f(&batch)?;
-                batch.clear();
+            buf.extend_from_slice(row);
+            ends.push(buf.len());
+            if ends.len() >= n.max(1) {
+                f(&kept::cells_frame(&template, &buf, &ends)?)?;
+                buf.clear();
+                ends.clear();
             }
             Ok(())
         })?;
-        if !batch.is_empty() {
-            f(&batch)?;
+        if !ends.is_empty() {
+            f(&kept::cells_frame(&template, &buf, &ends)?)?;
         }
         Ok(())
     }
 }
 
-/// Per-origin and per-rule counts, kept as the hits come.
+/// Per-attribution and per-rule counts, kept as the hits come (keyed by the attribution's
+/// index: no origin string is hashed per hit); folded per origin at the end.
 #[derive(Default)]
 struct Rollup {
-    origins: FxHashMap<String, OriginAcc>,
-    /// Per rule: hits and the distinct origins (their attribution indexes' origins).
-    rules: FxHashMap<usize, (u64, FxHashSet<String>)>,
+    attributions: FxHashMap<u32, OriginAcc>,
+    /// Per rule: hits and the distinct attributions hit.
+    rules: FxHashMap<usize, (u64, FxHashSet<u32>)>,
 }
 
 #[derive(Default)]
@@ -114,12 +133,19 @@ struct OriginAcc {
     accounts: BTreeSet<String>,
 }
 
+impl OriginAcc {
+    fn fold(&mut self, o: OriginAcc) {
+        self.hits += o.hits;
+        self.rules.extend(o.rules);
+        self.first = self.first.into_iter().chain(o.first).min();
+        self.last = self.last.into_iter().chain(o.last).max();
+        self.accounts.extend(o.accounts);
+    }
+}
+
 impl Rollup {
-    fn add(&mut self, origin: &str, rule: usize, time: Option<Millis>, account: Option<&str>) {
-        let a = match self.origins.get_mut(origin) {
-            Some(a) => a,
-            None => self.origins.entry(origin.to_string()).or_default(),
-        };
+    fn add(&mut self, attribution: u32, rule: usize, time: Option<Millis>, account: Option<&str>) {
+        let a = self.attributions.entry(attribution).or_default();
         a.hits += 1;
         a.rules.insert(rule);
         if let Some(t) = time {
@@ -133,15 +159,21 @@ impl Rollup {
         }
         let r = self.rules.entry(rule).or_default();
         r.0 += 1;
-        if !r.1.contains(origin) {
-            r.1.insert(origin.to_string());
-        }
+        r.1.insert(attribution);
     }
 
-    fn by_origin(self, rules: &RuleSet) -> (Vec<OriginHits>, Vec<(usize, u64, usize)>) {
+    fn by_origin(
+        self,
+        scan: &Scan,
+        rules: &RuleSet,
+    ) -> (Vec<OriginHits>, Vec<(usize, u64, usize)>) {
+        let origin_of = |k: u32| scan.table[k as usize].origin.as_str();
+        let mut per_origin: FxHashMap<&str, OriginAcc> = FxHashMap::default();
+        for (k, a) in self.attributions {
+            per_origin.entry(origin_of(k)).or_default().fold(a);
+        }
         let rank = |k: usize| level_rank(rules.rules[k].level);
-        let mut origins: Vec<OriginHits> = self
-            .origins
+        let mut origins: Vec<OriginHits> = per_origin
             .into_iter()
             .map(|(o, a)| {
                 let mut r: Vec<usize> = a.rules.into_iter().collect();
@@ -150,7 +182,7 @@ impl Rollup {
                 });
                 let top = r.first().map_or(0, |&k| rank(k));
                 OriginHits {
-                    origin: o,
+                    origin: o.to_string(),
                     hits: a.hits,
                     rules: r,
                     highest_level: LEVELS[top],
@@ -170,7 +202,10 @@ impl Rollup {
         let mut by_rule: Vec<(usize, u64, usize)> = self
             .rules
             .into_iter()
-            .map(|(k, (n, o))| (k, n, o.len()))
+            .map(|(k, (n, at))| {
+                let o: FxHashSet<&str> = at.into_iter().map(origin_of).collect();
+                (k, n, o.len())
+            })
             .collect();
         by_rule.sort_by(|a, b| {
             (rank(b.0), b.1, &rules.rules[a.0].title).cmp(&(
@@ -222,14 +257,17 @@ impl Ord for ByLevel {
     }
 }
 
-/// Evaluates every rule on every event of `scan`. Each slice's hits are sorted and spilled as
-/// a run; the roll-ups and the most severe hits are kept as they come.
-pub fn hunt(scan: &Scan, rules: &RuleSet) -> Result<Hunted> {
+/// Evaluates every rule on every event of `scan`. Each slice's hits are sorted, made bytes by
+/// `keep` and spilled as a run (None: the hits themselves are not kept, only the roll-ups);
+/// the roll-ups and the most severe hits are kept as they come.
+pub fn hunt(scan: &Scan, rules: &RuleSet, keep: Option<&dyn Keep>) -> Result<Hunted> {
     let mut spill = Spill::new()?;
     let mut rollup = Rollup::default();
     let mut top: BinaryHeap<ByLevel> = BinaryHeap::new();
     let mut total = 0u64;
-    let mut buf: Vec<u8> = Vec::new();
+    let lookups = kept::Lookups::new(scan, rules)?;
+    let memo = memo::Memo::new();
+    let (mut buf, mut ends): (Vec<u8>, Vec<usize>) = (Vec::new(), Vec::new());
     scan.for_each(&columns(), |slice| {
         let cols = record::Columns::new(slice.events)?;
         let c = Cols::new(slice.events);
@@ -255,9 +293,12 @@ pub fn hunt(scan: &Scan, rules: &RuleSet) -> Result<Hunted> {
             .with_min_len(512)
             .flat_map_iter(|i| {
                 let r = record::Record::new(&cols, i);
-                matches(rules, &r).into_iter().map(move |k| (i, k))
+                memo.matches(rules, &r).into_iter().map(move |k| (i, k))
             })
             .collect();
+        if matched.is_empty() {
+            return Ok(());
+        }
         let own = |ca: &StringChunked, i: usize| ca.get(i).map(String::from);
         let hit_of = |i: usize, rule: usize| Hit {
             rule,
@@ -285,40 +326,25 @@ pub fn hunt(scan: &Scan, rules: &RuleSet) -> Result<Hunted> {
             })
             .collect();
         keyed.sort_unstable();
-        buf.clear();
-        let mut ends = Vec::with_capacity(keyed.len());
-        for &(_, rule, i) in &keyed {
-            let strings = [
-                id.get(i),
-                name.get(i),
-                source.get(i),
-                account.get(i),
-                region.get(i),
-                ip.get(i),
-                agent.get(i),
-                error.get(i),
-                file.get(i),
-            ];
-            encode(
-                &strings,
-                time.get(i),
-                record.get(i),
-                rule,
-                slice.attribution(i),
-                &mut buf,
-            );
-            ends.push(buf.len());
+        if let Some(keep) = keep {
+            let hits: Vec<(usize, usize, u32)> = keyed
+                .iter()
+                .map(|&(_, rule, i)| (rule, i, slice.attribution(i)))
+                .collect();
+            buf.clear();
+            ends.clear();
+            keep.keep(&lookups.frame(slice.events, &hits)?, &mut buf, &mut ends)?;
+            anyhow::ensure!(ends.len() == keyed.len(), "a kept hit is missing");
+            let mut start = 0;
+            spill.run(keyed.iter().zip(&ends).map(|((k, _, _), &end)| {
+                let row = &buf[start..end];
+                start = end;
+                (*k, row)
+            }))?;
         }
-        let mut start = 0;
-        spill.run(keyed.iter().zip(&ends).map(|((k, _, _), &end)| {
-            let row = &buf[start..end];
-            start = end;
-            (*k, row)
-        }))?;
         total += keyed.len() as u64;
         for &((_, _, p0, p1), rule, i) in &keyed {
-            let origin = &scan.table[slice.attribution(i) as usize].origin;
-            rollup.add(origin, rule, time.get(i), account.get(i));
+            rollup.add(slice.attribution(i), rule, time.get(i), account.get(i));
             let key = top_key(
                 level_rank(rules.rules[rule].level),
                 time.get(i),
@@ -334,88 +360,15 @@ pub fn hunt(scan: &Scan, rules: &RuleSet) -> Result<Hunted> {
         }
         Ok(())
     })?;
-    let (by_origin, by_rule) = rollup.by_origin(rules);
+    let (by_origin, by_rule) = rollup.by_origin(scan, rules);
     Ok(Hunted {
         hits: total,
         by_origin,
         by_rule,
         top: top.into_sorted_vec().into_iter().map(|b| b.1).collect(),
         spill,
+        template: hits_frame(scan, rules, &[])?,
     })
-}
-
-/// A hit as bytes for the spill (strings as length + bytes, `u32::MAX` for null): what
-/// `Hit::decode` reads.
-fn encode(
-    strings: &[Option<&str>; 9],
-    time: Option<Millis>,
-    record: Option<u64>,
-    rule: usize,
-    attribution: u32,
-    buf: &mut Vec<u8>,
-) {
-    for s in strings {
-        match s {
-            Some(s) => {
-                buf.extend_from_slice(&(s.len() as u32).to_le_bytes());
-                buf.extend_from_slice(s.as_bytes());
-            }
-            None => buf.extend_from_slice(&u32::MAX.to_le_bytes()),
-        }
-    }
-    buf.push(time.is_some() as u8);
-    buf.extend_from_slice(&time.unwrap_or(0).to_le_bytes());
-    buf.push(record.is_some() as u8);
-    buf.extend_from_slice(&record.unwrap_or(0).to_le_bytes());
-    buf.extend_from_slice(&(rule as u32).to_le_bytes());
-    buf.extend_from_slice(&attribution.to_le_bytes());
-}
-
-impl Hit {
-    fn decode(mut row: &[u8]) -> Result<Hit> {
-        fn take<'r>(row: &mut &'r [u8], n: usize) -> Result<&'r [u8]> {
-            anyhow::ensure!(row.len() >= n, "a spilled hit is cut short");
-            let (head, rest) = row.split_at(n);
-            *row = rest;
-            Ok(head)
-        }
-        let mut strings: Vec<Option<String>> = Vec::with_capacity(9);
-        for _ in 0..9 {
-            let len = u32::from_le_bytes(take(&mut row, 4)?.try_into()?);
-            strings.push(if len == u32::MAX {
-                None
-            } else {
-                Some(String::from_utf8(take(&mut row, len as usize)?.to_vec())?)
-            });
-        }
-        let mut s = strings.into_iter();
-        let mut next = || s.next().flatten();
-        let (event_id, event_name, event_source, recipient_account) =
-            (next(), next(), next(), next());
-        let (aws_region, source_ip, user_agent, error_code, source_file) =
-            (next(), next(), next(), next(), next());
-        let set = take(&mut row, 1)?[0] != 0;
-        let t = i64::from_le_bytes(take(&mut row, 8)?.try_into()?);
-        let has_record = take(&mut row, 1)?[0] != 0;
-        let record = u64::from_le_bytes(take(&mut row, 8)?.try_into()?);
-        let rule = u32::from_le_bytes(take(&mut row, 4)?.try_into()?) as usize;
-        let attribution = u32::from_le_bytes(take(&mut row, 4)?.try_into()?);
-        Ok(Hit {
-            rule,
-            event_id,
-            event_time: set.then_some(t),
-            event_name,
-            event_source,
-            recipient_account,
-            aws_region,
-            source_ip,
-            user_agent,
-            error_code,
-            source_file,
-            record_index: has_record.then_some(record),
-            attribution,
-        })
-    }
 }
 
 /// The rules (indexes into `rules.rules`) that match `event`, in rule order.

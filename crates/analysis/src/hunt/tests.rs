@@ -48,7 +48,7 @@ fn hits(detection: &str) -> bool {
     std::fs::write(&f, rule(detection)).unwrap();
     let set = RuleSet::load(Rules::Paths(&[f])).unwrap();
     assert!(set.problems.is_empty(), "{:?}", set.problems);
-    hunt(&scan_of(RECORD), &set).unwrap().hits > 0
+    hunt(&scan_of(RECORD), &set, None).unwrap().hits > 0
 }
 
 fn sel(field: &str, value: &str) -> String {
@@ -210,4 +210,102 @@ fn shipped_rules_load() {
         set.rules.iter().all(|r| !r.author.is_empty()),
         "every rule names its author"
     );
+}
+
+/// The scan of the bundled real logs (3,518 events: Stratus detonations, incidents, exports).
+fn real_scan() -> Scan {
+    let real = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/real");
+    let loaded = load(&[real], &IngestOptions::default()).unwrap();
+    Scan::memory(loaded.frames).unwrap()
+}
+
+/// The memo of evaluations gives every event the engine's own verdict (shipped rules, the
+/// bundled real logs, twice over so that the second pass is answered from the tree), and it
+/// does answer from the tree.
+#[test]
+fn memo_gives_the_engines_verdict() {
+    let set = RuleSet::load(Rules::Shipped).unwrap();
+    let scan = real_scan();
+    let memo = memo::Memo::new();
+    let (mut events, mut matched) = (0usize, 0usize);
+    scan.for_each(&columns(), |slice| {
+        let cols = record::Columns::new(slice.events)?;
+        for _ in 0..2 {
+            for i in 0..slice.height() {
+                let direct = matches(&set, &record::Record::new(&cols, i));
+                let memoised = memo.matches(&set, &record::Record::new(&cols, i));
+                assert_eq!(memoised, direct, "row {i}");
+                events += 1;
+                matched += direct.len();
+            }
+        }
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(events, 2 * 3518);
+    assert!(matched > 100, "{matched}");
+    // At least the whole second pass came from the tree.
+    assert!(memo.answered() >= 3518, "{}", memo.answered());
+}
+
+/// A slice's hits as `Lookups::frame` makes them are `hits_frame`'s rows for the same hits,
+/// and `Cells` keeps them so that `cells_frame` gives the same frame back.
+#[test]
+fn hit_rows_are_hits_frame_and_cells_round_trip() {
+    let set = RuleSet::load(Rules::Shipped).unwrap();
+    let scan = real_scan();
+    let lookups = kept::Lookups::new(&scan, &set).unwrap();
+    let template = hits_frame(&scan, &set, &[]).unwrap();
+    let mut checked = 0;
+    scan.for_each(&columns(), |slice| {
+        let cols = record::Columns::new(slice.events)?;
+        let c = Cols::new(slice.events);
+        let (id, time, name, source) = (
+            c.s(ev::event_id)?,
+            c.t(ev::event_time)?,
+            c.s(ev::event_name)?,
+            c.s(ev::event_source)?,
+        );
+        let (account, region, ip) = (
+            c.s(ev::recipient_account)?,
+            c.s(ev::aws_region)?,
+            c.s(ev::source_ip)?,
+        );
+        let own = |ca: &StringChunked, i: usize| ca.get(i).map(String::from);
+        let mut triples = Vec::new();
+        let mut hits = Vec::new();
+        for i in 0..slice.height() {
+            for rule in matches(&set, &record::Record::new(&cols, i)) {
+                triples.push((rule, i, slice.attribution(i)));
+                hits.push(Hit {
+                    rule,
+                    event_id: own(id, i),
+                    event_time: time.get(i),
+                    event_name: own(name, i),
+                    event_source: own(source, i),
+                    recipient_account: own(account, i),
+                    aws_region: own(region, i),
+                    source_ip: own(ip, i),
+                    user_agent: None,
+                    error_code: None,
+                    source_file: None,
+                    record_index: None,
+                    attribution: slice.attribution(i),
+                });
+            }
+        }
+        let made = lookups.frame(slice.events, &triples)?;
+        let reference = hits_frame(&scan, &set, &hits)?;
+        assert!(made.height() > 100);
+        assert!(made.equals_missing(&reference), "{made}\n{reference}");
+        let (mut buf, mut ends) = (Vec::new(), Vec::new());
+        Cells.keep(&made, &mut buf, &mut ends)?;
+        assert_eq!(ends.len(), made.height());
+        let back = kept::cells_frame(&template, &buf, &ends)?;
+        assert!(back.equals_missing(&made), "{back}\n{made}");
+        checked += made.height();
+        Ok(())
+    })
+    .unwrap();
+    assert!(checked > 100);
 }

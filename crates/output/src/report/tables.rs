@@ -60,15 +60,13 @@ fn hunt_hits(dir: &Path, h: &HuntTables) -> Result<()> {
     let (csv, json) = (dir.join("hunt.csv"), dir.join("hunt.json"));
     let mut a = render::FrameWriter::new(Format::Csv, Some(&csv))?;
     let mut b = render::FrameWriter::new(Format::Json, Some(&json))?;
-    if hunted.hits == 0 {
-        let empty = hunt::hits_frame(h.scan, h.rules, &[])?;
-        a.write(&empty)?;
-        b.write(&empty)?;
-    }
-    hunted.batches(1 << 16, |hits| {
-        let df = hunt::hits_frame(h.scan, h.rules, hits)?;
-        a.write(&df)?;
-        b.write(&df)
+    let empty = hunt::hits_frame(h.scan, h.rules, &[])?;
+    a.write(&empty)?;
+    b.write(&empty)?;
+    // Kept by `report::hunt_keep`: the CSV text, then the JSON text.
+    hunted.rows(|row| {
+        a.write_text_row(render::text_part(row, 0)?)?;
+        b.write_text_row(render::text_part(row, 1)?)
     })?;
     a.finish()?;
     b.finish()
