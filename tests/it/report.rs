@@ -485,9 +485,46 @@ fn report_with_iam_has_the_trust_section() {
     assert!(html.contains("arn:aws:iam::111111111111:role/Changing"));
     assert!(html.contains("not explained by the policy"));
     assert!(html.contains("never observed"));
+    // One picture per role (9 in the fixture): principals beside callers, marks on them.
+    assert_eq!(html.matches(r#"<svg class="chains trust""#).count(), 9);
+    let svg_of = |role: &str| -> &str {
+        let at = html
+            .find(&format!("role/{role}</span>"))
+            .unwrap_or_else(|| panic!("no role {role}"));
+        let a = at + html[at..].find("<svg").unwrap();
+        &html[a..a + html[a..].find("</svg>").unwrap()]
+    };
+    // Unused: carol on Unused, dashed and labelled; bob, who used it, is not.
+    let unused = svg_of("Unused");
+    assert_eq!(unused.matches(r#"class="tedge unused""#).count(), 1);
+    assert!(unused.contains(">never used<"));
+    // Not explained: Changing's alice, allowed only by the earlier version, in the lane of no
+    // principal of the latest policy, with a red edge and its verdicts.
+    let changing = svg_of("Changing");
+    assert!(changing.contains(">not in the latest policy<"));
+    assert!(changing.contains(">⚠ not explained<"));
+    assert!(
+        changing.contains(r#"<text class="elabel v-deny""#)
+            && changing.contains(">allow 1, deny 1<")
+    );
+    // Unknown (the partner account's identity policy is not given): amber; broad: flagged.
+    assert!(svg_of("Partner").contains(r#"class="oedge v-unknown""#));
+    assert!(svg_of("OpenRole").contains(">⚠ broad<"));
+    // Deploy: every caller allowed, each in the lane of its principal, origins drawn.
+    let deploy = svg_of("Deploy");
+    assert_eq!(deploy.matches(r#"class="oedge v-allow""#).count(), 4);
+    assert!(deploy.contains(">ASIAEXAMPLEBUILD42<"));
+    assert!(!deploy.contains("never used") && !deploy.contains("not explained"));
     let md = read(&out.join("report.md"));
     assert!(md.contains("## 5. Trust"));
     assert!(md.contains("**broad_trust**"));
+    // The compact text form of the picture.
+    assert!(md.contains("- trusted **AWS arn:aws:iam::111111111111:user/carol** [never used]"));
+    assert!(md.contains(
+        "  - assumed by arn:aws:iam::111111111111:user/alice — 2 assumptions · \
+         2024-05-01T11:05:00Z .. 2024-05-01T11:15:00Z [⚠ not explained, allow 1, deny 1]"
+    ));
+    assert!(md.contains("    - origin unknown:ASIAEXAMPLEBUILD42\n"));
     // The table is `trust`'s.
     let o = run([
         "trust",
@@ -502,4 +539,133 @@ fn report_with_iam_has_the_trust_section() {
         read(&out.join("trust.csv")),
         String::from_utf8(o.stdout).unwrap()
     );
+}
+
+/// The Trust pictures on real logs with the shared IAM samples: roles capped at 60 (the rest
+/// named in a note), roles the logs created drawn with their policy, roles without a known
+/// policy drawn with the placeholder.
+#[test]
+fn report_trust_pictures_on_real_logs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("rep");
+    report(
+        &[testdata("real")],
+        &out,
+        &["--no-rules", "--iam", testdata("iam").to_str().unwrap()],
+    );
+    let html = read(&out.join("report.html"));
+    assert_self_contained(&html);
+    let roles: std::collections::BTreeSet<String> = read(&out.join("trust.csv"))
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().to_string())
+        .collect();
+    assert!(roles.len() > 60, "{} roles", roles.len());
+    assert_eq!(html.matches(r#"<svg class="chains trust""#).count(), 60);
+    assert!(html.contains(&format!(
+        "{} more role(s) in <code>trust.csv</code>",
+        roles.len() - 60
+    )));
+    // Roles with findings come first; the sample's privilege-escalation role is drawn with its
+    // ten trusted principals, none ever used.
+    let first = html.find(r#"<svg class="chains trust""#).unwrap();
+    let head = &html[html[..first].rfind(r#"<div class="finding"#).unwrap()..first];
+    assert!(head.starts_with(r#"<div class="finding">"#) && head.contains("c-anomaly"));
+    let at = html
+        .find("role/privesc-high-priv-service-role</span>")
+        .expect("the privesc role is drawn");
+    let a = at + html[at..].find("<svg").unwrap();
+    let svg = &html[a..a + html[a..].find("</svg>").unwrap()];
+    assert_eq!(svg.matches(">never used<").count(), 10);
+    // Roles without a known policy (the logs' service roles) are after the 60 shown; the
+    // Markdown lists every role.
+    let md = read(&out.join("report.md"));
+    assert_eq!(md.matches("\n### arn:").count(), roles.len());
+    assert!(md.contains(
+        "- *no trust policy known*\n  - assumed by config.amazonaws.com — 98 assumptions"
+    ));
+}
+
+/// A trust policy is configuration, or comes from CreateRole events in the logs: its principal
+/// and condition strings are escaped in the picture like any log string.
+#[test]
+fn report_trust_picture_escapes_hostile_principals() {
+    let tmp = tempfile::tempdir().unwrap();
+    let trail = write_payload_fixture(tmp.path());
+    let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow",
+        "Principal": {"AWS": [
+            format!("arn:aws:iam::111111111111:user/{SCRIPT}"),
+            format!("arn:aws:sts::111111111111:assumed-role/Evil/{SCRIPT}"),
+            "arn:aws:iam::111111111111:user/mallory"]},
+        "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {format!("aws:RequestTag/{SCRIPT}"): FORMULA}}}]});
+    let iam = tmp.path().join("get-role.json");
+    std::fs::write(
+        &iam,
+        serde_json::to_vec(&serde_json::json!({"Role": {
+            "Arn": "arn:aws:iam::111111111111:role/Evil", "RoleName": "Evil", "Path": "/",
+            "RoleId": "AROAEXAMPLEPAYLOAD01", "CreateDate": "2024-01-01T00:00:00Z",
+            "AssumeRolePolicyDocument": policy}}))
+        .unwrap(),
+    )
+    .unwrap();
+    let out = tmp.path().join("rep");
+    report(
+        &[trail],
+        &out,
+        &["--no-rules", "--iam", iam.to_str().unwrap()],
+    );
+    let html = read(&out.join("report.html"));
+    let md = read(&out.join("report.md"));
+    assert_self_contained(&html);
+    for (name, text) in [("report.html", &html), ("report.md", &md)] {
+        assert!(!text.contains(SCRIPT), "{name} contains the raw payload");
+        assert!(!text.contains("<script"), "{name} contains a <script tag");
+    }
+    let at = html
+        .find(r#"<svg class="chains trust""#)
+        .expect("a trust picture");
+    let svg = &html[at..at + html[at..].find("</svg>").unwrap()];
+    // In the tooltips in full, escaped; the boxes show them shortened.
+    assert!(svg.contains("arn:aws:iam::111111111111:user/&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(svg.contains("assumed-role/Evil/&lt;script&gt;"));
+    assert!(svg.contains("aws:RequestTag/&lt;script&gt;"));
+    // mallory's call is allowed by her own principal: the other two are never used.
+    assert_eq!(svg.matches(">never used<").count(), 2);
+    assert!(
+        md.contains("**AWS arn:aws:iam::111111111111:user/&lt;script&gt;alert(1)&lt;/script&gt;**")
+    );
+}
+
+/// With --iam the pictures are the same bytes whatever the thread count.
+#[test]
+fn report_with_iam_is_deterministic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let inputs = [testdata("trust/trail.json"), testdata("real")];
+    let iam = [testdata("trust/iam"), testdata("iam")];
+    let args = |j: &'static str| -> Vec<String> {
+        let mut v: Vec<String> = vec!["--no-rules".into(), "-j".into(), j.into(), "--iam".into()];
+        v.extend(iam.iter().map(|p| p.to_str().unwrap().to_string()));
+        v
+    };
+    let (x, y) = (args("1"), args("2"));
+    report(
+        &inputs,
+        &a,
+        &x.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    report(
+        &inputs,
+        &b,
+        &y.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    for f in ["report.html", "report.md", "trust.csv"] {
+        assert!(
+            std::fs::read(a.join(f)).unwrap() == std::fs::read(b.join(f)).unwrap(),
+            "{f} differs between -j 1 and -j 2"
+        );
+    }
+    assert!(read(&a.join("report.html")).contains(r#"<svg class="chains trust""#));
 }

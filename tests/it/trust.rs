@@ -308,3 +308,84 @@ fn ingest_keeps_the_iam_configuration() {
             .unwrap();
     assert_eq!(again["iam"].as_array().unwrap().len(), 3);
 }
+
+/// `matched_principal` (observed rows) names the trusted principal of the Allow statement that
+/// decided the calls, as the trusted rows write it; `condition_keys` (trusted rows) lists the
+/// statement's condition keys. Both come after the columns `trust` had before.
+#[test]
+fn observed_rows_name_the_principal_that_matched() {
+    let rows = trust_rows();
+    let trail = testdata("trust/trail.json");
+    let iam = testdata("trust/iam");
+    let csv = run_ok(
+        [
+            "trust",
+            trail.to_str().unwrap(),
+            "--iam",
+            iam.to_str().unwrap(),
+            "--format",
+            "csv",
+        ],
+        0,
+    );
+    assert_eq!(
+        csv.lines().next().unwrap(),
+        "role_arn,row,finding,principal,origin,assumptions,first_time,last_time,verdicts,\
+         detail,policy_source,role_last_used,event_id,matched_principal,condition_keys"
+    );
+    let matched = |role: &str, caller_suffix: &str| -> String {
+        let obs = of(&rows, role, "observed");
+        let r = obs
+            .iter()
+            .find(|r| s(r, "principal").ends_with(caller_suffix))
+            .unwrap_or_else(|| panic!("{role}: no caller {caller_suffix}"));
+        s(r, "matched_principal").to_string()
+    };
+    // Each caller of Deploy by its own principal: users, the role (any session), the service.
+    assert_eq!(
+        matched("Deploy", "user/alice"),
+        "AWS arn:aws:iam::111111111111:user/alice"
+    );
+    assert_eq!(
+        matched("Deploy", "role/CiRunner"),
+        "AWS arn:aws:iam::111111111111:role/CiRunner"
+    );
+    assert_eq!(
+        matched("Deploy", "ec2.amazonaws.com"),
+        "Service ec2.amazonaws.com"
+    );
+    // "AWS": "*" matched bob; a whole account matched the partner's user (verdict unknown).
+    assert_eq!(matched("OpenRole", "user/bob"), "AWS *");
+    assert_eq!(matched("Partner", "user/pat"), "AWS 222222222222");
+    // Denied by a condition: the statement naming the caller still counts.
+    assert_eq!(
+        matched("Conditional", "user/alice"),
+        "AWS arn:aws:iam::111111111111:user/alice"
+    );
+    // Changing: alice was allowed by the first version only (the latest trusts bob alone);
+    // Rewound: alice's call is before any known policy, so nothing matched.
+    assert_eq!(
+        matched("Changing", "user/alice"),
+        "AWS arn:aws:iam::111111111111:user/alice"
+    );
+    assert!(!of(&rows, "Changing", "trusted")
+        .iter()
+        .any(|r| s(r, "principal").ends_with("user/alice")));
+    assert_eq!(matched("Rewound", "user/alice"), "");
+    // Condition keys of the trusted rows, in the order written; none for a bare statement.
+    let trusted = |role: &str| -> Vec<String> {
+        of(&rows, role, "trusted")
+            .iter()
+            .map(|r| s(r, "condition_keys").to_string())
+            .collect()
+    };
+    assert_eq!(trusted("Partner"), ["sts:ExternalId"]);
+    assert_eq!(trusted("Changing"), ["aws:MultiFactorAuthPresent"]);
+    assert_eq!(trusted("Deploy"), ["", "", "", ""]);
+    assert!(trusted("Conditional")[0].contains("aws:MultiFactorAuthPresent, aws:CurrentTime"));
+    // Findings and trusted rows have no matched principal.
+    assert!(rows
+        .iter()
+        .filter(|r| s(r, "row") != "observed")
+        .all(|r| s(r, "matched_principal").is_empty()));
+}

@@ -23,6 +23,7 @@ mod html;
 mod markdown;
 mod picture;
 mod tables;
+mod trust_picture;
 
 pub use data::HuntInput;
 

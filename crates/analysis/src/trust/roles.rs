@@ -1,7 +1,7 @@
 //! Configured trust beside observed assumptions, per role: who may assume it, who did, and the
 //! findings `broad_trust`, `unused_trust`, `assumption_not_explained` (issue 16, point 3).
 
-use super::eval::{evaluate, principal_value_matches, Decision, Tri3, Verdict};
+use super::eval::{evaluate, principal_value_matches, Caller, Decision, Tri3, Verdict};
 use super::iam::Iam;
 use super::observed::{observe, Assumption, Observed};
 use super::policy::{Effect, Policy, PrincipalBlock, Principals};
@@ -36,6 +36,15 @@ trailgraph_log::column_names!(
         role_last_used,
         /// The evidence: the last call (observed) or the first (finding).
         event_id,
+        /// Observed rows: the trusted principal(s), written as the trusted rows' `principal`,
+        /// of the Allow statement that decided the calls: the one that allowed them, or the one
+        /// naming the caller whose condition failed or was unknown; most calls first, `; `
+        /// between several (calls judged by different policy versions). Empty when no Allow
+        /// statement names the caller.
+        matched_principal,
+        /// Trusted rows: the condition keys of the statement (`aws:MultiFactorAuthPresent,
+        /// sts:ExternalId`), in the order written.
+        condition_keys,
     }
 );
 
@@ -106,6 +115,8 @@ struct Row {
     policy_source: String,
     role_last_used: String,
     event_id: String,
+    matched_principal: String,
+    condition_keys: String,
 }
 
 /// Conditions that bound a broad trust (issue 16: "without an ExternalId or org condition").
@@ -193,12 +204,19 @@ fn role_rows(input: &TrustInput, arn: &str, calls: &[&Assumption], out: &mut Vec
             }
             for s in &v.policy.statements {
                 let described = s.describe();
+                let mut keys: Vec<&str> = Vec::new();
+                for c in &s.conditions {
+                    if !keys.contains(&c.key.as_str()) {
+                        keys.push(&c.key);
+                    }
+                }
                 for p in principal_values(&s.principal) {
                     out.push(Row {
                         row: "trusted",
                         principal: p,
                         detail: described.clone(),
                         policy_source: format!("{}{note}", v.source),
+                        condition_keys: keys.join(", "),
                         ..base()
                     });
                 }
@@ -225,6 +243,20 @@ fn role_rows(input: &TrustInput, arn: &str, calls: &[&Assumption], out: &mut Vec
         }
         let first = judged[idx[0]].0;
         let last = judged[*idx.last().unwrap_or(&idx[0])].0;
+        // The principals that named the caller, most calls first (then first seen).
+        let mut matched: Vec<(String, u64)> = Vec::new();
+        for &i in idx {
+            let (a, v, ver) = &judged[i];
+            let Some(p) = ver.and_then(|ver| matched_principal(&ver.policy, v, &a.context.caller))
+            else {
+                continue;
+            };
+            match matched.iter_mut().find(|m| m.0 == p) {
+                Some(m) => m.1 += 1,
+                None => matched.push((p, 1)),
+            }
+        }
+        matched.sort_by_key(|m| std::cmp::Reverse(m.1));
         out.push(Row {
             row: "observed",
             principal: caller.to_string(),
@@ -238,6 +270,11 @@ fn role_rows(input: &TrustInput, arn: &str, calls: &[&Assumption], out: &mut Vec
                 .collect::<Vec<_>>()
                 .join(", "),
             event_id: last.event_id.clone(),
+            matched_principal: matched
+                .into_iter()
+                .map(|m| m.0)
+                .collect::<Vec<_>>()
+                .join("; "),
             ..base()
         });
     }
@@ -286,6 +323,36 @@ fn role_rows(input: &TrustInput, arn: &str, calls: &[&Assumption], out: &mut Vec
             event_id: a.event_id.clone(),
             ..base()
         });
+    }
+}
+
+/// The principal (as `principal_values` writes it) of the Allow statement that decided `v` and
+/// names the caller: a direct match before one through the caller's account. None for an
+/// explicit Deny, or when no Allow statement names the caller.
+fn matched_principal(policy: &Policy, v: &Verdict, caller: &Caller) -> Option<String> {
+    let s = policy.statements.get(v.statement?)?;
+    if s.effect != Effect::Allow {
+        return None;
+    }
+    match &s.principal {
+        PrincipalBlock::Principal(Principals::Any) => Some("*".into()),
+        PrincipalBlock::Principal(Principals::Map(m)) => {
+            let mut via_account = None;
+            for (kind, values) in m {
+                for value in values {
+                    match principal_value_matches(kind, value, caller) {
+                        (Tri3::Yes, false) => return Some(format!("{kind} {value}")),
+                        (Tri3::Yes, true) if via_account.is_none() => {
+                            via_account = Some(format!("{kind} {value}"))
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            via_account
+        }
+        b @ PrincipalBlock::NotPrincipal(_) => principal_values(b).into_iter().next(),
+        PrincipalBlock::None => None,
     }
 }
 
@@ -469,6 +536,8 @@ fn frame(rows: &[Row]) -> Result<DataFrame> {
         Column::new(c::policy_source.into(), s(&|r| &r.policy_source)),
         Column::new(c::role_last_used.into(), s(&|r| &r.role_last_used)),
         Column::new(c::event_id.into(), s(&|r| &r.event_id)),
+        Column::new(c::matched_principal.into(), s(&|r| &r.matched_principal)),
+        Column::new(c::condition_keys.into(), s(&|r| &r.condition_keys)),
     ];
     Ok(DataFrame::new(rows.len(), cols)?)
 }

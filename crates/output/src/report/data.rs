@@ -6,6 +6,7 @@
 //! `TableSource`, which only `tables` reads.
 
 use super::picture::{self, origin_labels, role_display, Picture};
+use super::trust_picture::{self, TrustPicture};
 use anyhow::Result;
 use polars::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -283,14 +284,54 @@ pub(crate) struct Model {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RoleTrust {
     pub role_arn: String,
-    /// (principal, the statement it is in).
-    pub trusted: Vec<(String, String)>,
-    /// (direct caller, origin, assumptions, first, last, verdicts of the policy in force).
-    pub observed: Vec<(String, String, u64, String, String, String)>,
-    /// (finding, principal, why).
-    pub findings: Vec<(String, String, String)>,
+    /// The principals of the latest trust policy, in the order written (empty: no policy known).
+    pub trusted: Vec<Trusted>,
+    /// The direct callers observed assuming the role, one per (caller, origin).
+    pub observed: Vec<Observed>,
+    pub findings: Vec<TrustFinding>,
     /// `RoleLastUsed` from the IAM snapshot, when given.
     pub last_used: String,
+    /// Where the latest policy comes from (snapshot file, or the change event).
+    pub policy_source: String,
+    /// Why no principal is listed (`no trust policy known: …`), when none is.
+    pub no_policy: String,
+    /// The picture of the above (capped).
+    pub picture: TrustPicture,
+}
+
+/// A trusted principal (a `trusted` row of `trust`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Trusted {
+    pub principal: String,
+    /// The statement, readably (`Allow AWS arn:… (sts:AssumeRole) if …`).
+    pub statement: String,
+    /// From a Deny statement.
+    pub deny: bool,
+    /// The statement's condition keys, as written.
+    pub condition_keys: Vec<String>,
+}
+
+/// A direct caller and the origin behind it (an `observed` row of `trust`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Observed {
+    pub caller: String,
+    pub origin: String,
+    pub assumptions: u64,
+    pub first: String,
+    pub last: String,
+    /// `allow 3, deny 1`.
+    pub verdicts: String,
+    /// The trusted principals that named the caller (`matched_principal`), most calls first.
+    pub matched: Vec<String>,
+}
+
+/// A finding of `trust`: its kind, the principal (and origin) it is about, why.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TrustFinding {
+    pub kind: String,
+    pub principal: String,
+    pub origin: String,
+    pub detail: String,
 }
 
 /// The Sigma rules' hits, as the report shows them.
@@ -310,7 +351,7 @@ pub(crate) struct HuntView {
     pub shown: Vec<(usize, EventView)>,
 }
 
-/// The trust table (`trailgraph trust`'s rows) as the report's roles.
+/// The trust table (`trailgraph trust`'s rows) as the report's roles, each with its picture.
 fn trust_view(df: &DataFrame) -> Result<Vec<RoleTrust>> {
     use trailgraph_analysis::trust::roles::trust_columns as t;
     let c = Cols::new(df);
@@ -321,15 +362,25 @@ fn trust_view(df: &DataFrame) -> Result<Vec<RoleTrust>> {
         c.s(t::principal)?,
         c.s(t::origin)?,
     );
-    let (first, last, verdicts, detail, used) = (
+    let (first, last, verdicts, detail, used, source) = (
         c.s(t::first_time)?,
         c.s(t::last_time)?,
         c.s(t::verdicts)?,
         c.s(t::detail)?,
         c.s(t::role_last_used)?,
+        c.s(t::policy_source)?,
     );
+    let (matched, keys) = (c.s(t::matched_principal)?, c.s(t::condition_keys)?);
     let n = c.u(t::assumptions)?;
     let text = |ca: &StringChunked, i: usize| ca.get(i).unwrap_or("").to_string();
+    let list = |ca: &StringChunked, i: usize, sep: &str| -> Vec<String> {
+        ca.get(i)
+            .unwrap_or("")
+            .split(sep)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
     let mut roles: Vec<RoleTrust> = Vec::new();
     for i in 0..df.height() {
         let a = text(arn, i);
@@ -342,19 +393,42 @@ fn trust_view(df: &DataFrame) -> Result<Vec<RoleTrust>> {
         }
         let r = roles.last_mut().expect("pushed");
         match row.get(i) {
-            Some("trusted") => r.trusted.push((text(principal, i), text(detail, i))),
-            Some("observed") => r.observed.push((
-                text(principal, i),
-                text(origin, i),
-                n.get(i).unwrap_or(0),
-                text(first, i),
-                text(last, i),
-                text(verdicts, i),
-            )),
-            _ => r
-                .findings
-                .push((text(finding, i), text(principal, i), text(detail, i))),
+            Some("trusted") => {
+                let p = text(principal, i);
+                if p.is_empty() {
+                    r.no_policy = text(detail, i);
+                    continue;
+                }
+                if r.policy_source.is_empty() {
+                    r.policy_source = text(source, i);
+                }
+                let statement = text(detail, i);
+                r.trusted.push(Trusted {
+                    principal: p,
+                    deny: statement.starts_with("Deny"),
+                    statement,
+                    condition_keys: list(keys, i, ", "),
+                })
+            }
+            Some("observed") => r.observed.push(Observed {
+                caller: text(principal, i),
+                origin: text(origin, i),
+                assumptions: n.get(i).unwrap_or(0),
+                first: text(first, i),
+                last: text(last, i),
+                verdicts: text(verdicts, i),
+                matched: list(matched, i, "; "),
+            }),
+            _ => r.findings.push(TrustFinding {
+                kind: text(finding, i),
+                principal: text(principal, i),
+                origin: text(origin, i),
+                detail: text(detail, i),
+            }),
         }
+    }
+    for r in &mut roles {
+        r.picture = trust_picture::build(r);
     }
     Ok(roles)
 }

@@ -8,6 +8,7 @@ use super::data::{
     HUNT_ORIGIN_ROWS, ORIGIN_ROWS, PROBLEMS_SHOWN,
 };
 use super::picture::{self, origin_labels, Picture};
+use super::trust_picture;
 use super::{fit, h};
 use anyhow::Result;
 use std::fmt::Write as _;
@@ -67,6 +68,7 @@ code,.mono{font-family:"DejaVu Sans Mono","Liberation Mono",Menlo,Consolas,monos
 .finding h3{margin:6px 0 2px;font-size:13px}
 .finding .head{display:flex;gap:10px;align-items:baseline;flex-wrap:wrap}
 .finding .kind{font-weight:700}
+.finding.quiet{border-color:var(--line);border-left-color:#2563eb;background:var(--card)}
 .legend{display:flex;flex-wrap:wrap;gap:6px 16px;font-size:12px;color:var(--muted);margin:4px 0 10px}
 .legend span.sw{display:inline-block;width:18px;height:12px;border-radius:3px;vertical-align:-1px;margin-right:5px;border:1.5px solid}
 .legend span.ln{display:inline-block;width:22px;height:0;border-top:2.5px solid;vertical-align:3px;margin-right:5px}
@@ -94,6 +96,30 @@ svg.chains .node rect.b-cross{fill:#7c3aed}svg.chains .node rect.b-deep{fill:#64
 svg.chains .l1{font-size:12.5px;font-weight:600;fill:#0f172a}
 svg.chains .l2{font-size:10.5px;fill:#475569}
 svg.chains .btext{font-size:10px;font-weight:700;fill:#fff;text-anchor:middle}
+svg.trust .node.trole rect.box{fill:#eff6ff;stroke:#1d4ed8;stroke-width:2}
+svg.trust .node.p-user rect.box,svg.trust .node.p-role rect.box{fill:#dbeafe;stroke:#2563eb}
+svg.trust .node.p-account rect.box{fill:#fef3c7;stroke:#b45309}
+svg.trust .node.p-any rect.box{fill:#fee2e2;stroke:#dc2626}
+svg.trust .node.p-service rect.box{fill:#f1f5f9;stroke:#64748b}
+svg.trust .node.p-fed rect.box{fill:#ccfbf1;stroke:#0f766e}
+svg.trust .node.p-none rect.box{fill:#fff;stroke:#cbd5e1;stroke-dasharray:4 3}
+svg.trust .node.p-none .l1{font-style:italic;fill:#64748b;font-weight:500}
+svg.trust .node.deny rect.box{stroke:#991b1b;stroke-width:2.2}
+svg.trust .node.unused rect.box{fill:#f8fafc;stroke:#94a3b8;stroke-dasharray:5 3}
+svg.trust .node.unused .l1,svg.trust .node.unused .l2{fill:#64748b}
+svg.trust .node.caller rect.box{fill:#fff;stroke:#64748b}
+svg.trust .node.caller.flagged rect.box{fill:#fee2e2;stroke:#dc2626;stroke-width:2.2}
+svg.trust .node rect.b-deny{fill:#991b1b}svg.trust .node rect.b-unused{fill:#64748b}
+svg.trust .tedge{fill:none;stroke:#2563eb;stroke-width:1.8}
+svg.trust .tedge.unused{stroke:#94a3b8;stroke-dasharray:5 4}
+svg.trust .tedge.deny{stroke:#991b1b;stroke-dasharray:2 3}
+svg.trust .tedge.more,svg.trust .oedge.more{stroke:#cbd5e1;stroke-dasharray:2 3}
+svg.trust .oedge{fill:none;stroke-width:2.2}
+svg.trust .oedge.v-allow{stroke:#16a34a}
+svg.trust .oedge.v-deny{stroke:#dc2626;stroke-width:2.6}
+svg.trust .oedge.v-unknown{stroke:#d97706;stroke-dasharray:6 3}
+svg.trust .elabel{font-size:10.5px;font-weight:600;text-anchor:middle}
+svg.trust .elabel.v-deny{fill:#b91c1c}svg.trust .elabel.v-unknown{fill:#b45309}
 svg.strip .lab{font-size:10.5px;fill:#334155}
 svg.strip .axis{font-size:10.5px;fill:#64748b}
 svg.strip .gap{fill:#fee2e2}
@@ -868,6 +894,8 @@ fn hunt_section(m: &Model, o: &mut String) {
 
 /// Roles shown in the Trust section (roles with findings first); all are in trust.csv.
 const TRUST_ROLES: usize = 60;
+/// Findings of a role written out under its picture; the others are folded.
+const TRUST_NOTES: usize = 3;
 
 fn trust_section(m: &Model, o: &mut String) {
     o.push_str(r#"<section id="trust"><h2>5 · Trust: who may assume each role, and who did</h2>"#);
@@ -878,24 +906,41 @@ fn trust_section(m: &Model, o: &mut String) {
     let with_findings = roles.iter().filter(|r| !r.findings.is_empty()).count();
     let _ = write!(
         o,
-        r#"<p class="note">{} role(s), {} with findings. Left: the principals the trust policy allows (its latest version). Right: the direct callers observed assuming the role, with the origin behind each and the verdicts of the policy in force at each call. Every row is in <code>trust.csv</code>.</p>"#,
+        r#"<p class="note">{} role(s), {} with findings. Per role: in the middle the role; on the left the principals its trust policy names (latest version); on the right the direct callers observed assuming it, with their count and first/last time, and the origin behind each (the human or workload). A caller shares its band with the principal that matched it, so what <i>could</i> assume the role and what <i>did</i> line up; callers no principal of the latest policy names are in the last band. Hover over a box for the full text. Every row is in <code>trust.csv</code>.</p>"#,
         num(roles.len()),
         num(with_findings)
     );
+    o.push_str(r#"<div class="legend">
+<span><span class="sw" style="background:#dbeafe;border-color:#2563eb"></span>user / role</span>
+<span><span class="sw" style="background:#fef3c7;border-color:#b45309"></span>whole account</span>
+<span><span class="sw" style="background:#fee2e2;border-color:#dc2626"></span>* anyone</span>
+<span><span class="sw" style="background:#f1f5f9;border-color:#64748b"></span>AWS service</span>
+<span><span class="sw" style="background:#ccfbf1;border-color:#0f766e"></span>SAML / OIDC</span>
+<span><span class="sw" style="background:#f8fafc;border-color:#94a3b8;border-style:dashed"></span>never used (unused_trust)</span>
+<span><span class="ln" style="border-color:#16a34a"></span>allowed</span>
+<span><span class="ln" style="border-color:#dc2626"></span>denied by the policy in force</span>
+<span><span class="ln" style="border-color:#d97706;border-top-style:dashed"></span>unknown</span>
+<span>⚠ not explained (assumption_not_explained) · ⚠ broad (broad_trust) · deny: a Deny statement</span>
+</div>"#);
     let mut order: Vec<&super::data::RoleTrust> = roles.iter().collect();
     order.sort_by_key(|r| r.findings.is_empty());
     for r in order.iter().take(TRUST_ROLES) {
         let pills: String = r
             .findings
             .iter()
-            .map(|f| f.0.as_str())
+            .map(|f| f.kind.as_str())
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .map(|f| format!(r#"<span class="pill c-anomaly">{}</span> "#, h(f)))
             .collect();
         let _ = write!(
             o,
-            r#"<div class="finding"><div class="head"><span class="kind mono">{}</span> {}<span class="muted">{}</span></div>"#,
+            r#"<div class="{}"><div class="head"><span class="kind mono">{}</span> {}<span class="muted">{}</span></div>"#,
+            if r.findings.is_empty() {
+                "finding quiet"
+            } else {
+                "finding"
+            },
             h(&r.role_arn),
             pills,
             if r.last_used.is_empty() {
@@ -904,62 +949,49 @@ fn trust_section(m: &Model, o: &mut String) {
                 format!("last used: {}", h(&r.last_used))
             }
         );
-        o.push_str(r#"<table><tr><th>Trusted by the policy</th><th>Observed assuming it</th></tr><tr><td class="wrap">"#);
-        if r.trusted.is_empty() {
-            o.push_str(r#"<span class="muted">no trust policy known</span>"#);
-        }
-        for (p, why) in &r.trusted {
-            let unused = r
-                .findings
-                .iter()
-                .any(|f| f.0 == "unused_trust" && f.1 == *p);
+        let pic = &r.picture;
+        let _ = write!(
+            o,
+            r#"<div class="scroll">{}</div>"#,
+            trust_picture::svg(pic)
+        );
+        if pic.capped() {
             let _ = write!(
                 o,
-                r#"<div><span class="mono">{}</span>{}<span class="sub">{}</span></div>"#,
-                h(p),
-                if unused {
-                    r#" <span class="pill sev-low">never observed</span>"#
+                r#"<p class="note">Drawn: {} of {} principals, {} of {} callers, {} of {} origins (the rest are the "+N more" boxes); every row is in <code>trust.csv</code>.</p>"#,
+                num(pic.principals_shown),
+                num(pic.principals_total),
+                num(pic.callers_shown),
+                num(pic.callers_total),
+                num(pic.origins_shown),
+                num(pic.origins_total)
+            );
+        }
+        for (i, f) in r.findings.iter().enumerate() {
+            if i == TRUST_NOTES && r.findings.len() > TRUST_NOTES + 1 {
+                let _ = write!(
+                    o,
+                    "<details><summary>{} more finding(s)</summary>",
+                    num(r.findings.len() - TRUST_NOTES)
+                );
+            }
+            let _ = write!(
+                o,
+                r#"<p class="note"><b>{}</b> <span class="mono">{}</span>{}: {}</p>"#,
+                h(&f.kind),
+                h(&f.principal),
+                if f.origin.is_empty() || f.origin == f.principal {
+                    String::new()
                 } else {
-                    ""
+                    format!(r#" (origin <span class="mono">{}</span>)"#, h(&f.origin))
                 },
-                h(&fit(why, 140))
+                h(&f.detail)
             );
         }
-        o.push_str(r#"</td><td class="wrap">"#);
-        if r.observed.is_empty() {
-            o.push_str(r#"<span class="muted">no successful assumption in the input</span>"#);
+        if r.findings.len() > TRUST_NOTES + 1 {
+            o.push_str("</details>");
         }
-        for (caller, origin, n, first, last, verdicts) in &r.observed {
-            let unexplained = r
-                .findings
-                .iter()
-                .any(|f| f.0 == "assumption_not_explained" && f.1 == *caller);
-            let _ = write!(
-                o,
-                r#"<div><span class="mono">{}</span>{} <span class="muted">× {} · {} .. {}</span><span class="sub">origin {} · {}</span></div>"#,
-                h(caller),
-                if unexplained {
-                    r#" <span class="pill sev-high">not explained by the policy</span>"#
-                } else {
-                    ""
-                },
-                num(n),
-                h(first),
-                h(last),
-                h(origin),
-                h(verdicts)
-            );
-        }
-        o.push_str("</td></tr></table>");
-        for (f, p, why) in &r.findings {
-            let _ = write!(
-                o,
-                r#"<p class="note"><b>{}</b> <span class="mono">{}</span>: {}</p>"#,
-                h(f),
-                h(p),
-                h(why)
-            );
-        }
+        trust_table(r, o);
         o.push_str("</div>");
     }
     if roles.len() > TRUST_ROLES {
@@ -970,6 +1002,71 @@ fn trust_section(m: &Model, o: &mut String) {
         );
     }
     o.push_str("</section>\n");
+}
+
+/// The role's rows in full (every principal with its statement, every caller and origin),
+/// folded under the picture: the text to read and copy.
+fn trust_table(r: &super::data::RoleTrust, o: &mut String) {
+    o.push_str(r#"<details><summary>As text: the statements in full, every caller and origin</summary><table><tr><th>Trusted by the policy</th><th>Observed assuming it</th></tr><tr><td class="wrap">"#);
+    if r.trusted.is_empty() {
+        let _ = write!(
+            o,
+            r#"<span class="muted">{}</span>"#,
+            h(if r.no_policy.is_empty() {
+                "no trust policy known"
+            } else {
+                &r.no_policy
+            })
+        );
+    }
+    for t in &r.trusted {
+        let unused = r
+            .findings
+            .iter()
+            .any(|f| f.kind == "unused_trust" && f.principal == t.principal);
+        let _ = write!(
+            o,
+            r#"<div><span class="mono">{}</span>{}<span class="sub">{}</span></div>"#,
+            h(&t.principal),
+            if unused {
+                r#" <span class="pill sev-low">never observed</span>"#
+            } else {
+                ""
+            },
+            h(&t.statement)
+        );
+    }
+    o.push_str(r#"</td><td class="wrap">"#);
+    if r.observed.is_empty() {
+        o.push_str(r#"<span class="muted">no successful assumption in the input</span>"#);
+    }
+    for c in &r.observed {
+        let unexplained = r
+            .findings
+            .iter()
+            .any(|f| f.kind == "assumption_not_explained" && f.principal == c.caller);
+        let _ = write!(
+            o,
+            r#"<div><span class="mono">{}</span>{} <span class="muted">× {} · {} .. {}</span><span class="sub">origin {} · {}{}</span></div>"#,
+            h(&c.caller),
+            if unexplained {
+                r#" <span class="pill sev-high">not explained by the policy</span>"#
+            } else {
+                ""
+            },
+            num(c.assumptions),
+            h(&c.first),
+            h(&c.last),
+            h(&c.origin),
+            h(&c.verdicts),
+            if c.matched.is_empty() {
+                String::new()
+            } else {
+                format!(" · named by {}", h(&c.matched.join("; ")))
+            }
+        );
+    }
+    o.push_str("</td></tr></table></details>");
 }
 
 fn origins_section(m: &Model, o: &mut String) {

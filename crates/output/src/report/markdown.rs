@@ -8,6 +8,7 @@ use super::data::{
     HUNT_ORIGIN_ROWS, ORIGIN_ROWS, PROBLEMS_SHOWN,
 };
 use super::picture;
+use super::trust_picture;
 use super::{fit, md};
 use anyhow::Result;
 use std::fmt::Write as _;
@@ -502,25 +503,23 @@ fn trust(m: &Model, o: &mut String) {
         if !r.last_used.is_empty() {
             let _ = writeln!(o, "Last used: {}\n", md(&r.last_used));
         }
-        o.push_str("| Trusted by the policy | Observed assuming it |\n|---|---|\n");
-        let trusted: Vec<String> = r.trusted.iter().map(|(p, _)| md(p)).collect();
-        let observed: Vec<String> = r
-            .observed
-            .iter()
-            .map(|(c, origin, n, _, _, v)| {
-                format!("{} × {} (origin {}; {})", md(c), n, md(origin), md(v))
-            })
-            .collect();
-        for k in 0..trusted.len().max(observed.len()) {
+        if r.trusted.is_empty() && !r.no_policy.is_empty() {
+            let _ = writeln!(o, "{}\n", md(&r.no_policy));
+        }
+        o.push_str(&trust_picture::markdown(&r.picture, r));
+        for f in &r.findings {
             let _ = writeln!(
                 o,
-                "| {} | {} |",
-                trusted.get(k).map_or("", |s| s.as_str()),
-                observed.get(k).map_or("", |s| s.as_str())
+                "\n- **{}** {}{}: {}",
+                md(&f.kind),
+                md(&f.principal),
+                if f.origin.is_empty() || f.origin == f.principal {
+                    String::new()
+                } else {
+                    format!(" (origin {})", md(&f.origin))
+                },
+                md(&f.detail)
             );
-        }
-        for (f, p, why) in &r.findings {
-            let _ = writeln!(o, "\n- **{}** {}: {}", md(f), md(p), md(why));
         }
         o.push('\n');
     }
