@@ -319,7 +319,8 @@ pub enum HuntBy {
 #[command(
     after_help = "Columns: role_arn, row (trusted | observed | finding), finding (broad_trust | unused_trust |
 assumption_not_explained), principal, origin, assumptions, first_time, last_time, verdicts,
-detail, policy_source, role_last_used, event_id
+detail, policy_source, role_last_used, event_id, matched_principal (observed: the trusted
+principal that decided the calls), condition_keys (trusted: the statement's condition keys)
 
 --iam reads `aws iam get-account-authorization-details` output (policy documents as JSON objects
 or URL-encoded strings), `get-role` and `list-roles` outputs, and Organizations `list-accounts` /
