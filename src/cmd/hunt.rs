@@ -54,6 +54,7 @@ pub fn run(a: Settings) -> Result<ExitCode> {
     if a.by_origin {
         a.out.emit(&by_origin_frame(&rules, &hunted.by_origin)?)?;
     } else {
+        let t0 = std::time::Instant::now();
         let mut w = FrameWriter::new(format, a.out.path())?;
         if TextRows::can(format) {
             w.write(&hits_frame(scan, &rules, &[])?)?;
@@ -62,6 +63,7 @@ pub fn run(a: Settings) -> Result<ExitCode> {
             hunted.frames(1 << 16, |df| w.write(df))?;
         }
         w.finish()?;
+        trailgraph_log::ingest::profile("hunt: merge and write the hits", t0);
     }
     Ok(opened.code.max(rule_code))
 }

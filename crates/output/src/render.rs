@@ -244,29 +244,41 @@ impl<'a> RowText<'a> {
         for c in &self.cells {
             c.prefetch(i + PREFETCH_ROWS);
         }
-        if self.format == Format::Csv {
-            for (j, c) in self.cells.iter().enumerate() {
-                if j > 0 {
-                    buf.push(b',');
-                }
-                c.csv_at(i, buf);
-            }
-            buf.push(b'\n');
-            return;
-        }
-        buf.push(b'{');
-        for (j, c) in self.cells.iter().enumerate() {
+        render_row(self.format, &self.cells, &self.keys, |_| i, buf);
+    }
+}
+
+/// Appends one row in `format` (CSV, JSON or NDJSON) whose column `j` is `cells[j]` at row
+/// `at(j)` (`keys`: the JSON keys, quoted).
+fn render_row(
+    format: Format,
+    cells: &[Cell],
+    keys: &[String],
+    at: impl Fn(usize) -> usize,
+    buf: &mut Vec<u8>,
+) {
+    if format == Format::Csv {
+        for (j, c) in cells.iter().enumerate() {
             if j > 0 {
                 buf.push(b',');
             }
-            buf.extend_from_slice(self.keys[j].as_bytes());
-            buf.push(b':');
-            c.json_at(i, buf);
+            c.csv_at(at(j), buf);
         }
-        buf.push(b'}');
-        if self.format == Format::Ndjson {
-            buf.push(b'\n');
+        buf.push(b'\n');
+        return;
+    }
+    buf.push(b'{');
+    for (j, c) in cells.iter().enumerate() {
+        if j > 0 {
+            buf.push(b',');
         }
+        buf.extend_from_slice(keys[j].as_bytes());
+        buf.push(b':');
+        c.json_at(at(j), buf);
+    }
+    buf.push(b'}');
+    if format == Format::Ndjson {
+        buf.push(b'\n');
     }
 }
 
@@ -568,27 +580,36 @@ impl TextRows {
 }
 
 impl trailgraph_analysis::hunt::Keep for TextRows {
-    fn keep(&self, df: &DataFrame, buf: &mut Vec<u8>, ends: &mut Vec<usize>) -> Result<()> {
+    fn keep(
+        &self,
+        hits: &trailgraph_analysis::hunt::Hits<'_>,
+        buf: &mut Vec<u8>,
+        ends: &mut Vec<usize>,
+    ) -> Result<()> {
         use rayon::prelude::*;
         const BLOCK: usize = 4096;
-        let df = trailgraph_graph::attribute::single_chunk(df);
-        let texts: Vec<RowText> = self
-            .formats
+        // Each column read where it is (the slice's events, the rules, the attributions):
+        // what `RowText::row` writes for a frame of the hits.
+        let columns = hits.columns()?;
+        let sources: Vec<trailgraph_analysis::hunt::Source> =
+            columns.iter().map(|(src, _)| *src).collect();
+        let cells: Vec<Cell> = columns.iter().map(|(_, c)| Cell::new(c)).collect();
+        let keys: Vec<String> = columns
             .iter()
-            .map(|&f| RowText::new(&df, f))
-            .collect::<Result<_>>()?;
-        let n = df.height();
+            .map(|(_, c)| serde_json::to_string(c.name().as_str()).expect("string"))
+            .collect();
+        let n = hits.len();
         let blocks: Vec<(Vec<u8>, Vec<usize>)> = (0..n)
             .step_by(BLOCK)
             .collect::<Vec<_>>()
             .into_par_iter()
             .map(|b| {
                 let (mut out, mut at) = (Vec::new(), Vec::new());
-                for i in b..(b + BLOCK).min(n) {
-                    for t in &texts {
+                for k in b..(b + BLOCK).min(n) {
+                    for &format in &self.formats {
                         let len_at = out.len();
                         out.extend_from_slice(&[0; 4]);
-                        t.row(i, &mut out);
+                        render_row(format, &cells, &keys, |j| hits.row(k, sources[j]), &mut out);
                         let len = (out.len() - len_at - 4) as u32;
                         out[len_at..len_at + 4].copy_from_slice(&len.to_le_bytes());
                     }
@@ -691,32 +712,111 @@ mod tests {
         assert!(FrameWriter::new(Format::Parquet, None).is_err());
     }
 
-    /// Rows kept by `TextRows` (several formats at once, rendered in parallel blocks) and
-    /// written by `write_text_row` after an empty frame's header are what `emit` writes, in
-    /// each text format; with no row, the header alone. Table and Parquet cannot be kept as
-    /// text.
+    /// Hits kept by `TextRows` (several formats at once, rendered in parallel blocks, each
+    /// column read from the events, the rules or the attributions) and written by
+    /// `write_text_row` after an empty frame's header are what `emit` writes of the frame of
+    /// the same hits, in each text format; with no hit, the header alone (hostile strings
+    /// escaped alike). Table and Parquet cannot be kept as text.
     #[test]
     fn text_rows_written_one_by_one_equal_emit() {
-        use trailgraph_analysis::hunt::Keep;
-        let names = [
+        use trailgraph_analysis::hunt::{hit_columns as h, Hits, Keep};
+        let strs = [
             "alice",
             "=cmd|' /C calc'!A0",
             "bob, \"the\" builder",
             "\u{1b}[31m",
         ];
+        let text = |i: usize| strs[i % strs.len()];
+        let s = |name: &str, n: usize, off: usize| {
+            Column::new(
+                name.into(),
+                (0..n).map(|i| text(i + off)).collect::<Vec<_>>(),
+            )
+        };
+        let (events_n, rules_n, attr_n) = (50, 3, 7);
+        let time = Column::new(
+            h::event_time.into(),
+            (0..events_n as i64)
+                .map(|i| Some(1_700_000_000_000 + i * 1_234))
+                .collect::<Vec<_>>(),
+        )
+        .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
+        .unwrap();
+        let mut event_cols = vec![time];
+        for (k, name) in [
+            h::event_id,
+            h::event_name,
+            h::event_source,
+            h::recipient_account,
+            h::aws_region,
+            h::source_ip,
+        ]
+        .iter()
+        .enumerate()
+        {
+            event_cols.push(s(name, events_n, k));
+        }
+        let events = DataFrame::new(events_n, event_cols).unwrap();
+        let rules = DataFrame::new(
+            rules_n,
+            [h::rule_id, h::rule_title, h::rule_author, h::level, h::tags]
+                .iter()
+                .enumerate()
+                .map(|(k, n)| s(n, rules_n, k))
+                .collect(),
+        )
+        .unwrap();
+        let mut attr_cols: Vec<Column> = [h::session_id, h::origin, h::chain, h::confidence]
+            .iter()
+            .enumerate()
+            .map(|(k, n)| s(n, attr_n, k + 1))
+            .collect();
+        attr_cols.push(Column::new(
+            h::depth.into(),
+            (0..attr_n as u32).collect::<Vec<u32>>(),
+        ));
+        let attributions = DataFrame::new(attr_n, attr_cols).unwrap();
         let formats = [Format::Csv, Format::Json, Format::Ndjson];
         let keep = TextRows::new(&formats).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        for n in [0u32, 1, 5, 9000] {
-            let whole = frame(&names, 0..n);
+        for n in [0usize, 1, 5, 9000] {
+            let triples: Vec<(usize, usize, u32)> = (0..n)
+                .map(|k| (k % rules_n, (k * 7) % events_n, (k % attr_n) as u32))
+                .collect();
+            let hits = Hits {
+                events: &events,
+                rules: &rules,
+                attributions: &attributions,
+                hits: &triples,
+            };
+            // The frame of the same hits, column by column, as `hits_frame` orders them.
+            let whole = DataFrame::new(
+                n,
+                hits.columns()
+                    .unwrap()
+                    .into_iter()
+                    .map(|(src, c)| {
+                        let idx: Vec<IdxSize> =
+                            (0..n).map(|k| hits.row(k, src) as IdxSize).collect();
+                        c.take(&IdxCa::from_vec("".into(), idx)).unwrap()
+                    })
+                    .collect(),
+            )
+            .unwrap();
+            let names: Vec<&str> = whole
+                .get_column_names()
+                .iter()
+                .map(|c| c.as_str())
+                .collect();
+            assert_eq!(names, h::ALL);
             let (mut buf, mut ends) = (Vec::new(), Vec::new());
-            keep.keep(&whole, &mut buf, &mut ends).unwrap();
-            assert_eq!(ends.len(), n as usize);
+            keep.keep(&hits, &mut buf, &mut ends).unwrap();
+            assert_eq!(ends.len(), n);
             for (k, &format) in formats.iter().enumerate() {
                 let (a, b) = (dir.path().join("a"), dir.path().join("b"));
                 emit(&whole, format, Some(&a)).unwrap();
                 let mut w = FrameWriter::new(format, Some(&b)).unwrap();
-                w.write(&frame(&names, 0..0)).unwrap();
+                w.write(&whole.head(Some(0))).unwrap();
                 let mut start = 0;
                 for &end in &ends {
                     w.write_text_row(text_part(&buf[start..end], k).unwrap())
@@ -727,7 +827,7 @@ mod tests {
                 assert_eq!(
                     std::fs::read_to_string(&a).unwrap(),
                     std::fs::read_to_string(&b).unwrap(),
-                    "{format:?} with {n} rows"
+                    "{format:?} with {n} hits"
                 );
             }
         }

@@ -8,16 +8,74 @@
 //! keeps its cells (`Cells`) and gets frames back (`Hunted::frames`).
 
 use super::{hit_columns, RuleSet};
-use anyhow::{ensure, Context, Result};
+use anyhow::{ensure, Result};
 use polars::prelude::*;
 use trailgraph_graph::scan::Scan;
-use trailgraph_log::model::format_time;
-use trailgraph_log::table::event as ev;
+use trailgraph_log::model::format_time_into;
 
-/// Turns a frame of hits (`hit_columns`, rows in output order) into bytes per row: appends
-/// row `i`'s bytes to `buf` and pushes `buf.len()` to `ends`, for every row in order.
+/// Turns a slice's hits (rows in output order) into bytes per hit: appends hit `k`'s bytes to
+/// `buf` and pushes `buf.len()` to `ends`, for every hit in order.
 pub trait Keep: Sync {
-    fn keep(&self, hits: &DataFrame, buf: &mut Vec<u8>, ends: &mut Vec<usize>) -> Result<()>;
+    fn keep(&self, hits: &Hits<'_>, buf: &mut Vec<u8>, ends: &mut Vec<usize>) -> Result<()>;
+}
+
+/// Where a column of a hit comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// The event's row in the slice.
+    Event,
+    /// The rule.
+    Rule,
+    /// The event's attribution.
+    Attribution,
+}
+
+/// A slice's hits, in output order, and where their columns come from: hit `k` is
+/// `(rule, row, attribution)`; its `hit_columns` are taken from `rules` (by rule),
+/// `attributions` (by attribution index) and `events` (by row), without building a frame of
+/// the hits. `hits_frame` of the same hits has the same columns and values (`event_time` is
+/// the event's time there, written as text).
+pub struct Hits<'a> {
+    pub events: &'a DataFrame,
+    pub rules: &'a DataFrame,
+    pub attributions: &'a DataFrame,
+    pub hits: &'a [(usize, usize, u32)],
+}
+
+impl<'a> Hits<'a> {
+    /// `hit_columns`, in order: each one's source and column (single-chunk).
+    pub fn columns(&self) -> Result<Vec<(Source, &'a Column)>> {
+        hit_columns::ALL
+            .iter()
+            .map(|&name| {
+                Ok(if let Ok(c) = self.rules.column(name) {
+                    (Source::Rule, c)
+                } else if let Ok(c) = self.attributions.column(name) {
+                    (Source::Attribution, c)
+                } else {
+                    (Source::Event, self.events.column(name)?)
+                })
+            })
+            .collect()
+    }
+
+    /// The row of `source` that hit `k` takes its columns from.
+    pub fn row(&self, k: usize, source: Source) -> usize {
+        let (rule, row, at) = self.hits[k];
+        match source {
+            Source::Event => row,
+            Source::Rule => rule,
+            Source::Attribution => at as usize,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.hits.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.hits.is_empty()
+    }
 }
 
 /// Keeps each hit's cells: strings as length + bytes (`u32::MAX` for null), `u32` columns as
@@ -27,34 +85,50 @@ pub struct Cells;
 const NULL: u32 = u32::MAX;
 
 impl Keep for Cells {
-    fn keep(&self, hits: &DataFrame, buf: &mut Vec<u8>, ends: &mut Vec<usize>) -> Result<()> {
+    fn keep(&self, hits: &Hits<'_>, buf: &mut Vec<u8>, ends: &mut Vec<usize>) -> Result<()> {
         enum C<'a> {
             S(&'a StringChunked),
+            T(&'a Int64Chunked),
             U(&'a UInt32Chunked),
         }
-        let cols: Vec<C> = hits
-            .columns()
-            .iter()
-            .map(|c| match c.dtype() {
-                DataType::UInt32 => Ok(C::U(c.u32()?)),
-                _ => Ok(C::S(c.str()?)),
+        let cols: Vec<(Source, C)> = hits
+            .columns()?
+            .into_iter()
+            .map(|(src, c)| {
+                Ok((
+                    src,
+                    match c.dtype() {
+                        DataType::UInt32 => C::U(c.u32()?),
+                        DataType::Datetime(_, _) => C::T(c.datetime()?.physical()),
+                        _ => C::S(c.str()?),
+                    },
+                ))
             })
             .collect::<Result<_>>()?;
-        for i in 0..hits.height() {
-            for c in &cols {
-                match c {
-                    C::S(s) => match s.get(i) {
-                        Some(v) => {
-                            buf.extend_from_slice(&(v.len() as u32).to_le_bytes());
-                            buf.extend_from_slice(v.as_bytes());
-                        }
-                        None => buf.extend_from_slice(&NULL.to_le_bytes()),
-                    },
+        let mut text = Vec::with_capacity(24);
+        for k in 0..hits.len() {
+            for (src, c) in &cols {
+                let i = hits.row(k, *src);
+                let s = match c {
+                    C::S(s) => s.get(i),
+                    C::T(t) => t.get(i).map(|t| {
+                        text.clear();
+                        format_time_into(t, &mut text);
+                        std::str::from_utf8(&text).expect("ASCII")
+                    }),
                     C::U(u) => {
                         let v = u.get(i);
                         buf.push(v.is_some() as u8);
                         buf.extend_from_slice(&v.unwrap_or(0).to_le_bytes());
+                        continue;
                     }
+                };
+                match s {
+                    Some(v) => {
+                        buf.extend_from_slice(&(v.len() as u32).to_le_bytes());
+                        buf.extend_from_slice(v.as_bytes());
+                    }
+                    None => buf.extend_from_slice(&NULL.to_le_bytes()),
                 }
             }
             ends.push(buf.len());
@@ -184,52 +258,14 @@ impl Lookups {
         })
     }
 
-    /// The frame of hits `(rule, row, attribution)` of `events` (a slice with the columns of
-    /// `hunt::columns`), in the order given: what `hits_frame` makes of the same hits.
-    pub fn frame(&self, events: &DataFrame, hits: &[(usize, usize, u32)]) -> Result<DataFrame> {
-        let idx = |v: Vec<IdxSize>| IdxCa::from_vec("".into(), v);
-        let rows = idx(hits.iter().map(|h| h.1 as IdxSize).collect());
-        let rules = self
-            .rules
-            .take(&idx(hits.iter().map(|h| h.0 as IdxSize).collect()))?;
-        let at = self
-            .attributions
-            .take(&idx(hits.iter().map(|h| h.2 as IdxSize).collect()))?;
-        let from_events = [
-            (ev::event_id, hit_columns::event_id),
-            (ev::event_name, hit_columns::event_name),
-            (ev::event_source, hit_columns::event_source),
-            (ev::recipient_account, hit_columns::recipient_account),
-            (ev::aws_region, hit_columns::aws_region),
-            (ev::source_ip, hit_columns::source_ip),
-        ];
-        let picked = events
-            .select(from_events.iter().map(|(e, _)| *e))?
-            .take(&rows)?;
-        let times = events
-            .column(ev::event_time)?
-            .datetime()?
-            .physical()
-            .take(&rows)?;
-        let event = |name: &str| -> Result<Column> {
-            let (e, h) = from_events
-                .iter()
-                .find(|(_, h)| *h == name)
-                .context("an event column of the hits")?;
-            Ok(picked.column(e)?.clone().with_name((*h).into()))
-        };
-        let mut cols: Vec<Column> = Vec::with_capacity(17);
-        for name in hit_columns::ALL {
-            cols.push(match *name {
-                hit_columns::event_time => Column::new(
-                    hit_columns::event_time.into(),
-                    times.iter().map(|t| t.map(format_time)).collect::<Vec<_>>(),
-                ),
-                n if rules.schema().contains(n) => rules.column(n)?.clone(),
-                n if at.schema().contains(n) => at.column(n)?.clone(),
-                n => event(n)?,
-            });
+    /// The hits `(rule, row, attribution)` of `events` (a slice with the columns of
+    /// `hunt::columns`), in the order given.
+    pub fn hits<'a>(&'a self, events: &'a DataFrame, hits: &'a [(usize, usize, u32)]) -> Hits<'a> {
+        Hits {
+            events,
+            rules: &self.rules,
+            attributions: &self.attributions,
+            hits,
         }
-        Ok(DataFrame::new(hits.len(), cols)?)
     }
 }

@@ -22,7 +22,7 @@
 //! compared exactly (a 64-bit hash finds the branch; the value stored on it is compared too).
 //! The tree has a size cap and starts over when it reaches it: memory stays bounded.
 
-use super::record::Record;
+use super::record::{self, Record};
 use super::RuleSet;
 use rsigma_eval::event::{Event, EventValue};
 use rustc_hash::{FxHashMap, FxHasher};
@@ -129,10 +129,20 @@ struct Node {
 }
 
 enum Next {
-    /// The field asked next (an index into `Tree::paths`).
-    Ask(u32),
+    /// The field asked next.
+    Ask(Asked),
     /// The rules that matched (indexes into `RuleSet::rules`, in order).
     Verdict(Box<[usize]>),
+}
+
+/// A field the engine asks.
+#[derive(Clone, Copy, PartialEq)]
+enum Asked {
+    /// A kept field (its index in `record::FIELDS`): read without looking its path up.
+    Kept(usize),
+    /// Any other path (under a payload, an object of kept fields): an index into
+    /// `Tree::paths`.
+    Path(u32),
 }
 
 /// The decision tree of the evaluations recorded so far.
@@ -168,8 +178,11 @@ impl Tree {
                     self.answered += 1;
                     return Walk::Verdict(v);
                 }
-                Next::Ask(p) => {
-                    let v = event.get_field(&self.paths[*p as usize]);
+                Next::Ask(asked) => {
+                    let v = match *asked {
+                        Asked::Kept(f) => event.get_kept(f),
+                        Asked::Path(p) => event.get_field(&self.paths[p as usize]),
+                    };
                     let Some(seen) = Seen::of(&v) else {
                         return Walk::Unknown;
                     };
@@ -182,14 +195,17 @@ impl Tree {
         }
     }
 
-    fn path_id(&mut self, path: &str) -> u32 {
+    fn asked(&mut self, path: &str) -> Asked {
+        if let Some(f) = record::kept_field(path) {
+            return Asked::Kept(f);
+        }
         if let Some(&k) = self.path_ids.get(path) {
-            return k;
+            return Asked::Path(k);
         }
         let k = self.paths.len() as u32;
         self.paths.push(path.into());
         self.path_ids.insert(path.into(), k);
-        k
+        Asked::Path(k)
     }
 
     /// Adds the path of one evaluation: the fields asked (first time each, in order) with
@@ -202,7 +218,7 @@ impl Tree {
             };
         }
         let next_of = |t: &mut Tree, k: usize| match asked.get(k) {
-            Some((p, _, _)) => Next::Ask(t.path_id(p)),
+            Some((p, _, _)) => Next::Ask(t.asked(p)),
             None => Next::Verdict(verdict.into()),
         };
         if self.nodes.is_empty() {
@@ -216,8 +232,9 @@ impl Tree {
         for (k, (path, answer, hash)) in asked.iter().enumerate() {
             // The engine asked this node's field here: the tree and the evaluation agree, or
             // the evaluation was not a function of the answers (then nothing is recorded).
+            let here = self.asked(path);
             match &self.nodes[at as usize].next {
-                Next::Ask(p) if *self.paths[*p as usize] == **path => {}
+                Next::Ask(a) if *a == here => {}
                 _ => return,
             }
             match self.edges.get(&(at, *hash)) {
@@ -283,16 +300,20 @@ impl Event for Recording<'_, '_, '_> {
     }
 }
 
-/// Memoised evaluation, one tree per worker thread (each thread only ever locks its own).
+/// The groups of `RuleSet::groups` that are memoised (the last is evaluated on every event).
+const MEMOISED: usize = 2;
+
+/// Memoised evaluation: per worker thread (each thread only ever locks its own), a tree per
+/// memoised group of rules.
 pub(super) struct Memo {
-    trees: Vec<Mutex<Tree>>,
+    trees: Vec<Mutex<[Tree; MEMOISED]>>,
 }
 
 impl Memo {
     pub fn new() -> Memo {
         Memo {
             trees: (0..=rayon::current_num_threads())
-                .map(|_| Mutex::new(Tree::default()))
+                .map(|_| Mutex::new(Default::default()))
                 .collect(),
         }
     }
@@ -302,29 +323,55 @@ impl Memo {
     pub fn answered(&self) -> u64 {
         self.trees
             .iter()
-            .map(|t| t.lock().unwrap_or_else(|e| e.into_inner()).answered)
+            .flat_map(|t| {
+                let t = t.lock().unwrap_or_else(|e| e.into_inner());
+                [t[0].answered, t[1].answered]
+            })
             .sum()
     }
 
     /// The rules (indexes into `rules.rules`) that match `event`, in rule order: what
-    /// `super::matches` gives.
+    /// `super::matches` gives. Each memoised group's verdict comes from its tree when it can;
+    /// the rules on per-event fields are evaluated.
     pub fn matches(&self, rules: &RuleSet, event: &Record<'_, '_>) -> Vec<usize> {
         let slot = rayon::current_thread_index()
             .unwrap_or(self.trees.len() - 1)
             .min(self.trees.len() - 1);
-        let mut tree = self.trees[slot].lock().unwrap_or_else(|e| e.into_inner());
-        if let Walk::Verdict(v) = tree.walk(event) {
-            return v;
+        let mut trees = self.trees[slot].lock().unwrap_or_else(|e| e.into_inner());
+        let mut k = Vec::new();
+        for (g, engine) in rules.groups.iter().enumerate() {
+            if engine.rule_count() == 0 {
+                continue;
+            }
+            match trees.get_mut(g) {
+                Some(tree) => k.extend(memoised(rules, engine, tree, event)),
+                None => k.extend(super::matches_in(rules, engine, event)),
+            }
         }
-        let recording = Recording {
-            event,
-            asked: RefCell::new(Vec::new()),
-            memoisable: Cell::new(true),
-        };
-        let verdict = super::matches(rules, &recording);
-        if recording.memoisable.get() {
-            tree.record(&recording.asked.borrow(), &verdict);
-        }
-        verdict
+        k.sort_unstable();
+        k
     }
+}
+
+/// The verdict of `engine` (a memoised group of `rules`) on `event`, from `tree` or evaluated
+/// (and then recorded).
+fn memoised(
+    rules: &RuleSet,
+    engine: &rsigma_eval::Engine,
+    tree: &mut Tree,
+    event: &Record<'_, '_>,
+) -> Vec<usize> {
+    if let Walk::Verdict(v) = tree.walk(event) {
+        return v;
+    }
+    let recording = Recording {
+        event,
+        asked: RefCell::new(Vec::new()),
+        memoisable: Cell::new(true),
+    };
+    let verdict = super::matches_in(rules, engine, &recording);
+    if recording.memoisable.get() {
+        tree.record(&recording.asked.borrow(), &verdict);
+    }
+    verdict
 }

@@ -12,7 +12,7 @@ mod memo;
 mod record;
 mod rules;
 
-pub use kept::{Cells, Keep};
+pub use kept::{Cells, Hits, Keep, Source};
 pub use rules::{RuleInfo, RuleNote, RuleSet, Rules, SHIPPED};
 
 use anyhow::Result;
@@ -268,7 +268,11 @@ pub fn hunt(scan: &Scan, rules: &RuleSet, keep: Option<&dyn Keep>) -> Result<Hun
     let lookups = kept::Lookups::new(scan, rules)?;
     let memo = memo::Memo::new();
     let (mut buf, mut ends): (Vec<u8>, Vec<usize>) = (Vec::new(), Vec::new());
+    // Time spent per phase (TRAILGRAPH_PROFILE): evaluating, keeping, spilling, rolling up.
+    let mut took = [std::time::Duration::ZERO; 4];
+    let t_all = std::time::Instant::now();
     scan.for_each(&columns(), |slice| {
+        let t0 = std::time::Instant::now();
         let cols = record::Columns::new(slice.events)?;
         let c = Cols::new(slice.events);
         let (id, time, name, source) = (
@@ -296,6 +300,7 @@ pub fn hunt(scan: &Scan, rules: &RuleSet, keep: Option<&dyn Keep>) -> Result<Hun
                 memo.matches(rules, &r).into_iter().map(move |k| (i, k))
             })
             .collect();
+        took[0] += t0.elapsed();
         if matched.is_empty() {
             return Ok(());
         }
@@ -317,7 +322,10 @@ pub fn hunt(scan: &Scan, rules: &RuleSet, keep: Option<&dyn Keep>) -> Result<Hun
         };
         // Key order; one event's hits by rule (the merge keeps a run's order for equal keys,
         // and an event's hits are all in one run).
-        let mut keyed: Vec<(Key, usize, usize)> = matched
+        // Hits are kept (rendered) in the slice's order, where reading the columns is cheap,
+        // and spilled in key order: by time and input position, an event's hits by rule (the
+        // merge keeps a run's order for equal keys, and an event's hits are all in one run).
+        let keyed: Vec<(Key, usize, usize)> = matched
             .into_iter()
             .map(|(i, rule)| {
                 let t = time.get(i);
@@ -325,7 +333,7 @@ pub fn hunt(scan: &Scan, rules: &RuleSet, keep: Option<&dyn Keep>) -> Result<Hun
                 ((t.is_none(), t.unwrap_or(0), p.0, p.1), rule, i)
             })
             .collect();
-        keyed.sort_unstable();
+        let t1 = std::time::Instant::now();
         if let Some(keep) = keep {
             let hits: Vec<(usize, usize, u32)> = keyed
                 .iter()
@@ -333,15 +341,19 @@ pub fn hunt(scan: &Scan, rules: &RuleSet, keep: Option<&dyn Keep>) -> Result<Hun
                 .collect();
             buf.clear();
             ends.clear();
-            keep.keep(&lookups.frame(slice.events, &hits)?, &mut buf, &mut ends)?;
+            keep.keep(&lookups.hits(slice.events, &hits), &mut buf, &mut ends)?;
             anyhow::ensure!(ends.len() == keyed.len(), "a kept hit is missing");
-            let mut start = 0;
-            spill.run(keyed.iter().zip(&ends).map(|((k, _, _), &end)| {
-                let row = &buf[start..end];
-                start = end;
-                (*k, row)
+            took[1] += t1.elapsed();
+            let t2 = std::time::Instant::now();
+            let mut order: Vec<usize> = (0..keyed.len()).collect();
+            order.sort_unstable_by_key(|&k| (keyed[k].0, keyed[k].1));
+            spill.run(order.iter().map(|&k| {
+                let start = if k == 0 { 0 } else { ends[k - 1] };
+                (keyed[k].0, &buf[start..ends[k]])
             }))?;
+            took[2] += t2.elapsed();
         }
+        let t3 = std::time::Instant::now();
         total += keyed.len() as u64;
         for &((_, _, p0, p1), rule, i) in &keyed {
             rollup.add(slice.attribution(i), rule, time.get(i), account.get(i));
@@ -358,8 +370,15 @@ pub fn hunt(scan: &Scan, rules: &RuleSet, keep: Option<&dyn Keep>) -> Result<Hun
                 top.push(ByLevel(key, hit_of(i, rule)));
             }
         }
+        took[3] += t3.elapsed();
         Ok(())
     })?;
+    let profile = trailgraph_log::ingest::profile_took;
+    profile("hunt: evaluate (in the pass)", took[0]);
+    profile("hunt: keep the hits (in the pass)", took[1]);
+    profile("hunt: spill the hits (in the pass)", took[2]);
+    profile("hunt: roll up (in the pass)", took[3]);
+    trailgraph_log::ingest::profile("hunt: the pass", t_all);
     let (by_origin, by_rule) = rollup.by_origin(scan, rules);
     Ok(Hunted {
         hits: total,
@@ -371,10 +390,25 @@ pub fn hunt(scan: &Scan, rules: &RuleSet, keep: Option<&dyn Keep>) -> Result<Hun
     })
 }
 
-/// The rules (indexes into `rules.rules`) that match `event`, in rule order.
+/// The rules (indexes into `rules.rules`) that match `event`, in rule order: the engine's own
+/// verdict, which `memo::Memo::matches` gives faster (the tests compare them).
+#[cfg(test)]
 fn matches(rules: &RuleSet, event: &impl Event) -> Vec<usize> {
     let mut k: Vec<usize> = rules
-        .engine
+        .groups
+        .iter()
+        .flat_map(|g| matches_in(rules, g, event))
+        .collect();
+    k.sort_unstable();
+    k
+}
+
+/// The rules of `engine` (one of `rules`' engines) that match `event`, in rule order.
+fn matches_in(rules: &RuleSet, engine: &rsigma_eval::Engine, event: &impl Event) -> Vec<usize> {
+    if engine.rule_count() == 0 {
+        return Vec::new();
+    }
+    let mut k: Vec<usize> = engine
         .evaluate(event)
         .iter()
         .filter_map(|m| rules.by_id.get(m.header.rule_id.as_deref()?).copied())

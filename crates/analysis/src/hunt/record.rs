@@ -369,24 +369,70 @@ fn comparable(v: EventValue<'_>) -> EventValue<'_> {
     }
 }
 
+impl Record<'_, '_> {
+    /// Field `f` of `FIELDS` (`kept_field` of its path): what `get_field` gives for its path.
+    pub(crate) fn get_kept(&self, f: usize) -> Option<EventValue<'_>> {
+        match FIELDS[f].2 {
+            Kind::Raw(_) => {
+                let text = self.raw_text(f)?;
+                match text.as_bytes().first() {
+                    // An object is compared as its text, as logged.
+                    Some(b'{') => Some(EventValue::Str(Cow::Borrowed(text))),
+                    // An array (`resources`) or a scalar: by value, objects as text.
+                    _ => serde_json::from_str::<Value>(text)
+                        .ok()
+                        .map(|v| owned_value(&v)),
+                }
+            }
+            _ => self.cols.value(f, self.row),
+        }
+    }
+}
+
+/// The index in `FIELDS` of the kept field at `path` (None: under a payload, an object of
+/// kept fields, or not kept).
+pub(crate) fn kept_field(path: &str) -> Option<usize> {
+    INDEX.field.get(path).copied()
+}
+
+/// How often a field's value repeats across events, which decides how the rules that name it
+/// are evaluated (see `memo`): `Few` (event names, sources, identity types, agents…),
+/// `PerSession` (ARNs and ids of sessions and keys, addresses), `PerEvent` (ids and times of
+/// the event). A rule goes by the most varied field it names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Varies {
+    Few,
+    PerSession,
+    PerEvent,
+}
+
+const PER_SESSION: &[&str] = &[
+    "sourceIPAddress",
+    "userIdentity.arn",
+    "userIdentity.principalId",
+    "userIdentity.accessKeyId",
+    "userIdentity.sessionContext.attributes.creationDate",
+    "userIdentity.sessionContext.sourceIdentity",
+];
+
+const PER_EVENT: &[&str] = &["eventID", "eventTime", "requestID", "sharedEventID"];
+
+/// How often the values of the field at `path` repeat.
+pub(crate) fn varies(path: &str) -> Varies {
+    if PER_EVENT.contains(&path) {
+        Varies::PerEvent
+    } else if PER_SESSION.contains(&path) {
+        Varies::PerSession
+    } else {
+        Varies::Few
+    }
+}
+
 impl Event for Record<'_, '_> {
     fn get_field(&self, path: &str) -> Option<EventValue<'_>> {
         let ix = &*INDEX;
         if let Some(&f) = ix.field.get(path) {
-            return match FIELDS[f].2 {
-                Kind::Raw(_) => {
-                    let text = self.raw_text(f)?;
-                    match text.as_bytes().first() {
-                        // An object is compared as its text, as logged.
-                        Some(b'{') => Some(EventValue::Str(Cow::Borrowed(text))),
-                        // An array (`resources`) or a scalar: by value, objects as text.
-                        _ => serde_json::from_str::<Value>(text)
-                            .ok()
-                            .map(|v| owned_value(&v)),
-                    }
-                }
-                _ => self.cols.value(f, self.row),
-            };
+            return self.get_kept(f);
         }
         let (root, rest) = split(path);
         if rest.is_some() {

@@ -49,7 +49,10 @@ impl std::fmt::Display for RuleNote {
 
 /// The compiled rules.
 pub struct RuleSet {
-    pub(crate) engine: Engine,
+    /// The rules by how often the values of the fields they name repeat (`record::Varies`,
+    /// in its order): the first two groups are memoised, each with its own tree (see `memo`),
+    /// the last is evaluated on every event.
+    pub(crate) groups: [Engine; 3],
     /// The evaluated rules, in load order.
     pub rules: Vec<RuleInfo>,
     pub(crate) by_id: FxHashMap<String, usize>,
@@ -74,7 +77,7 @@ impl RuleSet {
     /// CloudTrail is left to evaluate.
     pub fn load(from: Rules<'_>) -> Result<RuleSet> {
         let mut set = RuleSet {
-            engine: Engine::new(),
+            groups: [Engine::new(), Engine::new(), Engine::new()],
             rules: Vec::new(),
             by_id: FxHashMap::default(),
             skipped: Vec::new(),
@@ -112,7 +115,14 @@ impl RuleSet {
             }
         }
         for (file, filter) in filters {
-            if let Err(e) = set.engine.apply_filter(&filter) {
+            // A filter names the rules it applies to, in any group (compiling it fails alike in
+            // each).
+            let applied: Vec<Result<()>> = set
+                .groups
+                .iter_mut()
+                .map(|g| Ok(g.apply_filter(&filter)?))
+                .collect();
+            if let Some(Err(e)) = applied.into_iter().find(|r| r.is_err()) {
                 set.problems.push(RuleNote {
                     file,
                     rule: Some(filter.title.clone()),
@@ -193,16 +203,22 @@ impl RuleSet {
             return;
         }
         rule.id = Some(id.clone());
-        if let Err(e) = self.engine.add_rule(&rule) {
+        let mut one = SigmaCollection::new();
+        one.rules.push(rule.clone());
+        let fields = RuleFieldSet::collect(&one, &[], false);
+        let varies = fields
+            .names()
+            .map(record::varies)
+            .max()
+            .unwrap_or(record::Varies::Few);
+        if let Err(e) = self.groups[varies as usize].add_rule(&rule) {
             self.problems.push(note(format!(
                 "cannot be evaluated: {}",
                 one_line(&e.to_string())
             )));
             return;
         }
-        let mut one = SigmaCollection::new();
-        one.rules.push(rule.clone());
-        let unkept: Vec<String> = RuleFieldSet::collect(&one, &[], false)
+        let unkept: Vec<String> = fields
             .names()
             .filter(|f| !record::is_kept(f))
             .map(String::from)
