@@ -35,7 +35,7 @@ pub fn run(a: Settings) -> Result<ExitCode> {
         return Ok(ExitCode::Clean);
     }
     let rule_code = report_rules(&a.input, &rules);
-    let opened = a.input.scan_with(&columns())?;
+    let opened = a.input.scan_with(&columns(&rules))?;
     if opened.code == ExitCode::Fatal || rule_code == ExitCode::Fatal {
         return Ok(ExitCode::Fatal);
     }

@@ -41,8 +41,8 @@ pub fn run(a: Settings) -> Result<ExitCode> {
         None => ExitCode::Clean,
     };
     let mut columns: Vec<&'static str> = Vec::new();
-    if rules.is_some() {
-        columns.extend(trailgraph_analysis::hunt::columns());
+    if let Some(r) = &rules {
+        columns.extend(trailgraph_analysis::hunt::columns(r));
     }
     if iam.is_some() {
         columns.extend(observed::columns());

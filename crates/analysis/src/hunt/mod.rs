@@ -49,12 +49,20 @@ pub struct Hit {
     pub attribution: u32,
 }
 
-/// The events columns `hunt` reads.
-pub fn columns() -> Vec<&'static str> {
-    let mut c = record::columns();
+/// The events columns `hunt` reads with `rules`: those that answer the fields the rules name
+/// (`record::columns_for`), and those of the output.
+pub fn columns(rules: &RuleSet) -> Vec<&'static str> {
+    let mut c = record::columns_for(&rules.needs);
     c.extend([
         ev::event_id,
         ev::event_time,
+        ev::event_name,
+        ev::event_source,
+        ev::recipient_account,
+        ev::aws_region,
+        ev::source_ip,
+        ev::user_agent,
+        ev::error_code,
         ev::source_file,
         ev::record_index,
     ]);
@@ -271,7 +279,7 @@ pub fn hunt(scan: &Scan, rules: &RuleSet, keep: Option<&dyn Keep>) -> Result<Hun
     // Time spent per phase (TRAILGRAPH_PROFILE): evaluating, keeping, spilling, rolling up.
     let mut took = [std::time::Duration::ZERO; 4];
     let t_all = std::time::Instant::now();
-    scan.for_each(&columns(), |slice| {
+    scan.for_each(&columns(rules), |slice| {
         let t0 = std::time::Instant::now();
         let cols = record::Columns::new(slice.events)?;
         let c = Cols::new(slice.events);

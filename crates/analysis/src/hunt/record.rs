@@ -16,6 +16,7 @@
 //! Fields trailgraph does not keep (`tlsDetails`, `vpcEndpointId`, `edgeDeviceDetails`, …) are
 //! absent; `unkept_fields` names them for the rules that use them.
 
+use super::rules::Needs;
 use anyhow::Result;
 use polars::prelude::*;
 use rsigma_eval::event::{Event, EventValue, JsonEvent};
@@ -196,6 +197,31 @@ pub(crate) fn columns() -> Vec<&'static str> {
     c
 }
 
+/// The events columns that answer the fields `needs` names: a kept field's column, a payload's
+/// raw column for a path under it; every column for the whole record or an object of kept
+/// fields (`userIdentity`, …), which is built from all of them. Fields not kept need none.
+pub(crate) fn columns_for(needs: &Needs) -> Vec<&'static str> {
+    let Needs::Paths(paths) = needs else {
+        return columns();
+    };
+    let ix = &*INDEX;
+    let mut c: Vec<&str> = Vec::new();
+    for p in paths {
+        if let Some(&f) = ix.field.get(p.as_str()) {
+            c.push(FIELDS[f].1);
+        } else if ix.objects.contains(p.as_str()) {
+            return columns();
+        } else if let Some(&f) = ix.field.get(split(p).0) {
+            if matches!(FIELDS[f].2, Kind::Raw(_)) {
+                c.push(FIELDS[f].1);
+            }
+        }
+    }
+    c.sort_unstable();
+    c.dedup();
+    c
+}
+
 /// Is `path` a field the record has (kept, under a payload object, or an object of kept
 /// fields such as `userIdentity.sessionContext`)? Rules naming other fields are told so.
 pub(crate) fn is_kept(path: &str) -> bool {
@@ -217,6 +243,8 @@ fn split(path: &str) -> (&str, Option<&str>) {
 }
 
 enum Col<'a> {
+    /// Not read (no rule asks for it): absent.
+    Unread,
     Str(&'a StringChunked),
     Time(&'a Int64Chunked),
     Bool(&'a BooleanChunked),
@@ -232,7 +260,9 @@ impl<'a> Columns<'a> {
         let cols = FIELDS
             .iter()
             .map(|(_, name, kind)| {
-                let c = df.column(name)?;
+                let Ok(c) = df.column(name) else {
+                    return Ok(Col::Unread);
+                };
                 Ok(match kind {
                     Kind::Time => Col::Time(c.datetime()?.physical()),
                     Kind::Bool | Kind::BoolText => Col::Bool(c.bool()?),
@@ -267,6 +297,7 @@ impl<'a> Columns<'a> {
                 .get(row)
                 .map(|b| EventValue::Str(Cow::Borrowed(if b { "true" } else { "false" }))),
             (Col::Bool(c), _) => c.get(row).map(EventValue::Bool),
+            (Col::Unread, _) => None,
         }
     }
 }

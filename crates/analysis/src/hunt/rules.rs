@@ -53,6 +53,8 @@ pub struct RuleSet {
     /// in its order): the first two groups are memoised, each with its own tree (see `memo`),
     /// the last is evaluated on every event.
     pub(crate) groups: [Engine; 3],
+    /// The fields the rules (and filters) can ask for: what of the record must be read.
+    pub(crate) needs: Needs,
     /// The evaluated rules, in load order.
     pub rules: Vec<RuleInfo>,
     pub(crate) by_id: FxHashMap<String, usize>,
@@ -78,6 +80,7 @@ impl RuleSet {
     pub fn load(from: Rules<'_>) -> Result<RuleSet> {
         let mut set = RuleSet {
             groups: [Engine::new(), Engine::new(), Engine::new()],
+            needs: Needs::default(),
             rules: Vec::new(),
             by_id: FxHashMap::default(),
             skipped: Vec::new(),
@@ -115,6 +118,9 @@ impl RuleSet {
             }
         }
         for (file, filter) in filters {
+            for d in filter.detection.named.values() {
+                set.needs.add(d);
+            }
             // A filter names the rules it applies to, in any group (compiling it fails alike in
             // each).
             let applied: Vec<Result<()>> = set
@@ -206,6 +212,9 @@ impl RuleSet {
         let mut one = SigmaCollection::new();
         one.rules.push(rule.clone());
         let fields = RuleFieldSet::collect(&one, &[], false);
+        for d in rule.detection.named.values() {
+            self.needs.add(d);
+        }
         let varies = fields
             .names()
             .map(record::varies)
@@ -302,6 +311,77 @@ fn rule_files(p: &Path, out: &mut Vec<PathBuf>, problems: &mut Vec<RuleNote>) {
             Some("yml") | Some("yaml")
         ) {
             out.push(q);
+        }
+    }
+}
+
+/// What of a record the rules can ask for: the whole record (keyword detections look at every
+/// value), or the field paths they name, those their `|fieldref` values name, and the arrays
+/// their `field[any]` blocks open (members are read through the array's column).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Needs {
+    Whole,
+    Paths(std::collections::BTreeSet<String>),
+}
+
+impl Default for Needs {
+    fn default() -> Self {
+        Needs::Paths(Default::default())
+    }
+}
+
+impl Needs {
+    fn add(&mut self, d: &rsigma_parser::Detection) {
+        self.add_in(d, false)
+    }
+
+    /// `in_array`: `d` is the body of a `field[any]` block (its fields are the members').
+    fn add_in(&mut self, d: &rsigma_parser::Detection, in_array: bool) {
+        use rsigma_parser::{Detection, Modifier, SigmaValue};
+        let Needs::Paths(paths) = self else {
+            return;
+        };
+        match d {
+            Detection::AllOf(items) => {
+                for item in items {
+                    match &item.field.name {
+                        // (Relative to the member: harmless as a path of the record.)
+                        Some(name) => {
+                            paths.insert(name.clone());
+                        }
+                        // The member itself.
+                        None if in_array => {}
+                        // A value without a field matches any value of the record.
+                        None => {
+                            *self = Needs::Whole;
+                            return;
+                        }
+                    }
+                    if item.field.has_modifier(Modifier::FieldRef) {
+                        for v in &item.values {
+                            if let SigmaValue::String(s) = v {
+                                paths.insert(s.as_plain().unwrap_or_else(|| s.original.clone()));
+                            }
+                        }
+                    }
+                }
+            }
+            Detection::AnyOf(subs) | Detection::And(subs) => {
+                for sub in subs {
+                    self.add_in(sub, in_array);
+                }
+            }
+            Detection::Keywords(_) => *self = Needs::Whole,
+            // The members' fields are relative to the array: its column holds them.
+            Detection::ArrayMatch { field, body, .. } => {
+                paths.insert(field.clone());
+                self.add_in(body, true);
+            }
+            Detection::Conditional { named, .. } => {
+                for sub in named.values() {
+                    self.add_in(sub, in_array);
+                }
+            }
         }
     }
 }

@@ -228,7 +228,7 @@ fn memo_gives_the_engines_verdict() {
     let scan = real_scan();
     let memo = memo::Memo::new();
     let (mut events, mut matched) = (0usize, 0usize);
-    scan.for_each(&columns(), |slice| {
+    scan.for_each(&columns(&set), |slice| {
         let cols = record::Columns::new(slice.events)?;
         for _ in 0..2 {
             for i in 0..slice.height() {
@@ -257,7 +257,7 @@ fn hit_rows_are_hits_frame_and_cells_round_trip() {
     let lookups = kept::Lookups::new(&scan, &set).unwrap();
     let template = hits_frame(&scan, &set, &[]).unwrap();
     let mut checked = 0;
-    scan.for_each(&columns(), |slice| {
+    scan.for_each(&columns(&set), |slice| {
         let cols = record::Columns::new(slice.events)?;
         let c = Cols::new(slice.events);
         let (id, time, name, source) = (
@@ -313,4 +313,41 @@ fn hit_rows_are_hits_frame_and_cells_round_trip() {
     })
     .unwrap();
     assert!(checked > 100);
+}
+
+/// The columns read are those that answer what the rules name: a kept field's column, the
+/// raw payload for a path under it, the target of a `|fieldref`, the array of a `[any]` block;
+/// every column for keywords and for an object of kept fields; none for a field not kept.
+#[test]
+fn columns_answer_what_the_rules_name() {
+    let cols_of = |detection: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("r.yml");
+        std::fs::write(&f, rule(detection)).unwrap();
+        let set = RuleSet::load(Rules::Paths(&[f])).unwrap();
+        assert!(set.problems.is_empty(), "{:?}", set.problems);
+        record::columns_for(&set.needs)
+    };
+    let all = record::columns();
+    let c = cols_of(&sel("eventName", "CreateUser"));
+    assert_eq!(c, vec![ev::event_name]);
+    let c = cols_of(
+        "  sel:\n    eventSource: iam.amazonaws.com\n    requestParameters.userName|contains: eve\n  condition: sel",
+    );
+    assert_eq!(c, vec![ev::event_source, ev::request_parameters]);
+    let c = cols_of(&sel(
+        "userIdentity.arn|fieldref",
+        "responseElements.user.arn",
+    ));
+    assert_eq!(c, vec![ev::identity_arn, ev::response_elements]);
+    let c = cols_of("  sel:\n    - 'Backdoor'\n  condition: sel");
+    assert_eq!(c, all);
+    let c = cols_of(&sel("userIdentity.sessionContext|contains", "Deploy"));
+    assert_eq!(c, all);
+    let c = cols_of(&sel("tlsDetails.tlsVersion", "TLSv1"));
+    assert!(c.is_empty(), "{c:?}");
+    // The shipped rules need far fewer than every column.
+    let shipped = RuleSet::load(Rules::Shipped).unwrap();
+    let c = record::columns_for(&shipped.needs);
+    assert!(c.len() < all.len() / 2, "{c:?}");
 }

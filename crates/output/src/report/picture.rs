@@ -755,42 +755,62 @@ pub fn svg(p: &Picture) -> String {
         if n.deeper > 0 {
             badges.push(("b-deep", format!("+{}", n.deeper)));
         }
-        let mut bx = x + w - 4.0;
-        let mut badge_w = 0.0;
-        for (bc, text) in badges.iter().rev() {
-            let bw = 8.0 + 7.0 * text.chars().count() as f64;
-            bx -= bw;
-            badge_w += bw + 2.0;
-            let _ = write!(
-                o,
-                r#"<rect class="badge {bc}" x="{bx:.1}" y="{:.1}" width="{bw:.0}" height="14" rx="7"/><text class="btext" x="{:.1}" y="{:.1}">{}</text>"#,
-                y + 3.0,
-                bx + bw / 2.0,
-                y + 13.5,
-                h(text)
-            );
-            bx -= 2.0;
-        }
-        let chars = ((w - 16.0 - badge_w) / 7.6).max(6.0) as usize;
-        let sub_chars = ((w - 14.0) / 6.3) as usize;
-        let label = if n.kind == NodeKind::Origin {
-            fit(&n.label, chars)
-        } else {
-            fit_middle(&n.label, chars)
-        };
-        let _ = write!(
-            o,
-            r#"<text class="l1" x="{:.1}" y="{:.1}">{}</text><text class="l2" x="{:.1}" y="{:.1}">{}</text></g>"#,
-            x + 9.0,
-            y + 15.0,
-            h(&label),
-            x + 9.0,
-            y + 29.0,
-            h(&fit(&n.sub, sub_chars))
+        node_text(
+            &mut o,
+            (x, y, w),
+            (&badges, 7.0),
+            (&n.label, n.kind != NodeKind::Origin),
+            (&n.sub, 6.3),
         );
     }
     o.push_str("</svg>");
     o
+}
+
+/// Draws the text of a node's box at `(x, y)` of width `w` (`BOX_H` high): its badges
+/// right-aligned (`(class, text)`, `px` per character), its label (cut in the middle when
+/// `middle`, for role names; else at the end) and its sub-label (`px` per character), escaped,
+/// and closes the node's `<g>`.
+pub(crate) fn node_text(
+    o: &mut String,
+    (x, y, w): (f64, f64, f64),
+    (badges, badge_px): (&[(&str, String)], f64),
+    (label, middle): (&str, bool),
+    (sub, sub_px): (&str, f64),
+) {
+    let mut bx = x + w - 4.0;
+    let mut badge_w = 0.0;
+    for (bc, text) in badges.iter().rev() {
+        let bw = 8.0 + badge_px * text.chars().count() as f64;
+        bx -= bw;
+        badge_w += bw + 2.0;
+        let _ = write!(
+            o,
+            r#"<rect class="badge {bc}" x="{bx:.1}" y="{:.1}" width="{bw:.0}" height="14" rx="7"/><text class="btext" x="{:.1}" y="{:.1}">{}</text>"#,
+            y + 3.0,
+            bx + bw / 2.0,
+            y + 13.5,
+            h(text)
+        );
+        bx -= 2.0;
+    }
+    let chars = ((w - 16.0 - badge_w) / 7.6).max(6.0) as usize;
+    let sub_chars = ((w - 14.0) / sub_px) as usize;
+    let label = if middle {
+        fit_middle(label, chars)
+    } else {
+        fit(label, chars)
+    };
+    let _ = write!(
+        o,
+        r#"<text class="l1" x="{:.1}" y="{:.1}">{}</text><text class="l2" x="{:.1}" y="{:.1}">{}</text></g>"#,
+        x + 9.0,
+        y + 15.0,
+        h(&label),
+        x + 9.0,
+        y + 29.0,
+        h(&fit(sub, sub_chars))
+    );
 }
 
 /// The picture as a nested Markdown list.

@@ -8,7 +8,7 @@
 //! row is in trust.csv); deterministic (a function of the role's rows, in their order).
 
 use super::data::{Observed, RoleTrust, Trusted};
-use super::picture::{origin_labels, role_display};
+use super::picture::{node_text, origin_labels, role_display};
 use super::{fit, fit_middle, h, md};
 use std::fmt::Write;
 use trailgraph_log::model::{arn_account, arn_resource, origin_kind, parse_time};
@@ -998,38 +998,12 @@ pub(crate) fn svg(p: &TrustPicture) -> String {
             n.class,
             h(&n.title)
         );
-        let mut bx = x + w - 4.0;
-        let mut badge_w = 0.0;
-        for (bc, text) in n.badges.iter().rev() {
-            let bw = 8.0 + 6.2 * text.chars().count() as f64;
-            bx -= bw;
-            badge_w += bw + 2.0;
-            let _ = write!(
-                o,
-                r#"<rect class="badge {bc}" x="{bx:.1}" y="{:.1}" width="{bw:.0}" height="14" rx="7"/><text class="btext" x="{:.1}" y="{:.1}">{}</text>"#,
-                y + 3.0,
-                bx + bw / 2.0,
-                y + 13.5,
-                h(text)
-            );
-            bx -= 2.0;
-        }
-        let chars = ((w - 16.0 - badge_w) / 7.6).max(6.0) as usize;
-        let sub_chars = ((w - 14.0) / SUB_PX) as usize;
-        let label = if n.col == Col::Origin {
-            fit(&n.label, chars)
-        } else {
-            fit_middle(&n.label, chars)
-        };
-        let _ = write!(
-            o,
-            r#"<text class="l1" x="{:.1}" y="{:.1}">{}</text><text class="l2" x="{:.1}" y="{:.1}">{}</text></g>"#,
-            x + 9.0,
-            y + 15.0,
-            h(&label),
-            x + 9.0,
-            y + 29.0,
-            h(&fit(&n.sub, sub_chars))
+        node_text(
+            &mut o,
+            (x, y, w),
+            (&n.badges, 6.2),
+            (&n.label, n.col != Col::Origin),
+            (&n.sub, SUB_PX),
         );
     }
     o.push_str("</svg>");
