@@ -5,11 +5,9 @@ use anyhow::Result;
 use polars::prelude::*;
 use std::io::Write;
 use std::path::PathBuf;
-use trailgraph_analysis::hunt::{
-    by_origin_frame, columns, hits_frame, hunt, Cells, Keep, RuleSet, Rules,
-};
+use trailgraph_analysis::hunt::{by_origin_frame, columns, hunt, RuleSet, Rules};
 use trailgraph_log::escape::term;
-use trailgraph_output::render::{text_part, FrameWriter, TextRows};
+use trailgraph_output::render::FrameWriter;
 
 pub struct Settings {
     /// INPUT may be empty with `list_rules`.
@@ -40,28 +38,14 @@ pub fn run(a: Settings) -> Result<ExitCode> {
         return Ok(ExitCode::Fatal);
     }
     let scan = &opened.scan;
-    let format = a.out.format;
-    // Text output is rendered as the hits are met (in parallel) and only copied in time
-    // order; the aligned table and Parquet get frames back.
-    let keep: Option<Box<dyn Keep>> = if a.by_origin {
-        None
-    } else if TextRows::can(format) {
-        Some(Box::new(TextRows::new(&[format])?))
-    } else {
-        Some(Box::new(Cells))
-    };
-    let hunted = hunt(scan, &rules, keep.as_deref())?;
+    let hunted = hunt(scan, &rules, !a.by_origin)?;
     if a.by_origin {
         a.out.emit(&by_origin_frame(&rules, &hunted.by_origin)?)?;
     } else {
+        // Every hit, read back in time order from the temporary file a batch at a time.
         let t0 = std::time::Instant::now();
-        let mut w = FrameWriter::new(format, a.out.path())?;
-        if TextRows::can(format) {
-            w.write(&hits_frame(scan, &rules, &[])?)?;
-            hunted.rows(|row| w.write_text_row(text_part(row, 0)?))?;
-        } else {
-            hunted.frames(1 << 16, |df| w.write(df))?;
-        }
+        let mut w = FrameWriter::new(a.out.format, a.out.path())?;
+        hunted.frames(1 << 16, |df| w.write(df))?;
         w.finish()?;
         trailgraph_log::ingest::profile("hunt: merge and write the hits", t0);
     }

@@ -53,11 +53,7 @@ pub fn run(a: Settings) -> Result<ExitCode> {
         return Ok(code);
     }
     let hunted = match &rules {
-        Some(r) => Some(trailgraph_analysis::hunt::hunt(
-            &opened.scan,
-            r,
-            Some(&trailgraph_output::report::hunt_keep()),
-        )?),
+        Some(r) => Some(trailgraph_analysis::hunt::hunt(&opened.scan, r, true)?),
         None => None,
     };
     let trust = match iam {

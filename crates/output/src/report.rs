@@ -27,13 +27,6 @@ mod trust_picture;
 
 pub use data::HuntInput;
 
-/// How the report's hunt keeps its hits (`trailgraph_analysis::hunt::hunt`'s `keep`): as the
-/// text of `hunt.csv`, then of `hunt.json`.
-pub fn hunt_keep() -> crate::render::TextRows {
-    crate::render::TextRows::new(&[crate::render::Format::Csv, crate::render::Format::Json])
-        .expect("text formats")
-}
-
 use anyhow::{Context, Result};
 use std::borrow::Cow;
 use std::io::Write;

@@ -1,28 +1,106 @@
 //! How hits are kept between the pass over the events and their output in time order.
 //!
 //! The pass meets hits in the case's order (row groups in file order); output wants them by
-//! event time. Each slice's hits become a frame (`hits_frame`'s columns, rows in output order)
-//! and then bytes per hit by a `Keep`, spilled as a sorted run; the merge hands the bytes back
-//! in order. Text output keeps each hit as its rendered rows (rendered in parallel during the
-//! pass; the merge only copies bytes); output that needs frames (the aligned table, Parquet)
-//! keeps its cells (`Cells`) and gets frames back (`Hunted::frames`).
+//! event time. Each hit is kept small: the event's own fields of the output (id, time, name,
+//! source, account, region, address) and the indexes of its rule and its attribution, spilled
+//! as a sorted run per slice. The merge gives them back a batch at a time (`Hunted::frames`),
+//! and only then are the rule's and the attribution's columns (the same for many hits) joined
+//! in, by `Hits::frame`.
 
 use super::{hit_columns, RuleSet};
 use anyhow::{ensure, Result};
 use polars::prelude::*;
 use trailgraph_graph::scan::Scan;
-use trailgraph_log::model::format_time_into;
+use trailgraph_log::model::{format_time, Millis};
+use trailgraph_log::table::event as ev;
 
-/// Turns a slice's hits (rows in output order) into bytes per hit: appends hit `k`'s bytes to
-/// `buf` and pushes `buf.len()` to `ends`, for every hit in order.
-pub trait Keep: Sync {
-    fn keep(&self, hits: &Hits<'_>, buf: &mut Vec<u8>, ends: &mut Vec<usize>) -> Result<()>;
+/// The event's columns a kept hit carries (strings; the time apart), in this order: the same
+/// names in the events table and in `hit_columns`.
+pub(super) const EVENT_STRINGS: [&str; 6] = [
+    ev::event_id,
+    ev::event_name,
+    ev::event_source,
+    ev::recipient_account,
+    ev::aws_region,
+    ev::source_ip,
+];
+
+const NULL: u32 = u32::MAX;
+
+/// Appends one kept hit to `buf`: the `EVENT_STRINGS` (length + bytes, `u32::MAX` for null),
+/// the time (presence byte and 8 bytes), the rule and the attribution (4 bytes each).
+pub(super) fn encode(
+    strings: &[Option<&str>; 6],
+    time: Option<Millis>,
+    rule: usize,
+    attribution: u32,
+    buf: &mut Vec<u8>,
+) {
+    for s in strings {
+        match s {
+            Some(s) => {
+                buf.extend_from_slice(&(s.len() as u32).to_le_bytes());
+                buf.extend_from_slice(s.as_bytes());
+            }
+            None => buf.extend_from_slice(&NULL.to_le_bytes()),
+        }
+    }
+    buf.push(time.is_some() as u8);
+    buf.extend_from_slice(&time.unwrap_or(0).to_le_bytes());
+    buf.extend_from_slice(&(rule as u32).to_le_bytes());
+    buf.extend_from_slice(&attribution.to_le_bytes());
+}
+
+/// A hit as `(rule, row of its event, attribution)`: indexes into the rules, the events and
+/// the attributions a `Hits` takes its columns from.
+pub type HitRow = (usize, usize, u32);
+
+/// A batch of kept hits (`rows[ends[k-1]..ends[k]]` is hit `k`) as the frame of their events'
+/// columns (`EVENT_STRINGS` and `event_time`, one row per hit) and each hit's
+/// `(rule, row, attribution)`.
+pub(super) fn decode(rows: &[u8], ends: &[usize]) -> Result<(DataFrame, Vec<HitRow>)> {
+    fn take<'r>(row: &mut &'r [u8], n: usize) -> Result<&'r [u8]> {
+        ensure!(row.len() >= n, "a kept hit is cut short");
+        let (head, rest) = row.split_at(n);
+        *row = rest;
+        Ok(head)
+    }
+    let mut strs: Vec<Vec<Option<&str>>> = (0..6).map(|_| Vec::with_capacity(ends.len())).collect();
+    let mut times: Vec<Option<Millis>> = Vec::with_capacity(ends.len());
+    let mut hits = Vec::with_capacity(ends.len());
+    let mut start = 0;
+    for (k, &end) in ends.iter().enumerate() {
+        let mut row = &rows[start..end];
+        start = end;
+        for col in strs.iter_mut() {
+            let len = u32::from_le_bytes(take(&mut row, 4)?.try_into()?);
+            col.push(if len == NULL {
+                None
+            } else {
+                Some(std::str::from_utf8(take(&mut row, len as usize)?)?)
+            });
+        }
+        let set = take(&mut row, 1)?[0] != 0;
+        let t = i64::from_le_bytes(take(&mut row, 8)?.try_into()?);
+        times.push(set.then_some(t));
+        let rule = u32::from_le_bytes(take(&mut row, 4)?.try_into()?) as usize;
+        let at = u32::from_le_bytes(take(&mut row, 4)?.try_into()?);
+        ensure!(row.is_empty(), "a kept hit is longer than its fields");
+        hits.push((rule, k, at));
+    }
+    let mut cols: Vec<Column> = EVENT_STRINGS
+        .iter()
+        .zip(strs)
+        .map(|(name, v)| Column::new((*name).into(), v))
+        .collect();
+    cols.push(Column::new(ev::event_time.into(), times));
+    Ok((DataFrame::new(ends.len(), cols)?, hits))
 }
 
 /// Where a column of a hit comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Source {
-    /// The event's row in the slice.
+    /// The event.
     Event,
     /// The rule.
     Rule,
@@ -30,20 +108,18 @@ pub enum Source {
     Attribution,
 }
 
-/// A slice's hits, in output order, and where their columns come from: hit `k` is
+/// Hits, in output order, and where their columns come from: hit `k` is
 /// `(rule, row, attribution)`; its `hit_columns` are taken from `rules` (by rule),
-/// `attributions` (by attribution index) and `events` (by row), without building a frame of
-/// the hits. `hits_frame` of the same hits has the same columns and values (`event_time` is
-/// the event's time there, written as text).
+/// `attributions` (by attribution index) and `events` (by row; `event_time` as milliseconds).
 pub struct Hits<'a> {
     pub events: &'a DataFrame,
     pub rules: &'a DataFrame,
     pub attributions: &'a DataFrame,
-    pub hits: &'a [(usize, usize, u32)],
+    pub hits: &'a [HitRow],
 }
 
 impl<'a> Hits<'a> {
-    /// `hit_columns`, in order: each one's source and column (single-chunk).
+    /// `hit_columns`, in order: each one's source and column.
     pub fn columns(&self) -> Result<Vec<(Source, &'a Column)>> {
         hit_columns::ALL
             .iter()
@@ -69,131 +145,35 @@ impl<'a> Hits<'a> {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.hits.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.hits.is_empty()
-    }
-}
-
-/// Keeps each hit's cells: strings as length + bytes (`u32::MAX` for null), `u32` columns as
-/// a presence byte and 4 bytes. `cells_frame` reads them back.
-pub struct Cells;
-
-const NULL: u32 = u32::MAX;
-
-impl Keep for Cells {
-    fn keep(&self, hits: &Hits<'_>, buf: &mut Vec<u8>, ends: &mut Vec<usize>) -> Result<()> {
-        enum C<'a> {
-            S(&'a StringChunked),
-            T(&'a Int64Chunked),
-            U(&'a UInt32Chunked),
-        }
-        let cols: Vec<(Source, C)> = hits
+    /// The frame of the hits: `hits_frame`'s columns and values (times as ISO text).
+    pub fn frame(&self) -> Result<DataFrame> {
+        let n = self.hits.len();
+        let cols = self
             .columns()?
             .into_iter()
             .map(|(src, c)| {
-                Ok((
-                    src,
-                    match c.dtype() {
-                        DataType::UInt32 => C::U(c.u32()?),
-                        DataType::Datetime(_, _) => C::T(c.datetime()?.physical()),
-                        _ => C::S(c.str()?),
-                    },
-                ))
-            })
-            .collect::<Result<_>>()?;
-        let mut text = Vec::with_capacity(24);
-        for k in 0..hits.len() {
-            for (src, c) in &cols {
-                let i = hits.row(k, *src);
-                let s = match c {
-                    C::S(s) => s.get(i),
-                    C::T(t) => t.get(i).map(|t| {
-                        text.clear();
-                        format_time_into(t, &mut text);
-                        std::str::from_utf8(&text).expect("ASCII")
-                    }),
-                    C::U(u) => {
-                        let v = u.get(i);
-                        buf.push(v.is_some() as u8);
-                        buf.extend_from_slice(&v.unwrap_or(0).to_le_bytes());
-                        continue;
-                    }
-                };
-                match s {
-                    Some(v) => {
-                        buf.extend_from_slice(&(v.len() as u32).to_le_bytes());
-                        buf.extend_from_slice(v.as_bytes());
-                    }
-                    None => buf.extend_from_slice(&NULL.to_le_bytes()),
+                if c.name().as_str() == hit_columns::event_time {
+                    let t = c.i64()?;
+                    return Ok(Column::new(
+                        hit_columns::event_time.into(),
+                        (0..n)
+                            .map(|k| t.get(self.row(k, src)).map(format_time))
+                            .collect::<Vec<_>>(),
+                    ));
                 }
-            }
-            ends.push(buf.len());
-        }
-        Ok(())
+                let idx: Vec<IdxSize> = (0..n).map(|k| self.row(k, src) as IdxSize).collect();
+                Ok(c.take(&IdxCa::from_vec("".into(), idx))?)
+            })
+            .collect::<Result<Vec<Column>>>()?;
+        Ok(DataFrame::new(n, cols)?)
     }
-}
-
-/// The frame of rows kept by `Cells` (`rows[ends[k-1]..ends[k]]` is row `k`), with the
-/// columns and types of `template` (an empty `hits_frame`).
-pub(super) fn cells_frame(template: &DataFrame, rows: &[u8], ends: &[usize]) -> Result<DataFrame> {
-    fn take<'r>(row: &mut &'r [u8], n: usize) -> Result<&'r [u8]> {
-        ensure!(row.len() >= n, "a kept hit is cut short");
-        let (head, rest) = row.split_at(n);
-        *row = rest;
-        Ok(head)
-    }
-    let kinds: Vec<bool> = template
-        .columns()
-        .iter()
-        .map(|c| c.dtype() == &DataType::UInt32)
-        .collect();
-    let mut strs: Vec<Vec<Option<&str>>> = vec![Vec::with_capacity(ends.len()); kinds.len()];
-    let mut nums: Vec<Vec<Option<u32>>> = vec![Vec::with_capacity(ends.len()); kinds.len()];
-    let mut start = 0;
-    for &end in ends {
-        let mut row = &rows[start..end];
-        start = end;
-        for (k, &num) in kinds.iter().enumerate() {
-            if num {
-                let set = take(&mut row, 1)?[0] != 0;
-                let v = u32::from_le_bytes(take(&mut row, 4)?.try_into()?);
-                nums[k].push(set.then_some(v));
-            } else {
-                let len = u32::from_le_bytes(take(&mut row, 4)?.try_into()?);
-                strs[k].push(if len == NULL {
-                    None
-                } else {
-                    Some(std::str::from_utf8(take(&mut row, len as usize)?)?)
-                });
-            }
-        }
-        ensure!(row.is_empty(), "a kept hit is longer than its columns");
-    }
-    let cols = template
-        .columns()
-        .iter()
-        .zip(&kinds)
-        .enumerate()
-        .map(|(k, (c, &num))| {
-            if num {
-                Column::new(c.name().clone(), std::mem::take(&mut nums[k]))
-            } else {
-                Column::new(c.name().clone(), std::mem::take(&mut strs[k]))
-            }
-        })
-        .collect();
-    Ok(DataFrame::new(ends.len(), cols)?)
 }
 
 /// What a hit row takes from its rule and from its attribution, as frames indexed by rule and
 /// by attribution (`Scan::table`), built once per hunt: a slice's hits take from them.
 pub(super) struct Lookups {
-    rules: DataFrame,
-    attributions: DataFrame,
+    pub rules: DataFrame,
+    pub attributions: DataFrame,
 }
 
 impl Lookups {
@@ -256,16 +236,5 @@ impl Lookups {
             rules,
             attributions,
         })
-    }
-
-    /// The hits `(rule, row, attribution)` of `events` (a slice with the columns of
-    /// `hunt::columns`), in the order given.
-    pub fn hits<'a>(&'a self, events: &'a DataFrame, hits: &'a [(usize, usize, u32)]) -> Hits<'a> {
-        Hits {
-            events,
-            rules: &self.rules,
-            attributions: &self.attributions,
-            hits,
-        }
     }
 }

@@ -12,7 +12,7 @@ mod memo;
 mod record;
 mod rules;
 
-pub use kept::{Cells, Hits, Keep, Source};
+pub use kept::{Hits, Source};
 pub use rules::{RuleInfo, RuleNote, RuleSet, Rules, SHIPPED};
 
 use anyhow::Result;
@@ -86,38 +86,45 @@ pub struct Hunted {
     /// The `TOP_HITS` most severe hits (earliest first within a level), most severe first.
     pub top: Vec<Hit>,
     spill: Spill,
+    /// The rules' and attributions' columns the hits take.
+    lookups: kept::Lookups,
     /// An empty `hits_frame` (the columns).
     template: DataFrame,
 }
 
 impl Hunted {
-    /// Hands over every hit's kept bytes (what `Keep::keep` made of it) in order (event time,
-    /// input position, rule). Nothing when `hunt` was given no `Keep`.
-    pub fn rows(self, f: impl FnMut(&[u8]) -> Result<()>) -> Result<()> {
-        self.spill.merge(f)
-    }
-
     /// Hands over every hit in order (event time, input position, rule), as frames of at most
-    /// `n` rows with `hits_frame`'s columns: for hits kept by `Cells`. With no hit, one empty
-    /// frame (the columns).
+    /// `n` rows with `hits_frame`'s columns; with no hit, one empty frame (the columns). Hits
+    /// are there only when `hunt` was asked to keep them.
     pub fn frames(self, n: usize, mut f: impl FnMut(&DataFrame) -> Result<()>) -> Result<()> {
-        let template = self.template;
-        if self.hits == 0 {
-            return f(&template);
+        if self.spill.rows() == 0 {
+            return f(&self.template);
         }
+        let lookups = self.lookups;
         let (mut buf, mut ends): (Vec<u8>, Vec<usize>) = (Vec::new(), Vec::new());
+        let mut flush = |buf: &mut Vec<u8>, ends: &mut Vec<usize>| -> Result<()> {
+            let (events, hits) = kept::decode(buf, ends)?;
+            let df = Hits {
+                events: &events,
+                rules: &lookups.rules,
+                attributions: &lookups.attributions,
+                hits: &hits,
+            }
+            .frame()?;
+            buf.clear();
+            ends.clear();
+            f(&df)
+        };
         self.spill.merge(|row| {
             buf.extend_from_slice(row);
             ends.push(buf.len());
             if ends.len() >= n.max(1) {
-                f(&kept::cells_frame(&template, &buf, &ends)?)?;
-                buf.clear();
-                ends.clear();
+                flush(&mut buf, &mut ends)?;
             }
             Ok(())
         })?;
         if !ends.is_empty() {
-            f(&kept::cells_frame(&template, &buf, &ends)?)?;
+            flush(&mut buf, &mut ends)?;
         }
         Ok(())
     }
@@ -265,10 +272,10 @@ impl Ord for ByLevel {
     }
 }
 
-/// Evaluates every rule on every event of `scan`. Each slice's hits are sorted, made bytes by
-/// `keep` and spilled as a run (None: the hits themselves are not kept, only the roll-ups);
-/// the roll-ups and the most severe hits are kept as they come.
-pub fn hunt(scan: &Scan, rules: &RuleSet, keep: Option<&dyn Keep>) -> Result<Hunted> {
+/// Evaluates every rule on every event of `scan`. With `keep`, each slice's hits are sorted
+/// and spilled as a run (`Hunted::frames` gives them back); without, only the roll-ups and
+/// the most severe hits are kept, as they come.
+pub fn hunt(scan: &Scan, rules: &RuleSet, keep: bool) -> Result<Hunted> {
     let mut spill = Spill::new()?;
     let mut rollup = Rollup::default();
     let mut top: BinaryHeap<ByLevel> = BinaryHeap::new();
@@ -276,8 +283,8 @@ pub fn hunt(scan: &Scan, rules: &RuleSet, keep: Option<&dyn Keep>) -> Result<Hun
     let lookups = kept::Lookups::new(scan, rules)?;
     let memo = memo::Memo::new();
     let (mut buf, mut ends): (Vec<u8>, Vec<usize>) = (Vec::new(), Vec::new());
-    // Time spent per phase (TRAILGRAPH_PROFILE): evaluating, keeping, spilling, rolling up.
-    let mut took = [std::time::Duration::ZERO; 4];
+    // Time spent per phase (TRAILGRAPH_PROFILE): evaluating, spilling, rolling up.
+    let mut took = [std::time::Duration::ZERO; 3];
     let t_all = std::time::Instant::now();
     scan.for_each(&columns(rules), |slice| {
         let t0 = std::time::Instant::now();
@@ -330,9 +337,9 @@ pub fn hunt(scan: &Scan, rules: &RuleSet, keep: Option<&dyn Keep>) -> Result<Hun
         };
         // Key order; one event's hits by rule (the merge keeps a run's order for equal keys,
         // and an event's hits are all in one run).
-        // Hits are kept (rendered) in the slice's order, where reading the columns is cheap,
-        // and spilled in key order: by time and input position, an event's hits by rule (the
-        // merge keeps a run's order for equal keys, and an event's hits are all in one run).
+        // Hits are encoded in the slice's order, where reading the columns is cheap, and
+        // spilled in key order: by time and input position, an event's hits by rule (the merge
+        // keeps a run's order for equal keys, and an event's hits are all in one run).
         let keyed: Vec<(Key, usize, usize)> = matched
             .into_iter()
             .map(|(i, rule)| {
@@ -341,26 +348,30 @@ pub fn hunt(scan: &Scan, rules: &RuleSet, keep: Option<&dyn Keep>) -> Result<Hun
                 ((t.is_none(), t.unwrap_or(0), p.0, p.1), rule, i)
             })
             .collect();
-        let t1 = std::time::Instant::now();
-        if let Some(keep) = keep {
-            let hits: Vec<(usize, usize, u32)> = keyed
-                .iter()
-                .map(|&(_, rule, i)| (rule, i, slice.attribution(i)))
-                .collect();
+        let t2 = std::time::Instant::now();
+        if keep {
             buf.clear();
             ends.clear();
-            keep.keep(&lookups.hits(slice.events, &hits), &mut buf, &mut ends)?;
-            anyhow::ensure!(ends.len() == keyed.len(), "a kept hit is missing");
-            took[1] += t1.elapsed();
-            let t2 = std::time::Instant::now();
+            for &(_, rule, i) in &keyed {
+                let strings = [
+                    id.get(i),
+                    name.get(i),
+                    source.get(i),
+                    account.get(i),
+                    region.get(i),
+                    ip.get(i),
+                ];
+                kept::encode(&strings, time.get(i), rule, slice.attribution(i), &mut buf);
+                ends.push(buf.len());
+            }
             let mut order: Vec<usize> = (0..keyed.len()).collect();
             order.sort_unstable_by_key(|&k| (keyed[k].0, keyed[k].1));
             spill.run(order.iter().map(|&k| {
                 let start = if k == 0 { 0 } else { ends[k - 1] };
                 (keyed[k].0, &buf[start..ends[k]])
             }))?;
-            took[2] += t2.elapsed();
         }
+        took[1] += t2.elapsed();
         let t3 = std::time::Instant::now();
         total += keyed.len() as u64;
         for &((_, _, p0, p1), rule, i) in &keyed {
@@ -378,14 +389,13 @@ pub fn hunt(scan: &Scan, rules: &RuleSet, keep: Option<&dyn Keep>) -> Result<Hun
                 top.push(ByLevel(key, hit_of(i, rule)));
             }
         }
-        took[3] += t3.elapsed();
+        took[2] += t3.elapsed();
         Ok(())
     })?;
     let profile = trailgraph_log::ingest::profile_took;
     profile("hunt: evaluate (in the pass)", took[0]);
-    profile("hunt: keep the hits (in the pass)", took[1]);
-    profile("hunt: spill the hits (in the pass)", took[2]);
-    profile("hunt: roll up (in the pass)", took[3]);
+    profile("hunt: spill the hits (in the pass)", took[1]);
+    profile("hunt: roll up (in the pass)", took[2]);
     trailgraph_log::ingest::profile("hunt: the pass", t_all);
     let (by_origin, by_rule) = rollup.by_origin(scan, rules);
     Ok(Hunted {
@@ -394,6 +404,7 @@ pub fn hunt(scan: &Scan, rules: &RuleSet, keep: Option<&dyn Keep>) -> Result<Hun
         by_rule,
         top: top.into_sorted_vec().into_iter().map(|b| b.1).collect(),
         spill,
+        lookups,
         template: hits_frame(scan, rules, &[])?,
     })
 }

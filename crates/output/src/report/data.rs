@@ -448,15 +448,13 @@ pub(crate) struct TableSource<'a> {
     pub timeline: TimelineRows,
     /// `hunt.csv|json` (every hit, read back from the hunt's temporary file) and
     /// `hunt_origins.csv|json` (as `trailgraph hunt` and `--by origin`).
-    pub hunt: Option<HuntTables<'a>>,
+    pub hunt: Option<HuntTables>,
     /// `trust.csv|json` (as `trailgraph trust`), with `--iam`.
     pub trust: Option<DataFrame>,
 }
 
 /// What the hunt tables are written from.
-pub(crate) struct HuntTables<'a> {
-    pub scan: &'a Scan,
-    pub rules: &'a RuleSet,
+pub(crate) struct HuntTables {
     /// Taken when `hunt.csv|json` are written.
     pub hunted: std::cell::RefCell<Option<Hunted>>,
     pub by_origin: DataFrame,
@@ -939,8 +937,6 @@ pub fn build<'a>(
     };
     let hunt_tables = match hunt {
         Some(h) => Some(HuntTables {
-            scan,
-            rules: h.rules,
             by_origin: hunt::by_origin_frame(h.rules, &h.hunted.by_origin)?,
             hunted: std::cell::RefCell::new(Some(h.hunted)),
         }),

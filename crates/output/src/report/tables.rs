@@ -11,7 +11,6 @@ use serde_json::json;
 use std::io::Write;
 use std::path::Path;
 use trailgraph_analysis::answer::{self, SessionFilter};
-use trailgraph_analysis::hunt;
 use trailgraph_log::model::format_time;
 
 /// Writes every table as `NAME.csv` and `NAME.json`, and `summary.json`.
@@ -60,13 +59,9 @@ fn hunt_hits(dir: &Path, h: &HuntTables) -> Result<()> {
     let (csv, json) = (dir.join("hunt.csv"), dir.join("hunt.json"));
     let mut a = render::FrameWriter::new(Format::Csv, Some(&csv))?;
     let mut b = render::FrameWriter::new(Format::Json, Some(&json))?;
-    let empty = hunt::hits_frame(h.scan, h.rules, &[])?;
-    a.write(&empty)?;
-    b.write(&empty)?;
-    // Kept by `report::hunt_keep`: the CSV text, then the JSON text.
-    hunted.rows(|row| {
-        a.write_text_row(render::text_part(row, 0)?)?;
-        b.write_text_row(render::text_part(row, 1)?)
+    hunted.frames(1 << 16, |df| {
+        a.write(df)?;
+        b.write(df)
     })?;
     a.finish()?;
     b.finish()
