@@ -399,6 +399,32 @@ fn s3_errors_are_one_line() {
         );
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
     }
+    // Anonymous requests: a public-read object is read, a private one is refused by the server
+    // (so the requests were not signed).
+    let public = Command::new(&moto.python)
+        .args([
+            "-c",
+            "import sys, boto3; boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing').put_object(Bucket='there', Key='public/a.json', Body=open(sys.argv[2], 'rb').read(), ACL='public-read')",
+            &moto.endpoint,
+        ])
+        .arg(testdata("scenarios/chain_depth_5/111111111111_CloudTrail_us-east-1_20240301T1210Z_RJoAvGjzVgD6SWRT.json"))
+        .output()
+        .unwrap();
+    assert!(
+        public.status.success(),
+        "{}",
+        String::from_utf8_lossy(&public.stderr)
+    );
+    let anonymous = |url: &str| plain(&moto.run(&["summary", url, "--no-sign-request"]));
+    let (code, out, err) = anonymous("s3://there/public/");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Files      1 read, 0 skipped"), "{out}");
+    let (code, _, err) = anonymous("s3://there/logs/");
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("s3://there/logs/a.json: cannot read: access denied"),
+        "{err}"
+    );
 }
 
 #[test]
