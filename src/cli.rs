@@ -211,6 +211,10 @@ pub struct CommonOpts {
     /// half the available memory if less. Not used by `ingest`
     #[arg(long, value_name = "MB")]
     pub in_memory_limit: Option<u64>,
+    /// Read s3:// INPUT (and write `ingest -o s3://`) with anonymous, unsigned requests, as
+    /// `aws --no-sign-request` does (or set AWS_SKIP_SIGNATURE=true)
+    #[arg(long)]
+    pub no_sign_request: bool,
 }
 
 fn parse_rows(s: &str) -> Result<usize, String> {
@@ -259,7 +263,12 @@ pub struct FilterArgs {
 /// Options shared by every command that reads INPUT.
 #[derive(Args, Debug, Clone)]
 pub struct InputArgs {
-    /// Log files, directories (recursive), or case directories made by `ingest`
+    /// Log files, directories (recursive), or case directories made by `ingest`; any of them
+    /// may be an S3 URL: s3://BUCKET/PREFIX (listed recursively, e.g. a trail's
+    /// s3://BUCKET/AWSLogs/ACCOUNT/CloudTrail/REGION/2024/05/), s3://BUCKET/KEY.json.gz, or a
+    /// case written with `ingest -o s3://…`. Credentials: AWS_ACCESS_KEY_ID/
+    /// AWS_SECRET_ACCESS_KEY[/AWS_SESSION_TOKEN], web identity, ECS or EC2 instance roles (not
+    /// ~/.aws profiles); AWS_ENDPOINT_URL for S3-compatible servers; see --no-sign-request
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
     #[command(flatten)]
@@ -442,7 +451,8 @@ fn principal_arn(s: &str) -> Result<String, String> {
 pub struct IngestArgs {
     #[command(flatten)]
     pub input: InputArgs,
-    /// Case directory to create or add to
+    /// Case directory to create or add to, or s3://BUCKET/PREFIX (written locally, then
+    /// uploaded: the parts, then the manifest)
     #[arg(short = 'o', long = "output", value_name = "DIR")]
     pub output: PathBuf,
     /// IAM configuration files or directories to keep in the case (get-account-authorization-
@@ -838,6 +848,7 @@ impl CommonOpts {
             quiet: self.quiet,
             row_group_rows: self.row_group_rows,
             in_memory_limit: self.in_memory_limit,
+            no_sign_request: self.no_sign_request,
         }
     }
 

@@ -16,7 +16,19 @@ pub struct Settings {
 }
 
 pub fn run(a: Settings) -> Result<ExitCode> {
-    let dir = &a.output;
+    if trailgraph_s3::is_s3(&a.output) {
+        // Written into a local copy of the case, then uploaded (the manifest last).
+        let url = a.output.to_string_lossy().into_owned();
+        return trailgraph_s3::with_case(&url, |dir| {
+            let code = run_in(&a, dir, &url)?;
+            Ok((code, code != ExitCode::Fatal))
+        });
+    }
+    run_in(&a, &a.output, &a.output.display().to_string())
+}
+
+/// Ingests into the case directory `dir`, shown as `shown`.
+fn run_in(a: &Settings, dir: &std::path::Path, shown: &str) -> Result<ExitCode> {
     let found = trailgraph_log::discover::discover(&a.input.inputs)?;
     if !found.cases.is_empty() {
         bail!(
@@ -63,14 +75,11 @@ pub fn run(a: Settings) -> Result<ExitCode> {
     let already = total - files.len();
     let part = manifest.parts;
     if files.is_empty() {
-        let code = keep_iam(dir, &mut manifest, &a)?;
+        let code = keep_iam(dir, &mut manifest, a)?;
         if !a.iam.is_empty() {
             store::write_manifest(dir, &manifest)?;
         }
-        println!(
-            "nothing new to ingest: all {already} input file(s) are already in {}",
-            dir.display()
-        );
+        println!("nothing new to ingest: all {already} input file(s) are already in {shown}");
         return Ok(code);
     }
     std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
@@ -83,7 +92,7 @@ pub fn run(a: Settings) -> Result<ExitCode> {
         return Ok(ExitCode::Fatal);
     }
     manifest.add_run(&ing, part);
-    let code = code.max(keep_iam(dir, &mut manifest, &a)?);
+    let code = code.max(keep_iam(dir, &mut manifest, a)?);
     store::write_manifest(dir, &manifest)?;
     let s = &ing.stats;
     let mut out = std::io::stdout().lock();
@@ -99,7 +108,7 @@ pub fn run(a: Settings) -> Result<ExitCode> {
         s.records_skipped,
         issuances
     )?;
-    writeln!(out, "case store: {} (part {part})", dir.display())?;
+    writeln!(out, "case store: {shown} (part {part})")?;
     Ok(code)
 }
 

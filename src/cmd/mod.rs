@@ -89,6 +89,10 @@ pub fn run(command: Command) -> Result<ExitCode> {
             .num_threads(n)
             .build_global();
     }
+    // s3:// INPUT and outputs; local copies of S3 cases are removed when `_s3` drops.
+    let _s3 = trailgraph_s3::install(trailgraph_s3::Options {
+        no_sign_request: command.input().no_sign_request,
+    });
     match command {
         Command::Ingest(s) => ingest::run(s),
         Command::Summary(s) => summary::run(s),
@@ -125,6 +129,8 @@ pub struct Input {
     /// Log files estimated larger than this (MB) stream through a scratch case (None: the
     /// default, see `fits_in_memory`).
     pub in_memory_limit: Option<u64>,
+    /// Anonymous requests to S3.
+    pub no_sign_request: bool,
 }
 
 impl Input {

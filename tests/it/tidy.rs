@@ -10,6 +10,8 @@ use crate::util::root;
 /// The workspace's crates in pipeline order; a crate may depend only on crates before it.
 const PIPELINE: &[(&str, &str)] = &[
     ("trailgraph-log", "crates/log"),
+    // S3 for INPUT and cases: installed by the binary as trailgraph-log's remote handler.
+    ("trailgraph-s3", "crates/s3"),
     ("trailgraph-store", "crates/store"),
     ("trailgraph-graph", "crates/graph"),
     ("trailgraph-analysis", "crates/analysis"),

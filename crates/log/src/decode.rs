@@ -40,6 +40,8 @@ pub struct Pending {
 pub(crate) enum Stored {
     Mem(Arc<Vec<u8>>),
     File(PathBuf),
+    /// A remote object (`remote`): its URL and size.
+    Remote(String, u64),
 }
 
 impl std::fmt::Debug for Stored {
@@ -47,6 +49,7 @@ impl std::fmt::Debug for Stored {
         match self {
             Stored::Mem(b) => write!(f, "Mem({} bytes)", b.len()),
             Stored::File(p) => write!(f, "File({})", p.display()),
+            Stored::Remote(u, _) => write!(f, "Remote({u})"),
         }
     }
 }
@@ -97,14 +100,37 @@ pub(crate) fn decode_file(
     cap: u64,
     whole: u64,
 ) -> std::io::Result<Vec<Unit>> {
+    if let Some(url) = crate::remote::url_of(path) {
+        let open = || crate::remote::open(url, size);
+        let src = || Stored::Remote(url.to_string(), size);
+        return decode_opened(name, open, &src, size, cap, whole);
+    }
     if size <= whole {
         return Ok(decode_with(name, std::fs::read(path)?, cap, whole));
     }
-    let mut file = std::fs::File::open(path)?;
+    let src = || Stored::File(path.to_path_buf());
+    decode_opened(name, || std::fs::File::open(path), &src, size, cap, whole)
+}
+
+/// `decode_file` over what `open` opens (`src` says where a pending unit's bytes are).
+fn decode_opened<R: Read + Seek>(
+    name: &str,
+    open: impl Fn() -> std::io::Result<R>,
+    src: &dyn Fn() -> Stored,
+    size: u64,
+    cap: u64,
+    whole: u64,
+) -> std::io::Result<Vec<Unit>> {
+    if size <= whole {
+        let mut raw = Vec::with_capacity(size as usize);
+        open()?.read_to_end(&mut raw)?;
+        return Ok(decode_with(name, raw, cap, whole));
+    }
+    let mut file = open()?;
     let mut magic = Vec::with_capacity(4);
     (&mut file).take(4).read_to_end(&mut magic)?;
     let pending = |layer| Pending {
-        src: Stored::File(path.to_path_buf()),
+        src: src(),
         layer,
         depth: 0,
     };
@@ -113,8 +139,7 @@ pub(crate) fn decode_file(
         out.push(unit_stream(name, size, pending(Layer::Gzip)));
     } else if magic.starts_with(ZIP_MAGIC) || magic.starts_with(ZIP_EMPTY_MAGIC) {
         file.rewind()?;
-        let src = || Stored::File(path.to_path_buf());
-        zip_units(name, file, size, &src, cap, whole, 0, &mut out);
+        zip_units(name, file, size, src, cap, whole, 0, &mut out);
     } else if size > cap {
         out.push(unit_skip(
             name,
@@ -537,6 +562,16 @@ pub(crate) fn open_stream<T>(
             let file = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
             open_layer(
                 std::io::BufReader::with_capacity(STREAM_INPUT, file),
+                p,
+                head,
+                f,
+            )
+        }
+        Stored::Remote(url, size) => {
+            let object =
+                crate::remote::open(url, *size).map_err(|e| format!("cannot read: {e}"))?;
+            open_layer(
+                std::io::BufReader::with_capacity(STREAM_INPUT, object),
                 p,
                 head,
                 f,

@@ -1,7 +1,8 @@
 //! Which inputs there are, and in which order: log files (recursively, sorted by path) and case
 //! directories written by `trailgraph ingest`. Reads no file contents except a case manifest's
 //! presence; knows the S3 trail layout well enough to skip digest, Insights and Config objects
-//! by path (spec 2.1.1).
+//! by path (spec 2.1.1). A remote INPUT (`s3://…`) is listed by the handler of `remote`, and its
+//! objects follow the same rules.
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -99,6 +100,20 @@ pub fn discover(roots: &[PathBuf]) -> Result<Inputs> {
         bail!("no INPUT given: name log files, directories, or a case directory made by `trailgraph ingest`");
     }
     for root in roots {
+        if let Some(url) = crate::remote::url_of(root) {
+            let listing = crate::remote::list(url)?;
+            for o in listing.objects {
+                out.files.push(InputFile {
+                    skip: skip_by_path(&o.url),
+                    path: PathBuf::from(&o.url),
+                    display: o.url,
+                    size: o.size,
+                    mtime: o.mtime,
+                });
+            }
+            out.cases.extend(listing.cases);
+            continue;
+        }
         let meta = std::fs::metadata(root)
             .with_context(|| format!("{}: cannot read input", root.display()))?;
         if meta.is_dir() {

@@ -18,4 +18,5 @@ pub mod ingest;
 pub mod model;
 pub mod normalize;
 pub mod record;
+pub mod remote;
 pub mod table;
