@@ -274,6 +274,21 @@ fn every_format_holds_the_same_hits() {
                 assert_eq!(col.get(i), n[key].as_str(), "{name} row {i}");
             }
         }
+        // Times typed in Parquet, the same instants as the text formats write.
+        let times = df
+            .column("event_time")
+            .unwrap()
+            .datetime()
+            .unwrap()
+            .physical();
+        for (i, n) in nd.iter().enumerate() {
+            let text = times.get(i).map(trailgraph_log::model::format_time);
+            assert_eq!(
+                text.as_deref(),
+                n["event_time"].as_str(),
+                "event_time row {i}"
+            );
+        }
         let depth = df.column("depth").unwrap().u32().unwrap();
         for (i, n) in nd.iter().enumerate() {
             assert_eq!(

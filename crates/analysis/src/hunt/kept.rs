@@ -11,7 +11,7 @@ use super::{hit_columns, RuleSet};
 use anyhow::{ensure, Result};
 use polars::prelude::*;
 use trailgraph_graph::scan::Scan;
-use trailgraph_log::model::{format_time, Millis};
+use trailgraph_log::model::Millis;
 use trailgraph_log::table::event as ev;
 
 /// The event's columns a kept hit carries (strings; the time apart), in this order: the same
@@ -93,7 +93,10 @@ pub(super) fn decode(rows: &[u8], ends: &[usize]) -> Result<(DataFrame, Vec<HitR
         .zip(strs)
         .map(|(name, v)| Column::new((*name).into(), v))
         .collect();
-    cols.push(Column::new(ev::event_time.into(), times));
+    cols.push(
+        Column::new(ev::event_time.into(), times)
+            .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))?,
+    );
     Ok((DataFrame::new(ends.len(), cols)?, hits))
 }
 
@@ -110,7 +113,7 @@ pub enum Source {
 
 /// Hits, in output order, and where their columns come from: hit `k` is
 /// `(rule, row, attribution)`; its `hit_columns` are taken from `rules` (by rule),
-/// `attributions` (by attribution index) and `events` (by row; `event_time` as milliseconds).
+/// `attributions` (by attribution index) and `events` (by row).
 pub struct Hits<'a> {
     pub events: &'a DataFrame,
     pub rules: &'a DataFrame,
@@ -145,22 +148,13 @@ impl<'a> Hits<'a> {
         }
     }
 
-    /// The frame of the hits: `hits_frame`'s columns and values (times as ISO text).
+    /// The frame of the hits: `hits_frame`'s columns and values.
     pub fn frame(&self) -> Result<DataFrame> {
         let n = self.hits.len();
         let cols = self
             .columns()?
             .into_iter()
             .map(|(src, c)| {
-                if c.name().as_str() == hit_columns::event_time {
-                    let t = c.i64()?;
-                    return Ok(Column::new(
-                        hit_columns::event_time.into(),
-                        (0..n)
-                            .map(|k| t.get(self.row(k, src)).map(format_time))
-                            .collect::<Vec<_>>(),
-                    ));
-                }
                 let idx: Vec<IdxSize> = (0..n).map(|k| self.row(k, src) as IdxSize).collect();
                 Ok(c.take(&IdxCa::from_vec("".into(), idx))?)
             })

@@ -460,7 +460,7 @@ trailgraph_log::column_names!(
     }
 );
 
-/// One row per hit (times as ISO text).
+/// One row per hit (the time as a timestamp: ISO text in text formats, typed in Parquet).
 pub fn hits_frame(scan: &Scan, rules: &RuleSet, hits: &[Hit]) -> Result<DataFrame> {
     // Columns built from borrowed strings (polars copies them once into its arrays).
     fn s<'h>(name: &str, hits: &'h [Hit], f: impl Fn(&'h Hit) -> Option<&'h str>) -> Column {
@@ -476,7 +476,6 @@ pub fn hits_frame(scan: &Scan, rules: &RuleSet, hits: &[Hit]) -> Result<DataFram
             .entry(h.attribution)
             .or_insert_with(|| at(h).chain_string());
     }
-    let times: Vec<Option<String>> = hits.iter().map(|h| h.event_time.map(format_time)).collect();
     let cols = vec![
         s(hit_columns::rule_id, hits, |h| Some(rule(h).id.as_str())),
         s(hit_columns::rule_title, hits, |h| {
@@ -490,8 +489,9 @@ pub fn hits_frame(scan: &Scan, rules: &RuleSet, hits: &[Hit]) -> Result<DataFram
         s(hit_columns::event_id, hits, |h| h.event_id.as_deref()),
         Column::new(
             hit_columns::event_time.into(),
-            times.iter().map(|t| t.as_deref()).collect::<Vec<_>>(),
-        ),
+            hits.iter().map(|h| h.event_time).collect::<Vec<_>>(),
+        )
+        .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))?,
         s(hit_columns::event_name, hits, |h| h.event_name.as_deref()),
         s(hit_columns::event_source, hits, |h| {
             h.event_source.as_deref()

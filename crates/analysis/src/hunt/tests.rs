@@ -391,7 +391,13 @@ fn kept_hit_nulls_and_damage() {
         Some("")
     );
     assert_eq!(
-        events.column(ev::event_time).unwrap().i64().unwrap().get(0),
+        events
+            .column(ev::event_time)
+            .unwrap()
+            .datetime()
+            .unwrap()
+            .physical()
+            .get(0),
         None
     );
     assert!(kept::decode(&buf[..buf.len() - 1], &[buf.len() - 1]).is_err());
