@@ -38,5 +38,6 @@ pub fn run(a: Settings) -> Result<ExitCode> {
     }
     let found = detect(&opened.scan, &cfg)?;
     a.out.emit(&findings_frame(&found)?)?;
+    opened.scan.end();
     Ok(code)
 }

@@ -49,7 +49,9 @@ pub fn run(a: Settings) -> Result<ExitCode> {
         w.finish()?;
         trailgraph_log::ingest::profile("hunt: merge and write the hits", t0);
     }
-    Ok(opened.code.max(rule_code))
+    let code = opened.code.max(rule_code);
+    opened.scan.end();
+    Ok(code)
 }
 
 /// Tells (on stderr) what was skipped and what could not be read; the exit code that means.

@@ -92,5 +92,6 @@ pub fn run(a: Settings) -> Result<ExitCode> {
             a.output.display()
         );
     }
+    opened.scan.end();
     Ok(code)
 }

@@ -187,6 +187,37 @@ impl Scan {
         })
     }
 
+    /// Ends the scan at the end of a command: its temporary files and scratch case are removed
+    /// now, but its memory (the session graph, the attributions, the issuances: millions of
+    /// allocations on a large input, a tenth of a second to free) is left to the process's
+    /// exit, as `attribute` does with its frames.
+    pub fn end(self) {
+        let Scan {
+            graph,
+            table,
+            issuances,
+            events,
+            rows: _,
+        } = self;
+        std::mem::forget((graph, table, issuances));
+        match events {
+            Events::Memory { frame, per_event } => std::mem::forget((frame, per_event)),
+            Events::Case(c) => {
+                let CaseScan {
+                    dir,
+                    manifest,
+                    groups,
+                    offsets,
+                    per_event,
+                    file_rank,
+                    _scratch,
+                } = *c;
+                drop((per_event, _scratch));
+                std::mem::forget((dir, manifest, groups, offsets, file_rank));
+            }
+        }
+    }
+
     /// Events scanned.
     pub fn rows(&self) -> u64 {
         self.rows
