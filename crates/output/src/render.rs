@@ -244,41 +244,29 @@ impl<'a> RowText<'a> {
         for c in &self.cells {
             c.prefetch(i + PREFETCH_ROWS);
         }
-        render_row(self.format, &self.cells, &self.keys, |_| i, buf);
-    }
-}
-
-/// Appends one row in `format` (CSV, JSON or NDJSON) whose column `j` is `cells[j]` at row
-/// `at(j)` (`keys`: the JSON keys, quoted).
-fn render_row(
-    format: Format,
-    cells: &[Cell],
-    keys: &[String],
-    at: impl Fn(usize) -> usize,
-    buf: &mut Vec<u8>,
-) {
-    if format == Format::Csv {
-        for (j, c) in cells.iter().enumerate() {
+        if self.format == Format::Csv {
+            for (j, c) in self.cells.iter().enumerate() {
+                if j > 0 {
+                    buf.push(b',');
+                }
+                c.csv_at(i, buf);
+            }
+            buf.push(b'\n');
+            return;
+        }
+        buf.push(b'{');
+        for (j, c) in self.cells.iter().enumerate() {
             if j > 0 {
                 buf.push(b',');
             }
-            c.csv_at(at(j), buf);
+            buf.extend_from_slice(self.keys[j].as_bytes());
+            buf.push(b':');
+            c.json_at(i, buf);
         }
-        buf.push(b'\n');
-        return;
-    }
-    buf.push(b'{');
-    for (j, c) in cells.iter().enumerate() {
-        if j > 0 {
-            buf.push(b',');
+        buf.push(b'}');
+        if self.format == Format::Ndjson {
+            buf.push(b'\n');
         }
-        buf.extend_from_slice(keys[j].as_bytes());
-        buf.push(b':');
-        c.json_at(at(j), buf);
-    }
-    buf.push(b'}');
-    if format == Format::Ndjson {
-        buf.push(b'\n');
     }
 }
 

@@ -27,33 +27,47 @@ pub(super) const EVENT_STRINGS: [&str; 6] = [
 
 const NULL: u32 = u32::MAX;
 
-/// Appends one kept hit to `buf`: the `EVENT_STRINGS` (length + bytes, `u32::MAX` for null),
-/// the time (presence byte and 8 bytes), the rule and the attribution (4 bytes each).
-pub(super) fn encode(
-    strings: &[Option<&str>; 6],
-    time: Option<Millis>,
-    rule: usize,
-    attribution: u32,
-    buf: &mut Vec<u8>,
-) {
-    for s in strings {
-        match s {
-            Some(s) => {
-                buf.extend_from_slice(&(s.len() as u32).to_le_bytes());
-                buf.extend_from_slice(s.as_bytes());
-            }
-            None => buf.extend_from_slice(&NULL.to_le_bytes()),
-        }
+/// The columns of a slice a kept hit is read from: `EVENT_STRINGS` and `event_time`.
+pub(super) struct EventCols<'a> {
+    strings: Vec<&'a StringChunked>,
+    time: &'a Int64Chunked,
+}
+
+impl<'a> EventCols<'a> {
+    pub fn new(events: &'a DataFrame) -> Result<EventCols<'a>> {
+        Ok(EventCols {
+            strings: EVENT_STRINGS
+                .iter()
+                .map(|c| Ok(events.column(c)?.str()?))
+                .collect::<Result<_>>()?,
+            time: events.column(ev::event_time)?.datetime()?.physical(),
+        })
     }
-    buf.push(time.is_some() as u8);
-    buf.extend_from_slice(&time.unwrap_or(0).to_le_bytes());
-    buf.extend_from_slice(&(rule as u32).to_le_bytes());
-    buf.extend_from_slice(&attribution.to_le_bytes());
+
+    /// Appends the hit of row `i` to `buf`: the `EVENT_STRINGS` (length + bytes, `u32::MAX`
+    /// for null), the time (presence byte and 8 bytes), the rule and the attribution (4 bytes
+    /// each).
+    pub fn encode(&self, i: usize, rule: usize, attribution: u32, buf: &mut Vec<u8>) {
+        for s in &self.strings {
+            match s.get(i) {
+                Some(s) => {
+                    buf.extend_from_slice(&(s.len() as u32).to_le_bytes());
+                    buf.extend_from_slice(s.as_bytes());
+                }
+                None => buf.extend_from_slice(&NULL.to_le_bytes()),
+            }
+        }
+        let time = self.time.get(i);
+        buf.push(time.is_some() as u8);
+        buf.extend_from_slice(&time.unwrap_or(0).to_le_bytes());
+        buf.extend_from_slice(&(rule as u32).to_le_bytes());
+        buf.extend_from_slice(&attribution.to_le_bytes());
+    }
 }
 
 /// A hit as `(rule, row of its event, attribution)`: indexes into the rules, the events and
 /// the attributions a `Hits` takes its columns from.
-pub type HitRow = (usize, usize, u32);
+pub(super) type HitRow = (usize, usize, u32);
 
 /// A batch of kept hits (`rows[ends[k-1]..ends[k]]` is hit `k`) as the frame of their events'
 /// columns (`EVENT_STRINGS` and `event_time`, one row per hit) and each hit's
@@ -102,7 +116,7 @@ pub(super) fn decode(rows: &[u8], ends: &[usize]) -> Result<(DataFrame, Vec<HitR
 
 /// Where a column of a hit comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Source {
+pub(super) enum Source {
     /// The event.
     Event,
     /// The rule.
@@ -114,7 +128,7 @@ pub enum Source {
 /// Hits, in output order, and where their columns come from: hit `k` is
 /// `(rule, row, attribution)`; its `hit_columns` are taken from `rules` (by rule),
 /// `attributions` (by attribution index) and `events` (by row).
-pub struct Hits<'a> {
+pub(super) struct Hits<'a> {
     pub events: &'a DataFrame,
     pub rules: &'a DataFrame,
     pub attributions: &'a DataFrame,

@@ -323,9 +323,9 @@ impl Memo {
     pub fn answered(&self) -> u64 {
         self.trees
             .iter()
-            .flat_map(|t| {
+            .map(|t| {
                 let t = t.lock().unwrap_or_else(|e| e.into_inner());
-                [t[0].answered, t[1].answered]
+                t.iter().map(|tree| tree.answered).sum::<u64>()
             })
             .sum()
     }

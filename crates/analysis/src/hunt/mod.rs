@@ -12,7 +12,6 @@ mod memo;
 mod record;
 mod rules;
 
-pub use kept::{Hits, Source};
 pub use rules::{RuleInfo, RuleNote, RuleSet, Rules, SHIPPED};
 
 use anyhow::Result;
@@ -86,8 +85,8 @@ pub struct Hunted {
     /// The `TOP_HITS` most severe hits (earliest first within a level), most severe first.
     pub top: Vec<Hit>,
     spill: Spill,
-    /// The rules' and attributions' columns the hits take.
-    lookups: kept::Lookups,
+    /// The rules' and attributions' columns the hits take (when they were kept).
+    lookups: Option<kept::Lookups>,
     /// An empty `hits_frame` (the columns).
     template: DataFrame,
 }
@@ -97,14 +96,13 @@ impl Hunted {
     /// `n` rows with `hits_frame`'s columns; with no hit, one empty frame (the columns). Hits
     /// are there only when `hunt` was asked to keep them.
     pub fn frames(self, n: usize, mut f: impl FnMut(&DataFrame) -> Result<()>) -> Result<()> {
-        if self.spill.rows() == 0 {
+        let Some(lookups) = self.lookups.filter(|_| self.spill.rows() > 0) else {
             return f(&self.template);
-        }
-        let lookups = self.lookups;
+        };
         let (mut buf, mut ends): (Vec<u8>, Vec<usize>) = (Vec::new(), Vec::new());
         let mut flush = |buf: &mut Vec<u8>, ends: &mut Vec<usize>| -> Result<()> {
             let (events, hits) = kept::decode(buf, ends)?;
-            let df = Hits {
+            let df = kept::Hits {
                 events: &events,
                 rules: &lookups.rules,
                 attributions: &lookups.attributions,
@@ -272,6 +270,60 @@ impl Ord for ByLevel {
     }
 }
 
+/// The columns of a slice a `Hit` is made of.
+struct HitCols<'a> {
+    id: &'a StringChunked,
+    time: &'a Int64Chunked,
+    name: &'a StringChunked,
+    source: &'a StringChunked,
+    account: &'a StringChunked,
+    region: &'a StringChunked,
+    ip: &'a StringChunked,
+    agent: &'a StringChunked,
+    error: &'a StringChunked,
+    file: &'a StringChunked,
+    record: &'a UInt64Chunked,
+}
+
+impl<'a> HitCols<'a> {
+    fn new(events: &'a DataFrame) -> Result<HitCols<'a>> {
+        let c = Cols::new(events);
+        Ok(HitCols {
+            id: c.s(ev::event_id)?,
+            time: c.t(ev::event_time)?,
+            name: c.s(ev::event_name)?,
+            source: c.s(ev::event_source)?,
+            account: c.s(ev::recipient_account)?,
+            region: c.s(ev::aws_region)?,
+            ip: c.s(ev::source_ip)?,
+            agent: c.s(ev::user_agent)?,
+            error: c.s(ev::error_code)?,
+            file: c.s(ev::source_file)?,
+            record: c.u(ev::record_index)?,
+        })
+    }
+
+    /// The hit of `rule` on row `i`, whose attribution is `attribution`.
+    fn hit(&self, i: usize, rule: usize, attribution: u32) -> Hit {
+        let own = |ca: &StringChunked| ca.get(i).map(String::from);
+        Hit {
+            rule,
+            event_id: own(self.id),
+            event_time: self.time.get(i),
+            event_name: own(self.name),
+            event_source: own(self.source),
+            recipient_account: own(self.account),
+            aws_region: own(self.region),
+            source_ip: own(self.ip),
+            user_agent: own(self.agent),
+            error_code: own(self.error),
+            source_file: own(self.file),
+            record_index: self.record.get(i),
+            attribution,
+        }
+    }
+}
+
 /// Evaluates every rule on every event of `scan`. With `keep`, each slice's hits are sorted
 /// and spilled as a run (`Hunted::frames` gives them back); without, only the roll-ups and
 /// the most severe hits are kept, as they come.
@@ -280,7 +332,6 @@ pub fn hunt(scan: &Scan, rules: &RuleSet, keep: bool) -> Result<Hunted> {
     let mut rollup = Rollup::default();
     let mut top: BinaryHeap<ByLevel> = BinaryHeap::new();
     let mut total = 0u64;
-    let lookups = kept::Lookups::new(scan, rules)?;
     let memo = memo::Memo::new();
     let (mut buf, mut ends): (Vec<u8>, Vec<usize>) = (Vec::new(), Vec::new());
     // Time spent per phase (TRAILGRAPH_PROFILE): evaluating, spilling, rolling up.
@@ -289,24 +340,7 @@ pub fn hunt(scan: &Scan, rules: &RuleSet, keep: bool) -> Result<Hunted> {
     scan.for_each(&columns(rules), |slice| {
         let t0 = std::time::Instant::now();
         let cols = record::Columns::new(slice.events)?;
-        let c = Cols::new(slice.events);
-        let (id, time, name, source) = (
-            c.s(ev::event_id)?,
-            c.t(ev::event_time)?,
-            c.s(ev::event_name)?,
-            c.s(ev::event_source)?,
-        );
-        let (account, region, ip) = (
-            c.s(ev::recipient_account)?,
-            c.s(ev::aws_region)?,
-            c.s(ev::source_ip)?,
-        );
-        let (agent, error, file, record) = (
-            c.s(ev::user_agent)?,
-            c.s(ev::error_code)?,
-            c.s(ev::source_file)?,
-            c.u(ev::record_index)?,
-        );
+        let hc = HitCols::new(slice.events)?;
         let matched: Vec<(usize, usize)> = (0..slice.height())
             .into_par_iter()
             .with_min_len(512)
@@ -319,31 +353,13 @@ pub fn hunt(scan: &Scan, rules: &RuleSet, keep: bool) -> Result<Hunted> {
         if matched.is_empty() {
             return Ok(());
         }
-        let own = |ca: &StringChunked, i: usize| ca.get(i).map(String::from);
-        let hit_of = |i: usize, rule: usize| Hit {
-            rule,
-            event_id: own(id, i),
-            event_time: time.get(i),
-            event_name: own(name, i),
-            event_source: own(source, i),
-            recipient_account: own(account, i),
-            aws_region: own(region, i),
-            source_ip: own(ip, i),
-            user_agent: own(agent, i),
-            error_code: own(error, i),
-            source_file: own(file, i),
-            record_index: record.get(i),
-            attribution: slice.attribution(i),
-        };
-        // Key order; one event's hits by rule (the merge keeps a run's order for equal keys,
-        // and an event's hits are all in one run).
         // Hits are encoded in the slice's order, where reading the columns is cheap, and
         // spilled in key order: by time and input position, an event's hits by rule (the merge
         // keeps a run's order for equal keys, and an event's hits are all in one run).
         let keyed: Vec<(Key, usize, usize)> = matched
             .into_iter()
             .map(|(i, rule)| {
-                let t = time.get(i);
+                let t = hc.time.get(i);
                 let p = slice.position(i);
                 ((t.is_none(), t.unwrap_or(0), p.0, p.1), rule, i)
             })
@@ -352,16 +368,9 @@ pub fn hunt(scan: &Scan, rules: &RuleSet, keep: bool) -> Result<Hunted> {
         if keep {
             buf.clear();
             ends.clear();
+            let kept_cols = kept::EventCols::new(slice.events)?;
             for &(_, rule, i) in &keyed {
-                let strings = [
-                    id.get(i),
-                    name.get(i),
-                    source.get(i),
-                    account.get(i),
-                    region.get(i),
-                    ip.get(i),
-                ];
-                kept::encode(&strings, time.get(i), rule, slice.attribution(i), &mut buf);
+                kept_cols.encode(i, rule, slice.attribution(i), &mut buf);
                 ends.push(buf.len());
             }
             let mut order: Vec<usize> = (0..keyed.len()).collect();
@@ -375,10 +384,15 @@ pub fn hunt(scan: &Scan, rules: &RuleSet, keep: bool) -> Result<Hunted> {
         let t3 = std::time::Instant::now();
         total += keyed.len() as u64;
         for &((_, _, p0, p1), rule, i) in &keyed {
-            rollup.add(slice.attribution(i), rule, time.get(i), account.get(i));
+            rollup.add(
+                slice.attribution(i),
+                rule,
+                hc.time.get(i),
+                hc.account.get(i),
+            );
             let key = top_key(
                 level_rank(rules.rules[rule].level),
-                time.get(i),
+                hc.time.get(i),
                 (p0, p1),
                 rule,
             );
@@ -386,7 +400,7 @@ pub fn hunt(scan: &Scan, rules: &RuleSet, keep: bool) -> Result<Hunted> {
                 if top.len() >= TOP_HITS {
                     top.pop();
                 }
-                top.push(ByLevel(key, hit_of(i, rule)));
+                top.push(ByLevel(key, hc.hit(i, rule, slice.attribution(i))));
             }
         }
         took[2] += t3.elapsed();
@@ -404,7 +418,11 @@ pub fn hunt(scan: &Scan, rules: &RuleSet, keep: bool) -> Result<Hunted> {
         by_rule,
         top: top.into_sorted_vec().into_iter().map(|b| b.1).collect(),
         spill,
-        lookups,
+        lookups: if keep {
+            Some(kept::Lookups::new(scan, rules)?)
+        } else {
+            None
+        },
         template: hits_frame(scan, rules, &[])?,
     })
 }

@@ -248,7 +248,7 @@ fn memo_gives_the_engines_verdict() {
     assert!(memo.answered() >= 3518, "{}", memo.answered());
 }
 
-/// A slice's hits kept as the pass keeps them (`kept::encode`), read back (`kept::decode`) and
+/// A slice's hits kept as the pass keeps them (`kept::EventCols::encode`), read back (`kept::decode`) and
 /// joined with their rules and attributions (`Hits::frame`) are `hits_frame`'s rows for the
 /// same hits: every column, in order, with the same values.
 #[test]
@@ -259,52 +259,21 @@ fn kept_hits_come_back_as_hits_frame() {
     let mut checked = 0;
     scan.for_each(&columns(&set), |slice| {
         let cols = record::Columns::new(slice.events)?;
-        let c = Cols::new(slice.events);
-        let (id, time, name, source) = (
-            c.s(ev::event_id)?,
-            c.t(ev::event_time)?,
-            c.s(ev::event_name)?,
-            c.s(ev::event_source)?,
+        let (hc, kept_cols) = (
+            HitCols::new(slice.events)?,
+            kept::EventCols::new(slice.events)?,
         );
-        let (account, region, ip) = (
-            c.s(ev::recipient_account)?,
-            c.s(ev::aws_region)?,
-            c.s(ev::source_ip)?,
-        );
-        let own = |ca: &StringChunked, i: usize| ca.get(i).map(String::from);
         let (mut buf, mut ends) = (Vec::new(), Vec::new());
         let mut hits = Vec::new();
         for i in 0..slice.height() {
             for rule in matches(&set, &record::Record::new(&cols, i)) {
-                let strings = [
-                    id.get(i),
-                    name.get(i),
-                    source.get(i),
-                    account.get(i),
-                    region.get(i),
-                    ip.get(i),
-                ];
-                kept::encode(&strings, time.get(i), rule, slice.attribution(i), &mut buf);
+                kept_cols.encode(i, rule, slice.attribution(i), &mut buf);
                 ends.push(buf.len());
-                hits.push(Hit {
-                    rule,
-                    event_id: own(id, i),
-                    event_time: time.get(i),
-                    event_name: own(name, i),
-                    event_source: own(source, i),
-                    recipient_account: own(account, i),
-                    aws_region: own(region, i),
-                    source_ip: own(ip, i),
-                    user_agent: None,
-                    error_code: None,
-                    source_file: None,
-                    record_index: None,
-                    attribution: slice.attribution(i),
-                });
+                hits.push(hc.hit(i, rule, slice.attribution(i)));
             }
         }
         let (events, triples) = kept::decode(&buf, &ends)?;
-        let presented = Hits {
+        let presented = kept::Hits {
             events: &events,
             rules: &lookups.rules,
             attributions: &lookups.attributions,
@@ -368,9 +337,22 @@ fn columns_answer_what_the_rules_name() {
 /// error, not a wrong row.
 #[test]
 fn kept_hit_nulls_and_damage() {
+    let values = [Some("e-1"), None, Some(""), None, Some("eu-west-1"), None];
+    let mut cols: Vec<Column> = kept::EVENT_STRINGS
+        .iter()
+        .zip(values)
+        .map(|(name, v)| Column::new((*name).into(), [v]))
+        .collect();
+    cols.push(
+        Column::new(ev::event_time.into(), [None::<i64>])
+            .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
+            .unwrap(),
+    );
+    let one = DataFrame::new(1, cols).unwrap();
     let mut buf = Vec::new();
-    let strings = [Some("e-1"), None, Some(""), None, Some("eu-west-1"), None];
-    kept::encode(&strings, None, 3, 7, &mut buf);
+    kept::EventCols::new(&one)
+        .unwrap()
+        .encode(0, 3, 7, &mut buf);
     let (events, hits) = kept::decode(&buf, &[buf.len()]).unwrap();
     assert_eq!(hits, vec![(3, 0, 7)]);
     assert_eq!(
