@@ -129,9 +129,11 @@ pub fn write_streamed(
                 start = end;
                 i += 1;
             }
-        }
-        if run.len() >= run_rows {
-            run.spill(&mut spill)?;
+            // Checked a block at a time: a run's bytes stay near `RUN_BYTES`, however wide the
+            // rows or large the slice.
+            if run.len() >= run_rows || run.text.len() >= RUN_BYTES {
+                run.spill(&mut spill)?;
+            }
         }
         t_out += t0.elapsed();
         offset += n as u64;
@@ -398,6 +400,10 @@ fn row_blocks(n: usize, row: impl Fn(usize, &mut Vec<u8>) + Sync) -> Vec<(Vec<u8
         .collect()
 }
 
+/// The rendered bytes a run gathers before it is spilled (with the slice that crosses it): what
+/// the output's part of `attribute`'s peak memory is, whatever the row width.
+const RUN_BYTES: usize = 16 << 20;
+
 /// Rendered output rows with their merge keys, gathered until they are spilled as one run.
 #[derive(Default)]
 struct Run {
@@ -407,6 +413,11 @@ struct Run {
 
 impl Run {
     fn push(&mut self, key: spill::Key, row: &[u8]) {
+        if self.text.capacity() == 0 {
+            // What a run holds, with room for the block that crosses `RUN_BYTES` (doubling
+            // from the bound would take twice that).
+            self.text.reserve(RUN_BYTES + (RUN_BYTES >> 2));
+        }
         let start = self.text.len();
         self.text.extend_from_slice(row);
         self.rows.push((key, start, self.text.len()));
