@@ -69,6 +69,22 @@ Examples:
   trailgraph attribute case/ --format ndjson | jq 'select(.depth > 1)'"
     )]
     Attribute(AttributeArgs),
+    /// The identity map: every event's attribution by identity signature, for an engine's join
+    #[command(
+        after_help = "Writes MAP/identities.parquet (identity_sig, valid_from, valid_to, then
+session_id, origin, chain, depth, confidence, source_identity exactly as `attribute --format
+parquet` writes them), MAP/events.parquet (recipient_account, event_id, then the same columns:
+the events whose answer does not follow from their signature) and MAP/resolve.json (counts, the
+case). An event's attribution: its events row if one matches (recipient_account, event_id), else
+the identities row of its identity_sig whose interval holds its event_time (null = open).
+Memory grows with sessions and distinct identities, not events. See docs/resolve.md.
+
+Examples:
+  trailgraph resolve case/ -o map/
+  trailgraph resolve s3://bucket/case/ -o map/
+  trailgraph resolve ./AWSLogs -o map/            logs go through a scratch case first"
+    )]
+    Resolve(ResolveArgs),
     /// Provenance of one event id, access key id, session ARN or principalId, as a tree
     #[command(after_help = "Examples:
   trailgraph who case/ 4839af5e-7b6a-4353-a5ef-41febc9a9fa8     an event
@@ -461,6 +477,16 @@ pub struct IngestArgs {
     pub iam: Vec<PathBuf>,
 }
 
+#[derive(Args, Debug)]
+pub struct ResolveArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Directory to write the map into (created; its identities.parquet, events.parquet and
+    /// resolve.json are replaced)
+    #[arg(short = 'o', long = "output", value_name = "MAP")]
+    pub output: PathBuf,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum SummaryFormat {
     Table,
@@ -738,6 +764,10 @@ impl From<Command> for Run {
             Command::Attribute(a) => Run::Attribute(cmd::attribute::Settings {
                 input: a.input.into(),
                 out: a.out.into(),
+            }),
+            Command::Resolve(a) => Run::Resolve(cmd::resolve::Settings {
+                input: a.input.into(),
+                output: a.output,
             }),
             Command::Who(a) => {
                 let (input, id) = a.opts.split_id(a.args);

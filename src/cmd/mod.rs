@@ -10,6 +10,7 @@ pub mod ingest;
 pub mod list;
 pub mod query;
 pub mod report;
+pub mod resolve;
 pub mod summary;
 pub mod timeline;
 pub mod trace;
@@ -45,6 +46,7 @@ pub enum Command {
     Ingest(ingest::Settings),
     Summary(summary::Settings),
     Attribute(attribute::Settings),
+    Resolve(resolve::Settings),
     Who(who::Settings),
     Trace(trace::Settings),
     /// `sessions` and `chains`.
@@ -65,6 +67,7 @@ impl Command {
             Command::Ingest(s) => &s.input,
             Command::Summary(s) => &s.input,
             Command::Attribute(s) => &s.input,
+            Command::Resolve(s) => &s.input,
             Command::Who(s) => &s.input,
             Command::Trace(s) => &s.input,
             Command::List(s) => &s.input,
@@ -97,6 +100,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Ingest(s) => ingest::run(s),
         Command::Summary(s) => summary::run(s),
         Command::Attribute(s) => attribute::run(s),
+        Command::Resolve(s) => resolve::run(s),
         Command::Who(s) => who::run(s),
         Command::Trace(s) => trace::run(s),
         Command::List(s) => list::run(s),

@@ -12,6 +12,7 @@ mod hunt_coverage;
 mod ingest;
 mod queries;
 mod report;
+mod resolve;
 mod s3;
 mod streamed;
 mod tidy;

@@ -9,9 +9,9 @@ use crate::graph::{Attribution, Identity, IssuanceIn, Link, SessionGraph};
 use anyhow::Result;
 use polars::prelude::*;
 use rayon::prelude::*;
-use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
-use std::hash::{Hash, Hasher};
+use rustc_hash::{FxHashMap, FxHashSet};
 use trailgraph_log::model::{Confidence, IdentityType, IssuanceKind, Millis};
+use trailgraph_log::signature::IdentityFields;
 use trailgraph_log::table::{event, issuance};
 use trailgraph_store::pinned::{table_column, Arr, BoolArr, StrArr, TimeArr};
 use trailgraph_store::Frames;
@@ -203,31 +203,27 @@ impl<'a> IdentityCols<'a> {
         })
     }
 
-    fn signature(&self, i: usize) -> u128 {
-        let mut a = FxHasher::default();
-        let mut b = FxHasher::default();
-        0x9e37_79b9u32.hash(&mut b);
-        macro_rules! h {
-            ($($e:expr),*) => {{ $( $e.hash(&mut a); $e.hash(&mut b); )* }};
+    /// Row `i`'s identity signature (`trailgraph_log::signature`: what ingest stores as
+    /// `identity_sig`).
+    pub(crate) fn signature(&self, i: usize) -> u128 {
+        IdentityFields {
+            identity_type: self.kind.get(i),
+            identity_arn: self.arn.get(i),
+            principal_id: self.pid.get(i),
+            identity_account: self.acct.get(i),
+            access_key_id: self.key.get(i),
+            creation_date: self.cd.get(i),
+            invoked_by: self.inv.get(i),
+            issuer_arn: self.iarn.get(i),
+            issuer_type: self.ityp.get(i),
+            user_name: self.user.get(i),
+            identity_provider: self.idp.get(i),
+            source_identity: self.si.get(i),
+            mfa_authenticated: self.mfa.get(i),
+            on_behalf_of_user_id: self.obo.get(i),
+            on_behalf_of_store_arn: self.obs.get(i),
         }
-        h!(
-            self.kind.get(i),
-            self.arn.get(i),
-            self.pid.get(i),
-            self.acct.get(i),
-            self.key.get(i),
-            self.cd.get(i),
-            self.inv.get(i),
-            self.iarn.get(i),
-            self.ityp.get(i),
-            self.user.get(i),
-            self.idp.get(i),
-            self.si.get(i),
-            self.mfa.get(i),
-            self.obo.get(i),
-            self.obs.get(i)
-        );
-        ((a.finish() as u128) << 64) | b.finish() as u128
+        .signature()
     }
 
     /// The signature of each of the `n` rows, in parallel.
@@ -334,7 +330,7 @@ impl AttributionState {
     }
 
     /// The table index of what `link` gives an action of `id`.
-    fn put_link(&mut self, link: Link, id: &Identity) -> u32 {
+    pub(crate) fn put_link(&mut self, link: Link, id: &Identity) -> u32 {
         if let Link::Session(s, c) = link {
             if let Some(&t) = self.by_session.get(&(s, c)) {
                 return t;
@@ -453,6 +449,29 @@ fn idc_sessions<'a>(
     (idc_row, idc_user)
 }
 
+/// Which rule of `Attributor::row` attributed an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Route {
+    /// A rule about the event itself (see `EventRule`), not its identity signature.
+    Event(EventRule),
+    /// The identity signature alone, whatever the event's time (memoised).
+    Signature(u128),
+    /// The identity signature and the event's time (an identity without a creationDate whose
+    /// link depends on the time: `SessionGraph::timeless`).
+    Timed(u128),
+}
+
+/// The rules of `Attributor::row` about an event itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum EventRule {
+    /// An issuance event, attributed to its caller.
+    Issuance,
+    /// An Identity Center portal call linked to the SAML session it led to.
+    IdentityCenter,
+    /// The resource-account copy of a cross-account call, attributed like its caller copy.
+    ResourceCopy,
+}
+
 /// Attributes events of one frame on demand; `attribute_all` runs it over every row, `who`
 /// over the few rows it needs, the streaming `attribute` over one frame after another.
 pub struct Attributor<'a> {
@@ -565,11 +584,18 @@ impl<'a> Attributor<'a> {
 
     /// The attribution of event row `i` (an index into the distinct-attribution table).
     pub fn row(&mut self, i: usize) -> u32 {
+        self.row_routed(i).0
+    }
+
+    /// `row`, and which rule gave it (what `resolve` needs to tell an attribution that follows
+    /// from the row's identity signature from one that belongs to the event alone).
+    pub(crate) fn row_routed(&mut self, i: usize) -> (u32, Route) {
         // An issuance event (either copy) is attributed to its caller.
         let maybe_issuance = self.issuance_rows.as_ref().is_none_or(|r| r[i]);
         if let Some(id) = self.eid.get(i).filter(|_| maybe_issuance) {
             if let Some(link) = self.state.graph.issuance_event_link(self.rcpt.get(i), id) {
-                return self.state.put_link(link, &Identity::default());
+                let t = self.state.put_link(link, &Identity::default());
+                return (t, Route::Event(EventRule::Issuance));
             }
         }
         if IdentityType::IdentityCenterUser.matches(self.ids.kind.get(i)) {
@@ -591,7 +617,7 @@ impl<'a> Attributor<'a> {
                     confidence: se.confidence.min(Confidence::Inferred),
                     source_identity: None,
                 };
-                return self.state.put(a);
+                return (self.state.put(a), Route::Event(EventRule::IdentityCenter));
             }
         }
         let at: Option<Millis> = self.et.get(i);
@@ -599,10 +625,11 @@ impl<'a> Attributor<'a> {
         let resource_copy = IdentityType::AWSAccount.matches(self.ids.kind.get(i));
         if let (true, Some(s), Some(c)) = (resource_copy, self.shared.get(i), self.cross) {
             if let Some((id, sig)) = c.partner.get(s) {
-                if let Some(a) = self.memoised(*sig) {
-                    return a;
-                }
-                return self.attribute_identity(id, *sig, at);
+                let t = match self.memoised(*sig) {
+                    Some(a) => a,
+                    None => self.attribute_identity(id, *sig, at).0,
+                };
+                return (t, Route::Event(EventRule::ResourceCopy));
             }
         }
         let row = match (resource_copy, self.shared.get(i)) {
@@ -614,7 +641,7 @@ impl<'a> Attributor<'a> {
             None => self.ids.signature(row),
         };
         if let Some(a) = self.memoised(sig) {
-            return a;
+            return (a, Route::Signature(sig));
         }
         // The common case, an exact link by issued key and creationDate (the first rule of
         // `SessionGraph::link`), without making an `Identity` first. Memoised like any dated
@@ -625,10 +652,13 @@ impl<'a> Attributor<'a> {
             let link = Link::Session(s, Confidence::Exact);
             let idx = self.state.put_link(link, &Identity::default());
             self.state.memo.insert(sig, idx);
-            return idx;
+            return (idx, Route::Signature(sig));
         }
         let id = self.ids.identity(row);
-        self.attribute_identity(&id, sig, at)
+        match self.attribute_identity(&id, sig, at) {
+            (idx, true) => (idx, Route::Signature(sig)),
+            (idx, false) => (idx, Route::Timed(sig)),
+        }
     }
 
     /// The memoised attribution of identities with signature `sig` (only attributions that
@@ -638,15 +668,27 @@ impl<'a> Attributor<'a> {
     }
 
     /// Attributes an action signed by `id` (signature `sig`) at `at`, and memoises it when
-    /// the time does not matter.
-    fn attribute_identity(&mut self, id: &Identity, sig: u128, at: Option<Millis>) -> u32 {
+    /// the time does not matter (the flag: whether it did).
+    fn attribute_identity(&mut self, id: &Identity, sig: u128, at: Option<Millis>) -> (u32, bool) {
         let timeless = self.state.graph.timeless(id);
         let link = self.state.graph.link(id, at);
         let idx = self.state.put_link(link, id);
         if timeless {
             self.state.memo.insert(sig, idx);
         }
-        idx
+        (idx, timeless)
+    }
+
+    /// Uses `sigs` (one per row: the events' stored `identity_sig`, parsed) as the rows'
+    /// identity signatures instead of hashing the identity columns.
+    pub(crate) fn with_stored_signatures(mut self, sigs: Vec<u128>) -> Self {
+        self.sigs = Some(sigs);
+        self
+    }
+
+    /// Row `i`'s identity.
+    pub(crate) fn identity(&self, i: usize) -> Identity {
+        self.ids.identity(i)
     }
 
     /// Finishes: `per_event[i]` is the table index for row i, or `u32::MAX` when not attributed.
@@ -904,7 +946,6 @@ pub fn output_frame(
         None => per_event,
     };
     let n = pe.len();
-    let d = table.len();
     let names = EVENT_OUTPUT_COLUMNS;
     let mut cols: Vec<Column> = match order {
         Some(o) => {
@@ -926,26 +967,39 @@ pub fn output_frame(
             .map(|c| ev.column(c).cloned())
             .collect::<PolarsResult<_>>()?,
     };
-    cols.push(table_column(attributed::session_id, d, pe, |t| {
-        table[t].session.map(|s| graph.sessions[s].id.as_str())
-    }));
-    cols.push(table_column(attributed::origin, d, pe, |t| {
-        Some(table[t].origin.as_str())
-    }));
-    cols.push(table_column(attributed::chain, d, pe, |t| {
-        Some(chains[t].as_str())
-    }));
-    cols.push(Column::new(
-        attributed::depth.into(),
-        pe.iter()
-            .map(|&t| table[t as usize].depth() as u32)
-            .collect::<Vec<u32>>(),
-    ));
-    cols.push(table_column(attributed::confidence, d, pe, |t| {
-        Some(table[t].confidence.as_str())
-    }));
-    cols.push(table_column(attributed::source_identity, d, pe, |t| {
-        table[t].source_identity.as_deref()
-    }));
+    cols.extend(attribution_columns(graph, table, chains, pe));
     Ok(DataFrame::new(n, cols)?)
+}
+
+/// The attribution columns of the `attribute` output (`attributed`, in order) for rows whose
+/// attributions are `pe` (indexes into `table`; `chains[t]` is `table[t].chain_string()`):
+/// the one place their names, types and values are made (`resolve`'s map uses it too).
+pub fn attribution_columns(
+    graph: &SessionGraph,
+    table: &[Attribution],
+    chains: &[String],
+    pe: &[u32],
+) -> Vec<Column> {
+    let d = table.len();
+    vec![
+        table_column(attributed::session_id, d, pe, |t| {
+            table[t].session.map(|s| graph.sessions[s].id.as_str())
+        }),
+        table_column(attributed::origin, d, pe, |t| {
+            Some(table[t].origin.as_str())
+        }),
+        table_column(attributed::chain, d, pe, |t| Some(chains[t].as_str())),
+        Column::new(
+            attributed::depth.into(),
+            pe.iter()
+                .map(|&t| table[t as usize].depth() as u32)
+                .collect::<Vec<u32>>(),
+        ),
+        table_column(attributed::confidence, d, pe, |t| {
+            Some(table[t].confidence.as_str())
+        }),
+        table_column(attributed::source_identity, d, pe, |t| {
+            table[t].source_identity.as_deref()
+        }),
+    ]
 }

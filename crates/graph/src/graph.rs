@@ -563,6 +563,30 @@ impl SessionGraph {
         ) && key.is_none_or(|k| !self.by_key.contains_key(k))
     }
 
+    /// The times at which `link(id, t)` may change, sorted and distinct: where a session that
+    /// a time-dependent link can pick (`resolve_caller` steps 2b and 3, `latest_live`) starts
+    /// (its issuance time) or stops (1001 ms after its expiration) being live. Between two of
+    /// them, and before the first, the link is the same for every time. For `resolve`'s
+    /// validity intervals; meaningful for an identity that is not `timeless`.
+    pub(crate) fn link_breakpoints(&self, id: &Identity) -> Vec<Millis> {
+        let key = id.access_key_id.as_deref().filter(|k| usable_key(k));
+        let arn = match id.identity_type() {
+            Some(IdentityType::AssumedRole | IdentityType::FederatedUser) => id.arn.as_deref(),
+            _ => None,
+        };
+        let by_key = key.and_then(|k| self.by_key.get(k));
+        let by_arn = arn.and_then(|a| self.by_arn.get(a));
+        let mut times: Vec<Millis> = Vec::new();
+        for &s in by_key.into_iter().chain(by_arn).flatten() {
+            let se = &self.sessions[s];
+            times.extend(se.issued_at);
+            times.extend(se.expiration.map(|e| e.saturating_add(1001)));
+        }
+        times.sort_unstable();
+        times.dedup();
+        times
+    }
+
     fn latest_live(
         &self,
         cands: Option<&Vec<usize>>,

@@ -8,4 +8,5 @@
 
 pub mod attribute;
 pub mod graph;
+pub mod resolve;
 pub mod scan;

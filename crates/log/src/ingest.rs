@@ -7,9 +7,11 @@ use crate::decode::{decode_file, open_stream, over_cap, Fill, Opened, Pending, U
 use crate::discover::{InputFile, SkipReason};
 use crate::normalize::normalize;
 use crate::record::{walk, Item, WalkStats, WindowWalk};
-use crate::table::{EventBatch, IssuanceBatch};
+use crate::signature;
+use crate::table::{event, EventBatch, IssuanceBatch};
 use rayon::prelude::*;
 use rustc_hash::FxHashSet;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -785,6 +787,9 @@ impl SizeHint {
     }
 }
 
+/// `identity_sig`'s place among the events columns (the last: checked by a test).
+const SIG_COLUMN: usize = event::ALL.len() - 1;
+
 /// Where a unit's items go: the batch, and the file's counts and problems.
 struct ItemSink<'a> {
     name: &'a str,
@@ -803,7 +808,17 @@ impl ItemSink<'_> {
         let index = *self.index;
         match item {
             Item::Record(rec) => {
-                let (row, iss) = normalize(rec, self.name, index);
+                // The identity signature's hex digits, borrowed by the row until it is pushed
+                // (written into the column's arena: nothing allocated per row).
+                let mut hex = [0u8; 32];
+                let (mut row, iss) = normalize(rec, self.name, index);
+                if self
+                    .wanted
+                    .is_none_or(|w| w.get(SIG_COLUMN).copied().unwrap_or(true))
+                {
+                    let sig = row.identity_fields().signature();
+                    row.identity_sig = Some(Cow::Borrowed(signature::to_hex(sig, &mut hex)));
+                }
                 let b = &mut *self.b;
                 if let Some(iss) = iss {
                     b.issuance_event_row.push(b.events.len());
@@ -1250,6 +1265,11 @@ impl Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sig_column_is_identity_sig() {
+        assert_eq!(event::ALL[SIG_COLUMN], event::identity_sig);
+    }
 
     /// Many small files, more than the channel holds.
     fn inputs(dir: &std::path::Path, n: usize) -> Vec<InputFile> {

@@ -19,4 +19,5 @@ pub mod model;
 pub mod normalize;
 pub mod record;
 pub mod remote;
+pub mod signature;
 pub mod table;

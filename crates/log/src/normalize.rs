@@ -97,6 +97,8 @@ pub fn normalize<'r>(
         resources: rec.resources.map(|r| Cow::Borrowed(r.get())),
         source_file: Some(Cow::Borrowed(source_file)),
         record_index,
+        // Set by ingest (the signature of the fields above, written through the arena).
+        identity_sig: None,
     };
 
     match rec.event_name.get() {

@@ -400,6 +400,10 @@ table!(
         resources: Str,
         source_file: Str,
         record_index: U64,
+        /// The identity signature (`signature::IdentityFields::signature` of the row's identity
+        /// fields) as 32 lowercase hex digits: what attribution memoises on and `resolve`'s map
+        /// is keyed by. Set by ingest.
+        identity_sig: Str,
     }
 );
 
