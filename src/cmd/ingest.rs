@@ -40,7 +40,7 @@ fn run_in(a: &Settings, dir: &std::path::Path, shown: &str) -> Result<ExitCode> 
     // The case as the runs that finished so far left it: its files are what they list (the
     // runs' duplicates of each other are dropped when the case is read, not here).
     let known_runs = if trailgraph_log::discover::is_case_dir(dir) {
-        Some(store::read_manifest(dir)?)
+        Some(store::read_manifest_inputs(dir)?)
     } else {
         if dir.exists()
             && std::fs::read_dir(dir)

@@ -39,13 +39,13 @@ mod write;
 pub use chunk::ROW_GROUP;
 pub use frames::{canonical_order, concat, event_keys, event_time_order, Frames};
 pub use manifest::{
-    new_run_id, read_manifest, write_manifest, Manifest, ManifestColumn, ManifestFile, ManifestIam,
-    ManifestInput, ManifestProblem,
+    new_run_id, write_manifest, Manifest, ManifestColumn, ManifestFile, ManifestIam, ManifestInput,
+    ManifestProblem,
 };
 pub use pinned::{gather_strings, prefetch};
 pub use read::{
-    lazy_case_events, lazy_case_issuances, load_case_columns, load_case_issuances,
-    scan_case_events, CaseEvents, RowGroup,
+    lazy_case_events, lazy_case_issuances, load_case_columns, load_case_issuances, read_manifest,
+    read_manifest_inputs, scan_case_events, CaseEvents, RowGroup,
 };
 pub use write::{discard_run, ingest_run, partition_value, scratch_case, PartitionKey, RunFiles};
 

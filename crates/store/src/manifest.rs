@@ -209,45 +209,8 @@ pub(crate) fn part_name(part: u32) -> String {
 /// The two tables of a case, as the directories they are stored in.
 pub(crate) const TABLES: [&str; 2] = ["events", "issuances"];
 
-/// Reads the manifests of a case directory (`manifests/*.json`, one per finished ingest run)
-/// and merges them into one view (see `merge`). A case of an older format (its
-/// `manifest.json`) is refused with what to do.
-pub fn read_manifest(dir: &Path) -> Result<Manifest> {
-    let runs_dir = dir.join(trailgraph_log::discover::CASE_RUNS);
-    if !runs_dir.is_dir() {
-        return Err(old_case(dir));
-    }
-    let mut names: Vec<String> = Vec::new();
-    for e in std::fs::read_dir(&runs_dir)
-        .with_context(|| format!("{}: cannot list", runs_dir.display()))?
-    {
-        let e = e.with_context(|| format!("{}: cannot list", runs_dir.display()))?;
-        let name = e.file_name().to_string_lossy().into_owned();
-        if let Some(run) = name.strip_suffix(".json") {
-            names.push(run.to_string());
-        }
-    }
-    names.sort();
-    let mut runs = Vec::with_capacity(names.len());
-    for run in &names {
-        let p = runs_dir.join(format!("{run}.json"));
-        let text =
-            std::fs::read_to_string(&p).with_context(|| format!("{}: cannot read", p.display()))?;
-        let m: Manifest = serde_json::from_str(&text)
-            .map_err(|e| anyhow::anyhow!("{}: not a trailgraph case manifest: {e}", p.display()))?;
-        check_version(&p, &m.format, m.version)?;
-        for f in &m.files {
-            if !safe_relative(&f.path) {
-                bail!("{}: names a file outside the case: {}", p.display(), f.path);
-            }
-        }
-        runs.push((run.clone(), m));
-    }
-    crate::read::merge(dir, runs)
-}
-
 /// The error for a directory with a `manifest.json` of an older (or other) format.
-fn old_case(dir: &Path) -> anyhow::Error {
+pub(crate) fn old_case(dir: &Path) -> anyhow::Error {
     let p = dir.join(trailgraph_log::discover::CASE_MANIFEST);
     let head = || -> Result<(String, u32)> {
         let text = std::fs::read_to_string(&p)
@@ -270,7 +233,7 @@ fn old_case(dir: &Path) -> anyhow::Error {
     }
 }
 
-fn check_version(p: &Path, format: &str, version: u32) -> Result<()> {
+pub(crate) fn check_version(p: &Path, format: &str, version: u32) -> Result<()> {
     if format != CASE_FORMAT {
         bail!("{}: not a trailgraph case manifest", p.display());
     }
@@ -294,7 +257,7 @@ fn check_version(p: &Path, format: &str, version: u32) -> Result<()> {
 }
 
 /// A `/`-separated path that stays inside the case directory.
-fn safe_relative(p: &str) -> bool {
+pub(crate) fn safe_relative(p: &str) -> bool {
     !p.is_empty()
         && !p.starts_with('/')
         && !p.contains('\\')

@@ -1,6 +1,6 @@
 use crate::chunk::append;
 use crate::frames::{canonical_order, frame_from, project, Frames};
-use crate::manifest::{read_manifest, Dropped, Manifest, TABLES};
+use crate::manifest::{check_version, old_case, safe_relative, Dropped, Manifest, TABLES};
 use anyhow::{bail, Context, Result};
 use polars::prelude::*;
 use std::path::Path;
@@ -34,7 +34,12 @@ fn table_files(
 /// A lazy scan of one data file without the rows `dropped` names.
 fn scan_file(path: &Path, dropped: &[u32]) -> Result<LazyFrame> {
     let p = path.to_string_lossy().into_owned();
-    let lf = LazyFrame::scan_parquet(PlRefPath::from(p.as_str()), ScanArgsParquet::default())
+    // The partition directories are not columns here: the files hold the columns they name.
+    let args = ScanArgsParquet {
+        hive_options: HiveOptions::new_disabled(),
+        ..Default::default()
+    };
+    let lf = LazyFrame::scan_parquet(PlRefPath::from(p.as_str()), args)
         .map_err(|e| anyhow::anyhow!("{}: cannot scan Parquet: {e}", path.display()))?;
     Ok(if dropped.is_empty() {
         lf
@@ -353,6 +358,54 @@ pub fn load_case_issuances(dir: &Path, manifest: &Manifest) -> Result<DataFrame>
     }
 }
 
+/// Reads the manifests of a case directory (`manifests/*.json`, one per finished ingest run)
+/// and merges them into one view (see `merge`). A case of an older format (its
+/// `manifest.json`) is refused with what to do.
+pub fn read_manifest(dir: &Path) -> Result<Manifest> {
+    read_runs(dir, true)
+}
+
+/// The runs' manifests merged as `read_manifest` does, without reading any data file (no
+/// de-duplication across runs: the inputs, files and totals as the runs wrote them), for
+/// `ingest`, which needs only to know which inputs the case has.
+pub fn read_manifest_inputs(dir: &Path) -> Result<Manifest> {
+    read_runs(dir, false)
+}
+
+fn read_runs(dir: &Path, dedup: bool) -> Result<Manifest> {
+    let runs_dir = dir.join(trailgraph_log::discover::CASE_RUNS);
+    if !runs_dir.is_dir() {
+        return Err(old_case(dir));
+    }
+    let mut names: Vec<String> = Vec::new();
+    for e in std::fs::read_dir(&runs_dir)
+        .with_context(|| format!("{}: cannot list", runs_dir.display()))?
+    {
+        let e = e.with_context(|| format!("{}: cannot list", runs_dir.display()))?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Some(run) = name.strip_suffix(".json") {
+            names.push(run.to_string());
+        }
+    }
+    names.sort();
+    let mut runs = Vec::with_capacity(names.len());
+    for run in &names {
+        let p = runs_dir.join(format!("{run}.json"));
+        let text =
+            std::fs::read_to_string(&p).with_context(|| format!("{}: cannot read", p.display()))?;
+        let m: Manifest = serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{}: not a trailgraph case manifest: {e}", p.display()))?;
+        check_version(&p, &m.format, m.version)?;
+        for f in &m.files {
+            if !safe_relative(&f.path) {
+                bail!("{}: names a file outside the case: {}", p.display(), f.path);
+            }
+        }
+        runs.push((run.clone(), m));
+    }
+    merge(dir, runs, dedup)
+}
+
 /// Merges the manifests of a case's runs (in run order) into one view: files, inputs and
 /// problems one run after the other, totals summed, the IAM files of every run (a later copy of
 /// the same name wins), and, when more than one run wrote data, the rows de-duplication across
@@ -360,7 +413,7 @@ pub fn load_case_issuances(dir: &Path, manifest: &Manifest) -> Result<DataFrame>
 /// never a duplicate), the one with the smallest (`source_file`, `record_index`) in byte order
 /// is kept (the earlier run's on a tie: the same file ingested twice), as one run over all the
 /// inputs would have kept it; each dropped event is counted as a duplicate of its file.
-pub(crate) fn merge(dir: &Path, runs: Vec<(String, Manifest)>) -> Result<Manifest> {
+pub(crate) fn merge(dir: &Path, runs: Vec<(String, Manifest)>, dedup: bool) -> Result<Manifest> {
     let mut m = Manifest::new();
     // The run of each input and of each file of the merged view.
     let (mut input_run, mut file_run) = (Vec::new(), Vec::new());
@@ -380,6 +433,16 @@ pub(crate) fn merge(dir: &Path, runs: Vec<(String, Manifest)>) -> Result<Manifes
         m.runs.push(run);
     }
     m.iam.sort_by(|x, y| x.stored.cmp(&y.stored));
+    // Inputs and problems in path order, as one run over every input lists them (a file in
+    // several runs: run after run).
+    let mut inputs: Vec<_> = std::mem::take(&mut m.inputs)
+        .into_iter()
+        .zip(input_run)
+        .collect();
+    inputs.sort_by(|a, b| a.0.path.cmp(&b.0.path));
+    let (sorted, input_run): (Vec<_>, Vec<_>) = inputs.into_iter().unzip();
+    m.inputs = sorted;
+    m.problems.sort_by(|a, b| a.file.cmp(&b.file));
     let mut data_runs: Vec<usize> = file_run
         .iter()
         .zip(&m.files)
@@ -387,7 +450,7 @@ pub(crate) fn merge(dir: &Path, runs: Vec<(String, Manifest)>) -> Result<Manifes
         .map(|(r, _)| *r)
         .collect();
     data_runs.dedup();
-    if data_runs.len() > 1 {
+    if dedup && data_runs.len() > 1 {
         let dropped = duplicates_across_runs(dir, &mut m, &file_run, &input_run)?;
         m.dropped = std::sync::Arc::new(dropped);
     }

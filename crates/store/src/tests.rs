@@ -246,7 +246,8 @@ fn string_column_views_and_spill() {
 /// current one is read.
 #[test]
 fn manifest_versions() {
-    use crate::manifest::{read_manifest, write_manifest, Manifest, CASE_VERSION};
+    use crate::manifest::{write_manifest, Manifest, CASE_VERSION};
+    use crate::read::read_manifest;
     let dir = tempfile::tempdir().unwrap();
     let mut m = Manifest::new();
     m.run = "20250101T000000Z-00000000".into();

@@ -579,22 +579,24 @@ fn gather(df: &DataFrame, idx: &[IdxSize]) -> Result<DataFrame> {
 }
 
 /// Removes the files of a run written by `ingest_run` but not to be recorded (`--strict`), and
-/// the directories left empty.
+/// the directories of the case left empty (the case's own too).
 pub fn discard_run(dir: &Path, files: &[ManifestFile]) {
     for f in files {
         let p = dir.join(&f.path);
         let _ = std::fs::remove_file(&p);
-        // Empty directories up to the case's, then the case's own when it is left empty.
+        // Its partition directories, when empty, up to the table's.
         let mut d = p.parent();
         while let Some(x) = d {
-            if std::fs::remove_dir(x).is_err() {
+            if x == dir || std::fs::remove_dir(x).is_err() {
                 break;
             }
             d = x.parent();
         }
     }
-    let _ = std::fs::remove_dir(dir.join(trailgraph_log::discover::CASE_RUNS));
-    let _ = std::fs::remove_dir(dir);
+    for sub in ["events", "issuances", trailgraph_log::discover::CASE_RUNS] {
+        let _ = std::fs::remove_dir(dir.join(sub)); // only when empty
+    }
+    let _ = std::fs::remove_dir(dir); // only when empty
 }
 
 /// Like `ingest_part` (part 0), as a scratch case in `dir` for one analysis: only
