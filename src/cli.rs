@@ -458,8 +458,8 @@ fn principal_arn(s: &str) -> Result<String, String> {
 pub struct IngestArgs {
     #[command(flatten)]
     pub input: InputArgs,
-    /// Case directory to create or add to, or s3://BUCKET/PREFIX (written locally, then
-    /// uploaded: the parts, then the manifest)
+    /// Case directory to create or add to, or s3://BUCKET/PREFIX (the run written locally,
+    /// then uploaded: its files, then its manifest)
     #[arg(short = 'o', long = "output", value_name = "DIR")]
     pub output: PathBuf,
     /// IAM configuration files or directories to keep in the case (get-account-authorization-
