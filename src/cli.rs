@@ -51,7 +51,14 @@ pub enum Command {
   trailgraph ingest ./AWSLogs -o case/
   trailgraph ingest more-logs/ -o case/          adds only files not yet in the case
   trailgraph ingest ./AWSLogs -o case/ --strict  fail (exit 2) on any unreadable input
-  trailgraph ingest ./AWSLogs -o case/ --iam gaad-*.json   keep the IAM configuration too")]
+  trailgraph ingest ./AWSLogs -o case/ --iam gaad-*.json   keep the IAM configuration too
+  trailgraph ingest ./AWSLogs -o case/ --partition account,date   other partition directories
+  trailgraph ingest s3://trail/AWSLogs/o-1/111122223333/ -o s3://cases/inc-42   one worker of many
+
+The case is Hive-style Parquet: events/account=<A>/region=<R>/date=<YYYY-MM-DD>/part-<RUN>-<SEQ>.parquet,
+issuances/part-<RUN>-00000.parquet and manifests/<RUN>.json (one manifest per run, written last).
+Several runs, on several machines at once, may write into one case (local or s3://); readers
+merge their manifests and keep one copy of an event ingested by more than one run.")]
     Ingest(IngestArgs),
     /// Show what is in the input: counts, time range, accounts, regions, principals, issuances
     #[command(after_help = "Examples:
@@ -467,14 +474,29 @@ fn principal_arn(s: &str) -> Result<String, String> {
 pub struct IngestArgs {
     #[command(flatten)]
     pub input: InputArgs,
-    /// Case directory to create or add to, or s3://BUCKET/PREFIX (written locally, then
-    /// uploaded: the parts, then the manifest)
+    /// Case directory to create or add to, or s3://BUCKET/PREFIX (the run written locally,
+    /// then uploaded: its files, then its manifest)
     #[arg(short = 'o', long = "output", value_name = "DIR")]
     pub output: PathBuf,
     /// IAM configuration files or directories to keep in the case (get-account-authorization-
     /// details, get-role, list-roles, Organizations); trust, whatif and report use them
     #[arg(long, value_name = "PATH", num_args = 1.., action = clap::ArgAction::Append)]
     pub iam: Vec<PathBuf>,
+    /// The partition directories of the events files, outermost first: any of account
+    /// (recipient_account), region (aws_region) and date (UTC date of event_time), or `none`
+    /// (one events file per run)
+    #[arg(long, value_name = "KEYS", default_value = "account,region,date", value_parser = parse_partition)]
+    pub partition: PartitionArg,
+}
+
+/// The value of `ingest --partition`.
+#[derive(Clone, Debug)]
+pub struct PartitionArg(pub Vec<trailgraph_store::PartitionKey>);
+
+fn parse_partition(s: &str) -> Result<PartitionArg, String> {
+    trailgraph_store::PartitionKey::parse_list(s)
+        .map(PartitionArg)
+        .map_err(|e| e.to_string())
 }
 
 #[derive(Args, Debug)]
@@ -755,6 +777,7 @@ impl From<Command> for Run {
                 input: a.input.into(),
                 output: a.output,
                 iam: a.iam,
+                partition: a.partition.0,
             }),
             Command::Summary(a) => Run::Summary(cmd::summary::Settings {
                 input: a.input.into(),

@@ -100,8 +100,7 @@ fn attribute_streaming(a: &Settings, columns: &[&str]) -> Result<Option<ExitCode
             let ing = store::scratch_case(&dir, &found.files, &a.input.ingest_options(), columns)?;
             trailgraph_log::ingest::profile("read logs into a scratch case", t0);
             let code = a.input.report_problems(&ing.problems);
-            let mut manifest = Manifest::new();
-            manifest.parts = 1;
+            let manifest = Manifest::scratch();
             let events = store::CaseEvents::open_part(&dir, columns)?;
             (dir, manifest, events, code)
         }

@@ -4,8 +4,7 @@ use super::{ExitCode, Input};
 use anyhow::{bail, Context, Result};
 use std::io::Write;
 use std::path::PathBuf;
-use trailgraph_log::table::event;
-use trailgraph_store::{self as store, Manifest};
+use trailgraph_store::{self as store, Manifest, PartitionKey};
 
 pub struct Settings {
     pub input: Input,
@@ -13,6 +12,8 @@ pub struct Settings {
     pub output: PathBuf,
     /// IAM configuration files or directories to keep in the case.
     pub iam: Vec<PathBuf>,
+    /// The partition directories of the events files (empty: none).
+    pub partition: Vec<PartitionKey>,
 }
 
 pub fn run(a: Settings) -> Result<ExitCode> {
@@ -36,18 +37,10 @@ fn run_in(a: &Settings, dir: &std::path::Path, shown: &str) -> Result<ExitCode> 
             found.cases[0].display()
         );
     }
-    let (mut manifest, mut seen) = if dir.join(trailgraph_log::discover::CASE_MANIFEST).exists() {
-        let m = store::read_manifest(dir)?;
-        let (frames, _) = store::load_case_columns(
-            dir,
-            Some(&[
-                event::event_id,
-                event::recipient_account,
-                event::source_file,
-                event::record_index,
-            ]),
-        )?;
-        (m, store::event_keys(&frames.events)?)
+    // The case as the runs that finished so far left it: its files are what they list (the
+    // runs' duplicates of each other are dropped when the case is read, not here).
+    let known_runs = if trailgraph_log::discover::is_case_dir(dir) {
+        Some(store::read_manifest_inputs(dir)?)
     } else {
         if dir.exists()
             && std::fs::read_dir(dir)
@@ -59,11 +52,11 @@ fn run_in(a: &Settings, dir: &std::path::Path, shown: &str) -> Result<ExitCode> 
                 dir.display()
             );
         }
-        (Manifest::new(), Default::default())
+        None
     };
-    let known: std::collections::HashSet<(String, u64, i64)> = manifest
-        .inputs
+    let known: std::collections::HashSet<(String, u64, i64)> = known_runs
         .iter()
+        .flat_map(|m| &m.inputs)
         .map(|i| (i.path.clone(), i.size, i.mtime))
         .collect();
     let total = found.files.len();
@@ -73,7 +66,9 @@ fn run_in(a: &Settings, dir: &std::path::Path, shown: &str) -> Result<ExitCode> 
         .filter(|f| !known.contains(&(f.display.clone(), f.size, f.mtime)))
         .collect();
     let already = total - files.len();
-    let part = manifest.parts;
+    let mut manifest = Manifest::new();
+    manifest.run = store::new_run_id()?;
+    manifest.partition = a.partition.iter().map(|k| k.name().to_string()).collect();
     if files.is_empty() {
         let code = keep_iam(dir, &mut manifest, a)?;
         if !a.iam.is_empty() {
@@ -82,16 +77,27 @@ fn run_in(a: &Settings, dir: &std::path::Path, shown: &str) -> Result<ExitCode> 
         println!("nothing new to ingest: all {already} input file(s) are already in {shown}");
         return Ok(code);
     }
-    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
-    let (ing, issuances) =
-        store::ingest_part(dir, part, &files, &a.input.ingest_options(), &mut seen)?;
+    // The runs' directory first: it marks the directory as a case for the runs that start
+    // while this one writes.
+    let runs_dir = dir.join(trailgraph_log::discover::CASE_RUNS);
+    std::fs::create_dir_all(&runs_dir)
+        .with_context(|| format!("{}: cannot create", runs_dir.display()))?;
+    let written = store::ingest_run(
+        dir,
+        &manifest.run,
+        &a.partition,
+        &files,
+        &a.input.ingest_options(),
+    )?;
+    let (ing, issuances) = (&written.ingested, written.issuances);
     let code = a.input.report_problems(&ing.problems);
     if code == ExitCode::Fatal {
         // --strict: the case is left as it was.
-        store::discard_part(dir, part);
+        store::discard_run(dir, &written.files);
         return Ok(ExitCode::Fatal);
     }
-    manifest.add_run(&ing, part);
+    manifest.add_run(ing);
+    manifest.files = written.files.clone();
     let code = code.max(keep_iam(dir, &mut manifest, a)?);
     store::write_manifest(dir, &manifest)?;
     let s = &ing.stats;
@@ -108,7 +114,12 @@ fn run_in(a: &Settings, dir: &std::path::Path, shown: &str) -> Result<ExitCode> 
         s.records_skipped,
         issuances
     )?;
-    writeln!(out, "case store: {shown} (part {part})")?;
+    writeln!(
+        out,
+        "case store: {shown} (run {}: {} file(s))",
+        manifest.run,
+        manifest.files.len()
+    )?;
     Ok(code)
 }
 

@@ -270,8 +270,7 @@ impl Input {
                         &self.ingest_options(),
                         &columns,
                     )?;
-                    let mut manifest = trailgraph_store::Manifest::new();
-                    manifest.parts = 1;
+                    let manifest = trailgraph_store::Manifest::scratch();
                     (
                         Scan::case(&dir, manifest, Some(scratch))?,
                         ing.stats,

@@ -117,8 +117,7 @@ fn on_disk(input: &Input) -> Result<Option<OnDisk>> {
                 &input.ingest_options(),
                 &columns,
             )?;
-            let mut manifest = Manifest::new();
-            manifest.parts = 1;
+            let manifest = Manifest::scratch();
             Ok(Some(OnDisk {
                 dir,
                 manifest,

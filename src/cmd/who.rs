@@ -47,8 +47,7 @@ pub fn run(a: Settings) -> Result<ExitCode> {
     }
     let fast = match &scratch {
         Some(dir) => {
-            let mut manifest = store::Manifest::new();
-            manifest.parts = 1;
+            let manifest = store::Manifest::scratch();
             let mut l = fast_load_case(dir.path(), &manifest, id, &columns)?;
             if let Some((stats, problems)) = ingest_problems.take() {
                 (l.stats, l.problems) = (stats, problems);

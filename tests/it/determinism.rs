@@ -209,8 +209,8 @@ fn streamed_attribution_equals_in_memory() {
             args.extend(batch);
             run_ok(args, 0);
         }
-        let parts = std::fs::read_dir(case.join("events")).unwrap().count();
-        assert_eq!(parts, 2, "two parts");
+        let runs = std::fs::read_dir(case.join("manifests")).unwrap().count();
+        assert_eq!(runs, 2, "two runs");
         let streamed = run_ok(["attribute", "-q", "--format", format, case_s], 0);
         assert_eq!(streamed, in_memory, "{format}, a case of two parts");
         // Log files over --in-memory-limit go through a scratch case in TMPDIR (removed after).
@@ -302,12 +302,15 @@ fn streamed_attribution_equals_in_memory() {
     run_ok(parquet, 1);
     let df = read(&p);
     assert_eq!((df.height(), df.schema()), (0, in_memory.schema()));
-    // A case whose events files are gone answers (with no rows) instead of failing.
+    // A case whose events files are gone (its manifest names them) is a one-line error naming
+    // a missing file, not a case without events.
     let gone = dir.path().join("case-csv-3");
     std::fs::remove_dir_all(gone.join("events")).unwrap();
-    let out = run_ok(
-        ["attribute", "-q", "--format", "csv", gone.to_str().unwrap()],
-        0,
+    let out = run(["attribute", "-q", "--format", "csv", gone.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.lines().count() == 1 && err.contains("events/account=") && err.contains("cannot open"),
+        "{err}"
     );
-    assert_eq!(out.lines().count(), 1, "{out}");
 }

@@ -10,6 +10,7 @@ mod golden;
 mod hunt;
 mod hunt_coverage;
 mod ingest;
+mod partition;
 mod queries;
 mod report;
 mod resolve;

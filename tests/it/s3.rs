@@ -292,13 +292,13 @@ fn ingest_writes_a_case_to_s3_and_reads_it_back() {
     let (code, out, err) = plain(&part0);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
-        out.contains("case store: s3://trail-bucket/cases/one (part 0)"),
+        out.contains("case store: s3://trail-bucket/cases/one (run "),
         "{out}"
     );
     let part1 = plain(&moto.run(&["ingest", url, "-o", case]));
     assert_eq!(part1.0, 1, "{part1:?}");
     assert!(
-        part1.1.contains("already in the case") && part1.1.contains("(part 1)"),
+        part1.1.contains("already in the case") && part1.1.contains("(run "),
         "{part1:?}"
     );
     let again = plain(&moto.run(&["ingest", url, "-o", case]));
@@ -447,4 +447,70 @@ fn s3_access_denied_is_one_line() {
         "{err}"
     );
     assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+/// Two `ingest` runs at the same time, over disjoint prefixes, into one S3 case: both land (each
+/// uploads its own files and manifest), and the case reads as the logs do.
+#[test]
+fn concurrent_runs_into_one_s3_case() {
+    let Some(moto) = Moto::start("concurrent_runs_into_one_s3_case", &[]) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    trail(&data);
+    moto.upload("trail-bucket", &data, "data/");
+    let url = "s3://trail-bucket/data";
+    let mut prefixes: Vec<String> = std::fs::read_dir(data.join("AWSLogs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    prefixes.sort();
+    assert!(prefixes.len() >= 2, "{prefixes:?}");
+    let case = "s3://trail-bucket/cases/together";
+    let (a, b) = prefixes.split_at(1);
+    let spawn = |names: &[String]| {
+        let mut cmd = aws_free(Command::new(env!("CARGO_BIN_EXE_trailgraph")));
+        cmd.arg("ingest").arg("-q");
+        for n in names {
+            cmd.arg(format!("{url}/AWSLogs/{n}"));
+        }
+        cmd.args(["-o", case])
+            .current_dir(root())
+            .env("AWS_ENDPOINT_URL", &moto.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (pa, pb) = (spawn(a), spawn(b));
+    for p in [pa, pb] {
+        let out = p.wait_with_output().unwrap();
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let local: Vec<String> = prefixes
+        .iter()
+        .map(|n| data.join("AWSLogs").join(n).to_string_lossy().into_owned())
+        .collect();
+    for args in [
+        vec!["attribute", "--format", "ndjson"],
+        vec!["sessions", "--format", "csv"],
+    ] {
+        let mut from_logs = vec![args[0]];
+        from_logs.extend(local.iter().map(|s| s.as_str()));
+        from_logs.extend(&args[1..]);
+        let want = shown(&moto.run(&from_logs), &data, url);
+        let mut from_case = vec![args[0], case];
+        from_case.extend(&args[1..]);
+        let got = plain(&moto.run(&from_case));
+        assert_eq!(got.1, want.1, "{args:?}");
+        assert!(!got.1.is_empty());
+    }
 }

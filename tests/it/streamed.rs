@@ -74,7 +74,7 @@ fn ways_of(logs: Vec<String>) -> Ways {
         run_ok(args, 0);
     }
     assert_eq!(
-        std::fs::read_dir(Path::new(&case_two_parts).join("events"))
+        std::fs::read_dir(Path::new(&case_two_parts).join("manifests"))
             .unwrap()
             .count(),
         2

@@ -250,9 +250,7 @@ fn ingest_keeps_the_iam_configuration() {
     let iam = testdata("trust/iam");
     let (trail, iam) = (trail.to_str().unwrap(), iam.to_str().unwrap());
     run_ok(["ingest", "-q", trail, "-o", case, "--iam", iam], 0);
-    let manifest: Value =
-        serde_json::from_str(&std::fs::read_to_string(format!("{case}/manifest.json")).unwrap())
-            .unwrap();
+    let manifest: Value = last_run_manifest(case);
     let kept = manifest["iam"].as_array().unwrap();
     assert_eq!(kept.len(), 3, "{manifest}");
     for k in kept {
@@ -303,9 +301,7 @@ fn ingest_keeps_the_iam_configuration() {
     assert!(rep.join("trust.csv").is_file());
     // Again with the same files: their copies are replaced, not added.
     run_ok(["ingest", "-q", trail, "-o", case, "--iam", iam], 0);
-    let again: Value =
-        serde_json::from_str(&std::fs::read_to_string(format!("{case}/manifest.json")).unwrap())
-            .unwrap();
+    let again: Value = last_run_manifest(case);
     assert_eq!(again["iam"].as_array().unwrap().len(), 3);
 }
 
@@ -388,4 +384,14 @@ fn observed_rows_name_the_principal_that_matched() {
         .iter()
         .filter(|r| s(r, "row") != "observed")
         .all(|r| s(r, "matched_principal").is_empty()));
+}
+
+/// The manifest of the last ingest run into `case`.
+fn last_run_manifest(case: &str) -> Value {
+    let mut runs: Vec<_> = std::fs::read_dir(format!("{case}/manifests"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    runs.sort();
+    serde_json::from_slice(&std::fs::read(runs.last().unwrap()).unwrap()).unwrap()
 }

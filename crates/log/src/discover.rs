@@ -78,11 +78,19 @@ pub struct Inputs {
     pub cases: Vec<PathBuf>,
 }
 
-/// The file that marks a directory as a trailgraph case store.
+/// The file that marked a directory as a trailgraph case store before case format 3 (such a
+/// case is still recognised, to be refused with what to do).
 pub const CASE_MANIFEST: &str = "manifest.json";
+
+/// The directory of a case's run manifests (`manifests/<RUN>.json`, case format 3): its
+/// presence marks a directory as a trailgraph case store.
+pub const CASE_RUNS: &str = "manifests";
 
 /// Is `dir` a case directory written by `trailgraph ingest`?
 pub fn is_case_dir(dir: &Path) -> bool {
+    if dir.join(CASE_RUNS).is_dir() {
+        return true;
+    }
     let m = dir.join(CASE_MANIFEST);
     match std::fs::read(&m) {
         Ok(bytes) => {

@@ -68,6 +68,7 @@ pub fn write_streamed(
             part: 0,
             first: 0,
             rows: 0,
+            stored: 0,
         });
     }
     let mut offset = 0u64;

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
-use trailgraph_log::discover::CASE_MANIFEST;
+use trailgraph_log::discover::{CASE_MANIFEST, CASE_RUNS};
 use trailgraph_log::remote::{Listing, Object, ReadSeek, Remote};
 
 /// How to reach S3.
@@ -296,9 +296,17 @@ impl S3 {
         // Prefixes holding a trailgraph case manifest are cases, as directories are locally.
         let mut case_dirs = BTreeSet::new();
         for m in &metas {
-            if m.location.filename() == Some(CASE_MANIFEST) && self.is_case(&store, &u, m)? {
-                let key = m.location.as_ref();
-                case_dirs.insert(key[..key.len() - CASE_MANIFEST.len()].to_string());
+            let key = m.location.as_ref();
+            // `manifests/<RUN>.json` (or, of an older format, `manifest.json`).
+            let dir = if m.location.filename() == Some(CASE_MANIFEST) {
+                Some(&key[..key.len() - CASE_MANIFEST.len()])
+            } else {
+                run_manifest_case(key)
+            };
+            if let Some(dir) = dir {
+                if !case_dirs.contains(dir) && self.is_case(&store, &u, m)? {
+                    case_dirs.insert(dir.to_string());
+                }
             }
         }
         // A case inside a case is part of it.
@@ -386,6 +394,14 @@ impl S3 {
         results.into_iter().collect::<Result<Vec<()>>>()?;
         Ok(())
     }
+}
+
+/// The case prefix (ending in `/`, or empty) of a run manifest's key
+/// (`<case>manifests/<RUN>.json`), or None for any other key.
+fn run_manifest_case(key: &str) -> Option<&str> {
+    let (dir, name) = key.rsplit_once('/')?;
+    let case = dir.strip_suffix(CASE_RUNS)?;
+    (name.ends_with(".json") && (case.is_empty() || case.ends_with('/'))).then_some(case)
 }
 
 fn object(u: &S3Url, m: &object_store::ObjectMeta) -> Object {
@@ -569,10 +585,12 @@ fn describe(e: &object_store::Error) -> String {
     }
 }
 
-/// Runs `f` on a local copy of the case at `url` (its present state, or an empty directory for
-/// a new case), then uploads what `f` added or changed: the manifest last, so that a reader of
-/// the prefix never sees a manifest naming parts not yet there. Nothing is uploaded when `f`
-/// fails or returns `upload = false`.
+/// Runs `f` on a local directory standing for the case at `url` (its run manifests only, or
+/// empty for a new case: what input files the case has is all an ingest run needs), then
+/// uploads the files `f` added: its run's data files, then its manifest, so that a reader of the
+/// prefix never sees a manifest naming files not yet there. Runs on several machines into one
+/// prefix each upload their own files (unique names) and manifest: all of them land. Nothing
+/// is uploaded when `f` fails or returns `upload = false`.
 pub fn with_case<T>(url: &str, f: impl FnOnce(&Path) -> Result<(T, bool)>) -> Result<T> {
     let s3 = handler();
     let u = S3Url::parse(url)?;
@@ -590,13 +608,31 @@ pub fn with_case<T>(url: &str, f: impl FnOnce(&Path) -> Result<(T, bool)>) -> Re
         .with_context(|| format!("{}: cannot create", local.display()))?;
     let mut before: HashMap<PathBuf, (u64, std::time::SystemTime)> = HashMap::new();
     if !metas.is_empty() {
-        let has_manifest = metas
-            .iter()
-            .any(|m| m.location.as_ref() == format!("{prefix}{CASE_MANIFEST}"));
-        if !has_manifest {
-            bail!("{url}: exists and is not a trailgraph case; choose an empty or new prefix");
+        // A case: its run manifests (an older case: its manifest), and data files of runs
+        // (another writer's run may be under way, its manifest not there yet).
+        let rel = |m: &object_store::ObjectMeta| m.location.as_ref()[prefix.len()..].to_string();
+        let of_case = |r: &str| {
+            r == CASE_MANIFEST
+                || ["events/", "issuances/", "iam/"]
+                    .iter()
+                    .any(|d| r.starts_with(d))
+                || run_manifest_case(&format!("/{r}")) == Some("/")
+        };
+        if let Some(other) = metas.iter().find(|m| !of_case(&rel(m))) {
+            bail!(
+                "{url}: exists and is not a trailgraph case ({} is not of one); choose an empty or new prefix",
+                u.url(other.location.as_ref())
+            );
         }
-        let refs: Vec<&object_store::ObjectMeta> = metas.iter().collect();
+        // Only the manifests are copied: they say which input files the case has; the new
+        // run's files are uploaded beside the others.
+        let refs: Vec<&object_store::ObjectMeta> = metas
+            .iter()
+            .filter(|m| {
+                let r = rel(m);
+                r == CASE_MANIFEST || run_manifest_case(&format!("/{r}")) == Some("/")
+            })
+            .collect();
         s3.copy_case(&store, &u, &prefix, &refs, &local)?;
         for f in files_under(&local)? {
             let m = std::fs::metadata(&f)?;
@@ -619,12 +655,12 @@ pub fn with_case<T>(url: &str, f: impl FnOnce(&Path) -> Result<(T, bool)>) -> Re
             }
         })
         .collect();
-    let manifest = local.join(CASE_MANIFEST);
-    changed.retain(|f| *f != manifest);
-    changed.sort();
+    // The run's manifest last, so that a reader never sees a manifest naming files not there.
+    let runs = local.join(CASE_RUNS);
+    changed.sort_by_key(|f| (f.starts_with(&runs), f.clone()));
+    let manifests = changed.iter().filter(|f| f.starts_with(&runs)).count();
     let jobs: Vec<(PathBuf, Key, String)> = changed
         .iter()
-        .chain(manifest.exists().then_some(&manifest))
         .map(|f| {
             let rel = f
                 .strip_prefix(&local)
@@ -635,10 +671,8 @@ pub fn with_case<T>(url: &str, f: impl FnOnce(&Path) -> Result<(T, bool)>) -> Re
             Ok((f.clone(), Key::parse(&key)?, u.url(&key)))
         })
         .collect::<Result<_>>()?;
-    let (parts, last) = match jobs.split_last() {
-        Some((last, parts)) => (parts.to_vec(), Some(last.clone())),
-        None => (Vec::new(), None),
-    };
+    let (parts, last) = jobs.split_at(jobs.len() - manifests);
+    let (parts, last) = (parts.to_vec(), last.to_vec());
     let results: Vec<Result<()>> = s3.block_on(
         futures_util::stream::iter(parts)
             .map(|(from, key, url)| {
@@ -649,7 +683,7 @@ pub fn with_case<T>(url: &str, f: impl FnOnce(&Path) -> Result<(T, bool)>) -> Re
             .collect(),
     )?;
     results.into_iter().collect::<Result<Vec<()>>>()?;
-    if let Some((from, key, url)) = last {
+    for (from, key, url) in last {
         let store: Arc<dyn ObjectStore> = store.clone();
         s3.block_on(upload(store, &from, key, &url))??;
     }

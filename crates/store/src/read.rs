@@ -1,6 +1,6 @@
 use crate::chunk::append;
 use crate::frames::{canonical_order, frame_from, project, Frames};
-use crate::manifest::{part_name, read_manifest, Manifest};
+use crate::manifest::{check_version, old_case, safe_relative, Dropped, Manifest, TABLES};
 use anyhow::{bail, Context, Result};
 use polars::prelude::*;
 use std::path::Path;
@@ -15,46 +15,99 @@ pub(crate) fn read_parquet(path: &Path, columns: Option<&[&str]>) -> Result<Data
         .map_err(|e| anyhow::anyhow!("{}: not a readable Parquet file: {e}", path.display()))
 }
 
+/// The name of the row number column a reader adds to drop a file's duplicate rows (never
+/// among the columns it returns).
+const ROW: &str = "__trailgraph_row";
+
+/// The data files of `table` in case `dir`: each one's path and the rows to skip in it.
+fn table_files(
+    dir: &Path,
+    manifest: &Manifest,
+    table: &str,
+) -> Vec<(std::path::PathBuf, Vec<u32>)> {
+    manifest
+        .files_of(table)
+        .map(|f| (dir.join(&f.path), manifest.dropped_rows(&f.path).to_vec()))
+        .collect()
+}
+
+/// A lazy scan of one data file without the rows `dropped` names.
+fn scan_file(path: &Path, dropped: &[u32]) -> Result<LazyFrame> {
+    let p = path.to_string_lossy().into_owned();
+    // The partition directories are not columns here: the files hold the columns they name.
+    let args = ScanArgsParquet {
+        hive_options: HiveOptions::new_disabled(),
+        ..Default::default()
+    };
+    let lf = LazyFrame::scan_parquet(PlRefPath::from(p.as_str()), args)
+        .map_err(|e| anyhow::anyhow!("{}: cannot scan Parquet: {e}", path.display()))?;
+    Ok(if dropped.is_empty() {
+        lf
+    } else {
+        let rows = Series::new(
+            ROW.into(),
+            dropped.iter().map(|&r| r as IdxSize).collect::<Vec<_>>(),
+        );
+        lf.with_row_index(ROW, None)
+            .filter(col(ROW).is_in(lit(rows).implode(true), false).not())
+            .drop(cols([ROW]))
+    })
+}
+
+/// `df` (rows `first..` of a file) without the rows of `dropped` (ascending) among them.
+fn without(df: DataFrame, first: usize, dropped: &[u32]) -> Result<DataFrame> {
+    let end = first + df.height();
+    let lo = dropped.partition_point(|&r| (r as usize) < first);
+    let hi = dropped.partition_point(|&r| (r as usize) < end);
+    if lo == hi {
+        return Ok(df);
+    }
+    let mut keep = vec![true; df.height()];
+    for &r in &dropped[lo..hi] {
+        keep[r as usize - first] = false;
+    }
+    Ok(df.filter(&BooleanChunked::from_slice("".into(), &keep))?)
+}
+
 /// The events table of a case, read a row group at a time (for analyses that stream through a
 /// case instead of loading it).
 pub struct CaseEvents {
-    /// Each part's events file and its Parquet metadata.
+    /// Each events file, its Parquet metadata, and its rows that de-duplication drops.
     parts: Vec<(
         std::path::PathBuf,
         polars::io::parquet::metadata::FileMetadataRef,
+        Vec<u32>,
     )>,
     columns: Vec<String>,
 }
 
-/// One row group of a case's events: rows `first..first + rows` of part `part`.
+/// One row group of a case's events: rows `first..first + stored` of events file `part`, of
+/// which `rows` are read (the others are duplicates of rows of another run).
 #[derive(Debug, Clone, Copy)]
 pub struct RowGroup {
     pub part: usize,
     pub first: usize,
     pub rows: usize,
+    pub stored: usize,
 }
 
 impl CaseEvents {
-    /// The events of case `dir` (every part), with `columns`.
+    /// The events of case `dir` (every events file the manifest names), with `columns`.
     pub fn open(dir: &Path, manifest: &Manifest, columns: &[&str]) -> Result<CaseEvents> {
-        let paths = (0..manifest.parts)
-            .map(|p| dir.join("events").join(part_name(p)))
-            .filter(|p| p.exists())
-            .collect();
-        Self::open_paths(paths, columns)
+        Self::open_paths(table_files(dir, manifest, "events"), columns)
     }
 
-    /// The events of part 0 of the case (or scratch case) in `dir`, with `columns`.
+    /// The events of the scratch case in `dir`, with `columns`.
     pub fn open_part(dir: &Path, columns: &[&str]) -> Result<CaseEvents> {
-        Self::open_paths(vec![dir.join("events").join(part_name(0))], columns)
+        Self::open(dir, &Manifest::scratch(), columns)
     }
 
     pub(crate) fn open_paths(
-        paths: Vec<std::path::PathBuf>,
+        paths: Vec<(std::path::PathBuf, Vec<u32>)>,
         columns: &[&str],
     ) -> Result<CaseEvents> {
         let mut parts = Vec::new();
-        for path in paths {
+        for (path, dropped) in paths {
             let f = std::fs::File::open(&path)
                 .with_context(|| format!("{}: cannot open", path.display()))?;
             let metadata = ParquetReader::new(f)
@@ -63,7 +116,7 @@ impl CaseEvents {
                     anyhow::anyhow!("{}: not a readable Parquet file: {e}", path.display())
                 })?
                 .clone();
-            parts.push((path, metadata));
+            parts.push((path, metadata, dropped));
         }
         Ok(CaseEvents {
             parts,
@@ -71,49 +124,54 @@ impl CaseEvents {
         })
     }
 
-    /// Parts with an events file.
+    /// Events files.
     pub fn parts(&self) -> usize {
         self.parts.len()
     }
 
-    /// Every row group, part by part: slices that decode nothing twice.
+    /// Every row group, file by file: slices that decode nothing twice.
     pub fn row_groups(&self) -> Vec<RowGroup> {
         let mut out = Vec::new();
-        for (part, (_, m)) in self.parts.iter().enumerate() {
+        for (part, (_, m, dropped)) in self.parts.iter().enumerate() {
             let mut first = 0;
             for g in &m.row_groups {
+                let stored = g.num_rows();
+                let lo = dropped.partition_point(|&r| (r as usize) < first);
+                let hi = dropped.partition_point(|&r| (r as usize) < first + stored);
                 out.push(RowGroup {
                     part,
                     first,
-                    rows: g.num_rows(),
+                    rows: stored - (hi - lo),
+                    stored,
                 });
-                first += g.num_rows();
+                first += stored;
             }
         }
         out
     }
 
-    /// The rows of `g` (all of them, or an error), one chunk per column.
+    /// The rows of `g` (all of them but the duplicates, or an error), one chunk per column.
     pub fn slice(&self, g: RowGroup) -> Result<DataFrame> {
-        let (path, metadata) = &self.parts[g.part];
+        let (path, metadata, dropped) = &self.parts[g.part];
         let f = std::fs::File::open(path)
             .with_context(|| format!("{}: cannot open", path.display()))?;
         let mut r = ParquetReader::new(f)
             .with_columns(Some(self.columns.clone()))
-            .with_slice(Some((g.first, g.rows)));
+            .with_slice(Some((g.first, g.stored)));
         r.set_metadata(metadata.clone());
-        let mut df = r
+        let df = r
             .finish()
             .map_err(|e| anyhow::anyhow!("{}: not a readable Parquet file: {e}", path.display()))?;
-        if df.height() != g.rows {
+        if df.height() != g.stored {
             bail!(
                 "{}: row group at row {} gave {} of its {} rows",
                 path.display(),
                 g.first,
                 df.height(),
-                g.rows
+                g.stored
             );
         }
+        let mut df = without(df, g.first, dropped)?;
         df.rechunk_mut_par();
         Ok(df)
     }
@@ -123,16 +181,17 @@ impl CaseEvents {
     pub fn filtered(&self, predicate: Expr) -> Result<DataFrame> {
         let cols: Vec<Expr> = self.columns.iter().map(|c| col(c.as_str())).collect();
         let mut acc: Option<DataFrame> = None;
-        for (path, _) in &self.parts {
-            let p = path.to_string_lossy().to_string();
-            let df =
-                LazyFrame::scan_parquet(PlRefPath::from(p.as_str()), ScanArgsParquet::default())
-                    .and_then(|lf| lf.filter(predicate.clone()).select(cols.clone()).collect())
-                    .map_err(|e| anyhow::anyhow!("{}: cannot scan Parquet: {e}", path.display()))?;
+        for (path, _, dropped) in &self.parts {
+            let df = scan_file(path, dropped)?
+                .filter(predicate.clone())
+                .select(cols.clone())
+                .collect()
+                .map_err(|e| anyhow::anyhow!("{}: cannot scan Parquet: {e}", path.display()))?;
             append(&mut acc, df)?;
         }
         let Some(mut df) = acc else {
-            bail!("a case without events files");
+            let names: Vec<&str> = self.columns.iter().map(|c| c.as_str()).collect();
+            return project(&frame_from(EventBatch::SCHEMA, &[])?, Some(&names));
         };
         if self.parts.len() > 1 {
             df = canonical_order(&df)?;
@@ -146,12 +205,12 @@ impl CaseEvents {
     pub fn source_files(&self) -> Result<Vec<String>> {
         let mut files = std::collections::BTreeSet::new();
         for g in self.row_groups() {
-            let (path, metadata) = &self.parts[g.part];
+            let (path, metadata, _) = &self.parts[g.part];
             let f = std::fs::File::open(path)
                 .with_context(|| format!("{}: cannot open", path.display()))?;
             let mut r = ParquetReader::new(f)
                 .with_columns(Some(vec![event::source_file.to_string()]))
-                .with_slice(Some((g.first, g.rows)));
+                .with_slice(Some((g.first, g.stored)));
             r.set_metadata(metadata.clone());
             let df = r.finish().map_err(|e| {
                 anyhow::anyhow!("{}: not a readable Parquet file: {e}", path.display())
@@ -163,20 +222,19 @@ impl CaseEvents {
     }
 }
 
-/// Loads every part of a case directory, reading only `events_columns` of the events table.
+/// Loads every file of a case directory, reading only `events_columns` of the events table.
 pub fn load_case_columns(
     dir: &Path,
     events_columns: Option<&[&str]>,
 ) -> Result<(Frames, Manifest)> {
     let manifest = read_manifest(dir)?;
     let mut tables = Vec::new();
-    for table in ["events", "issuances"] {
+    let mut several = false;
+    for table in TABLES {
         let mut acc: Option<DataFrame> = None;
-        for part in 0..manifest.parts {
-            let p = dir.join(table).join(part_name(part));
-            if !p.exists() {
-                continue;
-            }
+        let files = table_files(dir, &manifest, table);
+        several |= files.len() > 1;
+        for (p, dropped) in files {
             let df = read_parquet(
                 &p,
                 if table == "events" {
@@ -185,11 +243,12 @@ pub fn load_case_columns(
                     None
                 },
             )?;
+            let df = without(df, 0, &dropped)?;
             match &mut acc {
                 None => acc = Some(df),
                 Some(a) => {
                     a.vstack_mut_owned(df).map_err(|e| {
-                        anyhow::anyhow!("{}: schema differs from earlier parts: {e}", p.display())
+                        anyhow::anyhow!("{}: schema differs from earlier files: {e}", p.display())
                     })?;
                 }
             }
@@ -214,7 +273,7 @@ pub fn load_case_columns(
     }
     let issuances = tables.pop().expect("two tables");
     let events = tables.pop().expect("two tables");
-    let (events, issuances) = if manifest.parts > 1 {
+    let (events, issuances) = if several {
         (canonical_order(&events)?, canonical_order(&issuances)?)
     } else {
         (events, issuances)
@@ -222,7 +281,7 @@ pub fn load_case_columns(
     Ok((Frames { events, issuances }, manifest))
 }
 
-/// Events of a case (all parts) that satisfy `predicate`, with only `columns`. The lazy
+/// Events of a case (every file) that satisfy `predicate`, with only `columns`. The lazy
 /// Parquet scan decodes the other columns only for matching rows, so a lookup by id reads
 /// little more than the columns the predicate names.
 pub fn scan_case_events(
@@ -232,20 +291,12 @@ pub fn scan_case_events(
     predicate: Expr,
 ) -> Result<DataFrame> {
     let mut acc: Option<DataFrame> = None;
-    for part in 0..manifest.parts {
-        let p = dir.join("events").join(part_name(part));
-        if !p.exists() {
-            continue;
-        }
-        let path = p.to_string_lossy().into_owned();
-        let df =
-            LazyFrame::scan_parquet(PlRefPath::from(path.as_str()), ScanArgsParquet::default())
-                .and_then(|lf| {
-                    lf.filter(predicate.clone())
-                        .select(columns.iter().map(|c| col(*c)).collect::<Vec<_>>())
-                        .collect()
-                })
-                .map_err(|e| anyhow::anyhow!("{}: cannot scan Parquet: {e}", p.display()))?;
+    for (p, dropped) in table_files(dir, manifest, "events") {
+        let df = scan_file(&p, &dropped)?
+            .filter(predicate.clone())
+            .select(columns.iter().map(|c| col(*c)).collect::<Vec<_>>())
+            .collect()
+            .map_err(|e| anyhow::anyhow!("{}: cannot scan Parquet: {e}", p.display()))?;
         match &mut acc {
             None => acc = Some(df),
             Some(a) => {
@@ -259,11 +310,11 @@ pub fn scan_case_events(
     }
 }
 
-/// The events table of a case (every column, all parts) as a lazy Parquet scan, in the order
-/// `load_case_columns` gives: part 0's rows as stored, or, with several parts, the canonical
-/// order (a stable sort by (source_file, record_index), which holds the rows that reach it).
-/// None when the case has no events file. A query over it reads only the columns it names and
-/// the row groups its filters keep (statistics permitting).
+/// The events table of a case (every column, every file) as a lazy Parquet scan, in the order
+/// `load_case_columns` gives: the one file's rows as stored, or, with several files, the
+/// canonical order (a stable sort by (source_file, record_index), which holds the rows that
+/// reach it). None when the case has no events file. A query over it reads only the columns it
+/// names and the row groups its filters keep (statistics permitting).
 pub fn lazy_case_events(dir: &Path, manifest: &Manifest) -> Result<Option<LazyFrame>> {
     lazy_case_table(dir, manifest, "events")
 }
@@ -276,16 +327,8 @@ pub fn lazy_case_issuances(dir: &Path, manifest: &Manifest) -> Result<Option<Laz
 
 fn lazy_case_table(dir: &Path, manifest: &Manifest, table: &str) -> Result<Option<LazyFrame>> {
     let mut scans = Vec::new();
-    for part in 0..manifest.parts {
-        let p = dir.join(table).join(part_name(part));
-        if !p.exists() {
-            continue;
-        }
-        let path = p.to_string_lossy().into_owned();
-        scans.push(
-            LazyFrame::scan_parquet(PlRefPath::from(path.as_str()), ScanArgsParquet::default())
-                .map_err(|e| anyhow::anyhow!("{}: cannot scan Parquet: {e}", p.display()))?,
-        );
+    for (p, dropped) in table_files(dir, manifest, table) {
+        scans.push(scan_file(&p, &dropped)?);
     }
     Ok(match scans.len() {
         0 => None,
@@ -297,15 +340,11 @@ fn lazy_case_table(dir: &Path, manifest: &Manifest, table: &str) -> Result<Optio
     })
 }
 
-/// The issuances table of a case (all parts).
+/// The issuances table of a case (every file).
 pub fn load_case_issuances(dir: &Path, manifest: &Manifest) -> Result<DataFrame> {
     let mut acc: Option<DataFrame> = None;
-    for part in 0..manifest.parts {
-        let p = dir.join("issuances").join(part_name(part));
-        if !p.exists() {
-            continue;
-        }
-        let df = read_parquet(&p, None)?;
+    for (p, dropped) in table_files(dir, manifest, "issuances") {
+        let df = without(read_parquet(&p, None)?, 0, &dropped)?;
         match &mut acc {
             None => acc = Some(df),
             Some(a) => {
@@ -317,4 +356,213 @@ pub fn load_case_issuances(dir: &Path, manifest: &Manifest) -> Result<DataFrame>
         Some(df) => canonical_order(&df),
         None => frame_from(IssuanceBatch::SCHEMA, &[]),
     }
+}
+
+/// Reads the manifests of a case directory (`manifests/*.json`, one per finished ingest run)
+/// and merges them into one view (see `merge`). A case of an older format (its
+/// `manifest.json`) is refused with what to do.
+pub fn read_manifest(dir: &Path) -> Result<Manifest> {
+    read_runs(dir, true)
+}
+
+/// The runs' manifests merged as `read_manifest` does, without reading any data file (no
+/// de-duplication across runs: the inputs, files and totals as the runs wrote them), for
+/// `ingest`, which needs only to know which inputs the case has.
+pub fn read_manifest_inputs(dir: &Path) -> Result<Manifest> {
+    read_runs(dir, false)
+}
+
+fn read_runs(dir: &Path, dedup: bool) -> Result<Manifest> {
+    let runs_dir = dir.join(trailgraph_log::discover::CASE_RUNS);
+    if !runs_dir.is_dir() {
+        return Err(old_case(dir));
+    }
+    let mut names: Vec<String> = Vec::new();
+    for e in std::fs::read_dir(&runs_dir)
+        .with_context(|| format!("{}: cannot list", runs_dir.display()))?
+    {
+        let e = e.with_context(|| format!("{}: cannot list", runs_dir.display()))?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Some(run) = name.strip_suffix(".json") {
+            names.push(run.to_string());
+        }
+    }
+    names.sort();
+    let mut runs = Vec::with_capacity(names.len());
+    for run in &names {
+        let p = runs_dir.join(format!("{run}.json"));
+        let text =
+            std::fs::read_to_string(&p).with_context(|| format!("{}: cannot read", p.display()))?;
+        let m: Manifest = serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{}: not a trailgraph case manifest: {e}", p.display()))?;
+        check_version(&p, &m.format, m.version)?;
+        for f in &m.files {
+            if !safe_relative(&f.path) {
+                bail!("{}: names a file outside the case: {}", p.display(), f.path);
+            }
+        }
+        runs.push((run.clone(), m));
+    }
+    merge(dir, runs, dedup)
+}
+
+/// Merges the manifests of a case's runs (in run order) into one view: files, inputs and
+/// problems one run after the other, totals summed, the IAM files of every run (a later copy of
+/// the same name wins), and, when more than one run wrote data, the rows de-duplication across
+/// runs drops: among rows with the same (`recipient_account`, `event_id`) (a null `event_id` is
+/// never a duplicate), the one with the smallest (`source_file`, `record_index`) in byte order
+/// is kept (the earlier run's on a tie: the same file ingested twice), as one run over all the
+/// inputs would have kept it; each dropped event is counted as a duplicate of its file.
+pub(crate) fn merge(dir: &Path, runs: Vec<(String, Manifest)>, dedup: bool) -> Result<Manifest> {
+    let mut m = Manifest::new();
+    // The run of each input and of each file of the merged view.
+    let (mut input_run, mut file_run) = (Vec::new(), Vec::new());
+    for (k, (run, r)) in runs.into_iter().enumerate() {
+        m.totals.add(&r.totals);
+        input_run.extend(std::iter::repeat_n(k, r.inputs.len()));
+        file_run.extend(std::iter::repeat_n(k, r.files.len()));
+        m.inputs.extend(r.inputs);
+        m.problems.extend(r.problems);
+        m.files.extend(r.files);
+        for i in r.iam {
+            m.iam.retain(|x| x.stored != i.stored);
+            m.iam.push(i);
+        }
+        m.partition = r.partition;
+        m.run = run.clone();
+        m.runs.push(run);
+    }
+    m.iam.sort_by(|x, y| x.stored.cmp(&y.stored));
+    // Inputs and problems in path order, as one run over every input lists them (a file in
+    // several runs: run after run).
+    let mut inputs: Vec<_> = std::mem::take(&mut m.inputs)
+        .into_iter()
+        .zip(input_run)
+        .collect();
+    inputs.sort_by(|a, b| a.0.path.cmp(&b.0.path));
+    let (sorted, input_run): (Vec<_>, Vec<_>) = inputs.into_iter().unzip();
+    m.inputs = sorted;
+    m.problems.sort_by(|a, b| a.file.cmp(&b.file));
+    let mut data_runs: Vec<usize> = file_run
+        .iter()
+        .zip(&m.files)
+        .filter(|(_, f)| f.rows > 0)
+        .map(|(r, _)| *r)
+        .collect();
+    data_runs.dedup();
+    if dedup && data_runs.len() > 1 {
+        let dropped = duplicates_across_runs(dir, &mut m, &file_run, &input_run)?;
+        m.dropped = std::sync::Arc::new(dropped);
+    }
+    Ok(m)
+}
+
+/// The rows of `m`'s files that are duplicates of rows of another run (see `merge`), and the
+/// accounting of the dropped events moved from events to duplicates.
+fn duplicates_across_runs(
+    dir: &Path,
+    m: &mut Manifest,
+    file_run: &[usize],
+    input_run: &[usize],
+) -> Result<Dropped> {
+    use rustc_hash::FxHashMap;
+    let key_columns = [
+        event::recipient_account,
+        event::event_id,
+        event::source_file,
+        event::record_index,
+    ];
+    let mut dropped: std::collections::BTreeMap<String, Vec<u32>> = Default::default();
+    // (run, source file) → input, for the accounting.
+    let inputs: FxHashMap<(usize, &str), usize> = m
+        .inputs
+        .iter()
+        .enumerate()
+        .map(|(i, f)| ((input_run[i], f.path.as_str()), i))
+        .collect();
+    let mut moved: Vec<(usize, Option<usize>)> = Vec::new();
+    for table in TABLES {
+        // Source files interned: a row's position is (its file's name, its record index).
+        let mut names: Vec<String> = Vec::new();
+        let mut name_of: FxHashMap<String, u32> = FxHashMap::default();
+        // dedup key → (source file, record index, data file, row) of the row kept so far.
+        let mut kept: FxHashMap<u128, (u32, u64, u32, u32)> = FxHashMap::default();
+        let mut drops: Vec<(u32, u32)> = Vec::new();
+        let files: Vec<(usize, &crate::manifest::ManifestFile)> = m
+            .files
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.path.starts_with(table) && f.path[table.len()..].starts_with('/'))
+            .collect();
+        for &(fi, f) in &files {
+            let p = dir.join(&f.path);
+            let df = read_parquet(&p, Some(&key_columns))?;
+            let accts = df.column(event::recipient_account)?.str()?;
+            let ids = df.column(event::event_id)?.str()?;
+            let srcs = df.column(event::source_file)?.str()?;
+            let recs = df.column(event::record_index)?.u64()?;
+            for (row, (((a, id), src), rec)) in accts
+                .iter()
+                .zip(ids.iter())
+                .zip(srcs.iter())
+                .zip(recs.iter())
+                .enumerate()
+            {
+                let Some(key) = trailgraph_log::ingest::dedup_key(a, id) else {
+                    continue;
+                };
+                let src = src.unwrap_or("");
+                let s = match name_of.get(src) {
+                    Some(&s) => s,
+                    None => {
+                        names.push(src.to_string());
+                        name_of.insert(src.to_string(), names.len() as u32 - 1);
+                        names.len() as u32 - 1
+                    }
+                };
+                let here = (s, rec.unwrap_or(0), fi as u32, row as u32);
+                match kept.entry(key) {
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        v.insert(here);
+                    }
+                    std::collections::hash_map::Entry::Occupied(mut o) => {
+                        let old = *o.get();
+                        let smaller = (names[here.0 as usize].as_bytes(), here.1)
+                            < (names[old.0 as usize].as_bytes(), old.1);
+                        let lost = if smaller {
+                            o.insert(here);
+                            old
+                        } else {
+                            here
+                        };
+                        drops.push((lost.2, lost.3));
+                        if table == "events" {
+                            let run = file_run[lost.2 as usize];
+                            let name = names[lost.0 as usize].as_str();
+                            moved.push((run, inputs.get(&(run, name)).copied()));
+                        }
+                    }
+                }
+            }
+        }
+        for (fi, row) in drops {
+            dropped
+                .entry(m.files[fi as usize].path.clone())
+                .or_default()
+                .push(row);
+        }
+    }
+    for rows in dropped.values_mut() {
+        rows.sort_unstable();
+    }
+    for (_, input) in moved {
+        m.totals.events = m.totals.events.saturating_sub(1);
+        m.totals.duplicates += 1;
+        if let Some(i) = input {
+            let f = &mut m.inputs[i];
+            f.events = f.events.saturating_sub(1);
+            f.duplicates += 1;
+        }
+    }
+    Ok(Dropped(dropped))
 }

@@ -241,24 +241,49 @@ fn string_column_views_and_spill() {
     }
 }
 
-/// A case written by an older trailgraph (format 1, before the raw payload columns) is refused
-/// with a message that says what to do; a newer one too; the current one is read.
+/// A case written by an older trailgraph (format 2: one `manifest.json`, before the run
+/// manifests) is refused with a message that says what to do; a newer run manifest too; the
+/// current one is read.
 #[test]
 fn manifest_versions() {
-    use crate::manifest::{read_manifest, write_manifest, Manifest, CASE_VERSION};
+    use crate::manifest::{write_manifest, Manifest, CASE_VERSION};
+    use crate::read::read_manifest;
     let dir = tempfile::tempdir().unwrap();
     let mut m = Manifest::new();
+    m.run = "20250101T000000Z-00000000".into();
     write_manifest(dir.path(), &m).unwrap();
-    assert_eq!(read_manifest(dir.path()).unwrap().version, CASE_VERSION);
-    m.version = CASE_VERSION - 1;
-    write_manifest(dir.path(), &m).unwrap();
-    let e = read_manifest(dir.path()).unwrap_err().to_string();
-    assert!(
-        e.contains("older trailgraph") && e.contains("ingest"),
-        "{e}"
-    );
+    let got = read_manifest(dir.path()).unwrap();
+    assert_eq!(got.version, CASE_VERSION);
+    assert_eq!(got.runs, vec![m.run.clone()]);
     m.version = CASE_VERSION + 1;
     write_manifest(dir.path(), &m).unwrap();
     let e = read_manifest(dir.path()).unwrap_err().to_string();
     assert!(e.contains("newer"), "{e}");
+    // A version-2 case: manifest.json beside events/ and issuances/, no manifests/.
+    let old = tempfile::tempdir().unwrap();
+    std::fs::write(
+        old.path().join("manifest.json"),
+        r#"{"format":"trailgraph-case","version":2,"tool_version":"0.1.0","parts":1}"#,
+    )
+    .unwrap();
+    assert!(trailgraph_log::discover::is_case_dir(old.path()));
+    let e = read_manifest(old.path()).unwrap_err().to_string();
+    assert!(
+        e.contains("version 2") && e.contains("older trailgraph") && e.contains("ingest"),
+        "{e}"
+    );
+}
+
+/// Partition values: the characters Hive leaves alone stay, every other byte is
+/// percent-encoded, null and empty are Hive's default partition.
+#[test]
+fn partition_values() {
+    use crate::write::partition_value;
+    assert_eq!(partition_value(Some("111122223333")), "111122223333");
+    assert_eq!(partition_value(Some("us-east-1")), "us-east-1");
+    assert_eq!(partition_value(Some("../x")), "..%2Fx");
+    assert_eq!(partition_value(Some("a b=c%")), "a%20b%3Dc%25");
+    assert_eq!(partition_value(Some("é")), "%C3%A9");
+    assert_eq!(partition_value(Some("")), "__HIVE_DEFAULT_PARTITION__");
+    assert_eq!(partition_value(None), "__HIVE_DEFAULT_PARTITION__");
 }
