@@ -35,9 +35,7 @@ pub fn run(a: Settings) -> Result<ExitCode> {
             let ing =
                 store::scratch_case(&dir, &found.files, &a.input.ingest_options(), &columns)?;
             let code = a.input.report_problems(&ing.problems);
-            let mut manifest = Manifest::new();
-            manifest.parts = 1;
-            (dir, manifest, code)
+            (dir, Manifest::scratch(), code)
         }
         ([], true) => bail!("no input found: give a case directory or log files"),
         _ => bail!("resolve takes one case directory, or log files (not several cases, nor a case and logs)"),
@@ -112,7 +110,7 @@ fn summary_json(c: &Counts, inputs: &[PathBuf], manifest: &Manifest) -> serde_js
         "inputs": inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         "case": {
             "version": manifest.version,
-            "parts": manifest.parts,
+            "runs": manifest.runs,
         },
         "files": { "identities": IDENTITIES, "events": EVENTS },
         "counts": {
