@@ -67,7 +67,7 @@ def findings(con, out: Path) -> dict[str, int]:
     out.mkdir(parents=True, exist_ok=True)
     counts = {}
     for name in tgcase.DETECTORS:
-        t = con.execute(tgcase.sql_text(name)).to_arrow_table()
+        t = con.sql(tgcase.sql_text(name)).to_arrow_table()
         t = t.sort_by([("time", "ascending"), ("subject", "ascending")])
         pq.write_table(t, out / f"{name}.parquet")
         counts[name] = t.num_rows

@@ -233,18 +233,38 @@ def trailgraph_binary(given: str | None) -> str:
     return exe
 
 
-def ensure_map(case_url: str, map_url: str, trailgraph: str | None, quiet: bool = True) -> Location:
+def map_runs(m: Location) -> list[str] | None:
+    """The case runs a map was made from (MAP/resolve.json "runs"), None when not stated."""
+    r = m.join("resolve.json")
+    if not r.exists():
+        return None
+    try:
+        runs = json.loads(r.read_text()).get("runs")
+    except (ValueError, AttributeError):
+        return None
+    if isinstance(runs, list) and all(isinstance(x, str) for x in runs):
+        return sorted(runs)
+    return None
+
+
+def ensure_map(case: Case, map_url: str, trailgraph: str | None, quiet: bool = True) -> Location:
     """The identity map at `map_url`, made by `trailgraph resolve CASE -o MAP` when it is
-    missing (its identities.parquet absent)."""
+    missing (no identities.parquet) or stale (its resolve.json names other runs than the case
+    has now: an ingest run came after it)."""
     m = Location.of(map_url)
     if m.join("identities.parquet").exists():
-        return m
+        runs = map_runs(m)
+        if runs is None or runs == sorted(case.runs):
+            return m
+        why = "made before the case's latest ingest runs"
+    else:
+        why = "missing"
     exe = trailgraph_binary(trailgraph)
-    cmd = [exe, "resolve", case_url, "-o", map_url] + (["-q"] if quiet else [])
-    print(f"scale: no identity map at {map_url}: running {' '.join(cmd)}", file=sys.stderr)
+    cmd = [exe, "resolve", case.loc.url, "-o", map_url] + (["-q"] if quiet else [])
+    print(f"scale: identity map {map_url} {why}: running {' '.join(cmd)}", file=sys.stderr)
     r = subprocess.run(cmd, stdout=subprocess.DEVNULL if quiet else None)
     if r.returncode not in (0, 1):
-        raise Failure(f"{case_url}: `trailgraph resolve` failed (exit {r.returncode})")
+        raise Failure(f"{case.loc.url}: `trailgraph resolve` failed (exit {r.returncode})")
     if not m.join("identities.parquet").exists():
         raise Failure(f"{map_url}: `trailgraph resolve` wrote no identities.parquet")
     return m
@@ -327,4 +347,4 @@ def prepare(
                 map_url = tempfile.mkdtemp(prefix="trailgraph-map-")
         else:
             map_url = case.loc.join("map").url
-    return case, ensure_map(case.loc.url, map_url, trailgraph)
+    return case, ensure_map(case, map_url, trailgraph)

@@ -56,7 +56,7 @@ addressed AS (
     TRY_CAST(split_part(ev.source_ip, '.', 3) AS BIGINT) AS o3,
     TRY_CAST(split_part(ev.source_ip, '.', 4) AS BIGINT) AS o4,
     -- IPv6, by its text (lower case): the first two groups, zero-padded.
-    CASE WHEN strpos(ev.source_ip, ':') > 0
+    CASE WHEN ev.source_ip LIKE '%:%'
           AND regexp_extract(lower(ev.source_ip), '^[0-9a-f:.]+$', 0) = lower(ev.source_ip)
          THEN lower(ev.source_ip) END AS v6,
     lpad(lower(split_part(ev.source_ip, ':', 1)), 4, '0') AS g1,
