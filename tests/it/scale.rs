@@ -243,7 +243,11 @@ fn engine_attribution_equals_trailgraph_attribute_for_every_event() {
         assert!(g[k].as_u64().unwrap() > 0, "gen covers {k}: {g}");
     }
     assert!(g["accounts"].as_u64().unwrap() >= 3, "{g}");
-    assert!(cov("real")["events"].as_u64().unwrap() > 3000, "{}", cov("real"));
+    assert!(
+        cov("real")["events"].as_u64().unwrap() > 3000,
+        "{}",
+        cov("real")
+    );
     // The comparison can fail: an altered answer and a missing event are caught.
     let neg = results
         .iter()
