@@ -133,14 +133,14 @@ def coverage(case_url: str, trailgraph: str) -> dict:
     ), kept AS (SELECT * FROM d WHERE r = 1 OR event_id IS NULL),
     per_event AS (
       SELECT count(*) AS n FROM kept k JOIN event_map m
-        ON m.recipient_account IS NOT DISTINCT FROM k.recipient_account AND m.event_id = k.event_id
+        ON m.recipient_account = k.recipient_account AND m.event_id = k.event_id
     ),
     timed AS (
       SELECT count(*) AS n FROM kept k JOIN identities i ON i.identity_sig = k.identity_sig
        AND (i.valid_from IS NOT NULL OR i.valid_to IS NOT NULL)
        AND (i.valid_from IS NULL OR k.event_time >= i.valid_from)
        AND (i.valid_to IS NULL OR k.event_time < i.valid_to)
-      WHERE NOT EXISTS (SELECT 1 FROM event_map m WHERE m.recipient_account IS NOT DISTINCT FROM k.recipient_account AND m.event_id = k.event_id)
+      WHERE NOT EXISTS (SELECT 1 FROM event_map m WHERE m.recipient_account = k.recipient_account AND m.event_id = k.event_id)
     )
     SELECT
       (SELECT count(*) FROM events) AS rows_read,

@@ -234,12 +234,16 @@ def trailgraph_binary(given: str | None) -> str:
 
 
 def map_runs(m: Location) -> list[str] | None:
-    """The case runs a map was made from (MAP/resolve.json "runs"), None when not stated."""
+    """The case runs a map was made from (MAP/resolve.json: "runs" or "case"."runs"), None when
+    not stated."""
     r = m.join("resolve.json")
     if not r.exists():
         return None
     try:
-        runs = json.loads(r.read_text()).get("runs")
+        doc = json.loads(r.read_text())
+        runs = doc.get("runs")
+        if runs is None and isinstance(doc.get("case"), dict):
+            runs = doc["case"].get("runs")
     except (ValueError, AttributeError):
         return None
     if isinstance(runs, list) and all(isinstance(x, str) for x in runs):

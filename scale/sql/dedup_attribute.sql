@@ -59,7 +59,7 @@ SELECT /*+ BROADCAST(m), BROADCAST(i) */
   CAST(d.event_time AS DATE) AS "date"
 FROM deduped d
 LEFT JOIN event_map m
-  ON m.recipient_account IS NOT DISTINCT FROM d.recipient_account
+  ON m.recipient_account = d.recipient_account
  AND m.event_id = d.event_id
 LEFT JOIN identities i
   ON i.identity_sig = d.identity_sig
