@@ -335,6 +335,16 @@ def prepare(
     case = Case.open(case_url)
     if not case.events:
         raise Failure(f"{case_url}: the manifests name no events file")
+    first = case.loc.join(case.events[0])
+    try:
+        names = pq.read_schema(first.path, filesystem=case.loc.fs).names
+    except (OSError, pa.ArrowInvalid) as e:
+        raise Failure(f"{first.url}: cannot read: {e}") from None
+    if "identity_sig" not in names:
+        raise Failure(
+            f"{first.url}: has no identity_sig column (written by a trailgraph without "
+            "`resolve`): ingest the logs again"
+        )
     if is_s3(case_url) and not read_s3:
         import tempfile
 
