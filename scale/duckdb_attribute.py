@@ -29,12 +29,17 @@ def quote(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
 
 
+def run_sql(con, sql: str) -> None:
+    """Runs a statement to its end (a result left open blocks the connection's next one)."""
+    con.execute(sql).fetchall()
+
+
 def connect(threads: int | None = None) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     # Dates and times in UTC (the partition `date` is the UTC date of event_time).
-    con.execute("SET TimeZone = 'UTC'")
+    run_sql(con, "SET TimeZone = 'UTC'")
     if threads:
-        con.execute(f"SET threads = {int(threads)}")
+        run_sql(con, f"SET threads = {int(threads)}")
     return con
 
 
@@ -43,24 +48,26 @@ def attribute(con, case: tgcase.Case, m: tgcase.Location) -> None:
     identities, event_map = tgcase.read_map(m)
     con.register("identities_arrow", identities)
     con.register("event_map_arrow", event_map)
-    con.execute("CREATE OR REPLACE TABLE identities AS SELECT * FROM identities_arrow")
-    con.execute("CREATE OR REPLACE TABLE event_map AS SELECT * FROM event_map_arrow")
+    run_sql(con, "CREATE OR REPLACE TABLE identities AS SELECT * FROM identities_arrow")
+    run_sql(con, "CREATE OR REPLACE TABLE event_map AS SELECT * FROM event_map_arrow")
     files = ", ".join(quote(u) for u in case.urls(case.events))
-    con.execute(
-        f"CREATE OR REPLACE VIEW events AS SELECT * FROM read_parquet([{files}], hive_partitioning = false)"
+    run_sql(
+        con,
+        f"CREATE OR REPLACE VIEW events AS SELECT * FROM read_parquet([{files}], hive_partitioning = false)",
     )
-    con.execute(f"CREATE OR REPLACE TABLE attributed AS {tgcase.sql_text(tgcase.ATTRIBUTE_SQL)}")
+    run_sql(con, f"CREATE OR REPLACE TABLE attributed AS {tgcase.sql_text(tgcase.ATTRIBUTE_SQL)}")
 
 
 def write(con, out: Path) -> int:
     cols = ", ".join(f'"{c}"' for c in tgcase.OUTPUT_COLUMNS + tgcase.PARTITION)
     parts = ", ".join(f'"{c}"' for c in tgcase.PARTITION)
-    con.execute(
+    run_sql(
+        con,
         f"COPY (SELECT {cols} FROM attributed ORDER BY {parts}, event_time, event_id, "
         f"recipient_account, source_file, record_index) TO {quote(str(out))} "
-        f"(FORMAT parquet, PARTITION_BY ({parts}), OVERWRITE_OR_IGNORE true)"
+        f"(FORMAT parquet, PARTITION_BY ({parts}), OVERWRITE_OR_IGNORE true)",
     )
-    return con.execute("SELECT count(*) FROM attributed").fetchone()[0]
+    return con.execute("SELECT count(*) FROM attributed").fetchall()[0][0]
 
 
 def findings(con, out: Path) -> dict[str, int]:
