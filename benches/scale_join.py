@@ -69,12 +69,15 @@ def main() -> int:
         rows.append((inp, ingest, resolve, attribute, spark_s, duck_s, sizes, info))
     spark.stop()
     print(f"Spark session start ({a.master}): {session_s:.1f} s\n")
-    print("| input | ingest s / MB | resolve s / MB | map (identities, per-event rows; bytes) | "
+    print("| input | ingest s / MB | resolve s / MB | map | "
           "`attribute` s / MB | Spark join s | DuckDB join s |")
     print("|---|---:|---:|---|---:|---:|---:|")
     for inp, ing, res, att, sp, du, sizes, info in rows:
-        counts = {k: v for k, v in info.items() if isinstance(v, int)}
-        print(f"| {inp} | {ing[0]:.1f} / {ing[1]} | {res[0]:.1f} / {res[1]} | {counts} {sizes} | "
+        c = info.get("counts", {})
+        mapsize = (f"{c.get('events', '?')} events: {c.get('identity_rows', '?')} identity rows "
+                   f"({c.get('interval_rows', '?')} with an interval), {c.get('event_rows', '?')} per-event rows; "
+                   f"{sum(sizes.values()) / 1e6:.1f} MB")
+        print(f"| {inp} | {ing[0]:.1f} / {ing[1]} | {res[0]:.1f} / {res[1]} | {mapsize} | "
               f"{att[0]:.1f} / {att[1]} | {sp:.1f} | {du:.1f} |")
     return 0
 

@@ -204,6 +204,7 @@ fn engine_attribution_equals_trailgraph_attribute_for_every_event() {
         s[s.len().saturating_sub(40)..].join("\n")
     });
     assert!(out.status.success(), "selftest failed\n{report}");
+    eprintln!("{test}: selftest:\n{stdout}");
     // Every case, both engines, every event equal; the findings equal.
     for case in ["gen", "real", "s3"] {
         for engine in ["duckdb", "spark"] {
