@@ -158,7 +158,7 @@ def coverage(case_url: str, trailgraph: str) -> dict:
       (SELECT count(*) FROM identities WHERE valid_from IS NOT NULL OR valid_to IS NOT NULL) AS map_time_dependent,
       (SELECT count(*) FROM event_map) AS map_events,
       (SELECT count(DISTINCT recipient_account) FROM kept) AS accounts,
-      (SELECT count(*) FROM attributed WHERE session_id IS NULL AND origin = 'unknown:' AND confidence = 'unknown') AS unattributed_like
+      (SELECT count(*) FROM attributed WHERE origin IS NULL AND confidence IS NULL) AS matched_no_map_row
     """
     t = con.sql(q).to_arrow_table()
     return {k: v[0] for k, v in t.to_pydict().items()}

@@ -34,24 +34,15 @@ SELECT /*+ BROADCAST(m), BROADCAST(i) */
   d.aws_region,
   d.source_ip,
   d.access_key_id,
-  -- A per-event row wins; else the identity's row whose interval holds the event; else the
-  -- event is unattributed (as `attribute` writes an event it cannot attribute).
-  CASE WHEN m.event_id IS NOT NULL THEN m.session_id
-       WHEN i.identity_sig IS NOT NULL THEN i.session_id END AS session_id,
-  CASE WHEN m.event_id IS NOT NULL THEN m.origin
-       WHEN i.identity_sig IS NOT NULL THEN i.origin
-       ELSE 'unknown:' END AS origin,
-  CASE WHEN m.event_id IS NOT NULL THEN m.chain
-       WHEN i.identity_sig IS NOT NULL THEN i.chain
-       ELSE '' END AS chain,
-  CASE WHEN m.event_id IS NOT NULL THEN m.depth
-       WHEN i.identity_sig IS NOT NULL THEN i.depth
-       ELSE 0 END AS depth,
-  CASE WHEN m.event_id IS NOT NULL THEN m.confidence
-       WHEN i.identity_sig IS NOT NULL THEN i.confidence
-       ELSE 'unknown' END AS confidence,
-  CASE WHEN m.event_id IS NOT NULL THEN m.source_identity
-       WHEN i.identity_sig IS NOT NULL THEN i.source_identity END AS source_identity,
+  -- A per-event row wins (even where its session_id or source_identity is null: CASE per
+  -- column, not COALESCE); else the identity's row whose interval holds the event. An event
+  -- neither matches would get nulls: `resolve` leaves none so (docs/resolve.md, "The join").
+  CASE WHEN m.event_id IS NOT NULL THEN m.session_id ELSE i.session_id END AS session_id,
+  CASE WHEN m.event_id IS NOT NULL THEN m.origin ELSE i.origin END AS origin,
+  CASE WHEN m.event_id IS NOT NULL THEN m.chain ELSE i.chain END AS chain,
+  CASE WHEN m.event_id IS NOT NULL THEN m.depth ELSE i.depth END AS depth,
+  CASE WHEN m.event_id IS NOT NULL THEN m.confidence ELSE i.confidence END AS confidence,
+  CASE WHEN m.event_id IS NOT NULL THEN m.source_identity ELSE i.source_identity END AS source_identity,
   d.source_file,
   d.record_index,
   d.recipient_account AS account,

@@ -244,6 +244,10 @@ fn engine_attribution_equals_trailgraph_attribute_for_every_event() {
         assert!(g[k].as_u64().unwrap() > 0, "gen covers {k}: {g}");
     }
     assert!(g["accounts"].as_u64().unwrap() >= 3, "{g}");
+    // Every event is answered by a row of the map (none falls through to nulls).
+    for case in ["gen", "real"] {
+        assert_eq!(cov(case)["matched_no_map_row"], 0, "{}", cov(case));
+    }
     assert!(
         cov("real")["events"].as_u64().unwrap() > 3000,
         "{}",
