@@ -15,6 +15,7 @@ mod queries;
 mod report;
 mod resolve;
 mod s3;
+mod scale;
 mod streamed;
 mod tidy;
 mod timeline;

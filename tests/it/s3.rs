@@ -29,17 +29,17 @@ fn python() -> Option<PathBuf> {
     })
 }
 
-/// A moto server for one test; stopped when dropped.
-struct Moto {
+/// A moto server for one test; stopped when dropped (also used by tests/it/scale.rs).
+pub(crate) struct Moto {
     child: Child,
     python: PathBuf,
-    endpoint: String,
+    pub(crate) endpoint: String,
 }
 
 impl Moto {
     /// Starts moto (`env`: extra environment of the server), or returns None (the test is
     /// skipped) when moto is not installed; fails under CI=true.
-    fn start(test: &str, env: &[(&str, &str)]) -> Option<Moto> {
+    pub(crate) fn start(test: &str, env: &[(&str, &str)]) -> Option<Moto> {
         let Some(python) = python() else {
             assert!(
                 !in_ci(),
@@ -86,7 +86,7 @@ impl Moto {
     }
 
     /// Creates `bucket` and uploads every file under `dir` with its relative path after `prefix`.
-    fn upload(&self, bucket: &str, dir: &Path, prefix: &str) {
+    pub(crate) fn upload(&self, bucket: &str, dir: &Path, prefix: &str) {
         const SCRIPT: &str = r#"
 import os, sys, boto3
 endpoint, bucket, root, prefix = sys.argv[1:5]
@@ -140,7 +140,7 @@ impl Drop for Moto {
 }
 
 /// `cmd` without the AWS settings of the environment running the tests.
-fn aws_free(mut cmd: Command) -> Command {
+pub(crate) fn aws_free(mut cmd: Command) -> Command {
     for (k, _) in std::env::vars_os() {
         if k.to_str().is_some_and(|k| k.starts_with("AWS_")) {
             cmd.env_remove(k);
