@@ -511,3 +511,113 @@ fn open_file_cap_and_thread_count() {
     assert_same(&want, &outputs(&cases[0], dir.path()), "capped");
     assert_same(&want, &outputs(&logs, dir.path()), "logs");
 }
+
+/// One chunk of small files over several partitions, one file across midnight UTC among them:
+/// each partition's file holds its rows in input order (the files of one partition written
+/// straight from their columns, the file across partitions split), and the case reads as the
+/// unpartitioned one does.
+#[test]
+fn chunk_across_partitions_keeps_input_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    /// (event id, region, time) of a file's records.
+    type Recs<'a> = &'a [(&'a str, &'a str, &'a str)];
+    let files: [(&str, Recs); 5] = [
+        (
+            "f1",
+            &[
+                ("a1", "us-east-1", "2024-03-01T10:00:00Z"),
+                ("a2", "us-east-1", "2024-03-01T10:00:01Z"),
+                ("a3", "us-east-1", "2024-03-01T10:00:02Z"),
+            ],
+        ),
+        (
+            "f2",
+            &[
+                ("b1", "us-east-1", "2024-03-01T23:59:00Z"),
+                ("b2", "us-east-1", "2024-03-02T00:01:00Z"),
+                ("b3", "us-east-1", "2024-03-01T23:59:30Z"),
+            ],
+        ),
+        (
+            "f3",
+            &[
+                ("c1", "us-east-1", "2024-03-01T11:00:00Z"),
+                ("c2", "us-east-1", "2024-03-01T09:00:00Z"),
+            ],
+        ),
+        ("f4", &[("d1", "eu-west-1", "2024-03-01T12:00:00Z")]),
+        ("f5", &[("e1", "us-east-1", "2024-03-02T01:00:00Z")]),
+    ];
+    for (name, recs) in files {
+        let records = recs
+            .iter()
+            .map(|(id, region, time)| record(id, Some("111122223333"), region, time, 10))
+            .collect();
+        write_records(&logs.join(format!("{name}.json")), records);
+    }
+    let (case, flat) = (dir.path().join("case"), dir.path().join("flat"));
+    run_env(
+        &[
+            "ingest",
+            "-q",
+            "--partition",
+            "region,date",
+            s(&logs),
+            "-o",
+            s(&case),
+        ],
+        &[],
+        0,
+    );
+    run_env(
+        &[
+            "ingest",
+            "-q",
+            "--partition",
+            "none",
+            s(&logs),
+            "-o",
+            s(&flat),
+        ],
+        &[],
+        0,
+    );
+    let events: Vec<String> = files_under(&case)
+        .into_iter()
+        .filter(|f| f.starts_with("events/"))
+        .collect();
+    assert_eq!(events.len(), 3, "{events:?}");
+    // Each partition file's rows as stored.
+    let ids_in = |f: &str| -> Vec<String> {
+        use polars::prelude::*;
+        let df = ParquetReader::new(std::fs::File::open(case.join(f)).unwrap())
+            .finish()
+            .unwrap();
+        let c = df.column("event_id").unwrap().str().unwrap();
+        c.iter().map(|v| v.unwrap().to_string()).collect()
+    };
+    let stored: Vec<(String, Vec<String>)> = events
+        .iter()
+        .map(|f| (f.split("/part-").next().unwrap().to_string(), ids_in(f)))
+        .collect();
+    let want: Vec<(String, Vec<String>)> = [
+        ("events/region=eu-west-1/date=2024-03-01", vec!["d1"]),
+        (
+            "events/region=us-east-1/date=2024-03-01",
+            vec!["a1", "a2", "a3", "b1", "b3", "c1", "c2"],
+        ),
+        ("events/region=us-east-1/date=2024-03-02", vec!["b2", "e1"]),
+    ]
+    .into_iter()
+    .map(|(d, v)| (d.to_string(), v.into_iter().map(String::from).collect()))
+    .collect();
+    let mut stored = stored;
+    stored.sort();
+    assert_eq!(stored, want);
+    assert_same(
+        &outputs(&flat, dir.path()),
+        &outputs(&case, dir.path()),
+        "partitioned",
+    );
+}

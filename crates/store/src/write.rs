@@ -438,41 +438,9 @@ impl Router {
         if ids.iter().all(|&p| p == first) {
             // One partition (the usual case: a trail's files are by account, region and day):
             // the chunk is one row group, written straight from the files' columns.
-            self.flush(first)?;
-            self.parts[first as usize].used = self.chunk;
-            self.file(first)?.write_chunk(raw)?;
+            self.write_direct(first, raw)?;
         } else {
-            let df = raw.build()?;
-            // Each partition's rows, partitions in order of their first row.
-            let mut order: Vec<u32> = Vec::new();
-            let mut rows_of: FxHashMap<u32, Vec<IdxSize>> = FxHashMap::default();
-            for (i, &p) in ids.iter().enumerate() {
-                rows_of
-                    .entry(p)
-                    .or_insert_with(|| {
-                        order.push(p);
-                        Vec::new()
-                    })
-                    .push(i as IdxSize);
-            }
-            for p in order {
-                let idx = rows_of.remove(&p).expect("rows of a partition met");
-                let part = gather(&df, &idx)?;
-                if self.parts[p as usize].pending_rows + part.height() > self.group_rows {
-                    self.flush(p)?;
-                }
-                let chunk = self.chunk;
-                let q = &mut self.parts[p as usize];
-                if q.pending.is_empty() {
-                    q.pending_since = chunk;
-                }
-                q.used = chunk;
-                q.pending_rows += part.height();
-                q.pending.push(part);
-                if q.pending_rows >= self.group_rows {
-                    self.flush(p)?;
-                }
-            }
+            self.write_mixed(raw, &ids)?;
         }
         // Rows wait only while their partition goes on, and for two chunks at most.
         let chunk = self.chunk;
@@ -483,6 +451,124 @@ impl Router {
             })
             .collect();
         for p in stale {
+            self.flush(p)?;
+        }
+        Ok(())
+    }
+
+    /// A chunk whose rows fall in several partitions (`ids`: each kept row's). A file whose
+    /// kept rows are all in one partition (a trail's file is one account and region, and
+    /// nearly always one day) goes with the partition's other such files of the chunk straight
+    /// into a row group of the partition's file, its columns moved, not copied; only a file
+    /// whose own rows span partitions (events either side of midnight UTC) is built as a frame
+    /// and split, its rows waiting with the partition's (`pend`). A partition's rows keep
+    /// their order.
+    fn write_mixed(&mut self, raw: RawChunk, ids: &[u32]) -> Result<()> {
+        let RawChunk {
+            schema,
+            only,
+            cols,
+            keep,
+        } = raw;
+        let ncols = cols.len();
+        // Each file's columns, moved out of the column-major chunk.
+        let mut files: Vec<Vec<ColData>> =
+            (0..keep.len()).map(|_| Vec::with_capacity(ncols)).collect();
+        for col in cols {
+            for (f, c) in col.into_iter().enumerate() {
+                files[f].push(c);
+            }
+        }
+        let group = || RawChunk {
+            schema,
+            only: only.clone(),
+            cols: (0..ncols).map(|_| Vec::new()).collect(),
+            keep: Vec::new(),
+        };
+        // The files gathered so far per partition (in order of their first file), each written
+        // as one row group when a split file of the partition comes or at the end.
+        let mut open: Vec<(u32, RawChunk)> = Vec::new();
+        let mut at = 0;
+        for (fcols, fkeep) in files.into_iter().zip(keep) {
+            let n = fkeep.iter().filter(|k| **k).count();
+            let rows = &ids[at..at + n];
+            at += n;
+            let Some(&p) = rows.first() else {
+                continue;
+            };
+            if rows.iter().all(|&q| q == p) {
+                let g = match open.iter().position(|(q, _)| *q == p) {
+                    Some(i) => &mut open[i].1,
+                    None => {
+                        open.push((p, group()));
+                        &mut open.last_mut().expect("just pushed").1
+                    }
+                };
+                for (c, d) in g.cols.iter_mut().zip(fcols) {
+                    c.push(d);
+                }
+                g.keep.push(fkeep);
+                continue;
+            }
+            // A file across partitions: what its partitions gathered before it is written
+            // first, then its rows wait with theirs.
+            let mut order: Vec<u32> = Vec::new();
+            let mut rows_of: FxHashMap<u32, Vec<IdxSize>> = FxHashMap::default();
+            for (i, &q) in rows.iter().enumerate() {
+                rows_of
+                    .entry(q)
+                    .or_insert_with(|| {
+                        order.push(q);
+                        Vec::new()
+                    })
+                    .push(i as IdxSize);
+            }
+            for &q in &order {
+                if let Some(i) = open.iter().position(|(o, _)| *o == q) {
+                    let (_, g) = open.remove(i);
+                    self.write_direct(q, g)?;
+                }
+            }
+            let mut one = group();
+            for (c, d) in one.cols.iter_mut().zip(fcols) {
+                c.push(d);
+            }
+            one.keep.push(fkeep);
+            let df = one.build()?;
+            for q in order {
+                let idx = rows_of.remove(&q).expect("rows of a partition met");
+                self.pend(q, gather(&df, &idx)?)?;
+            }
+        }
+        for (p, g) in open {
+            self.write_direct(p, g)?;
+        }
+        Ok(())
+    }
+
+    /// Writes `raw` (rows of partition `p` only) as a row group of `p`'s file, after the rows
+    /// waiting there.
+    fn write_direct(&mut self, p: u32, raw: RawChunk) -> Result<()> {
+        self.flush(p)?;
+        self.parts[p as usize].used = self.chunk;
+        self.file(p)?.write_chunk(raw)
+    }
+
+    /// Adds `part` (rows of partition `p`) to the rows waiting there, written as one row group
+    /// when they make a full one.
+    fn pend(&mut self, p: u32, part: DataFrame) -> Result<()> {
+        if self.parts[p as usize].pending_rows + part.height() > self.group_rows {
+            self.flush(p)?;
+        }
+        let chunk = self.chunk;
+        let q = &mut self.parts[p as usize];
+        if q.pending.is_empty() {
+            q.pending_since = chunk;
+        }
+        q.used = chunk;
+        q.pending_rows += part.height();
+        q.pending.push(part);
+        if q.pending_rows >= self.group_rows {
             self.flush(p)?;
         }
         Ok(())
