@@ -551,3 +551,53 @@ fn streamed_bomb_is_refused() {
         .ends_with("zeros.json.gz"));
     assert_eq!(problems[1]["reason"], "not JSON, gzip or zip");
 }
+
+/// A directory linked into the input is read like a copy of it; a directory that holds no file
+/// is said so on stderr (once, though the command resolves its input more than once).
+#[cfg(unix)]
+#[test]
+fn linked_and_empty_directories() {
+    let t = tempfile::tempdir().unwrap();
+    let linked = t.path().join("linked");
+    std::fs::create_dir(&linked).unwrap();
+    std::os::unix::fs::symlink(testdata("real"), linked.join("real")).unwrap();
+    let via_link = run_ok(
+        [
+            "attribute",
+            "-q",
+            linked.to_str().unwrap(),
+            "--format",
+            "csv",
+        ],
+        0,
+    );
+    let direct = run_ok(
+        [
+            "attribute",
+            "-q",
+            testdata("real").to_str().unwrap(),
+            "--format",
+            "csv",
+        ],
+        0,
+    );
+    assert!(via_link.lines().count() > 3000);
+    // The same events, attributed alike (source files are named through the link).
+    let strip = |s: &str| -> Vec<String> {
+        let mut v: Vec<String> = s.lines().map(String::from).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(strip(&via_link), strip(&direct));
+    let empty = t.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let out = run(["attribute", "-q", empty.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.matches("no files in this directory or below it")
+            .count(),
+        1,
+        "{err}"
+    );
+}

@@ -128,7 +128,12 @@ pub fn discover(roots: &[PathBuf]) -> Result<Inputs> {
             if is_case_dir(root) {
                 out.cases.push(root.clone());
             } else {
-                walk(root, &mut out)?;
+                let before = (out.files.len(), out.cases.len());
+                let mut above = Vec::new();
+                walk(root, &mut out, &mut above)?;
+                if (out.files.len(), out.cases.len()) == before {
+                    warn_empty(root);
+                }
             }
         } else {
             out.files.push(input_file(root, &meta));
@@ -141,7 +146,30 @@ pub fn discover(roots: &[PathBuf]) -> Result<Inputs> {
     Ok(out)
 }
 
-fn walk(dir: &Path, out: &mut Inputs) -> Result<()> {
+/// Says once per process (a command may resolve its INPUT more than once) that a directory
+/// given as INPUT holds no file: not an error (an empty day is a day), but never silent.
+fn warn_empty(root: &Path) {
+    static WARNED: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+    let mut warned = WARNED.lock().unwrap_or_else(|e| e.into_inner());
+    if !warned.iter().any(|w| w == root) {
+        warned.push(root.to_path_buf());
+        eprintln!(
+            "warning: {}: no files in this directory or below it",
+            crate::escape::term(&root.to_string_lossy())
+        );
+    }
+}
+
+/// Walks `dir` in name order. A symbolic link to a directory is followed (a trail synced or
+/// mounted elsewhere and linked in is read like a copy), except one that leads back into a
+/// directory being walked (a loop); `above` holds those directories, canonical.
+fn walk(dir: &Path, out: &mut Inputs, above: &mut Vec<PathBuf>) -> Result<()> {
+    let canonical = std::fs::canonicalize(dir)
+        .with_context(|| format!("{}: cannot list directory", dir.display()))?;
+    if above.contains(&canonical) {
+        return Ok(());
+    }
+    above.push(canonical);
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .with_context(|| format!("{}: cannot list directory", dir.display()))?
         .filter_map(|e| e.ok())
@@ -150,19 +178,25 @@ fn walk(dir: &Path, out: &mut Inputs) -> Result<()> {
     for e in entries {
         let path = e.path();
         let Ok(ft) = e.file_type() else { continue };
-        if ft.is_dir() {
+        // A symbolic link is followed to what it names (a file or a directory).
+        let is_dir = if ft.is_symlink() {
+            std::fs::metadata(&path).is_ok_and(|m| m.is_dir())
+        } else {
+            ft.is_dir()
+        };
+        if is_dir {
             if is_case_dir(&path) {
                 out.cases.push(path);
             } else {
-                walk(&path, out)?;
+                walk(&path, out, above)?;
             }
         } else if let Ok(meta) = std::fs::metadata(&path) {
-            // Follows file symlinks; directory symlinks are not descended (no loops).
             if meta.is_file() {
                 out.files.push(input_file(&path, &meta));
             }
         }
     }
+    above.pop();
     Ok(())
 }
 
@@ -249,5 +283,31 @@ mod tests {
             skip_by_path("AWSLogs/111/CloudTrail/us-east-1/2024/01/01/x.json.gz"),
             None
         );
+    }
+
+    /// A symbolic link to a directory is walked like the directory; one back up the tree (a
+    /// loop) is not.
+    #[cfg(unix)]
+    #[test]
+    fn directory_symlinks_followed_without_loops() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().join("d");
+        std::fs::create_dir(&d).unwrap();
+        std::fs::write(d.join("a.json"), b"{}").unwrap();
+        std::os::unix::fs::symlink(&d, t.path().join("l")).unwrap();
+        std::os::unix::fs::symlink(t.path(), d.join("loop")).unwrap();
+        let got = discover(&[t.path().to_path_buf()]).unwrap();
+        let names: Vec<String> = got
+            .files
+            .iter()
+            .map(|f| {
+                f.path
+                    .strip_prefix(t.path())
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        assert_eq!(names, ["d/a.json", "l/a.json"]);
     }
 }
