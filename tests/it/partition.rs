@@ -2,7 +2,7 @@
 //! overlapping inputs), files no manifest names, `--partition`, the open-file cap, and the
 //! same bytes whatever the thread count.
 
-use crate::util::{copy_tree, run, stdout_of, testdata};
+use crate::util::{copy_tree, files_below, run, stdout_of, testdata};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,23 +24,15 @@ fn s(p: &Path) -> &str {
 
 /// Every file under `dir`, relative, sorted.
 fn files_under(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(
-                    p.strip_prefix(dir)
-                        .unwrap()
-                        .to_string_lossy()
-                        .replace('\\', "/"),
-                );
-            }
-        }
-    }
+    let mut out: Vec<String> = files_below(dir, |_| true)
+        .iter()
+        .map(|p| {
+            p.strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/")
+        })
+        .collect();
     out.sort();
     out
 }

@@ -4,7 +4,7 @@
 //! multi-account corpora (with identities without creationDate, so that validity intervals are
 //! exercised); and the map grows with identities, not events.
 
-use crate::util::{generate, run, scenario_inputs, stdout_of, testdata};
+use crate::util::{files_below, generate, run, scenario_inputs, stdout_of, testdata};
 use polars::prelude::*;
 use serde_json::Value;
 use std::io::{Read, Write};
@@ -15,20 +15,7 @@ use trailgraph_log::table::event;
 
 /// Every `*.parquet` file under `dir`, sorted (any case layout).
 fn parquet_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "parquet") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
+    files_below(dir, |p| p.extension().is_some_and(|x| x == "parquet"))
 }
 
 fn read_parquet(path: &Path, columns: Option<&[&str]>) -> DataFrame {

@@ -13,7 +13,7 @@
 //! `CI=true`, where it fails.
 
 use crate::s3::{aws_free, Moto};
-use crate::util::{generate, gzip, in_ci, on_path, root, run_ok, testdata};
+use crate::util::{files_below, generate, gzip, in_ci, on_path, root, run_ok, testdata};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -84,20 +84,7 @@ fn strip_creation_dates(f: &Path) -> usize {
 
 /// The trail files under `dir`, sorted.
 fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.to_string_lossy().ends_with(".json.gz") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
+    files_below(dir, |p| p.to_string_lossy().ends_with(".json.gz"))
 }
 
 /// Ingests `inputs` into `case` (one run).

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use crate::util::root;
+use crate::util::{files_below, root};
 
 /// The workspace's crates in pipeline order; a crate may depend only on crates before it.
 const PIPELINE: &[(&str, &str)] = &[
@@ -20,20 +20,7 @@ const PIPELINE: &[(&str, &str)] = &[
 ];
 
 fn rust_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "rs") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
+    files_below(dir, |p| p.extension().is_some_and(|x| x == "rs"))
 }
 
 /// The source with `#[cfg(test)] mod … { … }` blocks removed (tests may import anything).

@@ -146,3 +146,21 @@ pub fn generate(out: &Path, args: &[&std::ffi::OsStr]) {
         panic!("trailgraph-gen: {e:#}");
     }
 }
+
+/// The files under `dir` (any depth) that `keep` accepts, sorted.
+pub fn files_below(dir: &Path, keep: impl Fn(&Path) -> bool) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if keep(&p) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
