@@ -4,6 +4,7 @@
 mod anomalies;
 mod anomalies_generated;
 mod attribution;
+mod dedup;
 mod determinism;
 mod export;
 mod golden;

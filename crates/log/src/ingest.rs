@@ -185,6 +185,9 @@ pub struct Batch {
     pub issuance_event_row: Vec<usize>,
     /// De-duplication key per event row (computed in the worker).
     pub keys: Vec<Option<u128>>,
+    /// The de-duplication partition of each event row (`dedup::partition_id`, computed in the
+    /// worker).
+    pub parts: Vec<u64>,
     /// Filled by the de-duplication pass: which event rows are kept.
     pub keep: Vec<bool>,
 }
@@ -295,7 +298,8 @@ pub fn dedup_key(recipient: Option<&str>, event_id: Option<&str>) -> Option<u128
     Some(((a.finish() as u128) << 64) | b.finish() as u128)
 }
 
-/// The set of de-duplication keys already seen.
+/// A set of de-duplication keys held in memory (keys already in the input, which
+/// `dedup::exact` makes never new; in-memory frames' first occurrences).
 pub type SeenKeys = FxHashSet<u128>;
 
 /// How many parsed files may wait in the channel between the parsing workers and the in-order
@@ -366,7 +370,8 @@ struct Msg<T> {
 }
 
 /// Reads, parses and de-duplicates `files`, streaming. `seen` holds the keys of events already
-/// in the case (incremental ingest); it is extended with the new events.
+/// in the input; it is extended with the new events. At the end, `seen.finish()` may fail with
+/// `dedup::CrossPartition`: run again through `dedup::exact`.
 ///
 /// Files are parsed in parallel (rayon, taken roughly in order), a run of consecutive small
 /// files at a time into one `Batch` (see `IngestOptions::group_bytes`); `convert` runs in the
@@ -382,7 +387,7 @@ struct Msg<T> {
 pub fn ingest_each<T: Send>(
     files: &[InputFile],
     opts: &IngestOptions,
-    seen: &mut SeenKeys,
+    seen: &mut crate::dedup::Seen,
     convert: &(dyn Fn(&mut Batch) -> T + Sync),
     sink: &mut dyn FnMut(&mut Batch, T) -> anyhow::Result<()>,
 ) -> anyhow::Result<Ingested> {
@@ -444,8 +449,9 @@ pub fn ingest_each<T: Send>(
         for m in rx.iter() {
             waiting.entry(m.group).or_default().push_back(m);
             while let Some(mut m) = waiting.get_mut(&next).and_then(|q| q.pop_front()) {
-                dedup_batch(&mut m.batch, &mut m.files, seen);
-                if let Err(e) = sink(&mut m.batch, m.t) {
+                if let Err(e) = dedup_batch(&mut m.batch, &mut m.files, seen)
+                    .and_then(|()| sink(&mut m.batch, m.t))
+                {
                     stop.store(true, Ordering::Relaxed);
                     window.advance(next);
                     return Err(e);
@@ -476,7 +482,7 @@ pub fn ingest_each<T: Send>(
             window.advance(next);
         }
         debug_assert!(waiting.is_empty() && next == groups.len() && current.is_none());
-        Ok(())
+        seen.finish()
     });
     progress.finish();
     result?;
@@ -533,6 +539,14 @@ fn read_group(
             .iter()
             .zip(b.events.event_id.iter())
             .map(|(r, e)| dedup_key(r, e))
+            .collect();
+        b.parts = b
+            .events
+            .recipient_account
+            .iter()
+            .zip(b.events.aws_region.iter())
+            .zip(b.events.event_time.iter())
+            .map(|((a, r), t)| crate::dedup::partition_id(a, r, *t))
             .collect();
         for (o, complete) in &entries {
             progress.piece_done(
@@ -594,13 +608,17 @@ fn read_group(
 
 /// De-duplication of one batch against everything before it (called in file order, so it is
 /// deterministic whatever the threads); each file's rows are the next `rows` of the batch.
-fn dedup_batch(b: &mut Batch, files: &mut [(FileOutcome, bool)], seen: &mut SeenKeys) {
+fn dedup_batch(
+    b: &mut Batch,
+    files: &mut [(FileOutcome, bool)],
+    seen: &mut crate::dedup::Seen,
+) -> anyhow::Result<()> {
     b.keep = Vec::with_capacity(b.keys.len());
-    let mut keys = b.keys.iter();
+    let mut keys = b.keys.iter().zip(&b.parts);
     for (o, _) in files.iter_mut() {
-        for k in keys.by_ref().take(o.rows) {
+        for (k, &p) in keys.by_ref().take(o.rows) {
             let keep = match k {
-                Some(k) => seen.insert(*k),
+                Some(k) => seen.insert(p, *k)?,
                 None => true,
             };
             if !keep {
@@ -611,6 +629,8 @@ fn dedup_batch(b: &mut Batch, files: &mut [(FileOutcome, bool)], seen: &mut Seen
     }
     debug_assert!(keys.next().is_none(), "rows of no file");
     b.keys = Vec::new();
+    b.parts = Vec::new();
+    seen.trim()
 }
 
 /// Adds one file's counts and problems to the totals.
@@ -1300,7 +1320,7 @@ mod tests {
         let files = inputs(dir.path(), 4 * IN_FLIGHT);
         // (The workers are the global rayon pool's, as in the CLI.)
         {
-            let mut seen = SeenKeys::default();
+            let mut seen = crate::dedup::Seen::default();
             let mut order = Vec::new();
             let ing = ingest_each(
                 &files,
@@ -1325,7 +1345,7 @@ mod tests {
             let err = ingest_each(
                 &files,
                 &alone(),
-                &mut SeenKeys::default(),
+                &mut crate::dedup::Seen::default(),
                 &|_| {
                     parsed.fetch_add(1, Ordering::SeqCst);
                 },
@@ -1363,7 +1383,7 @@ mod tests {
         let ing = ingest_each(
             files,
             opts,
-            &mut SeenKeys::default(),
+            &mut crate::dedup::Seen::default(),
             &|b| {
                 let ev: Vec<_> = b
                     .events
@@ -1525,7 +1545,7 @@ mod tests {
         ingest_each(
             &files,
             &alone(),
-            &mut SeenKeys::default(),
+            &mut crate::dedup::Seen::default(),
             &|o| {
                 let id = o.events.event_id.get(0).expect("one event per file");
                 let i: usize = id[1..].parse().unwrap();

@@ -12,6 +12,7 @@
 //! in the other crates of the workspace; see ARCHITECTURE.md.
 
 pub mod decode;
+pub mod dedup;
 pub mod discover;
 pub mod escape;
 pub mod ingest;

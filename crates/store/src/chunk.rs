@@ -278,7 +278,7 @@ pub(crate) fn append(acc: &mut Option<DataFrame>, df: DataFrame) -> Result<()> {
 pub(crate) fn stream<S: Send + 'static>(
     files: &[trailgraph_log::discover::InputFile],
     opts: &trailgraph_log::ingest::IngestOptions,
-    seen: &mut trailgraph_log::ingest::SeenKeys,
+    seen: &mut trailgraph_log::dedup::Seen,
     mut ev: Chunker,
     builder: Builder<S>,
     on_issuances: impl FnOnce(&DataFrame) -> Result<()>,
@@ -317,22 +317,25 @@ pub(crate) fn stream<S: Send + 'static>(
 /// records by position). Files stream through in order; every `ROW_GROUP` rows their columns
 /// become one chunk of the result and are freed, so about one copy of the data is alive at any
 /// time. The frames have one chunk per `ROW_GROUP` rows (callers rechunk when they need to).
+/// Events whose keys are in `prior` (already in the input) are duplicates.
 pub(crate) fn ingest_frames(
     files: &[trailgraph_log::discover::InputFile],
     opts: &trailgraph_log::ingest::IngestOptions,
-    seen: &mut trailgraph_log::ingest::SeenKeys,
+    prior: &trailgraph_log::ingest::SeenKeys,
     events_columns: Option<&[&str]>,
 ) -> Result<(Ingested, Frames)> {
-    let ev = Chunker::new(EventBatch::SCHEMA, events_columns, opts.chunk_rows);
     let opts = with_event_columns(opts, events_columns);
-    let (ing, events, ev, issuances) = stream(
-        files,
-        &opts,
-        seen,
-        ev,
-        Builder::spawn(None, |acc, raw| append(acc, raw.build()?)),
-        |_| Ok(()),
-    )?;
+    let (ing, events, ev, issuances) = trailgraph_log::dedup::exact(prior, |seen| {
+        let ev = Chunker::new(EventBatch::SCHEMA, events_columns, opts.chunk_rows);
+        stream(
+            files,
+            &opts,
+            seen,
+            ev,
+            Builder::spawn(None, |acc, raw| append(acc, raw.build()?)),
+            |_| Ok(()),
+        )
+    })?;
     let events = match events {
         Some(mut df) => {
             if let Some(c) = events_columns {
@@ -345,8 +348,8 @@ pub(crate) fn ingest_frames(
     Ok((ing, Frames { events, issuances }))
 }
 
-/// `opts` filling only `columns` of the events table (and the de-duplication key, always
-/// needed); all of them when None.
+/// `opts` filling only `columns` of the events table (and the de-duplication key and partition,
+/// always needed); all of them when None.
 pub(crate) fn with_event_columns(
     opts: &trailgraph_log::ingest::IngestOptions,
     columns: Option<&[&str]>,
@@ -357,7 +360,14 @@ pub(crate) fn with_event_columns(
             EventBatch::SCHEMA
                 .iter()
                 .map(|(n, _)| {
-                    c.contains(n) || [event::event_id, event::recipient_account].contains(n)
+                    c.contains(n)
+                        || [
+                            event::event_id,
+                            event::recipient_account,
+                            event::aws_region,
+                            event::event_time,
+                        ]
+                        .contains(n)
                 })
                 .collect(),
         );

@@ -60,7 +60,7 @@ pub fn load_chunked(
         frames.push(f);
     }
     if !found.files.is_empty() || frames.is_empty() {
-        let (ing, f) = crate::chunk::ingest_frames(&found.files, opts, &mut seen, events_columns)?;
+        let (ing, f) = crate::chunk::ingest_frames(&found.files, opts, &seen, events_columns)?;
         stats.add(&ing.stats);
         problems.extend(ing.problems.iter().cloned());
         frames.push(store::Frames {

@@ -459,6 +459,12 @@ pub(crate) fn merge(dir: &Path, runs: Vec<(String, Manifest)>, dedup: bool) -> R
 
 /// The rows of `m`'s files that are duplicates of rows of another run (see `merge`), and the
 /// accounting of the dropped events moved from events to duplicates.
+///
+/// In bounded memory (`TRAILGRAPH_DEDUP_MEMORY`, as ingest's): when a table's rows would take
+/// more than that in one map, each row's key and position go to one of several buckets by a
+/// hash of the key (`Buckets`, spilled to a temporary file), and the buckets are resolved one at
+/// a time. Every row of one key is in one bucket, in the order read, so the rows kept and
+/// dropped are those of one map over all the rows.
 fn duplicates_across_runs(
     dir: &Path,
     m: &mut Manifest,
@@ -466,13 +472,13 @@ fn duplicates_across_runs(
     input_run: &[usize],
 ) -> Result<Dropped> {
     use rustc_hash::FxHashMap;
+    let limit = trailgraph_log::dedup::memory_limit()?;
     let key_columns = [
         event::recipient_account,
         event::event_id,
         event::source_file,
         event::record_index,
     ];
-    let mut dropped: std::collections::BTreeMap<String, Vec<u32>> = Default::default();
     // (run, source file) → input, for the accounting.
     let inputs: FxHashMap<(usize, &str), usize> = m
         .inputs
@@ -480,20 +486,39 @@ fn duplicates_across_runs(
         .enumerate()
         .map(|(i, f)| ((input_run[i], f.path.as_str()), i))
         .collect();
-    let mut moved: Vec<(usize, Option<usize>)> = Vec::new();
+    // The rows dropped, per data file of the merged view.
+    let mut drops: Vec<Vec<u32>> = vec![Vec::new(); m.files.len()];
+    // Events moved to duplicates, per input of the merged view, and in all.
+    let mut moved: Vec<u64> = vec![0; m.inputs.len()];
+    let mut moved_total = 0u64;
     for table in TABLES {
-        // Source files interned: a row's position is (its file's name, its record index).
-        let mut names: Vec<String> = Vec::new();
-        let mut name_of: FxHashMap<String, u32> = FxHashMap::default();
-        // dedup key → (source file, record index, data file, row) of the row kept so far.
-        let mut kept: FxHashMap<u128, (u32, u64, u32, u32)> = FxHashMap::default();
-        let mut drops: Vec<(u32, u32)> = Vec::new();
         let files: Vec<(usize, &crate::manifest::ManifestFile)> = m
             .files
             .iter()
             .enumerate()
             .filter(|(_, f)| f.path.starts_with(table) && f.path[table.len()..].starts_with('/'))
             .collect();
+        let rows: u64 = files.iter().map(|(_, f)| f.rows).sum();
+        let mut r = Resolver {
+            names: Vec::new(),
+            name_of: FxHashMap::default(),
+            kept: FxHashMap::default(),
+            drops: &mut drops,
+        };
+        let mut account = |names: &[String], lost: Option<(u32, u32)>| {
+            if let (Some((src, lost_file)), "events") = (lost, table) {
+                let run = file_run[lost_file as usize];
+                moved_total += 1;
+                if let Some(&i) = inputs.get(&(run, names[src as usize].as_str())) {
+                    moved[i] += 1;
+                }
+            }
+        };
+        // Bytes a row takes when its bucket is resolved (the record read back, and its entry in
+        // `Resolver::kept` with the hash table's slack).
+        const MAP_ROW_BYTES: u64 = 112;
+        let n_buckets = (rows * MAP_ROW_BYTES).div_ceil(limit.max(1) as u64).max(1) as usize;
+        let mut buckets = (n_buckets > 1).then(|| Buckets::new(n_buckets, limit));
         for &(fi, f) in &files {
             let p = dir.join(&f.path);
             let df = read_parquet(&p, Some(&key_columns))?;
@@ -511,58 +536,188 @@ fn duplicates_across_runs(
                 let Some(key) = trailgraph_log::ingest::dedup_key(a, id) else {
                     continue;
                 };
-                let src = src.unwrap_or("");
-                let s = match name_of.get(src) {
-                    Some(&s) => s,
+                let here = (
+                    r.name(src.unwrap_or("")),
+                    rec.unwrap_or(0),
+                    fi as u32,
+                    row as u32,
+                );
+                match &mut buckets {
                     None => {
-                        names.push(src.to_string());
-                        name_of.insert(src.to_string(), names.len() as u32 - 1);
-                        names.len() as u32 - 1
+                        let lost = r.see(key, here);
+                        account(&r.names, lost);
                     }
-                };
-                let here = (s, rec.unwrap_or(0), fi as u32, row as u32);
-                match kept.entry(key) {
-                    std::collections::hash_map::Entry::Vacant(v) => {
-                        v.insert(here);
-                    }
-                    std::collections::hash_map::Entry::Occupied(mut o) => {
-                        let old = *o.get();
-                        let smaller = (names[here.0 as usize].as_bytes(), here.1)
-                            < (names[old.0 as usize].as_bytes(), old.1);
-                        let lost = if smaller {
-                            o.insert(here);
-                            old
-                        } else {
-                            here
-                        };
-                        drops.push((lost.2, lost.3));
-                        if table == "events" {
-                            let run = file_run[lost.2 as usize];
-                            let name = names[lost.0 as usize].as_str();
-                            moved.push((run, inputs.get(&(run, name)).copied()));
-                        }
-                    }
+                    Some(b) => b.push(key, here)?,
                 }
             }
         }
-        for (fi, row) in drops {
+        if let Some(mut b) = buckets {
+            for k in 0..n_buckets {
+                r.kept.clear();
+                for (key, here) in b.bucket(k)? {
+                    let lost = r.see(key, here);
+                    account(&r.names, lost);
+                }
+            }
+        }
+    }
+    let mut dropped: std::collections::BTreeMap<String, Vec<u32>> = Default::default();
+    for (fi, rows) in drops.into_iter().enumerate() {
+        if !rows.is_empty() {
             dropped
-                .entry(m.files[fi as usize].path.clone())
+                .entry(m.files[fi].path.clone())
                 .or_default()
-                .push(row);
+                .extend(rows);
         }
     }
     for rows in dropped.values_mut() {
         rows.sort_unstable();
     }
-    for (_, input) in moved {
-        m.totals.events = m.totals.events.saturating_sub(1);
-        m.totals.duplicates += 1;
-        if let Some(i) = input {
+    m.totals.events = m.totals.events.saturating_sub(moved_total);
+    m.totals.duplicates += moved_total;
+    for (i, n) in moved.into_iter().enumerate() {
+        if n > 0 {
             let f = &mut m.inputs[i];
-            f.events = f.events.saturating_sub(1);
-            f.duplicates += 1;
+            f.events = f.events.saturating_sub(n);
+            f.duplicates += n;
         }
     }
     Ok(Dropped(dropped))
+}
+
+/// A row's position: (source file, record index, data file, row in it); rows of one key are
+/// ordered by (source file's name in byte order, record index), then as met.
+type Here = (u32, u64, u32, u32);
+
+/// The rows kept so far per key, of one table (or of one bucket of it).
+struct Resolver<'a> {
+    /// Source files interned: a row's position is (its file's name, its record index).
+    names: Vec<String>,
+    name_of: rustc_hash::FxHashMap<String, u32>,
+    /// dedup key → position of the row kept so far.
+    kept: rustc_hash::FxHashMap<u128, Here>,
+    /// The rows dropped, per data file.
+    drops: &'a mut Vec<Vec<u32>>,
+}
+
+impl Resolver<'_> {
+    fn name(&mut self, src: &str) -> u32 {
+        match self.name_of.get(src) {
+            Some(&s) => s,
+            None => {
+                self.names.push(src.to_string());
+                self.name_of
+                    .insert(src.to_string(), self.names.len() as u32 - 1);
+                self.names.len() as u32 - 1
+            }
+        }
+    }
+
+    /// A row of `key` at `here` (rows in the order read): the (source file, data file) of the
+    /// row it makes a duplicate, if any, which is dropped.
+    fn see(&mut self, key: u128, here: Here) -> Option<(u32, u32)> {
+        match self.kept.entry(key) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(here);
+                None
+            }
+            std::collections::hash_map::Entry::Occupied(mut o) => {
+                let old = *o.get();
+                let smaller = (self.names[here.0 as usize].as_bytes(), here.1)
+                    < (self.names[old.0 as usize].as_bytes(), old.1);
+                let lost = if smaller {
+                    o.insert(here);
+                    old
+                } else {
+                    here
+                };
+                self.drops[lost.2 as usize].push(lost.3);
+                Some((lost.0, lost.2))
+            }
+        }
+    }
+}
+
+/// Rows (key and position) spread over buckets by a hash of the key, each bucket's rows kept
+/// in the order pushed: in memory up to a buffer per bucket, then as segments of one temporary
+/// file.
+struct Buckets {
+    bufs: Vec<Vec<u8>>,
+    buf_bytes: usize,
+    file: Option<std::fs::File>,
+    len: u64,
+    /// Each bucket's segments in the file: (offset, bytes).
+    segments: Vec<Vec<(u64, usize)>>,
+}
+
+impl Buckets {
+    const RECORD: usize = 36;
+
+    fn new(n: usize, limit: usize) -> Buckets {
+        Buckets {
+            bufs: vec![Vec::new(); n],
+            buf_bytes: (limit / 4 / n).clamp(4096, 1 << 16),
+            file: None,
+            len: 0,
+            segments: vec![Vec::new(); n],
+        }
+    }
+
+    fn of(&self, key: u128) -> usize {
+        let h = ((key >> 64) as u64 ^ key as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        ((h >> 32) % self.bufs.len() as u64) as usize
+    }
+
+    fn push(&mut self, key: u128, here: Here) -> Result<()> {
+        let b = self.of(key);
+        let buf = &mut self.bufs[b];
+        buf.extend_from_slice(&key.to_le_bytes());
+        buf.extend_from_slice(&here.0.to_le_bytes());
+        buf.extend_from_slice(&here.1.to_le_bytes());
+        buf.extend_from_slice(&here.2.to_le_bytes());
+        buf.extend_from_slice(&here.3.to_le_bytes());
+        if buf.len() >= self.buf_bytes {
+            use std::io::{Seek, Write};
+            let file = match &mut self.file {
+                Some(f) => f,
+                None => self.file.insert(tempfile::tempfile()?),
+            };
+            file.seek(std::io::SeekFrom::Start(self.len))?;
+            file.write_all(buf)?;
+            self.segments[b].push((self.len, buf.len()));
+            self.len += buf.len() as u64;
+            buf.clear();
+        }
+        Ok(())
+    }
+
+    /// The rows of bucket `b`, in the order pushed (its buffer is freed).
+    fn bucket(&mut self, b: usize) -> Result<Vec<(u128, Here)>> {
+        use std::io::{Read, Seek};
+        let mut out = Vec::new();
+        let mut decode = |bytes: &[u8]| {
+            for r in bytes.chunks_exact(Self::RECORD) {
+                let u32_at = |a: usize| u32::from_le_bytes(r[a..a + 4].try_into().expect("4"));
+                out.push((
+                    u128::from_le_bytes(r[..16].try_into().expect("16")),
+                    (
+                        u32_at(16),
+                        u64::from_le_bytes(r[20..28].try_into().expect("8")),
+                        u32_at(28),
+                        u32_at(32),
+                    ),
+                ));
+            }
+        };
+        let mut bytes = Vec::new();
+        for &(offset, len) in &self.segments[b] {
+            let file = self.file.as_mut().expect("segments are in the file");
+            file.seek(std::io::SeekFrom::Start(offset))?;
+            bytes.resize(len, 0);
+            file.read_exact(&mut bytes)?;
+            decode(&bytes);
+        }
+        decode(&std::mem::take(&mut self.bufs[b]));
+        Ok(out)
+    }
 }

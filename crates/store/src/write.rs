@@ -184,7 +184,8 @@ pub struct RunFiles {
 /// the issuances into `issuances/part-<RUN>-00000.parquet` (absent when there are none), written
 /// a row group at a time while later files are still being parsed. Duplicates within the run
 /// are dropped as they are met (across runs, the readers drop them). The run's manifest is not
-/// written (see `write_manifest`); on an error, the files written so far are removed.
+/// written (see `write_manifest`); on an error, the files written so far are removed (and
+/// when de-duplication must run again, `dedup::exact`, the run is written again).
 pub fn ingest_run(
     dir: &Path,
     run: &str,
@@ -192,19 +193,25 @@ pub fn ingest_run(
     files: &[trailgraph_log::discover::InputFile],
     opts: &trailgraph_log::ingest::IngestOptions,
 ) -> Result<RunFiles> {
-    let mut seen = trailgraph_log::ingest::SeenKeys::default();
+    trailgraph_log::dedup::exact(&Default::default(), |seen| {
+        ingest_run_once(dir, run, partition, files, opts, seen)
+    })
+}
+
+fn ingest_run_once(
+    dir: &Path,
+    run: &str,
+    partition: &[PartitionKey],
+    files: &[trailgraph_log::discover::InputFile],
+    opts: &trailgraph_log::ingest::IngestOptions,
+    seen: &mut trailgraph_log::dedup::Seen,
+) -> Result<RunFiles> {
     let name = format!("part-{run}-00000.parquet");
     let iss_rel = format!("issuances/{name}");
     if partition.is_empty() {
         let ev_rel = format!("events/{name}");
-        let (ing, issuances, ev_rows) = write_part(
-            dir,
-            (&ev_rel, &iss_rel, false),
-            files,
-            opts,
-            &mut seen,
-            None,
-        )?;
+        let (ing, issuances, ev_rows) =
+            write_part(dir, (&ev_rel, &iss_rel, false), files, opts, seen, None)?;
         let mut out = vec![ManifestFile {
             path: ev_rel,
             rows: ev_rows,
@@ -232,7 +239,7 @@ pub fn ingest_run(
     let iss_path = dir.join(&iss_rel);
     let mut iss_file = PartFile::new(iss_path.clone(), false);
     let written = || -> Result<_> {
-        let (ing, router, _, issuances) = stream(files, opts, &mut seen, ev, builder, |df| {
+        let (ing, router, _, issuances) = stream(files, opts, seen, ev, builder, |df| {
             if df.height() == 0 {
                 return Ok(());
             }
@@ -638,12 +645,25 @@ impl Router {
 }
 
 impl Drop for Router {
-    /// A run that failed leaves none of its finished files behind (its open ones remove
-    /// themselves, see `PartFile`).
+    /// A run that failed leaves none of its files behind (its open ones remove themselves, see
+    /// `PartFile`), nor the partition directories it left empty (a run written again by
+    /// `dedup::exact` must leave the case as one run would).
     fn drop(&mut self) {
         if !self.committed {
             for f in &self.done {
                 let _ = std::fs::remove_file(self.dir.join(&f.path));
+            }
+            let events = self.dir.join("events");
+            for q in &mut self.parts {
+                drop(q.file.take());
+                let _ = std::fs::remove_dir(events.join(&q.dir)); // only when empty
+                let mut d = std::path::Path::new(&q.dir).parent();
+                while let Some(x) = d.filter(|x| !x.as_os_str().is_empty()) {
+                    if std::fs::remove_dir(events.join(x)).is_err() {
+                        break;
+                    }
+                    d = x.parent();
+                }
             }
         }
     }
@@ -693,21 +713,21 @@ pub fn scratch_case(
     opts: &trailgraph_log::ingest::IngestOptions,
     events_columns: &[&str],
 ) -> Result<Ingested> {
-    let mut seen = trailgraph_log::ingest::SeenKeys::default();
     let (ev, iss) = (
         format!("events/{}", part_name(0)),
         format!("issuances/{}", part_name(0)),
     );
-    let ing = write_part(
-        dir,
-        (&ev, &iss, true),
-        files,
-        opts,
-        &mut seen,
-        Some(events_columns),
-    )?
+    let ing = trailgraph_log::dedup::exact(&Default::default(), |seen| {
+        write_part(
+            dir,
+            (&ev, &iss, true),
+            files,
+            opts,
+            seen,
+            Some(events_columns),
+        )
+    })?
     .0;
-    drop(seen);
     // What ingest's threads freed is not reused by the analysis that reads the case next.
     crate::pinned::release_free_memory();
     Ok(ing)
@@ -721,7 +741,7 @@ pub(crate) fn write_part(
     names: (&str, &str, bool),
     files: &[trailgraph_log::discover::InputFile],
     opts: &trailgraph_log::ingest::IngestOptions,
-    seen: &mut trailgraph_log::ingest::SeenKeys,
+    seen: &mut trailgraph_log::dedup::Seen,
     events_columns: Option<&[&str]>,
 ) -> Result<(Ingested, usize, u64)> {
     for table in crate::manifest::TABLES {
