@@ -526,6 +526,10 @@ for sub in ingest attribute anomalies hunt report timeline trace sessions chains
 done
 hasflag() { grep -qE -- "$2" <<<"${SUBHELP[$1]:-}"; }
 # case_counts CASE: "events, issuances" of a case store
+# is_case DIR: whether DIR is a case store (case format 3: manifests/; older: manifest.json)
+is_case() {
+    [ -d "$1/manifests" ] || [ -f "$1/manifest.json" ]
+}
 case_counts() {
     "$TG" summary "$1" --format json 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); print("%d events, %d issuances" % (d["records"]["events"], sum(d["issuances"].values())))' 2>/dev/null || echo "unknown"
 }
@@ -564,7 +568,7 @@ arun() {
     A_RSS="" A_WALL="" A_NOTE=""
     if [ ${#ARGV[@]} = 0 ]; then A_NOTE="unknown analysis $c"; return; fi
     if ! has "${c%%-*}"; then A_NOTE="not available (no ${c%%-*} command)"; return; fi
-    if [ "$src" = case ] && [ ! -f "$AW/case-$k/manifest.json" ]; then A_NOTE="no ${k}x case (its ingest failed)"; return; fi
+    if [ "$src" = case ] && ! is_case "$AW/case-$k"; then A_NOTE="no ${k}x case (its ingest failed)"; return; fi
     printf '%s\n' "${ARGV[*]}" >"$logs/$name.cmd"
     REPEAT=1 T_PRE='rm -rf "$AW/out-case" "$AW/out-report"' timed "$name" "${ARGV[@]}"
     if [ "$T_RC" -le 1 ] && [ ! -f "$logs/$name.killed" ]; then
@@ -702,7 +706,7 @@ if [ "$L_RECORDS" != 0 ] && [ -x "$LIMIT" ] && has ingest && has attribute; then
             if flag attribute '--in-memory-limit'; then
                 lrun "attribute (logs, streamed)" "$TG" attribute "$c" --in-memory-limit 0 --format csv -o /dev/null -q "${attr_threads[@]}"
             fi
-            if [ -f "$LW/case/manifest.json" ]; then
+            if is_case "$LW/case"; then
                 lrun "attribute (case)" "$TG" attribute "$LW/case" --format csv -o /dev/null -q "${attr_threads[@]}"
             fi
         done
@@ -823,7 +827,7 @@ if [ "$SCALE" = 1 ]; then
         rm -rf "$SW/case" "$SW/report"
         srun ingest "$TG" ingest "$SD/corpus" -o "$SW/case" -q "${THREADS[@]}"
         say "case store: $(du -sm "$SW/case" 2>/dev/null | cut -f1) MB"
-        if [ -f "$SW/case/manifest.json" ]; then
+        if is_case "$SW/case"; then
             rthreads=()
             if flag report '--threads'; then rthreads=(-j 2); fi
             srun report "$TG" report "$SW/case" -o "$SW/report" -q "${rthreads[@]}"
