@@ -5,7 +5,7 @@
 //! testdata/real, a generated corpus with duplicates within and across files, prefixes and
 //! partitions, and cases written by several runs with overlapping inputs.
 
-use crate::util::{copy_tree, generate, testdata};
+use crate::util::{copy_tree, generate, testdata, write_records};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -174,15 +174,6 @@ fn record(id: &str, account: &str, region: &str, time: &str) -> Value {
             "principalId": "AIDAEXAMPLE"
         },
     })
-}
-
-fn write_records(path: &Path, records: Vec<Value>) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(
-        path,
-        serde_json::to_vec(&serde_json::json!({ "Records": records })).unwrap(),
-    )
-    .unwrap();
 }
 
 /// The same eventID and account with another region or date (not a real delivery, but the

@@ -2,7 +2,7 @@
 //! overlapping inputs), files no manifest names, `--partition`, the open-file cap, and the
 //! same bytes whatever the thread count.
 
-use crate::util::{copy_tree, files_below, run, stdout_of, testdata};
+use crate::util::{copy_tree, files_below, run, stdout_of, testdata, write_records};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -69,15 +69,6 @@ fn record(id: &str, account: Option<&str>, region: &str, time: &str, pad: usize)
         r["recipientAccountId"] = Value::String(a.to_string());
     }
     r
-}
-
-fn write_records(path: &Path, records: Vec<Value>) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(
-        path,
-        serde_json::to_vec(&serde_json::json!({ "Records": records })).unwrap(),
-    )
-    .unwrap();
 }
 
 /// The directories of events files: account, region and date (UTC, from event_time) with odd

@@ -164,3 +164,13 @@ pub fn files_below(dir: &Path, keep: impl Fn(&Path) -> bool) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// Writes `records` as a CloudTrail log file (`{"Records": [...]}`) at `path`.
+pub fn write_records(path: &Path, records: Vec<serde_json::Value>) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(
+        path,
+        serde_json::to_vec(&serde_json::json!({ "Records": records })).unwrap(),
+    )
+    .unwrap();
+}
