@@ -475,17 +475,18 @@ mod tests {
         out
     }
 
-    /// The answers of one global set (the oracle) and of `Seen` with `limit`, through `exact`.
-    fn compare(ev: &[(u64, u128)], limit: usize) {
+    /// The answers of one global set (the oracle) and of `Seen` with `limit`, through `exact`
+    /// (trimmed every `trim_every` events), which must take `passes` passes.
+    fn compare(ev: &[(u64, u128)], limit: usize, trim_every: usize, passes: usize) {
         let mut oracle = std::collections::HashSet::new();
         let want: Vec<bool> = ev.iter().map(|&(_, k)| oracle.insert(k)).collect();
-        let mut passes = 0;
+        let mut taken = 0;
         let got = exact_with(limit, &FxHashSet::default(), |seen| {
-            passes += 1;
+            taken += 1;
             let mut out = Vec::new();
             for (i, &(p, k)) in ev.iter().enumerate() {
                 out.push(seen.insert(p, k)?);
-                if i % 100 == 99 {
+                if (i + 1) % trim_every == 0 {
                     seen.trim()?;
                 }
             }
@@ -494,14 +495,14 @@ mod tests {
         })
         .unwrap();
         assert_eq!(got, want, "limit {limit}");
-        assert_eq!(passes, 1, "no key of two partitions");
+        assert_eq!(taken, passes, "limit {limit}: passes");
     }
 
     #[test]
     fn same_as_a_hash_set_without_cross_partition_keys() {
         for (seed, limit) in [(1, 1 << 30), (2, 4096), (3, 1024), (4, 0), (5, 64 << 10)] {
             let ev = events(seed, 20_000, 37, false);
-            compare(&ev, limit);
+            compare(&ev, limit, 100, 1);
         }
     }
 
@@ -542,23 +543,8 @@ mod tests {
             }
             let e = seen.finish().unwrap_err();
             assert!(e.downcast_ref::<CrossPartition>().is_some());
-            // Through `exact`: the oracle's answers.
-            let mut oracle = std::collections::HashSet::new();
-            let want: Vec<bool> = ev.iter().map(|&(_, k)| oracle.insert(k)).collect();
-            let mut passes = 0;
-            let got = exact_with(limit, &FxHashSet::default(), |seen| {
-                passes += 1;
-                let mut out = Vec::new();
-                for &(p, k) in &ev {
-                    out.push(seen.insert(p, k)?);
-                    seen.trim()?;
-                }
-                seen.finish()?;
-                Ok(out)
-            })
-            .unwrap();
-            assert_eq!(got, want);
-            assert_eq!(passes, 2);
+            // Through `exact`: the oracle's answers, the second pass with those keys global.
+            compare(&ev, limit, 1, 2);
         }
     }
 
