@@ -18,7 +18,6 @@ import sys
 from pathlib import Path
 
 import duckdb
-import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import tgcase  # noqa: E402
@@ -71,14 +70,7 @@ def write(con, out: Path) -> int:
 
 
 def findings(con, out: Path) -> dict[str, int]:
-    out.mkdir(parents=True, exist_ok=True)
-    counts = {}
-    for name in tgcase.DETECTORS:
-        t = con.sql(tgcase.sql_text(name)).to_arrow_table()
-        t = t.sort_by([("time", "ascending"), ("subject", "ascending")])
-        pq.write_table(t, out / f"{name}.parquet")
-        counts[name] = t.num_rows
-    return counts
+    return tgcase.write_findings(out, lambda q: con.sql(q).to_arrow_table())
 
 
 def run(args: argparse.Namespace, con=None) -> dict:

@@ -23,7 +23,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import tgcase  # noqa: E402
@@ -91,14 +90,7 @@ def write(df, out: str) -> None:
 
 
 def findings(spark, out: Path) -> dict[str, int]:
-    out.mkdir(parents=True, exist_ok=True)
-    counts = {}
-    for name in tgcase.DETECTORS:
-        t = spark.sql(tgcase.sql_text(name)).toArrow()
-        t = t.sort_by([("time", "ascending"), ("subject", "ascending")])
-        pq.write_table(t, out / f"{name}.parquet")
-        counts[name] = t.num_rows
-    return counts
+    return tgcase.write_findings(out, lambda q: spark.sql(q).toArrow())
 
 
 def run(args: argparse.Namespace, spark=None) -> dict:

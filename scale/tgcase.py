@@ -65,6 +65,19 @@ class Failure(Exception):
     """A clear one-line error (the drivers print it and exit 2)."""
 
 
+def write_findings(out: Path, query) -> dict[str, int]:
+    """Runs each detector's SQL through `query` (SQL text -> Arrow table) and writes its
+    findings, sorted by time and subject, as `out/<detector>.parquet`: the count of each."""
+    out.mkdir(parents=True, exist_ok=True)
+    counts = {}
+    for name in DETECTORS:
+        t = query(sql_text(name))
+        t = t.sort_by([("time", "ascending"), ("subject", "ascending")])
+        pq.write_table(t, out / f"{name}.parquet")
+        counts[name] = t.num_rows
+    return counts
+
+
 def sql_text(name: str) -> str:
     """The text of scale/sql/<name>.sql, without its trailing semicolon if any."""
     p = SQL_DIR / f"{name}.sql"
