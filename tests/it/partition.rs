@@ -496,8 +496,8 @@ fn open_file_cap_and_thread_count() {
 }
 
 /// One chunk of small files over several partitions, one file across midnight UTC among them:
-/// each partition's file holds its rows in input order (the files of one partition written
-/// straight from their columns, the file across partitions split), and the case reads as the
+/// each partition's file holds its rows in input order, the files of one partition written
+/// straight from their columns and the file across partitions split (a row group each), and the case reads as the
 /// unpartitioned one does.
 #[test]
 fn chunk_across_partitions_keeps_input_order() {
@@ -532,10 +532,11 @@ fn chunk_across_partitions_keeps_input_order() {
         ("f4", &[("d1", "eu-west-1", "2024-03-01T12:00:00Z")]),
         ("f5", &[("e1", "us-east-1", "2024-03-02T01:00:00Z")]),
     ];
+    // Each file over 256 KiB: a batch of its own (smaller files are read together).
     for (name, recs) in files {
         let records = recs
             .iter()
-            .map(|(id, region, time)| record(id, Some("111122223333"), region, time, 10))
+            .map(|(id, region, time)| record(id, Some("111122223333"), region, time, 100_000))
             .collect();
         write_records(&logs.join(format!("{name}.json")), records);
     }
@@ -598,6 +599,21 @@ fn chunk_across_partitions_keeps_input_order() {
     let mut stored = stored;
     stored.sort();
     assert_eq!(stored, want);
+    // The chunk was written file by file: in us-east-1/2024-03-01, f1's rows make a row group,
+    // the split file's rows of that day another, f3's a third (not one built from the chunk).
+    let groups = |f: &str| -> usize {
+        use polars::prelude::*;
+        ParquetReader::new(std::fs::File::open(case.join(f)).unwrap())
+            .get_metadata()
+            .unwrap()
+            .row_groups
+            .len()
+    };
+    let day = events
+        .iter()
+        .find(|f| f.starts_with("events/region=us-east-1/date=2024-03-01/"))
+        .unwrap();
+    assert_eq!(groups(day), 3, "{day}");
     assert_same(
         &outputs(&flat, dir.path()),
         &outputs(&case, dir.path()),
