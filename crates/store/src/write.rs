@@ -463,13 +463,15 @@ impl Router {
         Ok(())
     }
 
-    /// A chunk whose rows fall in several partitions (`ids`: each kept row's). A file whose
-    /// kept rows are all in one partition (a trail's file is one account and region, and
-    /// nearly always one day) goes with the partition's other such files of the chunk straight
-    /// into a row group of the partition's file, its columns moved, not copied; only a file
-    /// whose own rows span partitions (events either side of midnight UTC) is built as a frame
-    /// and split, its rows waiting with the partition's (`pend`). A partition's rows keep
-    /// their order.
+    /// A chunk whose rows fall in several partitions (`ids`: each kept row's). The chunk's
+    /// "files" are the batches `ingest_each` read: one file, or a run of consecutive small
+    /// files. A batch whose kept rows are all in one partition (a trail's file is one account
+    /// and region, and nearly always one day; a run of small files in path order nearly always
+    /// too) goes with the partition's other such batches of the chunk straight into a row
+    /// group of the partition's file, its columns moved, not copied; only a batch whose own
+    /// rows span partitions (events either side of midnight UTC, or small files either side
+    /// of a partition's end) is built as a frame and split, its rows waiting with the
+    /// partition's (`pend`). A partition's rows keep their order.
     fn write_mixed(&mut self, raw: RawChunk, ids: &[u32]) -> Result<()> {
         let RawChunk {
             schema,
@@ -517,7 +519,7 @@ impl Router {
                 g.keep.push(fkeep);
                 continue;
             }
-            // A file across partitions: what its partitions gathered before it is written
+            // A batch across partitions: what its partitions gathered before it is written
             // first, then its rows wait with theirs.
             let mut order: Vec<u32> = Vec::new();
             let mut rows_of: FxHashMap<u32, Vec<IdxSize>> = FxHashMap::default();
