@@ -25,7 +25,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 
 /// The default memory for the keys (bytes): three quarters for the buckets, a quarter for the
 /// log's run being filled.
-pub const DEFAULT_MEMORY: usize = 32 << 20;
+pub const DEFAULT_MEMORY: usize = 8 << 20;
 
 /// Bytes a key in a bucket is counted as (16 for the key, the hash table's slack and control).
 const BUCKET_KEY_BYTES: usize = 32;

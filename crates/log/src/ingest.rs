@@ -74,7 +74,7 @@ pub fn profile_took(phase: &str, took: std::time::Duration) {
 const MAX_PROBLEMS_PER_FILE: usize = 50;
 
 /// Rows per chunk of the frames built from ingest (and per Parquet row group written).
-pub const ROW_GROUP: usize = 65_536;
+pub const ROW_GROUP: usize = 16_384;
 
 /// Ingest settings.
 #[derive(Debug, Clone)]

@@ -37,7 +37,7 @@ pub fn load_columns(
 }
 
 /// `load_columns` without the final rechunk: the events frame may have several chunks (about
-/// one per 64k rows from log files), for a caller that works a chunk at a time.
+/// one per 16k rows from log files), for a caller that works a chunk at a time.
 pub fn load_chunked(
     inputs: &[PathBuf],
     opts: &IngestOptions,
