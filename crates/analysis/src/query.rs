@@ -33,7 +33,8 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
 use trailgraph_graph::attribute::{
-    attribute_all, attribution_frame, output_frame, Attributed, EVENT_OUTPUT_COLUMNS,
+    attribute_all, attributed, attribution_columns, attribution_frame, Attributed,
+    EVENT_OUTPUT_COLUMNS,
 };
 use trailgraph_graph::graph::SessionGraph;
 use trailgraph_graph::scan::Scan;
@@ -486,11 +487,21 @@ fn attribution_event_columns() -> Vec<&'static str> {
     cols
 }
 
-/// Writes the `attribution` table of `scan` into the Parquet file `path` a slice at a time (the
-/// columns and rows of [`attribution_table`], in the slices' order) and returns a lazy scan of
-/// it, in the order `attribution_table` has over the case loaded into memory: the slices'
-/// order for one part, else (`several_parts`) the canonical order (a stable sort, see
-/// `trailgraph_store::lazy_case_events`).
+/// Column of the spilled attribution: the row's index into `Scan::table`.
+const SPILL_ATTRIBUTION: &str = "__trailgraph_attribution";
+/// Columns of the spilled attribution of a case of several parts: the row's place in the
+/// canonical order (its file's rank among all, null first; its record index, null first).
+const SPILL_FILE: &str = "__trailgraph_file";
+const SPILL_RECORD: &str = "__trailgraph_record";
+
+/// Writes the events' columns of the `attribution` table of `scan` into the Parquet file
+/// `path` a slice at a time, each row with the index of its attribution, and returns the
+/// `attribution` table as a lazy scan of it joined with the distinct attributions (a few
+/// thousand rows): the columns and rows of [`attribution_table`], in the order it has over the
+/// case loaded into memory (the slices' order for one part, else (`several_parts`) the
+/// canonical order, a stable sort on two integers per row, see
+/// `trailgraph_store::lazy_case_events`). The attribution's text (origin, chain, …) is never
+/// written per event: what a query keeps of it are views of the distinct values.
 fn spill_attribution(scan: &Scan, path: &Path, several_parts: bool) -> Result<LazyFrame> {
     let chains: Vec<String> = scan.table.iter().map(|a| a.chain_string()).collect();
     let columns = attribution_event_columns();
@@ -500,13 +511,36 @@ fn spill_attribution(scan: &Scan, path: &Path, several_parts: bool) -> Result<La
     let mut writer: Option<polars::io::parquet::write::BatchedWriter<std::fs::File>> = None;
     let mut empty: Option<DataFrame> = None;
     scan.for_each(&columns, |sl| {
-        let pe: Vec<u32> = (0..sl.height()).map(|i| sl.attribution(i)).collect();
-        let mut df = output_frame(sl.events, &scan.graph, &scan.table, &chains, &pe, None)?;
-        for name in ATTRIBUTION_EXTRA {
-            if !EVENT_OUTPUT_COLUMNS.contains(&name) {
-                df.with_column(sl.events.column(name)?.clone())?;
-            }
+        let n = sl.height();
+        let mut cols: Vec<Column> = columns
+            .iter()
+            .map(|c| sl.events.column(c).cloned())
+            .collect::<PolarsResult<_>>()?;
+        cols.push(Column::new(
+            SPILL_ATTRIBUTION.into(),
+            (0..n).map(|i| sl.attribution(i)).collect::<Vec<u32>>(),
+        ));
+        if several_parts {
+            let files = sl.events.column(event::source_file)?.str()?;
+            let records = sl.events.column(event::record_index)?.u64()?;
+            cols.push(Column::new(
+                SPILL_FILE.into(),
+                (0..n)
+                    .map(|i| match files.get(i) {
+                        None => 0,
+                        Some(_) => sl.position(i).0.saturating_add(1),
+                    })
+                    .collect::<Vec<u64>>(),
+            ));
+            cols.push(Column::new(
+                SPILL_RECORD.into(),
+                records
+                    .iter()
+                    .map(|r| r.map_or(0, |r| r.saturating_add(1)))
+                    .collect::<Vec<u64>>(),
+            ));
         }
+        let df = DataFrame::new(n, cols)?;
         if writer.is_none() {
             if df.height() == 0 {
                 empty = Some(df);
@@ -535,16 +569,38 @@ fn spill_attribution(scan: &Scan, path: &Path, several_parts: bool) -> Result<La
         (None, None) => bail!("query: internal: a case scan without any slice"),
     }
     let p = path.to_string_lossy().into_owned();
-    let lf = LazyFrame::scan_parquet(PlRefPath::from(p.as_str()), ScanArgsParquet::default())
+    let mut lf = LazyFrame::scan_parquet(PlRefPath::from(p.as_str()), ScanArgsParquet::default())
         .map_err(|e| anyhow!("{}: cannot scan Parquet: {e}", path.display()))?;
-    Ok(if several_parts {
-        lf.sort(
-            [event::source_file, event::record_index],
+    if several_parts {
+        lf = lf.sort(
+            [SPILL_FILE, SPILL_RECORD],
             SortMultipleOptions::default().with_maintain_order(true),
+        );
+    }
+    // The distinct attributions, by index: the `attribute` output's columns.
+    let all: Vec<u32> = (0..scan.table.len() as u32).collect();
+    let mut distinct = vec![Column::new(SPILL_ATTRIBUTION.into(), all.clone())];
+    distinct.extend(attribution_columns(&scan.graph, &scan.table, &chains, &all));
+    let distinct = DataFrame::new(all.len(), distinct)?;
+    let mut order: Vec<Expr> = EVENT_OUTPUT_COLUMNS.iter().map(|c| col(*c)).collect();
+    order.extend(attributed::ALL.iter().map(|c| col(*c)));
+    order.extend(
+        ATTRIBUTION_EXTRA
+            .iter()
+            .filter(|c| !EVENT_OUTPUT_COLUMNS.contains(c))
+            .map(|c| col(*c)),
+    );
+    Ok(lf
+        .join(
+            distinct.lazy(),
+            [col(SPILL_ATTRIBUTION)],
+            [col(SPILL_ATTRIBUTION)],
+            JoinArgs {
+                maintain_order: MaintainOrderJoin::Left,
+                ..JoinArgs::new(JoinType::Left)
+            },
         )
-    } else {
-        lf
-    })
+        .select(order))
 }
 
 /// Turns ISO-8601 text columns into `Datetime(ms, UTC)` columns (others are left alone).
