@@ -345,7 +345,13 @@ fn anomalies_table(found: &[crate::anomalies::Finding]) -> Result<DataFrame> {
 /// Executes the SQL and collects the result; polars errors become one `query: …` line.
 fn run_sql(mut ctx: SQLContext, sql: &str) -> Result<DataFrame> {
     let lf = ctx.execute(sql).map_err(query_error)?;
-    lf.collect().map_err(query_error)
+    // polars' streaming engine: scans, filters, joins and aggregations work a morsel at a
+    // time, so memory follows what the query keeps, not the rows it reads.
+    // One plan collected into one frame (never `collect_all`'s several): a single result.
+    Ok(lf
+        .collect_with_engine(Engine::Streaming)
+        .map_err(query_error)?
+        .unwrap_single())
 }
 
 fn query_error(e: PolarsError) -> anyhow::Error {
