@@ -307,12 +307,15 @@ last_time, accounts)
 
 Without --rules, the rules shipped with trailgraph are used (rules/ in the source: the SigmaHQ
 AWS CloudTrail rules, DRL 1.1, and trailgraph's own). Rules for other log sources are skipped
-and counted; a rule file that cannot be parsed is reported and the others still run.
+and counted; a rule file that cannot be parsed is reported and the others still run. Some
+shipped rules are broad on purpose (the low-level \"AWS STS AssumeRole Misuse\" matches every
+event of a role session); --min-level medium keeps the hits to what is worth a look.
 
 Examples:
   trailgraph hunt case/
   trailgraph hunt ./AWSLogs --rules sigma/rules/cloud/aws/ --format csv -o hits.csv
   trailgraph hunt case/ --by origin
+  trailgraph hunt case/ --min-level medium
   trailgraph hunt case/ --list-rules"
 )]
 pub struct HuntArgs {
@@ -326,6 +329,9 @@ pub struct HuntArgs {
     /// Roll the hits up: one row per origin
     #[arg(long, value_enum, value_name = "WHAT")]
     pub by: Option<HuntBy>,
+    /// Only rules of this level or above (rules without a level are skipped too)
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub min_level: Option<SigmaLevel>,
     /// List the rules that would be evaluated (and those skipped, with why) and exit
     #[arg(long)]
     pub list_rules: bool,
@@ -339,6 +345,28 @@ pub struct HuntInput {
     pub inputs: Vec<PathBuf>,
     #[command(flatten)]
     pub opts: CommonOpts,
+}
+
+/// A Sigma rule level, least to most severe.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigmaLevel {
+    Informational,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl SigmaLevel {
+    fn name(self) -> &'static str {
+        match self {
+            SigmaLevel::Informational => "informational",
+            SigmaLevel::Low => "low",
+            SigmaLevel::Medium => "medium",
+            SigmaLevel::High => "high",
+            SigmaLevel::Critical => "critical",
+        }
+    }
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -697,7 +725,8 @@ Writes into DIR (created if needed):
   trust.csv/.json        configured trust beside observed assumptions (with --iam)
   origins.csv/.json      timeline.csv/.json   coverage.csv/.json
 
-The Sigma rules are the shipped ones (as `trailgraph hunt`) unless --rules or --no-rules.
+The Sigma rules are the shipped ones (as `trailgraph hunt`) unless --rules or --no-rules;
+--min-level keeps only rules of that level or above.
 
 The HTML loads nothing from the network (inline CSS and SVG, and a Content-Security-Policy
 that forbids fetches), and every string taken from the logs is escaped. The output does not
@@ -723,6 +752,9 @@ pub struct ReportArgs {
     /// No Sigma rules (no Hunt section, no hunt tables)
     #[arg(long)]
     pub no_rules: bool,
+    /// Only Sigma rules of this level or above (as `hunt --min-level`)
+    #[arg(long, value_enum, value_name = "LEVEL", conflicts_with = "no_rules")]
+    pub min_level: Option<SigmaLevel>,
     /// IAM configuration for the Trust section (get-account-authorization-details, get-role,
     /// list-roles, Organizations files or folders of them; see `trailgraph trust --help`);
     /// default: those `ingest --iam` kept in the case
@@ -827,6 +859,7 @@ impl From<Command> for Run {
                 rules: a.rules,
                 by_origin: a.by == Some(HuntBy::Origin),
                 list_rules: a.list_rules,
+                min_level: a.min_level.map(SigmaLevel::name),
             }),
             Command::Trust(a) => Run::Trust(cmd::trust::Settings {
                 input: a.input.into(),
@@ -859,6 +892,7 @@ impl From<Command> for Run {
                 output: a.output,
                 rules: a.rules,
                 no_rules: a.no_rules,
+                min_level: a.min_level.map(SigmaLevel::name),
                 iam: a.iam,
             }),
             Command::Query(a) => Run::Query(cmd::query::Settings {

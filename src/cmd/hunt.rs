@@ -19,15 +19,20 @@ pub struct Settings {
     pub by_origin: bool,
     /// List the rules and exit.
     pub list_rules: bool,
+    /// Only rules of this level or above.
+    pub min_level: Option<&'static str>,
 }
 
 pub fn run(a: Settings) -> Result<ExitCode> {
     // Rules first, so that a typo in a rule path fails before the (possibly long) read.
-    let rules = RuleSet::load(if a.rules.is_empty() {
-        Rules::Shipped
-    } else {
-        Rules::Paths(&a.rules)
-    })?;
+    let rules = RuleSet::load_with(
+        if a.rules.is_empty() {
+            Rules::Shipped
+        } else {
+            Rules::Paths(&a.rules)
+        },
+        a.min_level,
+    )?;
     if a.list_rules {
         a.out.emit(&rules_frame(&rules)?)?;
         return Ok(ExitCode::Clean);
@@ -60,7 +65,7 @@ pub(super) fn report_rules(input: &Input, rules: &RuleSet) -> ExitCode {
     if !input.quiet {
         let _ = writeln!(
             err,
-            "trailgraph: hunt: {} rule(s) evaluated, {} skipped (not for CloudTrail; --list-rules says why)",
+            "trailgraph: hunt: {} rule(s) evaluated, {} skipped (not for CloudTrail, or below --min-level; --list-rules says why)",
             rules.rules.len(),
             rules.skipped.len()
         );

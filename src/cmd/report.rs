@@ -15,6 +15,8 @@ pub struct Settings {
     pub rules: Vec<PathBuf>,
     /// No Sigma rules at all (no Hunt section).
     pub no_rules: bool,
+    /// Only Sigma rules of this level or above.
+    pub min_level: Option<&'static str>,
     /// `--iam` files and directories (empty: no Trust section).
     pub iam: Vec<PathBuf>,
 }
@@ -24,11 +26,14 @@ pub fn run(a: Settings) -> Result<ExitCode> {
     let rules = if a.no_rules {
         None
     } else {
-        Some(RuleSet::load(if a.rules.is_empty() {
-            Rules::Shipped
-        } else {
-            Rules::Paths(&a.rules)
-        })?)
+        Some(RuleSet::load_with(
+            if a.rules.is_empty() {
+                Rules::Shipped
+            } else {
+                Rules::Paths(&a.rules)
+            },
+            a.min_level,
+        )?)
     };
     let rule_code = match &rules {
         Some(r) => super::hunt::report_rules(&a.input, r),

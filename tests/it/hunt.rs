@@ -300,3 +300,92 @@ fn every_format_holds_the_same_hits() {
     }
     assert_eq!(seen[0], seen[1], "from the logs and from the case");
 }
+
+/// `--min-level` keeps exactly the hits of the rules at that level or above, in the same order
+/// as the full run, and lists the other rules as skipped with the reason.
+#[test]
+fn min_level_keeps_the_rules_at_or_above_it() {
+    let real = testdata("real");
+    let real = real.to_str().unwrap();
+    let all = ndjson(&run_ok(["hunt", "-q", real, "--format", "ndjson"], 0));
+    let medium = ndjson(&run_ok(
+        [
+            "hunt",
+            "-q",
+            real,
+            "--format",
+            "ndjson",
+            "--min-level",
+            "medium",
+        ],
+        0,
+    ));
+    let kept: Vec<&serde_json::Value> = all
+        .iter()
+        .filter(|h| ["medium", "high", "critical"].contains(&h["level"].as_str().unwrap()))
+        .collect();
+    assert!(
+        !medium.is_empty() && medium.len() < all.len(),
+        "{} of {}",
+        medium.len(),
+        all.len()
+    );
+    assert_eq!(medium.iter().collect::<Vec<_>>(), kept);
+    let list = run_ok(
+        [
+            "hunt",
+            "--list-rules",
+            "--format",
+            "csv",
+            "--min-level",
+            "high",
+        ],
+        0,
+    );
+    let skipped: Vec<&str> = list.lines().filter(|l| l.starts_with("skipped,")).collect();
+    assert!(
+        skipped
+            .iter()
+            .any(|l| l.ends_with("level medium is below --min-level high")),
+        "{list}"
+    );
+    assert!(
+        skipped.iter().all(|l| l.contains("below --min-level high")),
+        "{list}"
+    );
+    let bad = run(["hunt", "--list-rules", "--min-level", "severe"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+/// `report --min-level` evaluates the same rules as `hunt --min-level`: its `hunt.csv` holds
+/// the same hits.
+#[test]
+fn report_min_level_matches_hunt() {
+    let real = testdata("real");
+    let real = real.to_str().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("report");
+    run_ok(
+        [
+            "report",
+            "-q",
+            real,
+            "-o",
+            dir.to_str().unwrap(),
+            "--min-level",
+            "high",
+        ],
+        0,
+    );
+    let hunt = run_ok(
+        ["hunt", "-q", real, "--format", "csv", "--min-level", "high"],
+        0,
+    );
+    let written = std::fs::read_to_string(dir.join("hunt.csv")).unwrap();
+    assert_eq!(written, hunt);
+    assert!(written.lines().count() > 1, "{written}");
+    assert!(written
+        .lines()
+        .skip(1)
+        .all(|l| !l.contains(",medium,") && !l.contains(",low,")));
+}

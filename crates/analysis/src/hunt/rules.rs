@@ -64,6 +64,8 @@ pub struct RuleSet {
     pub problems: Vec<RuleNote>,
     /// Rules that name fields trailgraph does not keep (they are absent when evaluated).
     pub warnings: Vec<RuleNote>,
+    /// The lowest level evaluated (its rank in `LEVELS`, and its name), if any.
+    min_level: Option<(usize, String)>,
 }
 
 /// Where the rules come from.
@@ -78,7 +80,21 @@ impl RuleSet {
     /// Loads and compiles the rules. Fails only when a path does not exist or no rule for
     /// CloudTrail is left to evaluate.
     pub fn load(from: Rules<'_>) -> Result<RuleSet> {
+        RuleSet::load_with(from, None)
+    }
+
+    /// `load`, keeping only the rules of `min_level` (a name in `LEVELS`) or above: the others
+    /// (and rules without a level) are skipped, with the reason.
+    pub fn load_with(from: Rules<'_>, min_level: Option<&str>) -> Result<RuleSet> {
+        let min = match min_level {
+            None => None,
+            Some(l) => match super::level_rank(l) {
+                0 => bail!("--min-level {l}: one of informational, low, medium, high, critical"),
+                r => Some((r, l.to_string())),
+            },
+        };
         let mut set = RuleSet {
+            min_level: min,
             groups: [Engine::new(), Engine::new(), Engine::new()],
             needs: Needs::default(),
             rules: Vec::new(),
@@ -137,8 +153,19 @@ impl RuleSet {
             }
         }
         if set.rules.is_empty() {
+            let below = match &set.min_level {
+                Some((_, name)) => {
+                    let n = set
+                        .skipped
+                        .iter()
+                        .filter(|r| r.reason.ends_with(&format!("below --min-level {name}")))
+                        .count();
+                    format!(", {n} below --min-level {name}")
+                }
+                None => String::new(),
+            };
             bail!(
-                "no Sigma rule for AWS CloudTrail to evaluate ({} skipped for other log sources, {} with problems)",
+                "no Sigma rule for AWS CloudTrail to evaluate ({} skipped{below}, {} with problems; --list-rules says why)",
                 set.skipped.len(),
                 set.problems.len()
             );
@@ -194,6 +221,15 @@ impl RuleSet {
         if let Some(why) = not_cloudtrail(rule) {
             self.skipped.push(note(why));
             return;
+        }
+        if let Some((min, name)) = &self.min_level {
+            let level = rule.level.as_ref().map(|l| l.as_str()).unwrap_or("");
+            if super::level_rank(level) < *min {
+                let level = if level.is_empty() { "none" } else { level };
+                self.skipped
+                    .push(note(format!("level {level} is below --min-level {name}")));
+                return;
+            }
         }
         let mut rule = rule.clone();
         let id = match &rule.id {

@@ -339,7 +339,7 @@ pub(crate) struct TrustFinding {
 pub(crate) struct HuntView {
     /// The rules evaluated (their `rule` indexes are into this).
     pub rules: Vec<RuleInfo>,
-    /// Rules skipped (not for CloudTrail) and rules with problems.
+    /// Rules skipped (not for CloudTrail, or below --min-level) and rules with problems.
     pub skipped: usize,
     pub problems: usize,
     pub hits: u64,

@@ -780,7 +780,7 @@ fn hunt_section(m: &Model, o: &mut String) {
     };
     let skipped = if hv.skipped + hv.problems > 0 {
         format!(
-            " ({} skipped as not for CloudTrail, {} with problems: <code>trailgraph hunt --list-rules</code> says why)",
+            " ({} skipped as not for CloudTrail or below --min-level, {} with problems: <code>trailgraph hunt --list-rules</code> says why)",
             num(hv.skipped),
             num(hv.problems)
         )

@@ -418,7 +418,7 @@ fn hunt(m: &Model, o: &mut String) {
     }
     let _ = writeln!(
         o,
-        "{} hit(s) of {} of the {} Sigma rule(s) evaluated ({} skipped as not for CloudTrail, {} with problems), on the events of {} origin(s), each attributed to the origin at the top of its role chain. Every hit is in `hunt.csv`, the roll-up in `hunt_origins.csv`.\n",
+        "{} hit(s) of {} of the {} Sigma rule(s) evaluated ({} skipped as not for CloudTrail or below --min-level, {} with problems), on the events of {} origin(s), each attributed to the origin at the top of its role chain. Every hit is in `hunt.csv`, the roll-up in `hunt_origins.csv`.\n",
         hv.hits,
         hv.by_rule.len(),
         hv.rules.len(),
