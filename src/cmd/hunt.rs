@@ -25,14 +25,7 @@ pub struct Settings {
 
 pub fn run(a: Settings) -> Result<ExitCode> {
     // Rules first, so that a typo in a rule path fails before the (possibly long) read.
-    let rules = RuleSet::load_with(
-        if a.rules.is_empty() {
-            Rules::Shipped
-        } else {
-            Rules::Paths(&a.rules)
-        },
-        a.min_level,
-    )?;
+    let rules = load_rules(&a.rules, a.min_level)?;
     if a.list_rules {
         a.out.emit(&rules_frame(&rules)?)?;
         return Ok(ExitCode::Clean);
@@ -60,6 +53,18 @@ pub fn run(a: Settings) -> Result<ExitCode> {
 }
 
 /// Tells (on stderr) what was skipped and what could not be read; the exit code that means.
+/// The rules in `paths` (none: the shipped ones), of `min_level` or above when given.
+pub(super) fn load_rules(paths: &[PathBuf], min_level: Option<&str>) -> Result<RuleSet> {
+    RuleSet::load_with(
+        if paths.is_empty() {
+            Rules::Shipped
+        } else {
+            Rules::Paths(paths)
+        },
+        min_level,
+    )
+}
+
 pub(super) fn report_rules(input: &Input, rules: &RuleSet) -> ExitCode {
     let mut err = std::io::stderr().lock();
     if !input.quiet {

@@ -3,7 +3,6 @@
 use super::{ExitCode, Input};
 use anyhow::Result;
 use std::path::PathBuf;
-use trailgraph_analysis::hunt::{RuleSet, Rules};
 use trailgraph_analysis::trust::{observed, trust_frame, Iam, TrustInput};
 use trailgraph_output::report::{HuntInput, Sections};
 
@@ -26,14 +25,7 @@ pub fn run(a: Settings) -> Result<ExitCode> {
     let rules = if a.no_rules {
         None
     } else {
-        Some(RuleSet::load_with(
-            if a.rules.is_empty() {
-                Rules::Shipped
-            } else {
-                Rules::Paths(&a.rules)
-            },
-            a.min_level,
-        )?)
+        Some(super::hunt::load_rules(&a.rules, a.min_level)?)
     };
     let rule_code = match &rules {
         Some(r) => super::hunt::report_rules(&a.input, r),

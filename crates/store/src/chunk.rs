@@ -281,7 +281,8 @@ pub(crate) fn append(acc: &mut Option<DataFrame>, df: DataFrame) -> Result<()> {
 const ISSUANCE_BATCHES: usize = 256;
 
 /// Streams `files` in order: the event columns go to `builder` a chunk at a time (whenever `ev`
-/// is full, and the rest at the end); the issuances, few, are built at the end. Returns the
+/// is full, and the rest at the end); the issuances, few, are built into one frame every
+/// `ISSUANCE_BATCHES` batches and at the end. Returns the
 /// ingest result, the builder's state, the (emptied) event chunker and the issuances frame.
 pub(crate) fn stream<S: Send + 'static>(
     files: &[trailgraph_log::discover::InputFile],

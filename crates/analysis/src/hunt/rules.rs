@@ -66,6 +66,8 @@ pub struct RuleSet {
     pub warnings: Vec<RuleNote>,
     /// The lowest level evaluated (its rank in `LEVELS`, and its name), if any.
     min_level: Option<(usize, String)>,
+    /// Rules skipped for a level below `min_level` (they are in `skipped` too).
+    below_min_level: usize,
 }
 
 /// Where the rules come from.
@@ -95,6 +97,7 @@ impl RuleSet {
         };
         let mut set = RuleSet {
             min_level: min,
+            below_min_level: 0,
             groups: [Engine::new(), Engine::new(), Engine::new()],
             needs: Needs::default(),
             rules: Vec::new(),
@@ -154,14 +157,7 @@ impl RuleSet {
         }
         if set.rules.is_empty() {
             let below = match &set.min_level {
-                Some((_, name)) => {
-                    let n = set
-                        .skipped
-                        .iter()
-                        .filter(|r| r.reason.ends_with(&format!("below --min-level {name}")))
-                        .count();
-                    format!(", {n} below --min-level {name}")
-                }
+                Some((_, name)) => format!(", {} below --min-level {name}", set.below_min_level),
                 None => String::new(),
             };
             bail!(
@@ -228,6 +224,7 @@ impl RuleSet {
                 let level = if level.is_empty() { "none" } else { level };
                 self.skipped
                     .push(note(format!("level {level} is below --min-level {name}")));
+                self.below_min_level += 1;
                 return;
             }
         }
