@@ -5,7 +5,7 @@
 //! testdata/real, a generated corpus with duplicates within and across files, prefixes and
 //! partitions, and cases written by several runs with overlapping inputs.
 
-use crate::util::{copy_tree, generate, testdata, write_records};
+use crate::util::{copy_tree, generate, get_object_record, testdata, write_records};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -157,23 +157,7 @@ fn fixtures_same_with_tiny_memory() {
 
 /// A record as CloudTrail writes it.
 fn record(id: &str, account: &str, region: &str, time: &str) -> Value {
-    serde_json::json!({
-        "eventVersion": "1.08",
-        "eventID": id,
-        "eventTime": time,
-        "eventName": "GetObject",
-        "eventSource": "s3.amazonaws.com",
-        "awsRegion": region,
-        "recipientAccountId": account,
-        "sourceIPAddress": "198.51.100.7",
-        "userIdentity": {
-            "type": "IAMUser",
-            "arn": "arn:aws:iam::111122223333:user/alice",
-            "accountId": "111122223333",
-            "accessKeyId": "AKIAEXAMPLE0000001",
-            "principalId": "AIDAEXAMPLE"
-        },
-    })
+    get_object_record(id, Some(account), region, time)
 }
 
 /// The same eventID and account with another region or date (not a real delivery, but the

@@ -1,7 +1,7 @@
 //! Ingest: discovery, every input shape and hazard, exact accounting, exit codes, case store.
 //! Expected counts come from testdata/MANIFEST.json (written by hand, see testdata/README.md).
 
-use crate::util::{gzip, run, run_ok, testdata};
+use crate::util::{files_below, gzip, run, run_ok, testdata};
 use serde_json::Value;
 use std::io::Write;
 
@@ -432,21 +432,14 @@ fn ingest_strict_leaves_case_unchanged() {
         case.display()
     );
     run_ok(["ingest", "-q", good.to_str().unwrap(), "-o", case_s], 0);
-    let listing = || {
-        let mut all = Vec::new();
-        let mut stack = vec![case.clone()];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else {
-                    all.push((p.clone(), std::fs::read(&p).unwrap()));
-                }
-            }
-        }
-        all.sort();
-        all
+    let listing = || -> Vec<(std::path::PathBuf, Vec<u8>)> {
+        files_below(&case, |_| true)
+            .into_iter()
+            .map(|p| {
+                let bytes = std::fs::read(&p).unwrap();
+                (p, bytes)
+            })
+            .collect()
     };
     let before = listing();
     let out = run([

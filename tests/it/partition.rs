@@ -2,7 +2,9 @@
 //! overlapping inputs), files no manifest names, `--partition`, the open-file cap, and the
 //! same bytes whatever the thread count.
 
-use crate::util::{copy_tree, files_below, run, stdout_of, testdata, write_records};
+use crate::util::{
+    copy_tree, files_below, get_object_record, run, stdout_of, testdata, write_records,
+};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -48,26 +50,8 @@ fn manifests(case: &Path) -> Vec<Value> {
 
 /// A record as CloudTrail writes it, with `pad` bytes of request parameters.
 fn record(id: &str, account: Option<&str>, region: &str, time: &str, pad: usize) -> Value {
-    let mut r = serde_json::json!({
-        "eventVersion": "1.08",
-        "eventID": id,
-        "eventTime": time,
-        "eventName": "GetObject",
-        "eventSource": "s3.amazonaws.com",
-        "awsRegion": region,
-        "sourceIPAddress": "198.51.100.7",
-        "userIdentity": {
-            "type": "IAMUser",
-            "arn": "arn:aws:iam::111122223333:user/alice",
-            "accountId": "111122223333",
-            "accessKeyId": "AKIAEXAMPLE0000001",
-            "principalId": "AIDAEXAMPLE"
-        },
-        "requestParameters": {"pad": "x".repeat(pad)},
-    });
-    if let Some(a) = account {
-        r["recipientAccountId"] = Value::String(a.to_string());
-    }
+    let mut r = get_object_record(id, account, region, time);
+    r["requestParameters"] = serde_json::json!({"pad": "x".repeat(pad)});
     r
 }
 

@@ -258,19 +258,7 @@ fn map_equals_attribute_on_every_scenario_and_the_real_logs() {
 
 /// Writes each `{"Records":[…]}` gzip file under `dir` back after `edit` (records of the file).
 fn rewrite_records(dir: &Path, mut edit: impl FnMut(&Path, &mut Vec<Value>)) {
-    let mut files: Vec<PathBuf> = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.to_string_lossy().ends_with(".json.gz") {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
+    let files = files_below(dir, |p| p.to_string_lossy().ends_with(".json.gz"));
     for f in files {
         let mut text = String::new();
         flate2::read::GzDecoder::new(std::fs::File::open(&f).unwrap())

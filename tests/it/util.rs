@@ -174,3 +174,33 @@ pub fn write_records(path: &Path, records: Vec<serde_json::Value>) {
     )
     .unwrap();
 }
+
+/// A CloudTrail record of an IAM user's S3 GetObject with these id, recipient account (absent
+/// when None), region and time: the event the de-duplication and partition tests vary.
+pub fn get_object_record(
+    id: &str,
+    account: Option<&str>,
+    region: &str,
+    time: &str,
+) -> serde_json::Value {
+    let mut r = serde_json::json!({
+        "eventVersion": "1.08",
+        "eventID": id,
+        "eventTime": time,
+        "eventName": "GetObject",
+        "eventSource": "s3.amazonaws.com",
+        "awsRegion": region,
+        "sourceIPAddress": "198.51.100.7",
+        "userIdentity": {
+            "type": "IAMUser",
+            "arn": "arn:aws:iam::111122223333:user/alice",
+            "accountId": "111122223333",
+            "accessKeyId": "AKIAEXAMPLE0000001",
+            "principalId": "AIDAEXAMPLE"
+        },
+    });
+    if let Some(a) = account {
+        r["recipientAccountId"] = serde_json::Value::String(a.to_string());
+    }
+    r
+}
