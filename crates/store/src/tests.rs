@@ -287,3 +287,47 @@ fn partition_values() {
     assert_eq!(partition_value(Some("")), "__HIVE_DEFAULT_PARTITION__");
     assert_eq!(partition_value(None), "__HIVE_DEFAULT_PARTITION__");
 }
+
+/// The issuances of a run of many batches are built into a frame every `ISSUANCE_BATCHES`
+/// batches (`stream`): the result is the frame built from all of them at once. 600 files, each
+/// its own batch (`group_bytes` 0), against the same files in runs of up to 128 (fewer batches
+/// than `ISSUANCE_BATCHES`, so built once at the end).
+#[test]
+fn issuances_built_in_steps_equal_built_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..600 {
+        let assume = serde_json::json!({
+            "eventVersion": "1.08",
+            "eventID": format!("a{i}"),
+            "eventTime": "2024-03-01T10:00:00Z",
+            "eventName": "AssumeRole",
+            "eventSource": "sts.amazonaws.com",
+            "awsRegion": "us-east-1",
+            "recipientAccountId": "111122223333",
+            "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/alice",
+                             "accountId": "111122223333", "accessKeyId": "AKIAEXAMPLE0000001"},
+            "requestParameters": {"roleArn": "arn:aws:iam::111122223333:role/r",
+                                  "roleSessionName": format!("s{i}")},
+            "responseElements": {"credentials": {"accessKeyId": format!("ASIA{i:016}"),
+                                 "expiration": "Mar 1, 2024, 11:00:00 AM"}},
+        });
+        std::fs::write(
+            dir.path().join(format!("{i:04}.json")),
+            serde_json::to_vec(&serde_json::json!({ "Records": [assume] })).unwrap(),
+        )
+        .unwrap();
+    }
+    let found = trailgraph_log::discover::discover(&[dir.path().to_path_buf()]).unwrap();
+    let prior = Default::default();
+    let frames = |group_bytes| {
+        let opts = trailgraph_log::ingest::IngestOptions {
+            group_bytes,
+            ..Default::default()
+        };
+        ingest_frames(&found.files, &opts, &prior, None).unwrap().1
+    };
+    let (alone, runs) = (frames(0), frames(trailgraph_log::ingest::GROUP_BYTES));
+    assert_eq!(alone.issuances.height(), 600);
+    assert!(alone.issuances.equals_missing(&runs.issuances));
+    assert_eq!(alone.issuances.first_col_n_chunks(), 1);
+}
