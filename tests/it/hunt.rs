@@ -355,6 +355,19 @@ fn min_level_keeps_the_rules_at_or_above_it() {
     );
     let bad = run(["hunt", "--list-rules", "--min-level", "severe"]);
     assert_eq!(bad.status.code(), Some(2));
+    // No shipped rule is critical: nothing left to evaluate is a one-line error saying why.
+    let none = run(["hunt", "--list-rules", "--min-level", "critical"]);
+    assert_eq!(none.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&none.stderr);
+    // "(N skipped, N below --min-level critical, 0 with problems; …)": every rule skipped for
+    // its level.
+    let counts = err
+        .split_once('(')
+        .and_then(|(_, r)| r.split_once(" below --min-level critical"))
+        .map(|(c, _)| c.to_string())
+        .unwrap_or_default();
+    let (skipped, below) = counts.split_once(" skipped, ").unwrap_or(("", "?"));
+    assert!(!skipped.is_empty() && skipped == below, "{err}");
 }
 
 /// `report --min-level` evaluates the same rules as `hunt --min-level`: its `hunt.csv` holds
